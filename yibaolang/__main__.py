@@ -1,0 +1,3 @@
+from yibaolang.cli import main
+
+main()

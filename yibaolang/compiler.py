@@ -1,0 +1,52 @@
+"""The front half of the pipeline, with the pass order as data.
+
+    source → syntax.parse → lower → resolve.load_program → typecheck → lint
+
+`compile_policy(path)` runs every pass and returns the Program with all the
+diagnostics of all the files it read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from yibaolang.diagnostics import Diagnostic, sort_key
+from yibaolang.resolve import Program, load_program
+from yibaolang.typecheck import check_program
+
+Pass = Callable[[Program], Program]
+
+# Passes over a loaded Program, in order.  Each appends to program.diagnostics.
+PASSES: tuple[Pass, ...] = (check_program,)
+
+
+def compile_policy(path: str | Path, overrides: dict[str, str] | None = None) -> Program:
+    program = load_program(path, overrides)
+    for run in PASSES:
+        program = run(program)
+    program.diagnostics[:] = unique(program.diagnostics)
+    return program
+
+
+def unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    seen: set[tuple[object, ...]] = set()
+    out = []
+    for d in sorted(diagnostics, key=sort_key):
+        key = (d.code, d.span, d.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
+def policy_files(paths: list[str]) -> list[str]:
+    """The .ybl files named or found (recursively) under the folders named."""
+    out: list[str] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            out.extend(str(p) for p in sorted(path.rglob("*.ybl")) if p.is_file())
+        else:
+            out.append(raw)
+    return out

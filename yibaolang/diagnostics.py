@@ -1,0 +1,192 @@
+"""Diagnostics as data, and their one renderer.
+
+Every stage appends `Diagnostic`s to a list; nothing is printed until the
+edge (the CLI, the language server).  Codes are stable and grouped by stage:
+
+- YB0xx  the file itself (size, encoding, limits)
+- YB1xx  syntax
+- YB2xx  types and units
+- YB3xx  names, imports and declarations
+- YB4xx  evaluation and case files
+- YB5xx  lints (consistency)
+
+>>> from yibaolang.ir import Span
+>>> d = Diagnostic("YB301", Severity.ERROR, Span("a.ybl", 2, 5, 2, 7), "未知的名称：甲乙")
+>>> d.location
+'a.ybl:2:5'
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+from yibaolang.ir import Span
+
+
+class Severity(enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def label(self) -> str:
+        return {"error": "错误", "warning": "警告", "info": "提示"}[self.value]
+
+
+@attrs.frozen(slots=True)
+class Suggestion:
+    """A replacement of the text at `span` that fixes the problem."""
+
+    span: Span
+    replacement: str
+    title: str
+
+
+@attrs.frozen(slots=True)
+class Diagnostic:
+    code: str
+    severity: Severity
+    span: Span
+    message: str
+    hint: str = ""
+    clause: str | None = None
+    suggestions: tuple[Suggestion, ...] = ()
+    related: tuple[tuple[Span, str], ...] = ()
+
+    @property
+    def location(self) -> str:
+        return f"{self.span.file}:{self.span.line}:{self.span.column}"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+
+def error(code: str, span: Span, message: str, hint: str = "", **kw: object) -> Diagnostic:
+    return Diagnostic(code, Severity.ERROR, span, message, hint, **kw)  # type: ignore[arg-type]
+
+
+def warning(code: str, span: Span, message: str, hint: str = "", **kw: object) -> Diagnostic:
+    return Diagnostic(code, Severity.WARNING, span, message, hint, **kw)  # type: ignore[arg-type]
+
+
+def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
+    return (d.span.file, d.span.line, d.span.column, d.code)
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    return any(d.is_error for d in diagnostics)
+
+
+# ------------------------------------------------------------------ rendering
+
+
+def cell_width(text: str) -> int:
+    """Display width in terminal cells: a CJK character takes two."""
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+def render_text(d: Diagnostic, source_lines: Sequence[str] | None) -> str:
+    """The text form of CLI.md: location, code, message, source line, caret, hint."""
+    head = f"{d.location}: {d.severity.label}[{d.code}]: {d.message}"
+    out = [head]
+    if source_lines is not None and 1 <= d.span.line <= len(source_lines):
+        line_text = source_lines[d.span.line - 1].replace("\t", " ")
+        number = str(d.span.line)
+        gutter = " " * len(number)
+        out.append(f"    {number} | {line_text}")
+        start = max(d.span.column - 1, 0)
+        if d.span.end_line == d.span.line:
+            end = max(d.span.end_column - 1, start + 1)
+        else:
+            end = max(len(line_text.rstrip()), start + 1)
+        end = min(end, max(len(line_text), start + 1))
+        pad = cell_width(line_text[:start])
+        width = max(cell_width(line_text[start:end]), 1)
+        out.append(f"    {gutter} | {' ' * pad}{'^' * width}")
+    for span, note in d.related:
+        out.append(f"  参见 {span.file}:{span.line}:{span.column}：{note}")
+    if d.hint:
+        out.append(f"  提示：{d.hint}")
+    return "\n".join(out)
+
+
+def to_json_obj(d: Diagnostic) -> dict[str, object]:
+    obj: dict[str, object] = {
+        "code": d.code,
+        "severity": d.severity.value,
+        "message": d.message,
+        "file": d.span.file,
+        "line": d.span.line,
+        "column": d.span.column,
+        "end_line": d.span.end_line,
+        "end_column": d.span.end_column,
+        "clause": d.clause,
+        "hint": d.hint or None,
+    }
+    if d.suggestions:
+        obj["suggestions"] = [
+            {"replacement": s.replacement, "title": s.title, "line": s.span.line,
+             "column": s.span.column, "end_line": s.span.end_line, "end_column": s.span.end_column}
+            for s in d.suggestions
+        ]
+    return obj
+
+
+def render_json(diagnostics: Iterable[Diagnostic]) -> str:
+    return json.dumps(
+        {"schema": "yibaolang.diagnostics/1", "diagnostics": [to_json_obj(d) for d in diagnostics]},
+        ensure_ascii=False,
+        indent=2,
+    )
+
+
+def summary_line(diagnostics: Sequence[Diagnostic], files: int) -> str:
+    errors = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
+    warnings = sum(1 for d in diagnostics if d.severity is Severity.WARNING)
+    if not diagnostics:
+        return f"检查了 {files} 个文件，没有发现问题"
+    return f"检查了 {files} 个文件：{errors} 个错误，{warnings} 个警告"
+
+
+# ------------------------------------------------------------------ did you mean
+
+
+def edit_distance(a: str, b: str, limit: int = 3) -> int:
+    """Levenshtein distance, giving up (returning limit + 1) past `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        best = i
+        for j, cb in enumerate(b, 1):
+            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            current.append(value)
+            best = min(best, value)
+        if best > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
+
+
+def closest(word: str, candidates: Iterable[str], limit: int | None = None) -> str | None:
+    """The nearest candidate by edit distance, if it is near enough to be a typo."""
+    if len(word) <= 1:
+        return None
+    if limit is None:
+        limit = 1 if len(word) <= 3 else 2 if len(word) <= 6 else 3
+    best: tuple[int, str] | None = None
+    for candidate in candidates:
+        if candidate == word:
+            continue
+        dist = edit_distance(word, candidate, limit)
+        if dist <= limit and (best is None or (dist, candidate) < best):
+            best = (dist, candidate)
+    return best[1] if best else None

@@ -1,0 +1,123 @@
+"""Source text: decoding, size limits and the full-width mapping.
+
+The mapping keeps one character for one character, so a line and column in
+the normalised text are the line and column in the drafter's file.
+
+>>> normalize("定义 甲 ＝ （１＋２）")
+'定义 甲 = (1+2)'
+>>> normalize('原文 "（含）"')
+'原文 "（含）"'
+"""
+
+from __future__ import annotations
+
+import attrs
+
+MAX_SOURCE_BYTES = 2 * 1024 * 1024
+
+# Full-width ASCII forms U+FF01..U+FF5E map to U+0021..U+007E; the ideographic
+# space maps to a plain space.  Quotes are left alone: they open strings.
+_FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F) if cp not in (0xFF02,)}
+_FULLWIDTH[0x3000] = 0x20
+
+
+@attrs.frozen(slots=True)
+class SourceFile:
+    """A decoded policy file: the text as written and the normalised text."""
+
+    path: str
+    original: str
+    text: str
+
+    def line(self, number: int) -> str:
+        """The drafter's own line `number` (1-based), without its newline."""
+        lines = self.original.splitlines()
+        if 1 <= number <= len(lines):
+            return lines[number - 1]
+        return ""
+
+
+class SourceError(Exception):
+    """A file that cannot be read as a policy source at all."""
+
+    def __init__(self, code: str, message: str, hint: str = "", line: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.hint = hint
+        self.line = line
+        self.column = column
+
+
+def normalize(text: str) -> str:
+    """Map full-width forms to ASCII outside strings and comments."""
+    out: list[str] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == '"':
+            if text.startswith('"""', i):
+                end = text.find('"""', i + 3)
+                end = n if end < 0 else end + 3
+            else:
+                end = _line_bounded_find(text, '"', i + 1)
+            out.append(text[i:end])
+            i = end
+        elif ch == "“":
+            end = _line_bounded_find(text, "”", i + 1)
+            out.append(text[i:end])
+            i = end
+        elif ch == "#":
+            end = text.find("\n", i)
+            end = n if end < 0 else end
+            out.append(text[i:end])
+            i = end
+        else:
+            out.append(ch.translate(_FULLWIDTH))
+            i += 1
+    return "".join(out)
+
+
+def _line_bounded_find(text: str, closer: str, start: int) -> int:
+    """End (exclusive) of a one-line string opened before `start`."""
+    newline = text.find("\n", start)
+    close = text.find(closer, start)
+    if close < 0 or (0 <= newline < close):
+        return newline if newline >= 0 else len(text)
+    return close + 1
+
+
+def decode(path: str, data: bytes) -> SourceFile:
+    """Decode bytes to a SourceFile, or raise SourceError with a Chinese message."""
+    if len(data) > MAX_SOURCE_BYTES:
+        raise SourceError(
+            "YB001",
+            f"文件过大：{len(data)} 字节，超过上限 {MAX_SOURCE_BYTES} 字节",
+            "请把政策拆成几个文件，用 引用 组合起来",
+        )
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        original = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SourceError(
+            "YB002",
+            "文件不是 UTF-8 编码",
+            "请用 UTF-8 保存文件（GBK 等编码的文件可用编辑器“另存为 UTF-8”）",
+            line=line,
+        ) from None
+    original = original.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x00" in original:
+        line = original[: original.index("\x00")].count("\n") + 1
+        raise SourceError("YB002", "文件含有空字符（NUL），不是文本文件", "请检查文件内容", line=line)
+    text = normalize(original)
+    if not text.endswith("\n"):
+        text += "\n"
+    return SourceFile(path=path, original=original, text=text)
+
+
+def from_text(path: str, original: str) -> SourceFile:
+    """A SourceFile from text already in memory (tests, the language server)."""
+    return decode(path, original.encode("utf-8"))
