@@ -15,8 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import attrs
-from lark import Token, Transformer, v_args
-from lark.tree import Meta
+from lark import Token
 
 from yibaolang import ir
 from yibaolang.diagnostics import Diagnostic, error
@@ -50,12 +49,27 @@ def unquote(token: str) -> str:
     return token[1:-1]
 
 
-@v_args(meta=True)
-class Lowering(Transformer[Token, Any]):
-    """Builds IR from the parser's reductions. One instance serves one parse."""
+# Named terminals whose tokens are values; every other token (keywords,
+# punctuation, layout) only marks positions and is dropped before lowering.
+VALUE_TERMINALS = frozenset(
+    {"NAME", "STRING", "TITLE", "MONEY", "PERCENT", "POINTS", "TIMES", "DURATION", "NUMBER", "DATE",
+     "MONTH_DAY", "INCL"}
+)
+LAYOUT_TERMINALS = frozenset({"_NL", "_INDENT", "_DEDENT", "_TABLE_HEADER"})
+# Rules whose keyword token is their value (the `!` rules of the grammar).
+KEEP_KEYWORDS = frozenset({"comp_op", "status_word"})
+
+Meta = ir.Span  # the reduction's span, computed by `Reductions`
+
+
+class Lowering:
+    """Builds IR from the parser's reductions. One instance serves one parse.
+
+    Each method receives the span of the reduction and its value children
+    (keyword and layout tokens removed, `[optional]` parts as None).
+    """
 
     def __init__(self, file: str, line_offset: int = 0) -> None:
-        super().__init__(visit_tokens=False)
         self.file = file
         self.line_offset = line_offset
         self.diagnostics: list[Diagnostic] = []
@@ -63,15 +77,7 @@ class Lowering(Transformer[Token, Any]):
     # -------------------------------------------------------------- positions
 
     def span(self, meta: Meta) -> ir.Span:
-        if getattr(meta, "empty", True):
-            return ir.Span(self.file, 0, 0, 0, 0)
-        return ir.Span(
-            self.file,
-            meta.line + self.line_offset,
-            meta.column,
-            meta.end_line + self.line_offset,
-            meta.end_column,
-        )
+        return meta
 
     def tspan(self, token: Token) -> ir.Span:
         return ir.Span(
@@ -164,6 +170,9 @@ class Lowering(Transformer[Token, Any]):
         return ir.Literal(ir.LiteralKind.BOOL, False, "否", self.span(meta))
 
     # -------------------------------------------------------------- names and operators
+
+    def paren(self, meta: Meta, c: list[Any]) -> ir.Expr:
+        return c[0]
 
     def qual_name(self, meta: Meta, children: list[Token]) -> ir.Name:
         if len(children) == 2 and children[1] is not None:
@@ -424,9 +433,9 @@ class Lowering(Transformer[Token, Any]):
         return ir.Binding(str(c[0]), c[1], self.span(meta))
 
     def import_decl(self, meta: Meta, c: list[Any]) -> ir.Import:
-        path, alias, *bindings = c
-        return ir.Import(unquote(path), str(alias) if alias is not None else None,
-                         tuple(b for b in bindings if b is not None), self.span(meta))
+        path, *rest = c
+        alias = str(rest.pop(0)) if rest and isinstance(rest[0], Token) else None
+        return ir.Import(unquote(path), alias, tuple(rest), self.span(meta))
 
     def basis_decl(self, meta: Meta, c: list[Any]) -> ir.Basis:
         return ir.Basis(unquote(c[0]), self.span(meta))
@@ -488,8 +497,8 @@ class Lowering(Transformer[Token, Any]):
         return [clause, *out]
 
     def definition(self, meta: Meta, c: list[Any]) -> ir.Definition:
-        name, type_ref, expr = c
-        return ir.Definition(str(name), type_ref, expr, None, self.span(meta))
+        name, *type_ref, expr = c
+        return ir.Definition(str(name), type_ref[0] if type_ref else None, expr, None, self.span(meta))
 
     def fparam(self, meta: Meta, c: list[Any]) -> ir.FunctionParam:
         return ir.FunctionParam(str(c[0]), c[1], self.span(meta))
@@ -579,3 +588,82 @@ def build_module(file: str, items: list[Any]) -> ir.Module:
         outputs=tuple(outputs),
         examples=get(ir.Example),
     )
+
+
+class Reductions:
+    """The parser's inline transformer: computes each reduction's span from its
+    tokens and children, drops keyword tokens, and hands the rest to the
+    Lowering of the parse in progress (`Reductions.current`).
+
+    Building no parse tree (and no Lark Meta) keeps large files fast.
+    """
+
+    current: Lowering | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(Lowering, name, None)
+        if method is None or name.startswith("_"):
+            raise AttributeError(name)
+        keep_keywords = name in KEEP_KEYWORDS
+
+        def reduce(children: list[Any]) -> Any:
+            lowering = Reductions.current
+            assert lowering is not None
+            span = _reduction_span(lowering, children)
+            if keep_keywords:
+                kept = [c for c in children if not (isinstance(c, Token) and c.type in LAYOUT_TERMINALS)]
+            else:
+                kept = [c for c in children if not isinstance(c, Token) or c.type in VALUE_TERMINALS]
+            return method(lowering, span, kept)
+
+        return reduce
+
+
+def _position(node: Any, last: bool) -> tuple[int, int] | None:
+    if node is None:
+        return None
+    if isinstance(node, Token):
+        if node.type in LAYOUT_TERMINALS or node.line is None:
+            return None
+        return (node.end_line, node.end_column) if last else (node.line, node.column)
+    span = getattr(node, "span", None)
+    if isinstance(span, ir.Span):
+        if span.line == 0:
+            return None
+        return (span.end_line, span.end_column) if last else (span.line, span.column)
+    if isinstance(node, (list, tuple)):
+        items = reversed(node) if last else node
+        for item in items:
+            found = _position(item, last)
+            if found is not None:
+                return found
+    return None
+
+
+def _reduction_span(lowering: Lowering, children: list[Any]) -> ir.Span:
+    start = _position(children, last=False)
+    end = _position(children, last=True)
+    if start is None or end is None:
+        return ir.Span(lowering.file, 0, 0, 0, 0)
+    offset = lowering.line_offset
+    # Spans of lowered children already carry the offset; token positions do not.
+    first = _first_item(children, last=False)
+    final = _first_item(children, last=True)
+    start_line = start[0] + (offset if isinstance(first, Token) else 0)
+    end_line = end[0] + (offset if isinstance(final, Token) else 0)
+    return ir.Span(lowering.file, start_line, start[1], end_line, end[1])
+
+
+def _first_item(node: Any, last: bool) -> Any:
+    """The token or node that `_position` took its answer from."""
+    if isinstance(node, Token):
+        return node if node.type not in LAYOUT_TERMINALS and node.line is not None else None
+    span = getattr(node, "span", None)
+    if isinstance(span, ir.Span):
+        return node if span.line else None
+    if isinstance(node, (list, tuple)):
+        for item in (reversed(node) if last else node):
+            found = _first_item(item, last)
+            if found is not None:
+                return found
+    return None

@@ -19,7 +19,7 @@ from lark.lark import PostLex
 
 from yibaolang import ir
 from yibaolang.diagnostics import Diagnostic, Suggestion, error
-from yibaolang.lower import Lowering, build_module
+from yibaolang.lower import Lowering, Reductions, build_module
 from yibaolang.paths import grammar_file
 from yibaolang.source import SourceFile
 
@@ -136,14 +136,19 @@ def _cache_path() -> str | None:
 
 @functools.cache
 def parser(strict: bool = False) -> Lark:
-    """The LALR parser; cached on disk so a cold CLI start stays fast."""
+    """The LALR parser, lowering inline as it reduces (no parse tree is built).
+
+    Cached on disk so a cold CLI start stays fast; `strict` (used by a test)
+    checks the grammar for terminal collisions and every LALR conflict.
+    """
     options: dict[str, Any] = dict(
         parser="lalr",
         lexer="contextual",
         postlex=Indentation(),
-        propagate_positions=True,
+        keep_all_tokens=True,
         maybe_placeholders=True,
         start="start",
+        transformer=Reductions(),
     )
     if strict:
         return Lark(grammar_text(), strict=True, **options)
@@ -216,9 +221,9 @@ def _finish(path: str, items: list[Any], diagnostics: list[Diagnostic]) -> tuple
 
 def _parse_text(path: str, text: str, line_offset: int) -> tuple[list[Any], list[Diagnostic] | None]:
     lowering = Lowering(path, line_offset)
+    Reductions.current = lowering
     try:
-        tree = parser().parse(text)
-        items = lowering.transform(tree)
+        items = parser().parse(text)
     except IndentError as exc:
         return [], [_indent_diagnostic(path, exc, line_offset)]
     except UnexpectedInput as exc:
@@ -226,6 +231,8 @@ def _parse_text(path: str, text: str, line_offset: int) -> tuple[list[Any], list
     except RecursionError:
         return [], [error("YB005", ir.Span(path, line_offset + 1, 1, line_offset + 1, 2),
                           "表达式嵌套过深", "请把表达式拆成几个 定义")]
+    finally:
+        Reductions.current = None
     return items, (lowering.diagnostics or None)
 
 
