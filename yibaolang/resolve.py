@@ -192,7 +192,7 @@ class Loader:
         if not any(_is_within(target, root) for root in self.roots):
             self.diagnostics.append(error(
                 "YB311", imp.span, f"引用的文件在政策目录之外：{imp.path}",
-                f"只能引用项目根目录（{display_path(self.project_root)}）或标准库中的文件"))
+                "只能引用本项目（最近的含 pyproject.toml 或 yibaolang.toml 的上级目录）之内或标准库中的文件"))
             return
         if target in self.in_progress:
             chain = " → ".join(display_path(p) for p in [*self.in_progress[self.in_progress.index(target):], target])

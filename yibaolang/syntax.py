@@ -50,7 +50,11 @@ class Indentation(PostLex):
 
     always_accept = ("_NL",)
 
+    def __init__(self) -> None:
+        self.previous: Token | None = None  # the last value token, for error hints
+
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        self.previous = None
         levels = [0]
         parens = 0
         after_lookup = False  # saw 查表, waiting for its key list
@@ -79,13 +83,14 @@ class Indentation(PostLex):
                     levels.append(indent)
                     yield Token.new_borrow_pos("_INDENT", indent_text, token)
                 else:
+                    outer = list(levels)
                     while indent < levels[-1]:
                         levels.pop()
                         yield Token.new_borrow_pos("_DEDENT", indent_text, token)
                     if indent != levels[-1]:
                         raise IndentError(
                             "YB110",
-                            f"缩进不一致：回退到第 {indent + 1} 列，但外层块从第 {levels[-1] + 1} 列开始",
+                            f"缩进不一致：这一行缩进 {indent} 个空格，与外层各块（{'、'.join(map(str, outer))} 个空格）都对不齐",
                             "同一层的行要对齐；每层缩进 4 个空格",
                             token,
                         )
@@ -108,6 +113,7 @@ class Indentation(PostLex):
             else:
                 header_pending = False if kind != "RPAR" else header_pending
             yield token
+            self.previous = token
         while len(levels) > 1:
             levels.pop()
             if last is not None:
@@ -262,7 +268,12 @@ def _tab_errors(source: SourceFile) -> list[Diagnostic]:
 
 def _indent_diagnostic(path: str, exc: IndentError, offset: int) -> Diagnostic:
     token = exc.token
-    line = (token.end_line or token.line or 1) + offset
+    if token.type != "_NL":
+        line = (token.line or 1) + offset
+        column = token.column or 1
+        return error(exc.code, ir.Span(path, line, column, line, column + 1), exc.message, exc.hint)
+    # The newline token sits at the end of the previous line; the problem is the next line's indentation.
+    line = (token.line or 1) + token.value.count("\n") + offset
     indent = len(token.value.rsplit("\n", 1)[-1])
     return error(exc.code, ir.Span(path, line, 1, line, indent + 2), exc.message, exc.hint)
 
@@ -283,6 +294,15 @@ def _syntax_diagnostic(path: str, text: str, exc: UnexpectedInput, offset: int) 
         return error("YB101", span, f"语法错误：无法识别的字符 “{ch}”", hint)
     assert isinstance(exc, UnexpectedToken)
     token = exc.token
+    if token.type == "TITLE":
+        # The contextual lexer found nothing it expects here and fell back to
+        # free text: name the first thing it could not read.
+        first = str(token).split()[0] if str(token).split() else str(token)
+        if not re.match(r"[A-Za-z0-9_\u3400-\u9fff]", first):
+            span = ir.Span(path, line + offset, column, line + offset, column + 1)
+            return error("YB101", span, f"语法错误：无法识别的字符 “{first[0]}”", "这个字符不能出现在这里")
+        token = Token("NAME", first, token.start_pos, token.line, token.column, token.line,
+                      (token.column or 1) + len(first), token.start_pos)
     expected = sorted({describe_terminal(t) for t in exc.expected if not t.startswith("__")})
     found = describe_terminal(token.type) if token.type != "NAME" else f"名称“{token.value}”"
     if token.type in ("_NL",):
@@ -305,21 +325,18 @@ def _syntax_diagnostic(path: str, text: str, exc: UnexpectedInput, offset: int) 
     message = f"语法错误：这里不应出现{found}"
     hint = f"这里应为 {'、'.join(shown)}{more}" if shown else ""
     suggestions: tuple[Suggestion, ...] = ()
-    if token.type == "NAME" or token.type.startswith("__") is False and token.type not in ("_NL", "$END"):
-        pass
     if token.type == "_DEDENT" or token.type == "_INDENT":
         hint = (hint + "；" if hint else "") + "请检查这一行的缩进是否与上下文一致"
-    name_tokens = [token]
-    prev = getattr(exc, "token_history", None)
-    if prev:
-        name_tokens = [*prev[-1:], token]
+    previous = parser().options.postlex.previous if parser().options.postlex else None
+    name_tokens = [token, previous] if previous is not token else [token]
     for candidate in name_tokens:
         if candidate is not None and candidate.type == "NAME":
             spaced = split_glued(str(candidate), names_in_text(text))
             if spaced:
                 cspan = ir.Span(path, candidate.line + offset, candidate.column,
                                 candidate.end_line + offset, candidate.end_column)
-                hint = f"“{candidate}”连在一起被读成了一个名称；是否想写 {spaced}？关键字与名称之间要有空格"
+                message = f"语法错误：“{candidate}”连写在一起，被读成了一个名称"
+                hint = f"关键字与名称之间要有空格：是否想写 {spaced}？"
                 suggestions = (Suggestion(cspan, spaced, f"改为 {spaced}"),)
                 span = cspan
                 break
@@ -352,7 +369,8 @@ def split_glued(word: str, names: set[str]) -> str | None:
     """
     kws = keywords()
     n = len(word)
-    # best[i] = (cost, pieces) for word[:i]; known pieces cost 1, unknown runs 3.
+    # best[i] = (cost, pieces) for word[:i]; a known piece costs 1, an unknown
+    # run costs more than splitting it into known pieces would.
     best: list[tuple[int, list[str]] | None] = [None] * (n + 1)
     best[0] = (0, [])
     for i in range(n):
@@ -370,7 +388,7 @@ def split_glued(word: str, names: set[str]) -> str | None:
         if match and match.group(0):
             options.append((1, match.group(0)))
         for j in range(i + 1, n + 1):
-            options.append((3 + (j - i) // 8, word[i:j]))
+            options.append((2 + (j - i), word[i:j]))
         for extra, piece in options:
             j = i + len(piece)
             candidate = (cost + extra, [*pieces, piece])
@@ -382,6 +400,9 @@ def split_glued(word: str, names: set[str]) -> str | None:
     pieces = final[1]
     if not any(p in kws for p in pieces):
         return None
+    unknown = [p for p in pieces if p not in kws and p not in names and not _LITERAL_AT.fullmatch(p)]
+    if any(len(p) < 2 for p in unknown):
+        return None  # 规则 is a name, not 规 + 则
     merged: list[str] = []
     for piece in pieces:
         known = piece in kws or piece in names or _LITERAL_AT.fullmatch(piece)

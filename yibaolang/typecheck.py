@@ -447,8 +447,9 @@ class Checker:
         if name in BUILTINS:
             low, high = BUILTINS[name]
             if len(args) < low or (high is not None and len(args) > high):
-                count = f"{low}" if low == high else f"{low} 个以上" if high is None else f"{low} 到 {high}"
-                self.report("YB205", expr.span, f"{name} 需要 {count} 个参数，这里给了 {len(args)} 个", "")
+                count = f"{low} 个" if low == high else f"至少 {low} 个" if high is None else f"{low} 到 {high} 个"
+                self.report("YB205", expr.span, f"{name} 需要{count}参数，这里给了 {len(args)} 个",
+                            f"例如 {name}({', '.join(['甲', '乙', '丙'][:max(low, 1)])})" if name in ("取较小", "取较大") else "")
                 for arg in args:
                     if not (name == "四舍五入" and _is_unit(arg)):
                         self.infer(ctx, arg)
