@@ -3,7 +3,7 @@
 >>> from yibaolang.ir import Literal, LiteralKind, Span
 >>> from decimal import Decimal
 >>> to_json(Literal(LiteralKind.MONEY, Decimal("20000"), "2万元", Span("a", 1, 2, 1, 5)))
-{'node': 'Literal', 'kind': '金额', 'value': '20000', 'text': '2万元', 'span': [1, 2, 1, 5]}
+{'node': 'Literal', 'kind': '金额', 'value': '20000', 'text': '2万元', 'span': '1:2-1:5'}
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from yibaolang import ir
 
 def to_json(node: Any) -> Any:
     if isinstance(node, ir.Span):
-        return [node.line, node.column, node.end_line, node.end_column]
+        return f"{node.line}:{node.column}-{node.end_line}:{node.end_column}"
     if attrs.has(type(node)):
         out: dict[str, Any] = {"node": type(node).__name__}
         for field in attrs.fields(type(node)):

@@ -10,6 +10,7 @@ node keeps the tree whole so later stages still report their own findings.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -21,6 +22,7 @@ from yibaolang import ir
 from yibaolang.diagnostics import Diagnostic, error
 
 MAX_INTEGER_DIGITS = 15
+MAX_EXPR_DEPTH = 64  # later passes recurse over expressions; keep them well inside Python's stack
 MAX_DECIMAL_DIGITS = 10
 
 _NUM = re.compile(r"(\d+)(?:\.(\d+))?")
@@ -546,7 +548,48 @@ class Lowering:
                 items.extend(item)
             else:
                 items.append(item)
-        return items
+        kept = []
+        for item in items:
+            deep = _too_deep(item)
+            if deep is None:
+                kept.append(item)
+            else:
+                self.fail("YB005", deep, f"表达式嵌套过深（超过 {MAX_EXPR_DEPTH} 层）",
+                          "请把长表达式拆成几个 定义，每个写一步")
+        return kept
+
+
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+_LEAVES = (str, int, Decimal, dt.date, ir.Span, type(None))
+
+
+def _child_fields(cls: type) -> tuple[str, ...]:
+    fields = _CHILD_FIELDS.get(cls)
+    if fields is None:
+        fields = tuple(f.name for f in attrs.fields(cls) if f.name != "span")
+        _CHILD_FIELDS[cls] = fields
+    return fields
+
+
+def _too_deep(root: Any) -> ir.Span | None:
+    """The span of an expression nested deeper than MAX_EXPR_DEPTH, if any (iterative walk)."""
+    stack: list[tuple[Any, int]] = [(root, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node, depth = pop()
+        if isinstance(node, tuple):
+            for child in node:
+                if not isinstance(child, _LEAVES):
+                    push((child, depth))
+            continue
+        if depth > MAX_EXPR_DEPTH:
+            return getattr(node, "span", None) or ir.NO_SPAN
+        fields = _CHILD_FIELDS.get(type(node)) or _child_fields(type(node))
+        for name in fields:
+            value = getattr(node, name)
+            if not isinstance(value, _LEAVES) and not isinstance(value, (enum.Enum, list)):
+                push((value, depth + 1))
+    return None
 
 
 def _join(a: ir.Span, b: ir.Span) -> ir.Span:
