@@ -174,7 +174,8 @@ class Lowering:
     # -------------------------------------------------------------- names and operators
 
     def paren(self, meta: Meta, c: list[Any]) -> ir.Expr:
-        return c[0]
+        # The parenthesised expression's span takes in its parentheses.
+        return attrs.evolve(c[0], span=self.span(meta))
 
     def qual_name(self, meta: Meta, children: list[Token]) -> ir.Name:
         if len(children) == 2 and children[1] is not None:
