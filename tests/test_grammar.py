@@ -84,8 +84,8 @@ def test_legal_boundary_words(word: str, op: ir.CompareOp) -> None:
 
 def test_lookup_header_may_sit_deeper_than_rows() -> None:
     text = (
-        "类型 等级 = 选项 {三级, 二级}\n输入 状态 : 选项 {在职, 退休}\n输入 级 : 等级\n"
-        "定义 比例值 : 比例 = 查表 (状态, 级)\n"
+        "类型 等级 = 选项 {三级, 二级}\n输入 人员状态 : 选项 {在职, 退休}\n输入 级 : 等级\n"
+        "定义 比例值 : 比例 = 查表 (人员状态, 级)\n"
         "                          三级    二级\n"
         "    在职                  90%     92%\n"
         "    退休                  92%     94%\n"

@@ -132,5 +132,253 @@ def ir_command(file: str) -> None:
         sys.exit(EXIT_INPUT)
 
 
+
+# ---------------------------------------------------------------------- evaluation: run, explain, test
+
+
+class _DateType(click.ParamType):
+    """YYYY-MM-DD (or 2025年3月1日) for --date."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        from yibaolang.values import parse_date_text
+
+        if not isinstance(value, str):
+            return value
+        date = parse_date_text(value)
+        if date is None:
+            self.fail(f"不是有效的日期：{value}（应写作 YYYY-MM-DD）", param, ctx)
+        return date
+
+
+def _echo_problems(diagnostics: list[Any], program: Any = None, case: Any = None) -> None:
+    """Diagnostics to stderr, each with its source line (policy or case file)."""
+    from yibaolang.diagnostics import render_text
+
+    for d in diagnostics:
+        lines = None
+        if case is not None and d.span.file == case.file:
+            lines = case.lines
+        elif program is not None:
+            lines = _source_lines(program, d.span.file)
+        click.echo(render_text(d, lines), err=True)
+
+
+def _compile_or_exit(policy: str) -> Any:
+    from yibaolang.compiler import compile_policy
+    from yibaolang.diagnostics import has_errors
+
+    program = compile_policy(policy)
+    if has_errors(program.diagnostics):
+        _echo_problems([d for d in program.diagnostics if d.is_error], program)
+        sys.exit(EXIT_INPUT)
+    return program
+
+
+def _case_or_exit(program: Any, case_path: str | None) -> Any:
+    from yibaolang.cases import load_case_file, validate
+
+    if case_path is None:
+        raise click.UsageError("需要 --case 案例文件（YAML 或 JSON）")
+    raw, problems = load_case_file(case_path)
+    if raw is None or problems:
+        _echo_problems(problems, program, raw)
+        sys.exit(EXIT_INPUT)
+    case, problems = validate(program, raw)
+    if problems:
+        _echo_problems(problems, program, raw)
+        sys.exit(EXIT_INPUT)
+    return case
+
+
+@main.command()
+@click.argument("policy", type=click.Path(exists=True, dir_okay=False))
+@click.option("--case", "case_path", type=click.Path(exists=True, dir_okay=False), help="案例文件（YAML 或 JSON）")
+@click.option("--output", "outputs", multiple=True, metavar="NAME", help="要计算的数额（可多次；默认为政策的 输出）")
+@click.option("--date", "date", type=_DateType(), default=None, help="计算日期，覆盖案例中的 计算日期")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="输出格式")
+@guarded
+def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any, fmt: str) -> None:
+    """计算一个案例。"""
+    import json
+
+    from yibaolang.diagnostics import to_json_obj
+    from yibaolang.evaluate import evaluate
+    from yibaolang.values import display, to_json
+
+    program = _compile_or_exit(policy)
+    case = _case_or_exit(program, case_path)
+    outcome = evaluate(program, case, list(outputs) or None, date=date)
+    errors = [d for d in outcome.diagnostics if d.is_error]
+    if fmt == "json":
+        doc: dict[str, Any] = {
+            "schema": "yibaolang.run/1",
+            "policy": program.root.path,
+            "date": outcome.date.isoformat() if outcome.date is not None else None,
+            "outputs": {
+                out.name: {"type": out.type.name, "value": to_json(out.type, out.value),
+                           "display": display(out.type, out.value)}
+                for out in outcome.outputs if out.ok
+            },
+        }
+        if outcome.diagnostics:
+            doc["diagnostics"] = [to_json_obj(d) for d in outcome.diagnostics]
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+    else:
+        for out in outcome.outputs:
+            if out.ok:
+                click.echo(f"{out.name} = {display(out.type, out.value)}")
+        for note in outcome.skipped:
+            click.echo(f"提示：{note}", err=True)
+    if outcome.diagnostics:
+        _echo_problems(outcome.diagnostics, program)
+    if errors:
+        sys.exit(EXIT_INPUT)
+
+
+@main.command()
+@click.argument("policy", type=click.Path(exists=True, dir_okay=False))
+@click.option("--case", "case_path", type=click.Path(exists=True, dir_okay=False), help="案例文件（YAML 或 JSON）")
+@click.option("--output", "outputs", multiple=True, metavar="NAME", help="要解释的数额（可多次；默认为政策的 输出）")
+@click.option("--date", "date", type=_DateType(), default=None, help="计算日期，覆盖案例中的 计算日期")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text",
+              show_default=True, help="输出格式")
+@click.option("-o", "--out", "out_file", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="写入文件而不是标准输出")
+@click.option("--what-if", "what_ifs", multiple=True, metavar="NAME=VALUE",
+              help="假设某个输入取另一个值，并列显示哪些数额因此改变（可多次）")
+@click.option("--width", type=click.IntRange(40, 400), default=None, hidden=True)
+@guarded
+def explain(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any, fmt: str,
+            out_file: str | None, what_ifs: tuple[str, ...], width: int | None) -> None:
+    """计算一个案例，并逐项说明每个数额的来历（条款、原文、公式）。"""
+    from pathlib import Path
+
+    from yibaolang.cases import parse_assignment
+    from yibaolang.diagnostics import Diagnostic
+    from yibaolang.evaluate import CaseInput, evaluate
+    from yibaolang.render import compare, explanation, render
+
+    program = _compile_or_exit(policy)
+    case = _case_or_exit(program, case_path)
+    names = list(outputs) or None
+    what_if = None
+    if what_ifs:
+        changed = CaseInput(dict(case.values), case.date, case.date_source, case.file)
+        assignments = []
+        problems = []
+        for item in what_ifs:
+            parsed = parse_assignment(program, item)
+            if isinstance(parsed, Diagnostic):
+                problems.append(parsed)
+                continue
+            name, value = parsed
+            if name == "计算日期":
+                changed.date, changed.date_source = value, "假设的 计算日期"
+                continue
+            from yibaolang.cases import declared_inputs
+
+            type_ = declared_inputs(program)[name].type
+            assignments.append((name, type_, case.values.get(name), value))
+            changed.values[name] = value
+        if problems:
+            _echo_problems(problems, program)
+            sys.exit(EXIT_INPUT)
+        base = evaluate(program, case, names, date=date, details=True)
+        outcome = evaluate(program, changed, names, trace=True, date=date)
+        what_if = compare(base, outcome, assignments)
+    else:
+        outcome = evaluate(program, case, names, trace=True, date=date)
+    document = explanation(program, outcome, what_if)
+    to_terminal = out_file is None and fmt == "text" and sys.stdout.isatty()
+    if width is None:
+        width = click.get_terminal_size()[0] if to_terminal else 100
+    text = render(document, fmt, color=to_terminal, width=width)
+    if out_file is not None:
+        Path(out_file).write_text(text, encoding="utf-8")
+        click.echo(f"已写入 {out_file}", err=True)
+    else:
+        click.echo(text, nl=False)
+    if outcome.diagnostics:
+        _echo_problems(outcome.diagnostics, program)
+    if not outcome.ok:
+        sys.exit(EXIT_INPUT)
+
+
+@main.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("-q", "--quiet", is_flag=True, help="只显示失败的样例")
+@guarded
+def test_command(paths: tuple[str, ...], quiet: bool) -> None:
+    """运行政策中的 样例 与旁边的 *.cases.yaml。"""
+    from pathlib import Path
+
+    from yibaolang.cases import TestResult, run_examples, run_suite, suites_beside
+    from yibaolang.compiler import compile_policy
+    from yibaolang.diagnostics import has_errors
+
+    plan: dict[str, tuple[bool, list[str]]] = {}  # policy → (named explicitly, suites)
+
+    def add(policy: Path, explicit: bool, suites: list[Path]) -> None:
+        key = str(policy)
+        named, known = plan.get(key, (False, []))
+        plan[key] = (named or explicit, known + [str(s) for s in suites if str(s) not in known])
+
+    for raw in paths or (".",):
+        path = Path(raw)
+        if path.is_dir():
+            for policy in sorted(path.rglob("*.ybl")):
+                add(policy, False, suites_beside(policy))
+        elif path.name.endswith((".cases.yaml", ".cases.yml")):
+            stem = path.name.rsplit(".cases.", 1)[0]
+            policy = path.with_name(f"{stem}.ybl")
+            if not policy.is_file():
+                click.echo(f"{raw}: 找不到对应的政策文件 {policy}", err=True)
+                add(path, True, [])
+                continue
+            add(policy, True, [path])
+        else:
+            add(path, True, suites_beside(path))
+    passed = failed = 0
+    for policy, (explicit, suites) in plan.items():
+        if not policy.endswith(".ybl") and not Path(policy).is_file():
+            failed += 1
+            continue
+        if not explicit and not suites and "样例" not in _read_quietly(policy):
+            continue
+        program = compile_policy(policy)
+        if has_errors(program.diagnostics):
+            _echo_problems([d for d in program.diagnostics if d.is_error], program)
+            click.echo(f"失败  {policy}：政策有错误，无法运行样例")
+            failed += 1
+            continue
+        results: list[TestResult] = run_examples(program)
+        for suite in suites:
+            results.extend(run_suite(program, suite))
+        for result in results:
+            if result.passed:
+                passed += 1
+                if not quiet:
+                    click.echo(f"通过  {result.policy} {result.name}")
+            else:
+                failed += 1
+                click.echo(f"失败  {result.policy} {result.name}")
+                for line in result.details:
+                    click.echo(f"      {line}")
+    click.echo(f"{passed} passed, {failed} failed")
+    if failed:
+        sys.exit(EXIT_INPUT)
+
+
+def _read_quietly(path: str) -> str:
+    from pathlib import Path
+
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
 if __name__ == "__main__":
     main()

@@ -215,6 +215,7 @@ class Evaluator:
         self.compiling: set[tuple[int, str]] = set()
         self.shared: dict[str, Instance] = {}
         self.instances: list[Instance] = []
+        self.outputs_cache: dict[str, Figure | Diagnostic] = {}
         self.root = self.new_instance(program.root, None, None, "")
         self.shared[program.root.path] = self.root
         self.compile_instance(self.root, set())
@@ -324,7 +325,8 @@ class Evaluator:
         focus = expr
         if isinstance(decl, ir.ParamDecl) and decl.versions:
             focus = decl.versions[-1].value
-        ref = ClauseRef(clause.raw_id, clause.title, excerpt(clause.text, focus)) if clause is not None else None
+        ref = (ClauseRef(clause.raw_id, clause.title, excerpt(clause.text, focus, (symbol.name,)))
+               if clause is not None else None)
         source = SourceRef(inst.scope.path, decl.span.line)
         expression = unparse(expr) if expr is not None and kind != "input" else None
         description = decl.description if isinstance(decl, ir.InputDecl) else None
@@ -566,7 +568,7 @@ class Evaluator:
         node.notes.append(f"替代了基本规则：{base_text}{base_cite}")
         for other in others:
             node.notes.append(f"优先于 条款 {other.clause} 的例外（该例外同样成立）")
-        building.formula = unparse(rule.value, building.values)
+        building.formula = f"{unparse(rule.value, building.values)}（{cite} 的例外）"
         tracer.note(f"适用例外（{cite}）：{unparse(rule.condition)}，替代了基本规则{base_cite}")
         tracer.detail(node)
 
@@ -1169,8 +1171,8 @@ class Evaluator:
                     assert fr.tracer is not None
                     fr.tracer.detail(TraceNode(
                         f"分档「{labels[i]}」", "row", type_, value, display(type_, value),
-                        formula=f"{subject_text} = {display(subject.type, x)}，落在「{labels[i]}」这一档",
-                        source=SourceRef(e.steps[i].span.file, e.steps[i].span.line)))
+                        source=SourceRef(e.steps[i].span.file, e.steps[i].span.line),
+                        notes=[f"{subject_text} 为 {display(subject.type, x)}，落在「{labels[i]}」这一档"]))
                     return value
                 return rf(fr)
             if of is None:
@@ -1211,7 +1213,7 @@ class Evaluator:
                     assert fr.tracer is not None
                     fr.tracer.detail(TraceNode(
                         f"分情况「{'、'.join(row.values)}」", "row", type_, value, display(type_, value),
-                        formula=f"{subject_text} = {x}", source=SourceRef(row.span.file, row.span.line)))
+                        source=SourceRef(row.span.file, row.span.line), notes=[f"{subject_text} 为 {x}"]))
                     return value
                 return found[1](fr)
             if of is None:
@@ -1280,11 +1282,11 @@ class Evaluator:
             row, column, f = found
             value = f(fr)
             assert fr.tracer is not None
-            where = "、".join(f"{t} = {v}" for t, v in zip(key_texts, key_values))
+            where = "，".join(f"{t} 为 {v}" for t, v in zip(key_texts, key_values))
             label = f"{row.key} × {column}" if column is not None else row.key
             fr.tracer.detail(TraceNode(
                 f"查表「{label}」", "cell", type_, value, display(type_, value),
-                formula=f"{where} → {display(type_, value)}", source=SourceRef(row.span.file, row.span.line)))
+                source=SourceRef(row.span.file, row.span.line), notes=[f"{where}：第 {row.span.line} 行的这一格"]))
             return value
 
         return Compiled(lookup_traced, type_)
@@ -1305,6 +1307,13 @@ class Evaluator:
                          f"是否想写 {guess}？" if guess else "输出 可以是任何定义、参数或输入的名称")
         target = self.root if found.via is None else self.child(self.root, found.via)
         return self.figure(target, found.symbol)
+
+    def output(self, name: str) -> Figure | Diagnostic:
+        """`resolve_output`, cached."""
+        found = self.outputs_cache.get(name)
+        if found is None:
+            found = self.outputs_cache[name] = self.resolve_output(name)
+        return found
 
     def default_outputs(self) -> list[str]:
         module = self.root.scope.module
@@ -1395,15 +1404,19 @@ def choose_date(program: Program, case: CaseInput, override: dt.date | None = No
 
 
 def evaluate(program: Program, case: CaseInput, outputs: Iterable[str] | None = None, *, trace: bool = False,
-             date: dt.date | None = None) -> Outcome:
-    """Evaluate one case: the requested outputs (default: the policy's 输出), then every 断言."""
+             date: dt.date | None = None, details: bool | None = None) -> Outcome:
+    """Evaluate one case: the requested outputs (default: the policy's 输出), then every 断言.
+
+    With `details` (the default when tracing) the Outcome also lists the inputs
+    used and every figure computed, for explanations and what-if comparisons.
+    """
     evaluator = evaluator_for(program, trace)
     when, source = choose_date(program, case, date)
     names = list(outputs) if outputs else evaluator.default_outputs()
     diagnostics: list[Diagnostic] = []
     figures: list[tuple[str, Figure | None]] = []
     for name in names:
-        resolved = evaluator.resolve_output(name)
+        resolved = evaluator.output(name)
         if isinstance(resolved, Diagnostic):
             diagnostics.append(resolved)
             figures.append((name, None))
@@ -1433,13 +1446,14 @@ def evaluate(program: Program, case: CaseInput, outputs: Iterable[str] | None = 
         if missing:
             diagnostics.extend(_missing_diagnostics(program, case, when, [f for _, f in figures if f], missing[0]))
         _check_assertions(evaluator, fr, tracer, outcome)
-    outcome.inputs = _inputs_used(evaluator, fr, case)
-    for inst in evaluator.instances:
-        for fig in inst.figures.values():
-            value = fr.memo[fig.slot]
-            if value is not UNSET and fig.name not in outcome.figures:
-                outcome.figures[fig.name] = (fig.type, value)
-    outcome.diagnostics = _unique(diagnostics)
+    if details if details is not None else trace:
+        outcome.inputs = _inputs_used(evaluator, fr, case)
+        for inst in evaluator.instances:
+            for fig in inst.figures.values():
+                value = fr.memo[fig.slot]
+                if value is not UNSET and fig.name not in outcome.figures:
+                    outcome.figures[fig.name] = (fig.type, value)
+    outcome.diagnostics = _unique(diagnostics) if len(diagnostics) > 1 else diagnostics
     return outcome
 
 

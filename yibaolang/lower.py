@@ -71,10 +71,16 @@ class Lowering:
     (keyword and layout tokens removed, `[optional]` parts as None).
     """
 
-    def __init__(self, file: str, line_offset: int = 0) -> None:
+    def __init__(self, file: str, line_offset: int = 0, titles: dict[int, str] | None = None) -> None:
         self.file = file
         self.line_offset = line_offset
+        self.titles = titles or {}
         self.diagnostics: list[Diagnostic] = []
+
+    def title(self, token: Token | None) -> str | None:
+        if token is None:
+            return None
+        return self.titles.get((token.line or 0) + self.line_offset, "").strip() or None
 
     # -------------------------------------------------------------- positions
 
@@ -381,7 +387,7 @@ class Lowering:
             if item is not None:
                 key, value = item
                 fields[key] = value
-        return ir.Header(name=str(title).strip(), span=self.span(meta), **fields)
+        return ir.Header(name=self.title(title) or "", span=self.span(meta), **fields)
 
     def meta_doc_number(self, meta: Meta, c: list[Token]):
         return ("doc_number", unquote(c[0]))
@@ -495,8 +501,7 @@ class Lowering:
                 text = item[1] if text is None else text + item[1]
             else:
                 out.append(attrs.evolve(item, clause=clause_id))
-        clause = ir.Clause(clause_id, unquote(raw_id), str(title).strip() if title else None,
-                           text, self.span(meta))
+        clause = ir.Clause(clause_id, unquote(raw_id), self.title(title), text, self.span(meta))
         return [clause, *out]
 
     def definition(self, meta: Meta, c: list[Any]) -> ir.Definition:

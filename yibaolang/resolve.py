@@ -178,7 +178,7 @@ class Loader:
     def locate(self, importer: Path, imp: ir.Import) -> Path | None:
         candidates = [importer.parent / imp.path, self.project_root / imp.path, stdlib_dir() / imp.path]
         for candidate in candidates:
-            if candidate.is_file() or str(candidate.resolve()) in self.overrides:
+            if candidate.exists() or str(candidate.resolve()) in self.overrides:
                 return candidate.resolve()
         return None
 

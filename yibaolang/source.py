@@ -11,6 +11,8 @@ the normalised text are the line and column in the drafter's file.
 
 from __future__ import annotations
 
+import re
+
 import attrs
 
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
@@ -21,13 +23,24 @@ _FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F) if cp not in (0xFF
 _FULLWIDTH[0x3000] = 0x20
 
 
+TITLE_MARK = "\ue000"  # a private-use character: never valid in source outside a title
+
+
 @attrs.frozen(slots=True)
 class SourceFile:
-    """A decoded policy file: the text as written and the normalised text."""
+    """A decoded policy file.
+
+    `original` is the text as written; `text` is what the lexer reads: the
+    full-width mapping applied and each free-text title (after 政策, and after
+    a 条款's id) replaced by as many TITLE_MARK characters, so the lexer needs
+    no context to tell a title from code.  `titles` maps a line number to the
+    title text on it.
+    """
 
     path: str
     original: str
     text: str
+    titles: dict[int, str] = attrs.field(factory=dict, eq=False)
 
     def line(self, number: int) -> str:
         """The drafter's own line `number` (1-based), without its newline."""
@@ -51,6 +64,10 @@ class SourceError(Exception):
 
 def normalize(text: str) -> str:
     """Map full-width forms to ASCII outside strings and comments."""
+    return _normalize(text, None)
+
+
+def _normalize(text: str, line_starts_in_code: list[bool] | None) -> str:
     out: list[str] = []
     i = 0
     n = len(text)
@@ -62,6 +79,8 @@ def normalize(text: str) -> str:
                 end = n if end < 0 else end + 3
             else:
                 end = _line_bounded_find(text, '"', i + 1)
+            if line_starts_in_code is not None:
+                line_starts_in_code.extend([False] * text.count("\n", i, end))
             out.append(text[i:end])
             i = end
         elif ch == "“":
@@ -74,9 +93,32 @@ def normalize(text: str) -> str:
             out.append(text[i:end])
             i = end
         else:
+            if ch == "\n" and line_starts_in_code is not None:
+                line_starts_in_code.append(True)
             out.append(ch.translate(_FULLWIDTH))
             i += 1
     return "".join(out)
+
+
+_TITLE_LINE = re.compile(
+    r"""(?P<lead>[ \t]*(?:政策|条款[ \t]+(?:"[^"\n]*"|“[^”\n]*”)))(?P<gap>[ \t]+)(?P<title>[^#\n]*?)[ \t]*(?:#.*)?$"""
+)
+
+
+def mark_titles(text: str, code_lines: list[bool]) -> tuple[str, dict[int, str]]:
+    """Replace each title by TITLE_MARKs of the same length (positions stay exact)."""
+    lines = text.split("\n")
+    titles: dict[int, str] = {}
+    for number, line in enumerate(lines, 1):
+        if not (line.lstrip().startswith(("政策", "条款")) and code_lines[number - 1]):
+            continue
+        match = _TITLE_LINE.match(line)
+        if match is None or not match.group("title"):
+            continue
+        start, end = match.span("title")
+        titles[number] = match.group("title")
+        lines[number - 1] = line[:start] + TITLE_MARK * (end - start) + line[end:]
+    return "\n".join(lines), titles
 
 
 def _line_bounded_find(text: str, closer: str, start: int) -> int:
@@ -112,10 +154,16 @@ def decode(path: str, data: bytes) -> SourceFile:
     if "\x00" in original:
         line = original[: original.index("\x00")].count("\n") + 1
         raise SourceError("YB002", "文件含有空字符（NUL），不是文本文件", "请检查文件内容", line=line)
-    text = normalize(original)
+    if TITLE_MARK in original:
+        line = original[: original.index(TITLE_MARK)].count("\n") + 1
+        raise SourceError("YB002", "文件含有私用区字符 U+E000", "请删去这个不可见的字符", line=line)
+    code_lines = [True]
+    text = _normalize(original, code_lines)
     if not text.endswith("\n"):
         text += "\n"
-    return SourceFile(path=path, original=original, text=text)
+        code_lines.append(True)
+    text, titles = mark_titles(text, code_lines)
+    return SourceFile(path=path, original=original, text=text, titles=titles)
 
 
 def from_text(path: str, original: str) -> SourceFile:

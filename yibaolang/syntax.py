@@ -149,7 +149,7 @@ def parser(strict: bool = False) -> Lark:
     """
     options: dict[str, Any] = dict(
         parser="lalr",
-        lexer="contextual",
+        lexer="basic",
         postlex=Indentation(),
         keep_all_tokens=True,
         maybe_placeholders=True,
@@ -202,13 +202,13 @@ def parse(source: SourceFile) -> tuple[ir.Module, list[Diagnostic]]:
     diagnostics.extend(_tab_errors(source))
     if diagnostics:
         return build_module(source.path, []), diagnostics
-    items, diags = _parse_text(source.path, source.text, 0)
+    items, diags = _parse_text(source.path, source.text, 0, source.titles)
     if diags is None:
         return _finish(source.path, items, diagnostics)
     # Recovery: parse each top-level statement alone to report every error.
     items = []
     for start_line, chunk in _chunks(source.text):
-        chunk_items, chunk_diags = _parse_text(source.path, chunk, start_line)
+        chunk_items, chunk_diags = _parse_text(source.path, chunk, start_line, source.titles)
         items.extend(chunk_items)
         if chunk_diags:
             diagnostics.extend(chunk_diags)
@@ -225,8 +225,9 @@ def _finish(path: str, items: list[Any], diagnostics: list[Diagnostic]) -> tuple
     return build_module(path, items), diagnostics
 
 
-def _parse_text(path: str, text: str, line_offset: int) -> tuple[list[Any], list[Diagnostic] | None]:
-    lowering = Lowering(path, line_offset)
+def _parse_text(path: str, text: str, line_offset: int,
+                titles: dict[int, str]) -> tuple[list[Any], list[Diagnostic] | None]:
+    lowering = Lowering(path, line_offset, titles)
     Reductions.current = lowering
     try:
         items = parser().parse(text)
@@ -303,6 +304,11 @@ def _syntax_diagnostic(path: str, text: str, exc: UnexpectedInput, offset: int) 
             return error("YB101", span, f"语法错误：无法识别的字符 “{first[0]}”", "这个字符不能出现在这里")
         token = Token("NAME", first, token.start_pos, token.line, token.column, token.line,
                       (token.column or 1) + len(first), token.start_pos)
+    if "NAME" in exc.expected and token.value in keywords() and token.type != "NAME":
+        # The lexer reads a keyword wherever it stands; say so rather than "unexpected".
+        span = ir.Span(path, line + offset, column, line + offset, (token.end_column or column + 1))
+        return error("YB304", span, f"“{token.value}”是关键字，不能用作名称",
+                     f"换一个名称，例如“{token.value}额”或“{token.value}标准”")
     expected = sorted({describe_terminal(t) for t in exc.expected if not t.startswith("__")})
     found = describe_terminal(token.type) if token.type != "NAME" else f"名称“{token.value}”"
     if token.type in ("_NL",):

@@ -295,21 +295,25 @@ _SENTENCE = re.compile(r"[^。；;！？]+[。；;！？]?")
 _NUMBER_IN_LITERAL = re.compile(r"\d+(?:\.\d+)?(?:%|万|亿|年|个月|日|天)?")
 
 
-def excerpt(text: str | None, expr: ir.Expr | None = None, limit: int = EXCERPT_LIMIT) -> str | None:
+def excerpt(text: str | None, expr: ir.Expr | None = None, names: tuple[str, ...] = (),
+            limit: int = EXCERPT_LIMIT) -> str | None:
     """The part of a clause's 原文 that bears on a figure.
 
     Short texts are kept whole; long ones keep the sentences that mention the
-    numbers the formula uses, else the opening.
+    numbers or the names the formula uses, else the opening.
 
     >>> excerpt("短文。")
     '短文。'
+    >>> excerpt("甲" * 200 + "。乙按50%报销。", names=("乙",))
+    '乙按50%报销。'
     """
     if text is None:
         return None
     flat = " ".join(text.split())
     if len(flat) <= limit:
         return flat
-    needles = _literal_numbers(expr) if expr is not None else set()
+    needles = _needles(expr) if expr is not None else set()
+    needles.update(n for n in names if len(n) >= 2 or n in flat)
     if needles:
         picked = []
         for sentence in _SENTENCE.findall(flat):
@@ -319,10 +323,16 @@ def excerpt(text: str | None, expr: ir.Expr | None = None, limit: int = EXCERPT_
         joined = "…".join(picked)
         if picked and len(joined) <= limit * 2:
             return joined
-    return flat[:limit].rstrip() + "…"
+    opening = ""
+    for sentence in _SENTENCE.findall(flat):
+        if len(opening) + len(sentence) > limit:
+            break
+        opening += sentence
+    return (opening.strip() or flat[:limit].rstrip()) + "…"
 
 
-def _literal_numbers(expr: ir.Expr) -> set[str]:
+def _needles(expr: ir.Expr) -> set[str]:
+    """Numbers written in the formula (2万, 50%) and the names it reads."""
     found: set[str] = set()
 
     def visit(node: Any) -> None:
@@ -330,6 +340,10 @@ def _literal_numbers(expr: ir.Expr) -> set[str]:
             text = node.text.replace("元", "")
             if node.kind is not ir.LiteralKind.BOOL and text not in ("0", "0%"):
                 found.add(text)
+            return
+        if isinstance(node, ir.Name):
+            if len(node.name) >= 3:
+                found.add(node.name)
             return
         if attrs.has(type(node)):
             for field in attrs.fields(type(node)):

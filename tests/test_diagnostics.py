@@ -1,0 +1,59 @@
+"""Rendering of diagnostics: carets by display width, did-you-mean, JSON shape."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from yibaolang.cli import main
+from yibaolang.diagnostics import Diagnostic, Severity, cell_width, closest, edit_distance, render_text
+from yibaolang.ir import Span
+
+
+def test_caret_is_aligned_by_display_width() -> None:
+    line = "    定义 合计 = 大病个人负担 + 50%"
+    d = Diagnostic("YB201", Severity.ERROR, Span("p.ybl", 1, 15, 1, 28), "类型不符", "提示")
+    text = render_text(d, [line]).splitlines()
+    source, caret = text[1], text[2]
+    # Everything before the caret must be as wide on screen as the source before column 15.
+    prefix_source = source[: source.index("|") + 2]
+    prefix_caret = caret[: caret.index("|") + 2]
+    assert cell_width(prefix_source) == cell_width(prefix_caret)
+    offset = cell_width(caret[len(prefix_caret):caret.index("^")])
+    assert offset == cell_width(line[:14])
+    assert caret.count("^") == cell_width(line[14:27])
+
+
+def test_edit_distance_and_closest() -> None:
+    assert edit_distance("断保年数", "断报年数") == 1
+    assert closest("断报年数", ["断保年数", "连续参保年数"]) == "断保年数"
+    assert closest("甲", ["乙"]) is None  # one character is too short to guess
+
+
+def test_all_errors_in_a_file_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "p.ybl"
+    path.write_text("输入 费用 : 金额\n定义 甲 = 费甬 × 2\n定义 乙 = 费用 + 50%\n定义 丙 = 未声明\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", "--format", "json", str(path)])
+    assert result.exit_code == 1
+    found = [(d["code"], d["line"]) for d in json.loads(result.stdout)["diagnostics"]]
+    assert found == [("YB301", 2), ("YB201", 3), ("YB301", 4)]
+
+
+def test_clean_file_exits_zero_and_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "p.ybl"
+    path.write_text("输入 费用 : 金额\n定义 甲 = 费用 × 50%\n输出 甲\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 0
+    assert "没有发现问题" in result.output
+
+
+def test_check_walks_folders(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.ybl").write_text("定义 甲 = 1\n", encoding="utf-8")
+    (tmp_path / "sub" / "b.ybl").write_text("定义 乙 = 甲\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", "--format", "json", str(tmp_path)])
+    assert result.exit_code == 1
+    files = {Path(d["file"]).name for d in json.loads(result.stdout)["diagnostics"]}
+    assert files == {"b.ybl"}

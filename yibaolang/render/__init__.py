@@ -1,0 +1,141 @@
+"""Renderers of one explanation: terminal tree, JSON, Markdown and a printable HTML page.
+
+Each renderer reads the same `Explanation` (the evaluated case and its
+trace); none computes anything.  `explanation(...)` assembles it from an
+Outcome, `what_if(...)` compares two Outcomes of the same policy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+
+from yibaolang.diagnostics import Diagnostic
+from yibaolang.evaluate import Outcome
+from yibaolang.resolve import Program
+from yibaolang.trace import TraceNode
+from yibaolang.types import Type
+from yibaolang.values import display, display_delta
+
+FORMATS = ("text", "json", "markdown", "html")
+
+KIND_LABELS = {
+    "input": "输入",
+    "parameter": "参数",
+    "function": "函数",
+    "band": "分段",
+    "cell": "表格",
+    "row": "档次",
+    "exception": "例外",
+    "assertion": "断言",
+}
+
+
+@attrs.frozen(slots=True)
+class Change:
+    """A figure whose value differs between the case and the what-if case."""
+
+    name: str
+    kind: str
+    type: Type
+    before: Any
+    after: Any
+
+    @property
+    def before_display(self) -> str:
+        return display(self.type, self.before) if self.before is not None else "—"
+
+    @property
+    def after_display(self) -> str:
+        return display(self.type, self.after) if self.after is not None else "—"
+
+    @property
+    def delta_display(self) -> str | None:
+        return display_delta(self.type, self.before, self.after)
+
+
+@attrs.define
+class WhatIf:
+    assignments: list[tuple[str, Type, Any, Any]]  # input, type, value in the case, value assumed
+    changes: list[Change]
+
+
+@attrs.define
+class Explanation:
+    policy: str
+    title: str | None
+    doc_number: str | None
+    date: dt.date | None
+    date_source: str
+    inputs: dict[str, tuple[Type, Any]]
+    outputs: list[TraceNode]
+    assertions: list[TraceNode]
+    diagnostics: list[Diagnostic]
+    skipped: list[str] = attrs.Factory(list)
+    what_if: WhatIf | None = None
+
+
+def explanation(program: Program, outcome: Outcome, what_if: WhatIf | None = None) -> Explanation:
+    header = program.root.module.header
+    return Explanation(
+        policy=program.root.path,
+        title=header.name if header is not None else None,
+        doc_number=header.doc_number if header is not None else None,
+        date=outcome.date,
+        date_source=outcome.date_source,
+        inputs=outcome.inputs,
+        outputs=outcome.trace,
+        assertions=outcome.assertions,
+        diagnostics=outcome.diagnostics,
+        skipped=outcome.skipped,
+        what_if=what_if,
+    )
+
+
+def compare(base: Outcome, changed: Outcome, assignments: list[tuple[str, Type, Any, Any]]) -> WhatIf:
+    """Which figures change, in the order the what-if explanation shows them."""
+    order: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for root in [*changed.trace, *base.trace]:
+        for node in root.walk():
+            if node.kind in ("figure", "parameter", "input") and node.name not in seen:
+                seen.add(node.name)
+                order.append((node.name, node.kind))
+    for name in [*changed.figures, *base.figures]:
+        if name not in seen:
+            seen.add(name)
+            order.append((name, "figure"))
+    changes = []
+    for name, kind in order:
+        before = base.figures.get(name)
+        after = changed.figures.get(name)
+        if before is None and after is None:
+            continue
+        pair = after if after is not None else before
+        assert pair is not None
+        type_ = pair[0]
+        b = before[1] if before is not None else None
+        a = after[1] if after is not None else None
+        if b != a:
+            changes.append(Change(name, kind, type_, b, a))
+    return WhatIf(assignments, changes)
+
+
+def render(exp: Explanation, fmt: str, color: bool = False, width: int = 100) -> str:
+    if fmt == "json":
+        from yibaolang.render.jsonfmt import render_json
+
+        return render_json(exp)
+    if fmt == "markdown":
+        from yibaolang.render.markdown import render_markdown
+
+        return render_markdown(exp)
+    if fmt == "html":
+        from yibaolang.render.html import render_html
+
+        return render_html(exp)
+    from yibaolang.render.text import render_text
+
+    return render_text(exp, color=color, width=width)
