@@ -49,6 +49,13 @@ class TypeRef:
     name: str | None
     values: tuple[str, ...] | None
     span: Span
+    qualifier: str | None = None  # the import alias in 别名.类型
+
+    @property
+    def display(self) -> str:
+        if self.values is not None:
+            return f"选项 {{{', '.join(self.values)}}}"
+        return f"{self.qualifier}.{self.name}" if self.qualifier else (self.name or "")
 
 
 # ------------------------------------------------------------------ expressions
@@ -395,7 +402,8 @@ class InputDecl:
 
 @attrs.frozen(slots=True)
 class ParamVersion:
-    """自 date 起 value; `start is None` for an undated parameter."""
+    """自 date 起 value; `start is None` for an undated parameter, or for the
+    此前 line that holds the value before the first dated version."""
 
     start: _dt.date | None
     value: Expr

@@ -369,6 +369,8 @@ class Lowering:
     # -------------------------------------------------------------- types
 
     def named_type(self, meta: Meta, c: list[Token]) -> ir.TypeRef:
+        if len(c) == 2:
+            return ir.TypeRef(str(c[1]), None, self.span(meta), qualifier=str(c[0]))
         return ir.TypeRef(str(c[0]), None, self.span(meta))
 
     def enum_type(self, meta: Meta, c: list[Any]) -> ir.TypeRef:
@@ -480,6 +482,9 @@ class Lowering:
 
     def param_version(self, meta: Meta, c: list[Any]) -> ir.ParamVersion:
         return ir.ParamVersion(self.parse_date(c[0]), c[1], self.span(meta))
+
+    def param_before(self, meta: Meta, c: list[Any]) -> ir.ParamVersion:
+        return ir.ParamVersion(None, c[0], self.span(meta))
 
     def param_dated(self, meta: Meta, c: list[Any]) -> ir.ParamDecl:
         name, type_ref, *versions = c

@@ -218,9 +218,7 @@ def _string(text: str) -> str:
 
 
 def _type(ref: ir.TypeRef) -> str:
-    if ref.values is not None:
-        return f"选项 {{{', '.join(ref.values)}}}"
-    return ref.name or ""
+    return ref.display
 
 
 def _definition_lines(d: ir.Definition, indent: str) -> list[str]:
@@ -235,8 +233,10 @@ def _param_lines(p: ir.ParamDecl, indent: str) -> list[str]:
         return [f"{indent}参数 {p.name} : {_type(p.type)} = {expr_text(p.versions[0].value)}"]
     lines = [f"{indent}参数 {p.name} : {_type(p.type)}"]
     for v in p.versions:
-        assert v.start is not None
-        lines.append(f"{indent}{INDENT}自 {v.start.isoformat()} 起 {expr_text(v.value)}")
+        if v.start is None:
+            lines.append(f"{indent}{INDENT}此前 {expr_text(v.value)}")
+        else:
+            lines.append(f"{indent}{INDENT}自 {v.start.isoformat()} 起 {expr_text(v.value)}")
     return lines
 
 

@@ -103,6 +103,20 @@ class Checker:
                 enum_ = EnumType(owner or "选项", ref.values, scope.path)
             return enum_type(enum_)
         assert ref.name is not None
+        if ref.qualifier is not None:
+            entry = scope.aliases.get(ref.qualifier)
+            if entry is None:
+                guess = closest(ref.qualifier, list(scope.aliases))
+                self.report("YB301", ref.span, f"未知的别名：{ref.qualifier}",
+                            f"是否想写 {guess}.{ref.name}？" if guess else "别名由 引用 \"…\" 作为 别名 声明")
+                return ERROR
+            child = entry[1]
+            if ref.name in child.enums:
+                return enum_type(child.enums[ref.name])
+            guess = closest(ref.name, list(child.enums))
+            self.report("YB306", ref.span, f"{ref.qualifier} 中没有类型 {ref.name}",
+                        f"是否想写 {ref.qualifier}.{guess}？" if guess else "")
+            return ERROR
         if ref.name in PRIMITIVES:
             return PRIMITIVES[ref.name]
         if ref.name in scope.enums:
@@ -187,8 +201,9 @@ class Checker:
                 self.report("YB318", version.span, f"参数 {decl.name} 的版本日期应从早到晚排列",
                             f"{version.start.isoformat()} 不晚于上一版本的 {previous.isoformat()}")
             previous = version.start
-        if any(v.start is None for v in decl.versions) and len(decl.versions) > 1:
-            self.report("YB318", decl.span, f"参数 {decl.name} 混用了有日期与无日期的版本", "每个版本都写 自 日期 起")
+        if any(v.start is None for v in decl.versions[1:]):
+            self.report("YB318", decl.span, f"参数 {decl.name} 的 此前 一行要写在各个版本之前",
+                        "此前 给出第一个 自 日期 起 之前的取值，写在最前面")
 
     def check_exception(self, ctx: Context, rule: ir.ExceptionRule) -> None:
         found = self.resolve_figure(ctx, rule.target)
