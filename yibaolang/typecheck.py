@@ -68,7 +68,13 @@ class Checker:
     def check_module(self, scope: ModuleScope) -> None:
         module = scope.module
         ctx = Context(scope)
+        values = scope.enum_values()
         for symbol in list(scope.own.values()):
+            if symbol.name in values and symbol.kind is not SymbolKind.FUNCTION:
+                owner = values[symbol.name][0].name
+                self.report("YB319", symbol.decl.span,
+                            f"{symbol.kind.value}“{symbol.name}”与 {owner} 的选项同名，会遮住这个选项",
+                            f"换一个名称，例如“是{symbol.name}”或“{symbol.name}标志”")
             self.symbol_type(symbol)
         for decl in module.inputs:
             self.check_input(ctx, decl)
