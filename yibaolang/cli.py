@@ -40,7 +40,7 @@ def guarded(func: F) -> F:
         except MemoryError:
             click.echo("错误：内存不足", err=True)
             sys.exit(EXIT_INPUT)
-        except Exception as exc:  # noqa: BLE001 - the last line of defence
+        except Exception as exc:
             if debug:
                 raise
             click.echo(
@@ -102,7 +102,7 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
     programs = []
     diagnostics = []
     for file in files:
-        program = compile_policy(file)
+        program = compile_policy(file, lint=True)
         programs.append(program)
         diagnostics.extend(program.diagnostics)
     diagnostics = unique(diagnostics)
@@ -136,20 +136,16 @@ def ir_command(file: str) -> None:
 # ---------------------------------------------------------------------- evaluation: run, explain, test
 
 
-class _DateType(click.ParamType):
-    """YYYY-MM-DD (or 2025年3月1日) for --date."""
+def _date_option(ctx: Any, param: Any, value: str | None) -> Any:
+    """--date: YYYY-MM-DD (or 2025年3月1日)."""
+    from yibaolang.values import parse_date_text
 
-    name = "YYYY-MM-DD"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
-        from yibaolang.values import parse_date_text
-
-        if not isinstance(value, str):
-            return value
-        date = parse_date_text(value)
-        if date is None:
-            self.fail(f"不是有效的日期：{value}（应写作 YYYY-MM-DD）", param, ctx)
-        return date
+    if value is None:
+        return None
+    date = parse_date_text(value)
+    if date is None:
+        raise click.BadParameter(f"不是有效的日期：{value}（应写作 YYYY-MM-DD）", ctx, param)
+    return date
 
 
 def _echo_problems(diagnostics: list[Any], program: Any = None, case: Any = None) -> None:
@@ -196,7 +192,8 @@ def _case_or_exit(program: Any, case_path: str | None) -> Any:
 @click.argument("policy", type=click.Path(exists=True, dir_okay=False))
 @click.option("--case", "case_path", type=click.Path(exists=True, dir_okay=False), help="案例文件（YAML 或 JSON）")
 @click.option("--output", "outputs", multiple=True, metavar="NAME", help="要计算的数额（可多次；默认为政策的 输出）")
-@click.option("--date", "date", type=_DateType(), default=None, help="计算日期，覆盖案例中的 计算日期")
+@click.option("--date", "date", default=None, metavar="YYYY-MM-DD", callback=_date_option,
+              help="计算日期，覆盖案例中的 计算日期")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="输出格式")
 @guarded
@@ -242,7 +239,8 @@ def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any,
 @click.argument("policy", type=click.Path(exists=True, dir_okay=False))
 @click.option("--case", "case_path", type=click.Path(exists=True, dir_okay=False), help="案例文件（YAML 或 JSON）")
 @click.option("--output", "outputs", multiple=True, metavar="NAME", help="要解释的数额（可多次；默认为政策的 输出）")
-@click.option("--date", "date", type=_DateType(), default=None, help="计算日期，覆盖案例中的 计算日期")
+@click.option("--date", "date", default=None, metavar="YYYY-MM-DD", callback=_date_option,
+              help="计算日期，覆盖案例中的 计算日期")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text",
               show_default=True, help="输出格式")
 @click.option("-o", "--out", "out_file", type=click.Path(dir_okay=False, writable=True), default=None,
@@ -294,7 +292,9 @@ def explain(policy: str, case_path: str | None, outputs: tuple[str, ...], date: 
     document = explanation(program, outcome, what_if)
     to_terminal = out_file is None and fmt == "text" and sys.stdout.isatty()
     if width is None:
-        width = click.get_terminal_size()[0] if to_terminal else 100
+        import shutil
+
+        width = shutil.get_terminal_size((100, 24)).columns if to_terminal else 100
     text = render(document, fmt, color=to_terminal, width=width)
     if out_file is not None:
         Path(out_file).write_text(text, encoding="utf-8")
@@ -315,7 +315,7 @@ def test_command(paths: tuple[str, ...], quiet: bool) -> None:
     """运行政策中的 样例 与旁边的 *.cases.yaml。"""
     from pathlib import Path
 
-    from yibaolang.cases import TestResult, run_examples, run_suite, suites_beside
+    from yibaolang.cases import SampleResult, run_examples, run_suite, suites_beside
     from yibaolang.compiler import compile_policy
     from yibaolang.diagnostics import has_errors
 
@@ -342,19 +342,19 @@ def test_command(paths: tuple[str, ...], quiet: bool) -> None:
         else:
             add(path, True, suites_beside(path))
     passed = failed = 0
-    for policy, (explicit, suites) in plan.items():
-        if not policy.endswith(".ybl") and not Path(policy).is_file():
+    for policy_file, (explicit, suites) in plan.items():
+        if not policy_file.endswith(".ybl") and not Path(policy_file).is_file():
             failed += 1
             continue
-        if not explicit and not suites and "样例" not in _read_quietly(policy):
+        if not explicit and not suites and "样例" not in _read_quietly(policy_file):
             continue
-        program = compile_policy(policy)
+        program = compile_policy(policy_file)
         if has_errors(program.diagnostics):
             _echo_problems([d for d in program.diagnostics if d.is_error], program)
-            click.echo(f"失败  {policy}：政策有错误，无法运行样例")
+            click.echo(f"失败  {policy_file}：政策有错误，无法运行样例")
             failed += 1
             continue
-        results: list[TestResult] = run_examples(program)
+        results: list[SampleResult] = run_examples(program)
         for suite in suites:
             results.extend(run_suite(program, suite))
         for result in results:

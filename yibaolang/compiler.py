@@ -21,10 +21,15 @@ Pass = Callable[[Program], Program]
 PASSES: tuple[Pass, ...] = (check_program,)
 
 
-def compile_policy(path: str | Path, overrides: dict[str, str] | None = None) -> Program:
+def compile_policy(path: str | Path, overrides: dict[str, str] | None = None, *, lint: bool = False) -> Program:
+    """Run the front end; with `lint`, also the consistency lints (`yibaolang check`)."""
     program = load_program(path, overrides)
     for run in PASSES:
         program = run(program)
+    if lint:
+        from yibaolang.lint import run as run_lints
+
+        program = run_lints(program)
     program.diagnostics[:] = unique(program.diagnostics)
     return program
 
