@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -62,6 +62,8 @@ LAYOUT_TERMINALS = frozenset({"_NL", "_INDENT", "_DEDENT", "_TABLE_HEADER"})
 KEEP_KEYWORDS = frozenset({"comp_op", "status_word"})
 
 Meta = ir.Span  # the reduction's span, computed by `Reductions`
+StepHead = tuple[ir.StepKind, ir.Bound | None, ir.Bound | None]
+MetaItem = tuple[str, Any]
 
 
 class Lowering:
@@ -181,7 +183,8 @@ class Lowering:
 
     def paren(self, meta: Meta, c: list[Any]) -> ir.Expr:
         # The parenthesised expression's span takes in its parentheses.
-        return attrs.evolve(c[0], span=self.span(meta))
+        inner: ir.Expr = attrs.evolve(c[0], span=self.span(meta))
+        return inner
 
     def qual_name(self, meta: Meta, children: list[Token]) -> ir.Name:
         if len(children) == 2 and children[1] is not None:
@@ -296,25 +299,25 @@ class Lowering:
     def banded(self, meta: Meta, c: list[Any]) -> ir.Banded:
         return ir.Banded(c[0], tuple(c[1:]), self.span(meta))
 
-    def _step(self, kind: ir.StepKind, low: ir.Bound | None, high: ir.Bound | None):
+    def _step(self, kind: ir.StepKind, low: ir.Bound | None, high: ir.Bound | None) -> StepHead:
         return (kind, low, high)
 
-    def step_exact(self, meta: Meta, c: list[ir.Bound]):
+    def step_exact(self, meta: Meta, c: list[ir.Bound]) -> StepHead:
         return self._step(ir.StepKind.EXACT, c[0], c[0])
 
-    def step_at_least(self, meta: Meta, c: list[ir.Bound]):
+    def step_at_least(self, meta: Meta, c: list[ir.Bound]) -> StepHead:
         return self._step(ir.StepKind.AT_LEAST, attrs.evolve(c[0], inclusive=True), None)
 
-    def step_above(self, meta: Meta, c: list[ir.Bound]):
+    def step_above(self, meta: Meta, c: list[ir.Bound]) -> StepHead:
         return self._step(ir.StepKind.ABOVE, c[0], None)
 
-    def step_at_most(self, meta: Meta, c: list[ir.Bound]):
+    def step_at_most(self, meta: Meta, c: list[ir.Bound]) -> StepHead:
         return self._step(ir.StepKind.AT_MOST, None, attrs.evolve(c[0], inclusive=True))
 
-    def step_below(self, meta: Meta, c: list[ir.Bound]):
+    def step_below(self, meta: Meta, c: list[ir.Bound]) -> StepHead:
         return self._step(ir.StepKind.BELOW, None, c[0])
 
-    def step_between(self, meta: Meta, c: list[ir.Bound]):
+    def step_between(self, meta: Meta, c: list[ir.Bound]) -> StepHead:
         low, high = c
         return self._step(ir.StepKind.BETWEEN, low, attrs.evolve(high, inclusive=True))
 
@@ -378,7 +381,8 @@ class Lowering:
         return ir.TypeRef(None, tuple(str(t) for t in names), self.span(meta))
 
     def type_ref(self, meta: Meta, c: list[Any]) -> ir.TypeRef:
-        return c[0]
+        ref: ir.TypeRef = c[0]
+        return ref
 
     # -------------------------------------------------------------- header
 
@@ -391,38 +395,38 @@ class Lowering:
                 fields[key] = value
         return ir.Header(name=self.title(title) or "", span=self.span(meta), **fields)
 
-    def meta_doc_number(self, meta: Meta, c: list[Token]):
+    def meta_doc_number(self, meta: Meta, c: list[Token]) -> MetaItem:
         return ("doc_number", unquote(c[0]))
 
-    def meta_issuer(self, meta: Meta, c: list[Token]):
+    def meta_issuer(self, meta: Meta, c: list[Token]) -> MetaItem:
         return ("issuer", unquote(c[0]))
 
-    def meta_note(self, meta: Meta, c: list[Token]):
+    def meta_note(self, meta: Meta, c: list[Token]) -> MetaItem:
         return ("note", unquote(c[0]))
 
-    def meta_published(self, meta: Meta, c: list[Token]):
+    def meta_published(self, meta: Meta, c: list[Token]) -> MetaItem:
         return ("published", self.parse_date(c[0]))
 
-    def meta_effective(self, meta: Meta, c: list[Token]):
+    def meta_effective(self, meta: Meta, c: list[Token]) -> MetaItem:
         return ("effective", self.parse_date(c[0]))
 
-    def meta_expires(self, meta: Meta, c: list[Token]):
+    def meta_expires(self, meta: Meta, c: list[Token]) -> MetaItem:
         return ("expires", self.parse_date(c[0]))
 
     def status_word(self, meta: Meta, c: list[Token]) -> str:
         return str(c[0])
 
-    def meta_status(self, meta: Meta, c: list[Any]):
+    def meta_status(self, meta: Meta, c: list[Any]) -> MetaItem:
         return ("status", c[0])
 
-    def meta_rounding(self, meta: Meta, c: list[Token]):
+    def meta_rounding(self, meta: Meta, c: list[Token]) -> MetaItem:
         unit = str(c[0])
         if unit not in ("分", "角", "元"):
             self.fail("YB105", self.tspan(c[0]), f"未知的舍入单位：{unit}", "舍入 到 分、角 或 元")
             unit = "分"
         return ("rounding", unit)
 
-    def meta_fiscal_year(self, meta: Meta, c: list[Token]):
+    def meta_fiscal_year(self, meta: Meta, c: list[Token]) -> MetaItem:
         match = _MONTH_DAY.fullmatch(str(c[0]))
         assert match is not None
         month, day = int(match.group(1)), int(match.group(2))
@@ -451,13 +455,13 @@ class Lowering:
     def basis_decl(self, meta: Meta, c: list[Any]) -> ir.Basis:
         return ir.Basis(unquote(c[0]), self.span(meta))
 
-    def input_range(self, meta: Meta, c: list[Any]):
+    def input_range(self, meta: Meta, c: list[Any]) -> MetaItem:
         return ("range", (c[0], c[1]))
 
-    def input_default(self, meta: Meta, c: list[Any]):
+    def input_default(self, meta: Meta, c: list[Any]) -> MetaItem:
         return ("default", c[0])
 
-    def input_accumulates(self, meta: Meta, c: list[Any]):
+    def input_accumulates(self, meta: Meta, c: list[Any]) -> MetaItem:
         return ("accumulates", c[0])
 
     def input_decl(self, meta: Meta, c: list[Any]) -> ir.InputDecl:
@@ -677,9 +681,11 @@ def _position(node: Any, last: bool) -> tuple[int, int] | None:
     if node is None:
         return None
     if isinstance(node, Token):
-        if node.type in LAYOUT_TERMINALS or node.line is None:
+        if node.type in LAYOUT_TERMINALS or node.line is None or node.column is None:
             return None
-        return (node.end_line, node.end_column) if last else (node.line, node.column)
+        if last:
+            return (node.end_line or node.line, node.end_column or node.column)
+        return (node.line, node.column)
     span = getattr(node, "span", None)
     if isinstance(span, ir.Span):
         if span.line == 0:

@@ -3,7 +3,7 @@
 The mapping keeps one character for one character, so a line and column in
 the normalised text are the line and column in the drafter's file.
 
->>> normalize("定义 甲 ＝ （１＋２）")
+>>> normalize("定义 甲 ＝ （\uff11＋\uff12）")
 '定义 甲 = (1+2)'
 >>> normalize('原文 "（含）"')
 '原文 "（含）"'

@@ -230,7 +230,7 @@ def _parse_text(path: str, text: str, line_offset: int,
     lowering = Lowering(path, line_offset, titles)
     Reductions.current = lowering
     try:
-        items = parser().parse(text)
+        items: list[Any] = parser().parse(text)  # type: ignore[assignment]  # the inline lowering returns a list
     except IndentError as exc:
         return [], [_indent_diagnostic(path, exc, line_offset)]
     except UnexpectedInput as exc:
@@ -285,7 +285,8 @@ def _syntax_diagnostic(path: str, text: str, exc: UnexpectedInput, offset: int) 
     if not isinstance(line, int) or line < 1:
         line, column = text.count("\n"), 1
     if isinstance(exc, UnexpectedCharacters):
-        ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        pos = exc.pos_in_stream or 0
+        ch = text[pos] if pos < len(text) else ""
         span = ir.Span(path, line + offset, column, line + offset, column + 1)
         hint = "这个字符不能出现在这里"
         if ch == '"' or ch == "“":
@@ -333,14 +334,16 @@ def _syntax_diagnostic(path: str, text: str, exc: UnexpectedInput, offset: int) 
     suggestions: tuple[Suggestion, ...] = ()
     if token.type == "_DEDENT" or token.type == "_INDENT":
         hint = (hint + "；" if hint else "") + "请检查这一行的缩进是否与上下文一致"
-    previous = parser().options.postlex.previous if parser().options.postlex else None
+    postlex = parser().options.postlex
+    previous = postlex.previous if isinstance(postlex, Indentation) else None
     name_tokens = [token, previous] if previous is not token else [token]
     for candidate in name_tokens:
         if candidate is not None and candidate.type == "NAME":
             spaced = split_glued(str(candidate), names_in_text(text))
             if spaced:
-                cspan = ir.Span(path, candidate.line + offset, candidate.column,
-                                candidate.end_line + offset, candidate.end_column)
+                cline, ccol = candidate.line or 1, candidate.column or 1
+                cspan = ir.Span(path, cline + offset, ccol, (candidate.end_line or cline) + offset,
+                                candidate.end_column or ccol + len(candidate))
                 message = f"语法错误：“{candidate}”连写在一起，被读成了一个名称"
                 hint = f"关键字与名称之间要有空格：是否想写 {spaced}？"
                 suggestions = (Suggestion(cspan, spaced, f"改为 {spaced}"),)

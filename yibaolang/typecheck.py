@@ -18,8 +18,23 @@ from yibaolang import ir
 from yibaolang.diagnostics import Diagnostic, Suggestion, closest, error
 from yibaolang.resolve import ModuleScope, Program, Resolved, Symbol, SymbolKind, all_names, lookup
 from yibaolang.types import (
-    BOOL, DATE, DAYS, DURATIONS, ERROR, LITERAL_TYPES, MONEY, MONTHS, NUMBER, PRIMITIVES, RATIO,
-    YEARS, Kind, Type, arith_result, comparable, enum_type,
+    BOOL,
+    DATE,
+    DAYS,
+    DURATIONS,
+    ERROR,
+    LITERAL_TYPES,
+    MONEY,
+    MONTHS,
+    NUMBER,
+    PRIMITIVES,
+    RATIO,
+    YEARS,
+    Kind,
+    Type,
+    arith_result,
+    comparable,
+    enum_type,
 )
 
 ROUNDING_UNITS = ("分", "角", "元")
@@ -63,7 +78,7 @@ class Checker:
         self.program.diagnostics.extend(self.diagnostics)
 
     def report(self, code: str, span: ir.Span, message: str, hint: str = "", **kw: object) -> None:
-        self.diagnostics.append(error(code, span, message, hint, **kw))  # type: ignore[arg-type]
+        self.diagnostics.append(error(code, span, message, hint, **kw))
 
     def check_module(self, scope: ModuleScope) -> None:
         module = scope.module
@@ -76,10 +91,10 @@ class Checker:
                             f"{symbol.kind.value}“{symbol.name}”与 {owner} 的选项同名，会遮住这个选项",
                             f"换一个名称，例如“是{symbol.name}”或“{symbol.name}标志”")
             self.symbol_type(symbol)
-        for decl in module.inputs:
-            self.check_input(ctx, decl)
-        for decl in module.params:
-            self.check_param(ctx, decl)
+        for input_decl in module.inputs:
+            self.check_input(ctx, input_decl)
+        for param_decl in module.params:
+            self.check_param(ctx, param_decl)
         for rule in module.exceptions:
             self.check_exception(ctx, rule)
         for assertion in module.assertions:
@@ -389,13 +404,13 @@ class Checker:
                 self.expect(ctx, operand, BOOL, "“非”之后")
                 return BOOL
             case ir.If(branches=branches, otherwise=otherwise):
-                result: Type | None = expected
+                wanted: Type | None = expected
                 types = []
                 for branch in branches:
                     self.expect(ctx, branch.condition, BOOL, "如果 的条件")
-                    types.append((self.infer(ctx, branch.value, result), branch.value))
-                    result = result or types[-1][0]
-                types.append((self.infer(ctx, otherwise, result), otherwise))
+                    types.append((self.infer(ctx, branch.value, wanted), branch.value))
+                    wanted = wanted or types[-1][0]
+                types.append((self.infer(ctx, otherwise, wanted), otherwise))
                 return self.unify(types, "如果 的各分支")
             case ir.Bounded(kind=kind, value=value, limit=limit):
                 vt = self.infer(ctx, value, expected)
@@ -492,7 +507,7 @@ class Checker:
         if len(args) != len(decl.params):
             self.report("YB205", expr.span, f"函数 {name} 需要 {len(decl.params)} 个参数，这里给了 {len(args)} 个",
                         "参数：" + "，".join(f"{p.name}: {p.type.name or '选项'}" for p in decl.params))
-        for arg, param in zip(args, decl.params):
+        for arg, param in zip(args, decl.params, strict=False):
             want = self.resolve_type(scope, param.type)
             got = self.infer(ctx, arg, want)
             self.agree(want, got, arg.span, f"函数 {name} 的参数 {param.name} 应为")
@@ -603,7 +618,7 @@ class Checker:
             for row in expr.rows:
                 self.check_enum_values((row.key,), rows_t, row.span)
         if len(key_types) == 2 and key_types[1].kind is Kind.ENUM:
-            for column, span in zip(expr.columns, expr.column_spans):
+            for column, span in zip(expr.columns, expr.column_spans, strict=False):
                 self.check_enum_values((column,), key_types[1], span)
         results = []
         width = len(expr.columns) if len(expr.keys) == 2 else 1
@@ -639,7 +654,7 @@ def _arith_hint(op: ir.ArithOp, lt: Type, rt: Type, left: ir.Expr, right: ir.Exp
         number = right if rt.kind is Kind.NUMBER else left
         text = _source_text(number)
         return f"数字要带单位：是否想写 {text}元？" if text else "数字要带单位，例如 500元"
-    if lt.is_duration and rt.kind is Kind.NUMBER or rt.is_duration and lt.kind is Kind.NUMBER:
+    if (lt.is_duration and rt.kind is Kind.NUMBER) or (rt.is_duration and lt.kind is Kind.NUMBER):
         if op in (ir.ArithOp.ADD, ir.ArithOp.SUB):
             unit = {Kind.YEARS: "年", Kind.MONTHS: "个月", Kind.DAYS: "日"}[(lt if lt.is_duration else rt).kind]
             return f"数字要带单位，例如 1{unit}"

@@ -57,7 +57,7 @@ def _bands(ctx: LintContext, node: ir.Banded, definition: ir.Definition) -> Iter
                         "每一段写作 起点 至 终点，起点小于终点", clause=clause)
             return
         if previous is not None:
-            prev_band, prev_low, prev_high = previous
+            prev_band, _prev_low, prev_high = previous
             if prev_high is None:
                 yield error("YB501", band.span, "上一段没有上限（开口段），后面不应再有分段",
                             "开口段（超过 X / X 以上）应是最后一段", clause=clause,

@@ -82,7 +82,7 @@ def _unused(ctx: LintContext) -> Iterator[Diagnostic]:
                           "删去它，或检查是否漏写了用到它的规则")
         elif symbol.kind in (SymbolKind.DEFINITION, SymbolKind.PARAM):
             yield warning("YB531", decl.span, f"{symbol.kind.value}“{symbol.name}”没有用到：既不是输出，也没有输出依赖它",
-                          f"把它加入 输出，或删去", clause=symbol.clause)
+                          "把它加入 输出，或删去", clause=symbol.clause)
 
 
 def _duplicates(ctx: LintContext) -> Iterator[Diagnostic]:
@@ -148,7 +148,7 @@ def _always(ctx: LintContext, condition: ir.Expr) -> bool | None:
 def _fold(ctx: LintContext, condition: ir.Expr) -> bool | None:
     if isinstance(condition, ir.Compare):
         a, b = ctx.const(condition.left), ctx.const(condition.right)
-        if a is None or b is None or type(a) is not type(b) and not all(isinstance(x, (Decimal, int)) for x in (a, b)):
+        if a is None or b is None or (type(a) is not type(b) and not all(isinstance(x, (Decimal, int)) for x in (a, b))):
             return None
         ops = {ir.CompareOp.GT: a > b, ir.CompareOp.GE: a >= b, ir.CompareOp.LT: a < b, ir.CompareOp.LE: a <= b,
                ir.CompareOp.EQ: a == b, ir.CompareOp.NE: a != b}

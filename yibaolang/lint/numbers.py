@@ -1,4 +1,4 @@
-"""Numbers: ratios outside 0–100% (or 90 written for 90%), a cap at or below its deductible,
+"""Numbers: ratios outside 0-100% (or 90 written for 90%), a cap at or below its deductible,
 an incentive or increase with no upper bound."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def check(ctx: LintContext) -> Iterator[Diagnostic]:
                 value = node.value
                 assert isinstance(value, Decimal)
                 if value > 1 or value < 0:
-                    yield warning("YB510", node.span, f"比例 {node.text} 超出 0%～100%",
+                    yield warning("YB510", node.span, f"比例 {node.text} 超出 0%至100%",
                                   "比例写作百分数，例如 90%；确实超过 100% 时可用 # 忽略 YB510 说明理由", clause=clause)
             elif isinstance(node, ir.Arith) and node.op is ir.ArithOp.MUL:
                 yield from _number_for_ratio(ctx, node, clause)
@@ -62,7 +62,7 @@ def _cap_below_deductible(ctx: LintContext, call: ir.Call, clause: str | None) -
     decl = found.decl
     assert isinstance(decl, ir.FunctionDecl)
     deductible = cap = None
-    for param, arg in zip(decl.params, call.args):
+    for param, arg in zip(decl.params, call.args, strict=False):
         if _DEDUCTIBLE_PARAM.search(param.name):
             deductible = (arg, ctx.const(arg))
         elif _CAP_PARAM.search(param.name):

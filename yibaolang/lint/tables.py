@@ -61,7 +61,7 @@ def _table(ctx: LintContext, node: ir.Table, clause: str | None) -> Iterator[Dia
                       "去掉这个键，改为单键查表", clause=clause)
     else:
         seen: dict[tuple[str, ...], ir.TableRow] = {}
-        for row, text in zip(node.rows, texts):
+        for row, text in zip(node.rows, texts, strict=False):
             if text in seen:
                 yield Diagnostic("YB522", Severity.INFO, row.span,
                                  f"查表 的行“{row.key}”与“{seen[text].key}”取值完全相同",
