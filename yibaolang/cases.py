@@ -101,8 +101,9 @@ def _read_text(path: str) -> tuple[str | None, list[Diagnostic]]:
 
 
 def _compose(text: str, file: str) -> tuple[Any, list[Diagnostic]]:
-    loader = _Loader(text)
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text)
         return loader.get_single_node(), []
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -112,8 +113,11 @@ def _compose(text: str, file: str) -> tuple[Any, list[Diagnostic]]:
                             "检查缩进、冒号后的空格和引号是否成对")]
     except yaml.YAMLError as exc:
         return None, [error("YB401", ir.Span(file, 1, 1, 1, 1), f"案例文件不是有效的 YAML：{exc}", "")]
+    except RecursionError:
+        return None, [error("YB401", ir.Span(file, 1, 1, 1, 1), "案例文件嵌套过深", "案例是一层 名称: 值 的映射")]
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _construct(node: Any, file: str) -> tuple[Any, list[Diagnostic]]:
@@ -311,7 +315,7 @@ def check_value(program: Program, info: InputInfo, raw: Any) -> Any:
         try:
             low = evaluator.constant(info.scope, decl.range_low)
             high = evaluator.constant(info.scope, decl.range_high)
-        except Exception:  # noqa: BLE001 - a bound that reads an input cannot be checked here
+        except Exception:
             return value
         if not low <= value <= high:
             return Problem("YB406", f"{display(type_, value)} 超出范围 {display(type_, low)} 至 {display(type_, high)}",
@@ -363,7 +367,8 @@ def parse_assignment(program: Program, text: str) -> tuple[str, Any] | Diagnosti
     info = inputs.get(name)
     if info is None:
         guess = closest(name, list(inputs))
-        return error("YB402", where, f"未知的输入“{name}”", f"是否想写 {guess}？" if guess else "--what-if 只能改变输入")
+        hint = f"是否想写 {guess}？" if guess else "--what-if 只能改变输入"
+        return error("YB402", where, f"未知的输入“{name}”", hint)
     value = check_value(program, info, _plain_scalar(raw))
     if isinstance(value, Problem):
         return error(value.code, where, f"输入 {name}：{value.message}", value.hint)
@@ -382,7 +387,7 @@ def _plain_scalar(raw: str) -> Any:
 
 
 @attrs.define
-class TestResult:
+class SampleResult:
     policy: str
     name: str
     passed: bool
@@ -395,14 +400,14 @@ def suites_beside(policy: Path) -> list[Path]:
     return [p for p in (policy.with_name(f"{stem}.cases.yaml"), policy.with_name(f"{stem}.cases.yml")) if p.is_file()]
 
 
-def run_examples(program: Program) -> list[TestResult]:
+def run_examples(program: Program) -> list[SampleResult]:
     """Every 样例 block of the policy."""
     results = []
     evaluator = evaluator_for(program, False)
     scope = program.root
     inputs = declared_inputs(program)
     for example in scope.module.examples:
-        result = TestResult(scope.path, f"样例“{example.name}”", True)
+        result = SampleResult(scope.path, f"样例“{example.name}”", True)
         case = CaseInput({}, file=scope.path)
         expected: list[tuple[str, Any]] = []
         try:
@@ -419,7 +424,7 @@ def run_examples(program: Program) -> list[TestResult]:
                     case.values[line.name.name] = value
             for line in example.expectations:
                 expected.append((line.name.display, evaluator.constant(scope, line.value)))
-        except Exception as exc:  # noqa: BLE001 - a sample that cannot even be read fails, with the reason
+        except Exception as exc:
             result.passed = False
             result.details.append(f"无法读取样例的值：{exc}")
             results.append(result)
@@ -436,14 +441,14 @@ def _as_raw(value: Any, type_: Type) -> Any:
     return value
 
 
-def run_suite(program: Program, path: str) -> list[TestResult]:
+def run_suite(program: Program, path: str) -> list[SampleResult]:
     """Every case of a `*.cases.yaml` file."""
     raw_cases, problems = load_suite(path)
     results = []
     if problems:
-        results.append(TestResult(path, "样例文件", False, [_render_problem(d, raw_cases) for d in problems]))
+        results.append(SampleResult(path, "样例文件", False, [_render_problem(d, raw_cases) for d in problems]))
     for raw in raw_cases:
-        result = TestResult(path, f"“{raw.name}”", True)
+        result = SampleResult(path, f"“{raw.name}”", True)
         case, diags = validate(program, raw)
         if diags:
             result.passed = False
@@ -474,7 +479,7 @@ def _render_problem(d: Diagnostic, cases: Iterable[RawCase]) -> str:
     return f"{d.span.file}:{d.span.line}:{d.span.column}: {d.message}" + (f"（{d.hint}）" if d.hint else "")
 
 
-def _compare(program: Program, case: CaseInput, expected: list[tuple[str, Any]], result: TestResult) -> None:
+def _compare(program: Program, case: CaseInput, expected: list[tuple[str, Any]], result: SampleResult) -> None:
     from yibaolang.evaluate import evaluate
 
     if not expected:
@@ -482,7 +487,7 @@ def _compare(program: Program, case: CaseInput, expected: list[tuple[str, Any]],
     names = [name for name, _ in expected]
     outcome = evaluate(program, case, names)
     failed: list[tuple[str, Any, Any, Type]] = []
-    for (name, want), out in zip(expected, outcome.outputs):
+    for (name, want), out in zip(expected, outcome.outputs, strict=True):
         if not out.ok:
             continue
         if out.value != want:
@@ -492,7 +497,8 @@ def _compare(program: Program, case: CaseInput, expected: list[tuple[str, Any]],
         return
     result.passed = False
     for d in errors:
-        result.details.append(f"{d.span.file}:{d.span.line}: 错误[{d.code}]: {d.message}" + (f"（{d.hint}）" if d.hint else ""))
+        hint = f"（{d.hint}）" if d.hint else ""
+        result.details.append(f"{d.span.file}:{d.span.line}: 错误[{d.code}]: {d.message}{hint}")
     if not failed:
         return
     from yibaolang.render import text as text_render
@@ -508,7 +514,7 @@ def _compare(program: Program, case: CaseInput, expected: list[tuple[str, Any]],
 
 
 __all__ = [
-    "DATE_KEY", "InputInfo", "RawCase", "RawEntry", "TestResult", "check_value", "declared_inputs",
+    "DATE_KEY", "InputInfo", "RawCase", "RawEntry", "SampleResult", "check_value", "declared_inputs",
     "load_case_file", "load_suite", "parse_assignment", "parse_case_text", "run_examples", "run_suite",
     "suites_beside", "validate",
 ]

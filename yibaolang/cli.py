@@ -382,3 +382,5 @@ def _read_quietly(path: str) -> str:
 
 if __name__ == "__main__":
     main()
+from yibaolang.cmd_fmt import fmt as _fmt; main.add_command(_fmt)
+from yibaolang.cmd_lsp import lsp as _lsp; main.add_command(_lsp)

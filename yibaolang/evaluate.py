@@ -38,7 +38,19 @@ from yibaolang.diagnostics import Diagnostic, closest, error
 from yibaolang.resolve import ModuleScope, Program, Symbol, SymbolKind, lookup
 from yibaolang.trace import Building, ClauseRef, SourceRef, TraceNode, Tracer, excerpt, unparse
 from yibaolang.types import (
-    BOOL, DATE, DAYS, ERROR, LITERAL_TYPES, MONEY, MONTHS, NUMBER, RATIO, YEARS, Kind, Type, arith_result,
+    BOOL,
+    DATE,
+    DAYS,
+    ERROR,
+    LITERAL_TYPES,
+    MONEY,
+    MONTHS,
+    NUMBER,
+    RATIO,
+    YEARS,
+    Kind,
+    Type,
+    arith_result,
 )
 from yibaolang.values import CONTEXT, QUANTUM, ZERO, display, divide, plain
 
@@ -103,7 +115,9 @@ class Compiled:
 class Env:
     inst: Instance
     locals: Mapping[str, tuple[int, Type]] = attrs.field(factory=dict)
-    whole: bool = True  # durations produced by × ÷ must come out whole (not inside 四舍五入)
+    # False directly under 四舍五入: the × or ÷ there is neither rounded to the 分 nor
+    # required to be a whole duration, because the explicit rounding decides.
+    whole: bool = True
 
 
 @attrs.define(eq=False)
@@ -445,6 +459,8 @@ class Evaluator:
             "用 --date YYYY-MM-DD 指定，或在案例中写 计算日期，或在政策头部写 施行 日期", clause=decl.clause)
         starts = [s for s, _, _ in dated]
         name = decl.name
+        # 此前 value: the parameter's value before its first dated version.
+        before = next(((f, v) for s, f, v in versions if s is None), None)
 
         def choose(fr: Frame) -> Any:
             date = fr.date
@@ -452,8 +468,16 @@ class Evaluator:
                 raise EvalError(no_date)
             index = -1
             for i, start in enumerate(starts):
-                if start <= date:  # type: ignore[operator]
+                if start <= date:
                     index = i
+            if index < 0 and before is not None:
+                fn, version = before
+                if traced:
+                    assert fr.tracer is not None
+                    source = f"（{fr.date_source}）" if fr.date_source else ""
+                    fr.tracer.current.formula = f"此前 {unparse(version.value)}"
+                    fr.tracer.note(f"计算日期 {date.isoformat()}{source} 早于 {first.isoformat()}，选用 此前 的取值")
+                return fn(fr)
             if index < 0:
                 raise EvalError(error(
                     "YB413", decl.span,
@@ -661,7 +685,8 @@ class Evaluator:
         return Compiled(name_traced, type_)
 
     def arith(self, e: ir.Arith, env: Env) -> Compiled:
-        left, right = self.expr(e.left, env), self.expr(e.right, env)
+        inner = env if env.whole else attrs.evolve(env, whole=True)
+        left, right = self.expr(e.left, inner), self.expr(e.right, inner)
         lt, rt = left.type, right.type
         result = arith_result(e.op, lt, rt) or ERROR
         lf, rf = left.fn, right.fn
@@ -728,6 +753,8 @@ class Evaluator:
         else:
             assert rf is not None
             raw_fn = lambda fr: lf(fr) * rf(fr)  # noqa: E731
+        if not env.whole:
+            return raw_fn  # the enclosing 四舍五入 rounds it
         if not self.traced:
             return lambda fr: raw_fn(fr).quantize(quantum, ROUND_HALF_UP)
 
@@ -881,6 +908,8 @@ class Evaluator:
     def call(self, e: ir.Call, env: Env) -> Compiled:
         from yibaolang.typecheck import BUILTINS
 
+        if not env.whole and e.function not in ("取较小", "取较大", "绝对值"):
+            env = attrs.evolve(env, whole=True)  # only a value passed straight through stays unrounded
         if e.function in BUILTINS:
             return self.builtin(e, env)
         found = lookup(env.inst.scope, ir.Name(e.function, None, e.span))
@@ -914,7 +943,7 @@ class Evaluator:
             tracer = fr.tracer
             assert tracer is not None
             values = tuple(f(fr) for f in arg_fns)
-            shown = ", ".join(f"{p.name} = {display(t, v)}" for p, t, v in zip(params, arg_types, values))
+            shown = ", ".join(f"{p.name} = {display(t, v)}" for p, t, v in zip(params, arg_types, values, strict=True))
             node = TraceNode(f"{decl.name}({shown})", "function", type_,
                              expression=unparse(decl.body), clause=ref, source=source)
             building = tracer.begin(node, decl.body)
@@ -941,7 +970,8 @@ class Evaluator:
 
         checker = Checker(self.program)
         locals_ = {p.name: (i, checker.resolve_type(inst.scope, p.type)) for i, p in enumerate(decl.params)}
-        result_type = self.program.types.get((inst.scope.path, decl.name)) or checker.resolve_type(inst.scope, decl.result)
+        result_type = (self.program.types.get((inst.scope.path, decl.name))
+                       or checker.resolve_type(inst.scope, decl.result))
         body = self.expr(decl.body, Env(inst, locals_))
         compiled = Compiled(body.fn, result_type if result_type.kind is not Kind.ERROR else body.type)
         inst.functions[decl.name] = compiled
@@ -955,6 +985,7 @@ class Evaluator:
             fns = [c.fn for c in compiled]
             type_ = next((c.type for c in compiled if c.type.kind is not Kind.ERROR), ERROR)
             pick = min if name == "取较小" else max
+            traced = self.traced
             if len(fns) == 2:
                 f1, f2 = fns
                 if name == "取较小":
@@ -967,7 +998,7 @@ class Evaluator:
                 def larger(fr: Frame) -> Any:
                     a, b = f1(fr), f2(fr)
                     if b > a:
-                        if self.traced:
+                        if traced:
                             assert fr.tracer is not None
                             fr.tracer.reason(f"{unparse(args[0])} 为 {display(type_, a)}，取较大值 {display(type_, b)}")
                         return b
@@ -1125,7 +1156,7 @@ class Evaluator:
             if raw != amount:
                 node.notes.append(f"四舍五入到{unit}：{plain(raw)}元 → {display(type_, amount)}")
         else:
-            node.formula = f"{display(type_, ZERO if type_.kind is not Kind.MONEY else ZERO)} × {rate_text}"
+            node.formula = f"{display(type_, ZERO)} × {rate_text}"
             node.notes.append(f"不适用：{subject_text} 为 {display(type_, x)}，未超过本段起点 {display(type_, low)}")
         return node
 
@@ -1150,7 +1181,7 @@ class Evaluator:
         subject_text = unparse(e.subject)
         labels = [_step_label(s) for s in e.steps]
 
-        def step(fr: Frame) -> Any:
+        def pick_step(fr: Frame) -> Any:
             x = sf(fr)
             for i, (kind, lo, lo_incl, hi, hi_incl, rf) in enumerate(table):
                 if kind is exact:
@@ -1183,7 +1214,7 @@ class Evaluator:
                 fr.tracer.reason(f"{subject_text} 为 {display(subject.type, x)}，不在任何一档")
             return of(fr)
 
-        return Compiled(step, type_)
+        return Compiled(pick_step, type_)
 
     def cases(self, e: ir.Cases, env: Env) -> Compiled:
         sf = self.expr(e.subject, env).fn
@@ -1217,7 +1248,8 @@ class Evaluator:
                     return value
                 return found[1](fr)
             if of is None:
-                raise EvalError(error("YB418", span, f"分情况 没有“{x}”这一行，也没有 其余 行", "补上这一行，或加一行 其余 : 值"))
+                raise EvalError(error("YB418", span, f"分情况 没有“{x}”这一行，也没有 其余 行",
+                                      "补上这一行，或加一行 其余 : 值"))
             if traced:
                 assert fr.tracer is not None
                 fr.tracer.note(f"{subject_text} 为 {x}，没有单列的一行，取 其余")
@@ -1236,7 +1268,7 @@ class Evaluator:
                 types.append(compiled.type)
                 cells.setdefault(row.key, (row, None, compiled.fn))
                 continue
-            for column, cell in zip(e.columns, row.cells):
+            for column, cell in zip(e.columns, row.cells, strict=False):
                 compiled = self.expr(cell, env)
                 types.append(compiled.type)
                 cells.setdefault((row.key, column), (row, column, compiled.fn))
@@ -1282,7 +1314,7 @@ class Evaluator:
             row, column, f = found
             value = f(fr)
             assert fr.tracer is not None
-            where = "，".join(f"{t} 为 {v}" for t, v in zip(key_texts, key_values))
+            where = "，".join(f"{t} 为 {v}" for t, v in zip(key_texts, key_values, strict=True))
             label = f"{row.key} × {column}" if column is not None else row.key
             fr.tracer.detail(TraceNode(
                 f"查表「{label}」", "cell", type_, value, display(type_, value),
@@ -1494,7 +1526,7 @@ def _missing_diagnostics(program: Program, case: CaseInput, when: dt.date | None
         new: MissingInput | None = None
         with decimal.localcontext(CONTEXT):
             for get in getters:
-                problem = _guarded(lambda get=get: get(fr), None)  # type: ignore[misc]
+                problem = _guarded(lambda get=get, fr=fr: get(fr), None)  # type: ignore[misc]
                 if isinstance(problem, MissingInput) and problem.name not in names:
                     new = problem
                     break
@@ -1539,9 +1571,10 @@ def _check_assertions(evaluator: Evaluator, fr: Frame, tracer: Tracer | None, ou
                                             excerpt(clause_decl.text, assertion.condition))
                 building = tracer.begin(node, assertion.condition)
             result: list[Any] = []
-            problem = _guarded(lambda fn=fn: result.append(fn(fr)), None)  # type: ignore[misc]
+            problem = _guarded(lambda fn=fn, result=result: result.append(fn(fr)), None)  # type: ignore[misc]
             if isinstance(problem, MissingInput):
-                note = f"跳过：缺少输入“{problem.name}”，无法检查（{cite}：{assertion.message or unparse(assertion.condition)}）"
+                what = assertion.message or unparse(assertion.condition)
+                note = f"跳过：缺少输入“{problem.name}”，无法检查（{cite}：{what}）"
                 outcome.skipped.append(note)
                 if tracer is not None and building is not None:
                     tracer.abandon(building)

@@ -90,7 +90,7 @@ def display(type_: Type, value: Any) -> str:
     if kind in DURATION_UNITS:
         return f"{value}{DURATION_UNITS[kind]}"
     if kind is Kind.DATE:
-        return value.isoformat()
+        return str(value.isoformat())
     if kind is Kind.BOOL:
         return "是" if value else "否"
     return str(value)

@@ -63,7 +63,8 @@ def render_markdown(exp: Explanation) -> str:
     out = [f"# 计算说明：{escape(exp.title or exp.policy)}", ""]
     out.append(f"- 政策文件：{code(exp.policy)}" + (f"（{escape(exp.doc_number)}）" if exp.doc_number else ""))
     if exp.date is not None:
-        out.append(f"- 计算日期：{exp.date.isoformat()}" + (f"（{escape(exp.date_source)}）" if exp.date_source else ""))
+        source = f"（{escape(exp.date_source)}）" if exp.date_source else ""
+        out.append(f"- 计算日期：{exp.date.isoformat()}{source}")
     out.append("")
     if exp.inputs:
         out += ["## 输入", "", "| 输入 | 值 |", "|---|---:|"]
