@@ -16,6 +16,7 @@ formatter builds on.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import assert_never
 
@@ -92,49 +93,94 @@ def precedence(expr: ir.Expr) -> int:
     return P_ATOM
 
 
+Substitute = Callable[[ir.Expr], "str | None"]
+Choose = Callable[[ir.If], "ir.Expr | None"]
+
+
+def expr_text(expr: ir.Expr, *, as_written: bool = False, substitute: Substitute | None = None,
+              choose: Choose | None = None) -> str:
+    """One-line source for an expression.
+
+    Canonical by default (the formatter's and the property tests' form).  With
+    `as_written`, literals and comparison words keep the drafter's spelling
+    (the explanation's formulas); `substitute` may replace a name by its value
+    and `choose` may replace a 如果 by the branch that was taken.  A block
+    expression prints as its header (分段累进 x, 查表 (a, b)); `block_lines`
+    prints it whole.
+    """
+    return _Printer(as_written, substitute, choose).text(expr)
+
+
+class _Printer:
+    def __init__(self, as_written: bool, substitute: Substitute | None, choose: Choose | None) -> None:
+        self.as_written = as_written
+        self.substitute = substitute
+        self.choose = choose
+
+    def wrap(self, expr: ir.Expr, minimum: int) -> str:
+        text = self.text(expr)
+        return f"({text})" if precedence(expr) < minimum else text
+
+    def text(self, expr: ir.Expr) -> str:
+        wrap = self.wrap
+        match expr:
+            case ir.Literal():
+                return expr.text if self.as_written else literal_text(expr)
+            case ir.Name():
+                shown = self.substitute(expr) if self.substitute is not None else None
+                return shown or expr.display
+            case ir.Arith(op=op, left=left, right=right):
+                level = P_SUM if op in (ir.ArithOp.ADD, ir.ArithOp.SUB) else P_PRODUCT
+                return f"{wrap(left, level)} {op.value} {wrap(right, level + 1)}"
+            case ir.Negate(operand=operand):
+                return f"-{wrap(operand, P_UNARY)}"
+            case ir.Compare(op=op, word=word, left=left, right=right, inclusive_marker=marked):
+                if self.as_written:
+                    return f"{wrap(left, P_CAP)} {word} {wrap(right, P_CAP)}{'（含）' if marked else ''}"
+                return f"{wrap(left, P_CAP)} {_OP_WORDS[op]} {wrap(right, P_CAP)}"
+            case ir.Member(subject=subject, values=values, negated=negated):
+                word = "不属于" if negated else "属于"
+                return f"{wrap(subject, P_CAP)} {word} {{{', '.join(values)}}}"
+            case ir.Between(subject=subject, low=low, high=high):
+                return f"{wrap(subject, P_CAP)} 介于 {wrap(low, P_CAP)} 与 {wrap(high, P_CAP)}"
+            case ir.Logic(op=op, left=left, right=right):
+                level = P_OR if op is ir.LogicOp.OR else P_AND
+                return f"{wrap(left, level)} {op.value} {wrap(right, level + 1)}"
+            case ir.Not(operand=operand):
+                return f"非 {wrap(operand, P_NOT)}"
+            case ir.If(branches=branches, otherwise=otherwise):
+                taken = self.choose(expr) if self.choose is not None else None
+                if taken is not None:
+                    return self.text(taken)
+                first, *rest = branches
+                parts = [f"如果 {self.text(first.condition)} 则 {wrap(first.value, P_OR)}"]
+                parts += [f"否则如果 {self.text(b.condition)} 则 {wrap(b.value, P_OR)}" for b in rest]
+                parts.append(f"否则 {wrap(otherwise, P_OR)}")
+                return " ".join(parts)
+            case ir.Bounded(kind=kind, value=value, limit=limit):
+                return f"{wrap(value, P_CAP)} {kind.value} {wrap(limit, P_SUM)}"
+            case ir.Call(function=function, args=args):
+                return f"{function}({', '.join(self.text(a) for a in args)})"
+            case ir.Banded(subject=subject):
+                return self.block("分段累进", (subject,))
+            case ir.Stepped(subject=subject):
+                return self.block("分档", (subject,))
+            case ir.Cases(subject=subject):
+                return self.block("分情况", (subject,))
+            case ir.Table(keys=keys):
+                return self.block("查表", keys)
+            case _:
+                assert_never(expr)
+
+    def block(self, word: str, subjects: tuple[ir.Expr, ...]) -> str:
+        inner = ", ".join(self.text(s) for s in subjects)
+        if self.substitute is not None:
+            return f"{word}({inner})"
+        return f"{word} ({inner})" if word == "查表" else f"{word} {inner}"
+
+
 def _wrap(expr: ir.Expr, minimum: int) -> str:
-    text = expr_text(expr)
-    return f"({text})" if precedence(expr) < minimum else text
-
-
-def expr_text(expr: ir.Expr) -> str:
-    """One-line source for an expression (block forms are printed by `block_lines`)."""
-    match expr:
-        case ir.Literal():
-            return literal_text(expr)
-        case ir.Name():
-            return expr.display
-        case ir.Arith(op=op, left=left, right=right):
-            level = P_SUM if op in (ir.ArithOp.ADD, ir.ArithOp.SUB) else P_PRODUCT
-            return f"{_wrap(left, level)} {op.value} {_wrap(right, level + 1)}"
-        case ir.Negate(operand=operand):
-            return f"-{_wrap(operand, P_UNARY)}"
-        case ir.Compare(op=op, left=left, right=right):
-            return f"{_wrap(left, P_CAP)} {_OP_WORDS[op]} {_wrap(right, P_CAP)}"
-        case ir.Member(subject=subject, values=values, negated=negated):
-            word = "不属于" if negated else "属于"
-            return f"{_wrap(subject, P_CAP)} {word} {{{', '.join(values)}}}"
-        case ir.Between(subject=subject, low=low, high=high):
-            return f"{_wrap(subject, P_CAP)} 介于 {_wrap(low, P_CAP)} 与 {_wrap(high, P_CAP)}"
-        case ir.Logic(op=op, left=left, right=right):
-            level = P_OR if op is ir.LogicOp.OR else P_AND
-            return f"{_wrap(left, level)} {op.value} {_wrap(right, level + 1)}"
-        case ir.Not(operand=operand):
-            return f"非 {_wrap(operand, P_NOT)}"
-        case ir.If(branches=branches, otherwise=otherwise):
-            first, *rest = branches
-            parts = [f"如果 {expr_text(first.condition)} 则 {_wrap(first.value, P_OR)}"]
-            parts += [f"否则如果 {expr_text(b.condition)} 则 {_wrap(b.value, P_OR)}" for b in rest]
-            parts.append(f"否则 {expr_text(otherwise)}")
-            return " ".join(parts)
-        case ir.Bounded(kind=kind, value=value, limit=limit):
-            return f"{_wrap(value, P_CAP)} {kind.value} {_wrap(limit, P_SUM)}"
-        case ir.Call(function=function, args=args):
-            return f"{function}({', '.join(expr_text(a) for a in args)})"
-        case ir.Banded() | ir.Stepped() | ir.Cases() | ir.Table():
-            raise ValueError("block expressions are printed with block_lines")
-        case _:
-            assert_never(expr)
+    return _Printer(False, None, None).wrap(expr, minimum)
 
 
 def is_block(expr: ir.Expr) -> bool:

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, assert_never
+from typing import Any
 
 import attrs
 
 from yibaolang import ir
+from yibaolang.printer import expr_text
 from yibaolang.types import Type
 from yibaolang.values import display, is_zero
 
@@ -177,115 +178,30 @@ def _child_reason(node: TraceNode) -> str | None:
 
 # ------------------------------------------------------------------ formulas
 
-_ARITH = {ir.ArithOp.ADD: "+", ir.ArithOp.SUB: "-", ir.ArithOp.MUL: "×", ir.ArithOp.DIV: "÷"}
-_PREC_ARITH = {ir.ArithOp.ADD: 6, ir.ArithOp.SUB: 6, ir.ArithOp.MUL: 7, ir.ArithOp.DIV: 7}
-
-
-def precedence(expr: ir.Expr) -> int:
-    match expr:
-        case ir.If():
-            return 0
-        case ir.Logic(op=op):
-            return 1 if op is ir.LogicOp.OR else 2
-        case ir.Not():
-            return 3
-        case ir.Compare() | ir.Member() | ir.Between():
-            return 4
-        case ir.Bounded():
-            return 5
-        case ir.Arith(op=op):
-            return _PREC_ARITH[op]
-        case ir.Negate():
-            return 8
-        case ir.Literal() | ir.Name() | ir.Call() | ir.Banded() | ir.Stepped() | ir.Cases() | ir.Table():
-            return 9
-        case _:
-            assert_never(expr)
-
-
 def unparse(expr: ir.Expr, values: Recorded | None = None, choices: Mapping[int, int] | None = None) -> str:
-    """The expression as text; with `values`, every name read shows its value instead.
+    """The expression as the drafter wrote it; with `values`, every name read shows its value instead.
 
     With `choices`, a 如果 shows only the branch that was taken.
     """
-    return _Unparser(values, choices or {}).text(expr)
+    substitute = None
+    choose = None
+    if values is not None:
+        recorded = values
 
+        def substitute(node: ir.Expr) -> str | None:
+            found = recorded.get(id(node))
+            return display(found[1], found[0]) if found is not None else None
 
-class _Unparser:
-    def __init__(self, values: Recorded | None, choices: Mapping[int, int]) -> None:
-        self.values = values
-        self.choices = choices
+        if choices:
+            taken = choices
 
-    def sub(self, expr: ir.Expr, parent: int, right: bool = False) -> str:
-        text = self.text(expr)
-        mine = precedence(expr)
-        if mine < parent or (right and mine == parent and mine in (6, 7)):
-            return f"({text})"
-        return text
+            def choose(node: ir.If) -> ir.Expr | None:
+                index = taken.get(id(node))
+                if index is None:
+                    return None
+                return node.otherwise if index >= len(node.branches) else node.branches[index].value
 
-    def value_of(self, expr: ir.Expr) -> str | None:
-        if self.values is None:
-            return None
-        found = self.values.get(id(expr))
-        if found is None:
-            return None
-        value, type_ = found
-        return display(type_, value)
-
-    def text(self, expr: ir.Expr) -> str:
-        match expr:
-            case ir.Literal(text=text):
-                return text
-            case ir.Name():
-                return self.value_of(expr) or expr.display
-            case ir.Arith(op=op, left=left, right=right):
-                p = _PREC_ARITH[op]
-                return f"{self.sub(left, p)} {_ARITH[op]} {self.sub(right, p, right=True)}"
-            case ir.Negate(operand=operand):
-                return f"-{self.sub(operand, 8)}"
-            case ir.Compare(word=word, left=left, right=right, inclusive_marker=marked):
-                return f"{self.sub(left, 5)} {word} {self.sub(right, 5)}{'（含）' if marked else ''}"
-            case ir.Member(subject=subject, values=vals, negated=negated):
-                word = "不属于" if negated else "属于"
-                return f"{self.sub(subject, 5)} {word} {{{', '.join(vals)}}}"
-            case ir.Between(subject=subject, low=low, high=high):
-                return f"{self.sub(subject, 5)} 介于 {self.sub(low, 5)} 与 {self.sub(high, 5)}"
-            case ir.Logic(op=op, left=left, right=right):
-                p = 1 if op is ir.LogicOp.OR else 2
-                return f"{self.sub(left, p)} {op.value} {self.sub(right, p + 1)}"
-            case ir.Not(operand=operand):
-                return f"非 {self.sub(operand, 3)}"
-            case ir.If(branches=branches, otherwise=otherwise):
-                chosen = self.choices.get(id(expr))
-                if chosen is not None and self.values is not None:
-                    target = otherwise if chosen >= len(branches) else branches[chosen].value
-                    return self.text(target)
-                parts = []
-                for i, branch in enumerate(branches):
-                    word = "如果" if i == 0 else "否则如果"
-                    parts.append(f"{word} {self.text(branch.condition)} 则 {self.sub(branch.value, 1)}")
-                parts.append(f"否则 {self.sub(otherwise, 1)}")
-                return " ".join(parts)
-            case ir.Bounded(kind=kind, value=value, limit=limit):
-                return f"{self.sub(value, 5)} {kind.value} {self.sub(limit, 6)}"
-            case ir.Call(function=function, args=args):
-                return f"{function}({', '.join(self.text(a) for a in args)})"
-            case ir.Banded(subject=subject):
-                return self.block("分段累进", (subject,))
-            case ir.Stepped(subject=subject):
-                return self.block("分档", (subject,))
-            case ir.Cases(subject=subject):
-                return self.block("分情况", (subject,))
-            case ir.Table(keys=keys):
-                return self.block("查表", keys)
-            case _:
-                assert_never(expr)
-
-    def block(self, word: str, subjects: tuple[ir.Expr, ...]) -> str:
-        inner = ", ".join(self.text(s) for s in subjects)
-        if self.values is None:
-            return f"{word} ({inner})" if word == "查表" else f"{word} {inner}"
-        return f"{word}({inner})"
+    return expr_text(expr, as_written=True, substitute=substitute, choose=choose)
 
 
 # ------------------------------------------------------------------ clause excerpts
