@@ -32,9 +32,20 @@ _SUPPRESS = re.compile(r"#\s*忽略\s+((?:YB\d{3}[\s,，、]*)+)")
 
 
 def lints() -> tuple[Lint, ...]:
-    from yibaolang.lint import bands, citations, definitions, numbers, params, tables
+    from yibaolang.lint import (
+        bands,
+        citations,
+        constraints,
+        definitions,
+        exceptions,
+        numbers,
+        params,
+        properties,
+        tables,
+    )
 
-    return (bands.check, numbers.check, tables.check, definitions.check, params.check, citations.check)
+    return (bands.check, numbers.check, tables.check, definitions.check, exceptions.check, params.check,
+            citations.check, constraints.check, properties.check)
 
 
 def run(program: Program, config: LintConfig | None = None, extra: tuple[Lint, ...] = ()) -> Program:
@@ -66,12 +77,15 @@ def apply_config(found: list[Diagnostic], program: Program, config: LintConfig) 
     import attrs
 
     out = []
+    lines_of: dict[str, list[str]] = {}
     for d in found:
         if d.code in config.disabled:
             continue
         scope = program.modules.get(d.span.file)
         if scope is not None:
-            lines = scope.source.original.splitlines()
+            lines = lines_of.get(d.span.file)
+            if lines is None:
+                lines = lines_of[d.span.file] = scope.source.original.splitlines()
             if 1 <= d.span.line <= len(lines) and d.code in suppressed_codes(lines[d.span.line - 1]):
                 continue
         level = config.severity.get(d.code)

@@ -29,12 +29,15 @@ def check(ctx: LintContext) -> Iterator[Diagnostic]:
             if param.clause is None:
                 yield warning("YB560", param.span, f"参数“{param.name}”不在任何条款之下，解释时无法引用原文",
                               "把它放进对应的 条款")
+    cited: dict[str | None, list[ir.Expr]] = {}
+    for expr, clause_id, _ in ctx.declarations():
+        cited.setdefault(clause_id, []).append(expr)
     for clause in module.clauses:
         if not clause.text:
             yield warning("YB561", clause.span, f"条款 {clause.raw_id} 没有 原文",
                           "照录文件原句：原文 \"…\"", clause=clause.id)
             continue
-        yield from _numbers(ctx, clause)
+        yield from _numbers(clause, cited.get(clause.id, []))
 
 
 def prose_amounts(text: str) -> tuple[set[Decimal], set[Decimal]]:
@@ -63,14 +66,12 @@ def prose_amounts(text: str) -> tuple[set[Decimal], set[Decimal]]:
     return {m.normalize() for m in money}, {r.normalize() for r in ratios}
 
 
-def _numbers(ctx: LintContext, clause: ir.Clause) -> Iterator[Diagnostic]:
+def _numbers(clause: ir.Clause, exprs: list[ir.Expr]) -> Iterator[Diagnostic]:
     assert clause.text is not None
     money, ratios = prose_amounts(clause.text)
     if not money and not ratios:
         return
-    for expr, cited, _ in ctx.declarations():
-        if cited != clause.id:
-            continue
+    for expr in exprs:
         for node in walk(expr):
             if not isinstance(node, ir.Literal) or not isinstance(node.value, Decimal) or node.value in (0, 1):
                 continue

@@ -90,12 +90,10 @@ def _duplicates(ctx: LintContext) -> Iterator[Diagnostic]:
     for definition in ctx.module.definitions:
         if isinstance(definition.expr, (ir.Literal, ir.Name)):
             continue  # short aliases and constants may coincide on purpose
-        try:
-            text = expr_text(definition.expr)
-        except ValueError:
-            from yibaolang.printer import block_lines
+        from yibaolang.printer import block_lines, is_block
 
-            text = "\n".join(block_lines(definition.expr, ""))
+        # A block (分段累进, 查表…) is compared whole, not by its one-line header.
+        text = "\n".join(block_lines(definition.expr, "")) if is_block(definition.expr) else expr_text(definition.expr)
         if text in seen:
             first = seen[text]
             yield warning("YB533", definition.span, f"“{definition.name}”与“{first.name}”的规则完全相同",
