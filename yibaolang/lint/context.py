@@ -25,6 +25,7 @@ class LintConfig:
     expense_words: tuple[str, ...] = DEFAULT_EXPENSE_WORDS
     payment_words: tuple[str, ...] = DEFAULT_PAYMENT_WORDS
     search_points: int = 200
+    search_budget: int = 20_000  # figure evaluations the payment-property search may spend
     seed: int = 20260101
 
 
@@ -52,6 +53,7 @@ def load_config(root: Path) -> LintConfig:
         expense_words=tuple(data.get("expense-words", DEFAULT_EXPENSE_WORDS)),
         payment_words=tuple(data.get("payment-words", DEFAULT_PAYMENT_WORDS)),
         search_points=int(data.get("search-points", 200)),
+        search_budget=int(data.get("search-budget", 20_000)),
         seed=int(data.get("seed", 20260101)),
     )
 

@@ -163,7 +163,15 @@ def _payments(ctx: LintContext, space: Space, guards: list[ir.Assertion]) -> Ite
     exceeded: dict[str, Diagnostic] = {}
     falling: dict[str, Diagnostic] = {}
 
+    # The search evaluates every payment on each case; bound the total work so a
+    # policy with hundreds of payments stays fast (the order of cases is fixed,
+    # so the result is deterministic).
+    budget = [max(40, ctx.config.search_budget // max(len(names), 1))]
+
     def values_of(case: SearchCase) -> dict[str, Decimal] | None:
+        if budget[0] <= 0:
+            return None
+        budget[0] -= 1
         outcome = space.run(case, names)
         if broken_guard(outcome, guards):
             return None
