@@ -54,7 +54,34 @@ def guarded(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Commands that live in their own modules, imported only when invoked so that
+# `yibaolang check` does not pay for the formatter, the language server or numpy.
+LAZY_COMMANDS: dict[str, str] = {
+    "fmt": "yibaolang.cmd_fmt:fmt",
+    "lsp": "yibaolang.cmd_lsp:lsp",
+    "compare": "yibaolang.cmd_batch:compare",
+    "sample": "yibaolang.cmd_batch:sample",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose LAZY_COMMANDS are loaded on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = LAZY_COMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        import importlib
+
+        module_name, attr = target.split(":")
+        command: click.Command = getattr(importlib.import_module(module_name), attr)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="yibaolang", message="yibaolang %(version)s")
 def main() -> None:
     """易保语 yibaolang：医保政策规则的声明式语言。"""
@@ -77,27 +104,42 @@ def render_diagnostics(diagnostics: list[Any], programs: list[Any], fmt: str) ->
 
         return render_sarif(diagnostics)
     blocks = []
+    split: dict[str, list[str] | None] = {}  # each file split once, however many diagnostics it has
     for d in diagnostics:
-        lines = None
-        for program in programs:
-            lines = _source_lines(program, d.span.file)
-            if lines is not None:
-                break
-        blocks.append(render_text(d, lines))
+        if d.span.file not in split:
+            lines = None
+            for program in programs:
+                lines = _source_lines(program, d.span.file)
+                if lines is not None:
+                    break
+            split[d.span.file] = lines
+        blocks.append(render_text(d, split[d.span.file]))
     return "\n".join(blocks)
 
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="输出格式")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True,
+              help="输出格式（sarif：供代码评审工具读取的 SARIF 2.1.0）")
 @click.option("--strict", is_flag=True, help="警告也视为错误（退出码 1）")
+@click.option("--counterexamples", "counter_dir", type=click.Path(file_okay=False, writable=True), default=None,
+              metavar="DIR", help="把找到的每个反例写成案例文件 DIR/<代码>-<n>.case.yaml（可用 yibaolang run 重现）")
+@click.option("--prove", is_flag=True,
+              help="用 z3 证明断言、支付不超过费用、支付随费用不减（需要 pip install 'yibaolang[prove]'）")
 @guarded
-def check(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
-    """检查政策文件：语法、名称、类型与单位。"""
+def check(paths: tuple[str, ...], fmt: str, strict: bool, counter_dir: str | None, prove: bool) -> None:
+    """检查政策文件：语法、名称、类型与单位，以及一致性（分段、查表、例外、上级约束、断言与反例）。"""
     from yibaolang.compiler import compile_policy, policy_files, unique
-    from yibaolang.diagnostics import Severity, summary_line
+    from yibaolang.diagnostics import Severity, has_errors, summary_line
 
+    prover = None
+    if prove:
+        from yibaolang import prove as prove_module
+
+        if not prove_module.available():
+            click.echo("错误：--prove 需要 z3-solver，请先安装：pip install 'yibaolang[prove]'", err=True)
+            sys.exit(2)
+        prover = prove_module
     files = policy_files(list(paths))
     programs = []
     diagnostics = []
@@ -105,15 +147,41 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
         program = compile_policy(file, lint=True)
         programs.append(program)
         diagnostics.extend(program.diagnostics)
+        if prover is not None and not has_errors(program.diagnostics):
+            seen = {(d.code, d.span) for d in program.diagnostics}
+            diagnostics.extend(d for d in prover.prove(program) if (d.code, d.span) not in seen)
     diagnostics = unique(diagnostics)
     output = render_diagnostics(diagnostics, programs, fmt)
     if output:
         click.echo(output)
+    if counter_dir is not None:
+        _write_counterexamples(diagnostics, counter_dir)
     if fmt == "text":
         click.echo(summary_line(diagnostics, len(files)), err=bool(diagnostics))
     failing = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
     if any(d.severity in failing for d in diagnostics):
         sys.exit(EXIT_INPUT)
+
+
+def _write_counterexamples(diagnostics: list[Any], folder: str) -> None:
+    """Each counterexample carried by a diagnostic, as DIR/<code>-<n>.case.yaml."""
+    from pathlib import Path
+
+    from yibaolang.lint.search import counterexample_of
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    for d in diagnostics:
+        case = counterexample_of(d)
+        if case is None:
+            continue
+        counts[d.code] = counts.get(d.code, 0) + 1
+        path = out / f"{d.code}-{counts[d.code]}.case.yaml"
+        head = (f"# {d.code} {d.location}: {d.message}\n"
+                f"# 重现：yibaolang run {d.span.file} --case {path.as_posix()}\n")
+        path.write_text(head + case, encoding="utf-8")
+        click.echo(f"已写入反例 {path.as_posix()}", err=True)
 
 
 @main.command("ir")
@@ -196,10 +264,31 @@ def _case_or_exit(program: Any, case_path: str | None) -> Any:
               help="计算日期，覆盖案例中的 计算日期")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="输出格式")
+@click.option("--cases", "cases_path", type=click.Path(exists=True, dir_okay=False),
+              help="批量计算：CSV、JSON Lines 或 Parquet 案例文件（见 docs/batch.md）")
+@click.option("-o", "--out", "out_file", type=click.Path(dir_okay=False), help="批量计算的结果文件（格式按扩展名）")
+@click.option("--keep-inputs", is_flag=True, help="批量计算：结果中保留输入列")
+@click.option("--person", metavar="COL", help="批量计算：人员标识列，按人按统筹年度结算 累计 输入")
+@click.option("--claim-date", metavar="COL", help="批量计算：理赔日期列（与 --person 一起用）")
+@click.option("--engine", type=click.Choice(["numpy", "dask", "interpreter"]), default="numpy", show_default=True,
+              help="批量计算的引擎")
+@click.option("--chunk-size", type=click.IntRange(1, 10_000_000), default=262_144, show_default=True,
+              help="批量计算每块的行数")
+@click.option("--scheduler", metavar="ADDR", help="--engine dask：dask.distributed 调度器地址")
 @guarded
-def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any, fmt: str) -> None:
-    """计算一个案例。"""
+def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any, fmt: str, cases_path: str | None,
+        out_file: str | None, keep_inputs: bool, person: str | None, claim_date: str | None, engine: str,
+        chunk_size: int, scheduler: str | None) -> None:
+    """计算一个案例；或用 --cases 批量计算一个文件中的所有案例。"""
     import json
+
+    if cases_path is not None:
+        from yibaolang.batch import Options, run_command
+
+        if case_path is not None or out_file is None:
+            raise click.UsageError("--cases 需要 -o 结果文件，且不能与 --case 同时使用")
+        sys.exit(run_command(Options(policy, cases_path, out_file, outputs, date, keep_inputs, person, claim_date,
+                                     engine, chunk_size, scheduler)))
 
     from yibaolang.diagnostics import to_json_obj
     from yibaolang.evaluate import evaluate
@@ -380,7 +469,6 @@ def _read_quietly(path: str) -> str:
     except OSError:
         return ""
 
+
 if __name__ == "__main__":
     main()
-from yibaolang.cmd_fmt import fmt as _fmt; main.add_command(_fmt)
-from yibaolang.cmd_lsp import lsp as _lsp; main.add_command(_lsp)
