@@ -155,3 +155,9 @@ def test_missing_space_proposes_spaced_form() -> None:
         "t.ybl", "输入 个人负担 : 金额\n定义 甲 = 如果个人负担超过2万元 则 1元 否则 0元\n"))
     (d,) = diagnostics
     assert d.suggestions and d.suggestions[0].replacement == "如果 个人负担 超过 2万元"
+
+
+def test_a_line_of_unusual_blank_characters_is_still_an_error() -> None:
+    # U+00A0 looks blank to Python's str.strip but is no whitespace to the lexer.
+    _, diagnostics = syntax.parse(from_text("t.ybl", "定义 甲 = 1\n\u00a0\n定义 乙 = 2\n"))
+    assert [d.code for d in diagnostics] == ["YB101"]

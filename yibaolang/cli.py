@@ -157,7 +157,7 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, counter_dir: str | Non
     if counter_dir is not None:
         _write_counterexamples(diagnostics, counter_dir)
     if fmt == "text":
-        click.echo(summary_line(diagnostics, len(files)), err=bool(diagnostics))
+        click.echo(summary_line(diagnostics, len(files)))
     failing = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
     if any(d.severity in failing for d in diagnostics):
         sys.exit(EXIT_INPUT)

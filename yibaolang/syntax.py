@@ -202,8 +202,8 @@ def parse(source: SourceFile) -> tuple[ir.Module, list[Diagnostic]]:
     diagnostics.extend(_tab_errors(source))
     if diagnostics:
         return build_module(source.path, []), diagnostics
-    items, diags = _parse_text(source.path, source.text, 0, source.titles)
-    if diags is None:
+    items, first_pass = _parse_text(source.path, source.text, 0, source.titles)
+    if first_pass is None:
         return _finish(source.path, items, diagnostics)
     # Recovery: parse each top-level statement alone to report every error.
     items = []
@@ -214,6 +214,8 @@ def parse(source: SourceFile) -> tuple[ir.Module, list[Diagnostic]]:
             diagnostics.extend(chunk_diags)
         if len(diagnostics) >= MAX_ERRORS_PER_FILE:
             break
+    if not diagnostics:
+        diagnostics.extend(first_pass)  # the statements parse alone, but not together
     return _finish(source.path, items, diagnostics)
 
 
@@ -251,7 +253,7 @@ def _chunks(text: str) -> Iterator[tuple[int, str]]:
         at_end = i == len(lines)
         if at_end or (lines[i][:1] not in ("", " ", "#")):
             body = "\n".join(lines[start:i])
-            if body.strip():
+            if body.strip(" \t\n"):
                 yield start, body + "\n"
             start = i
 
@@ -293,7 +295,10 @@ def _syntax_diagnostic(path: str, text: str, exc: UnexpectedInput, offset: int) 
             hint = "字符串没有结束：请在同一行写上收尾的引号，长文本请用 \"\"\"…\"\"\""
         elif ch in "{}[]":
             hint = "花括号只用于 选项 {…} 和 属于 {…}"
-        return error("YB101", span, f"语法错误：无法识别的字符 “{ch}”", hint)
+        shown = f"“{ch}”" if ch.isprintable() and not ch.isspace() else f"U+{ord(ch):04X}" if ch else "（文件结束）"
+        if ch.isspace() and ch not in " \t\n":
+            hint = "这是一个看不见的特殊空白字符，请删去它或换成普通空格"
+        return error("YB101", span, f"语法错误：无法识别的字符 {shown}", hint)
     assert isinstance(exc, UnexpectedToken)
     token = exc.token
     if token.type == "TITLE":
