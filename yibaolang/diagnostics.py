@@ -150,9 +150,11 @@ def render_json(diagnostics: Iterable[Diagnostic]) -> str:
 def summary_line(diagnostics: Sequence[Diagnostic], files: int) -> str:
     errors = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
     warnings = sum(1 for d in diagnostics if d.severity is Severity.WARNING)
+    infos = len(diagnostics) - errors - warnings
     if not diagnostics:
         return f"检查了 {files} 个文件，没有发现问题"
-    return f"检查了 {files} 个文件：{errors} 个错误，{warnings} 个警告"
+    line = f"检查了 {files} 个文件：{errors} 个错误，{warnings} 个警告"
+    return line + (f"，{infos} 条提示" if infos else "")
 
 
 # ------------------------------------------------------------------ did you mean

@@ -131,7 +131,7 @@ class CompareOp(enum.Enum):
 # The legal boundary words of LANGUAGE.md §4 (民法典 第一千二百五十九条).
 COMPARE_WORDS: dict[str, CompareOp] = {
     ">": CompareOp.GT, "超过": CompareOp.GT, "高于": CompareOp.GT,
-    ">=": CompareOp.GE, "≥": CompareOp.GE, "达到": CompareOp.GE, "满": CompareOp.GE,
+    ">=": CompareOp.GE, "≥": CompareOp.GE, "达到": CompareOp.GE, "满": CompareOp.GE, "届满": CompareOp.GE,
     "不低于": CompareOp.GE,
     "<": CompareOp.LT, "不满": CompareOp.LT, "未满": CompareOp.LT, "低于": CompareOp.LT,
     "<=": CompareOp.LE, "≤": CompareOp.LE, "不超过": CompareOp.LE, "未超过": CompareOp.LE,
@@ -531,6 +531,9 @@ class Module:
     clauses: tuple[Clause, ...]
     outputs: tuple[Name, ...]
     examples: tuple[Example, ...]
+    # Names declared in statements that did not parse: references to them are
+    # not reported again as unknown.
+    unparsed: tuple[str, ...] = ()
 
     def clause(self, clause_id: str | None) -> Clause | None:
         for clause in self.clauses:

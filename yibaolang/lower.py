@@ -22,7 +22,8 @@ from yibaolang import ir
 from yibaolang.diagnostics import Diagnostic, error
 
 MAX_INTEGER_DIGITS = 15
-MAX_EXPR_DEPTH = 64  # later passes recurse over expressions; keep them well inside Python's stack
+MAX_EXPR_DEPTH = 64
+MAX_MONEY = Decimal(10) ** MAX_INTEGER_DIGITS  # later passes recurse over expressions; keep them well inside Python's stack
 MAX_DECIMAL_DIGITS = 10
 
 _NUM = re.compile(r"(\d+)(?:\.(\d+))?")
@@ -128,6 +129,9 @@ class Lowering:
             amount *= 10000
         elif "亿" in text:
             amount *= 100000000
+        if abs(amount) >= MAX_MONEY:
+            self.fail("YB004", self.tspan(token), f"金额过大：{text}", "金额须小于 1000万亿元（10¹⁵ 元）")
+            amount = Decimal(0)
         if amount != amount.quantize(Decimal("0.01"), rounding="ROUND_HALF_UP"):
             self.fail("YB102", self.tspan(token), f"金额精确到分，{text} 的小数位数过多",
                       "金额最多两位小数（0.01元）")
@@ -611,7 +615,7 @@ def _join(a: ir.Span, b: ir.Span) -> ir.Span:
     return ir.Span(a.file, a.line, a.column, b.end_line, b.end_column)
 
 
-def build_module(file: str, items: list[Any]) -> ir.Module:
+def build_module(file: str, items: list[Any], unparsed: tuple[str, ...] = ()) -> ir.Module:
     """Group lowered top-level items by kind, keeping source order."""
     groups: dict[type, list[Any]] = {}
     outputs: list[ir.Name] = []
@@ -645,6 +649,7 @@ def build_module(file: str, items: list[Any]) -> ir.Module:
         clauses=get(ir.Clause),
         outputs=tuple(outputs),
         examples=get(ir.Example),
+        unparsed=unparsed,
     )
 
 

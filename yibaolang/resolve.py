@@ -136,7 +136,7 @@ class Loader:
         self.by_real: dict[Path, ModuleScope] = {}
         self.in_progress: list[Path] = []
 
-    def read(self, real: Path, shown: str) -> SourceFile | None:
+    def read(self, real: Path, shown: str, at: ir.Span | None = None) -> SourceFile | None:
         key = str(real)
         try:
             if key in self.overrides:
@@ -148,19 +148,19 @@ class Loader:
             span = ir.Span(shown, exc.line, exc.column, exc.line, exc.column + 1)
             self.diagnostics.append(error(exc.code, span, exc.message, exc.hint))
         except OSError as exc:
-            span = ir.Span(shown, 1, 1, 1, 1)
-            self.diagnostics.append(error("YB003", span, f"无法读取文件：{exc.strerror or exc}",
+            span = at or ir.Span(shown, 1, 1, 1, 1)
+            self.diagnostics.append(error("YB003", span, f"无法读取 {shown}：{_os_reason(exc)}",
                                           "请检查路径和权限"))
         return None
 
-    def load(self, real: Path, shown: str) -> ModuleScope | None:
+    def load(self, real: Path, shown: str, at: ir.Span | None = None) -> ModuleScope | None:
         from yibaolang import syntax
 
         if real in self.by_real:
             return self.by_real[real]
         if len(self.by_real) >= MAX_MODULES:
             return None
-        source = self.read(real, shown)
+        source = self.read(real, shown, at)
         if source is None:
             return None
         module, diags = syntax.parse(source)
@@ -203,7 +203,7 @@ class Loader:
             self.diagnostics.append(error("YB006", imp.span, f"引用的文件过多（超过 {MAX_MODULES} 个）",
                                           "请减少引用层次"))
             return
-        child = self.load(target, display_path(target))
+        child = self.load(target, display_path(target), imp.span)
         if child is None:
             return
         scope.imports.append((imp, child))
@@ -279,6 +279,16 @@ class Loader:
                 for value in values:
                     check_name(value, symbol.decl.type.span, "选项值")
                 scope.input_enums[symbol.name] = EnumType(symbol.name, values, scope.path)
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, IsADirectoryError):
+        return "这是一个文件夹，不是政策文件"
+    if isinstance(exc, PermissionError):
+        return "没有读取权限"
+    if isinstance(exc, FileNotFoundError):
+        return "文件不存在"
+    return exc.strerror or str(exc)
 
 
 def _is_within(path: Path, root: Path) -> bool:

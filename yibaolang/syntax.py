@@ -207,24 +207,28 @@ def parse(source: SourceFile) -> tuple[ir.Module, list[Diagnostic]]:
         return _finish(source.path, items, diagnostics)
     # Recovery: parse each top-level statement alone to report every error.
     items = []
+    unparsed: set[str] = set()
     for start_line, chunk in _chunks(source.text):
         chunk_items, chunk_diags = _parse_text(source.path, chunk, start_line, source.titles)
         items.extend(chunk_items)
         if chunk_diags:
             diagnostics.extend(chunk_diags)
+            if not chunk_items:
+                unparsed.update(names_in_text(chunk))
         if len(diagnostics) >= MAX_ERRORS_PER_FILE:
             break
     if not diagnostics:
         diagnostics.extend(first_pass)  # the statements parse alone, but not together
-    return _finish(source.path, items, diagnostics)
+    return _finish(source.path, items, diagnostics, tuple(sorted(unparsed)))
 
 
-def _finish(path: str, items: list[Any], diagnostics: list[Diagnostic]) -> tuple[ir.Module, list[Diagnostic]]:
+def _finish(path: str, items: list[Any], diagnostics: list[Diagnostic],
+            unparsed: tuple[str, ...] = ()) -> tuple[ir.Module, list[Diagnostic]]:
     headers = [i for i in items if isinstance(i, ir.Header)]
     for extra in headers[1:]:
         diagnostics.append(error("YB111", extra.span, "一个文件只能有一个 政策 声明",
                                  "把多份政策放在不同的文件里"))
-    return build_module(path, items), diagnostics
+    return build_module(path, items, unparsed), diagnostics
 
 
 def _parse_text(path: str, text: str, line_offset: int,
@@ -295,6 +299,8 @@ def _syntax_diagnostic(path: str, text: str, exc: UnexpectedInput, offset: int) 
             hint = "字符串没有结束：请在同一行写上收尾的引号，长文本请用 \"\"\"…\"\"\""
         elif ch in "{}[]":
             hint = "花括号只用于 选项 {…} 和 属于 {…}"
+        elif ch == "、":
+            hint = "选项、参数之间用逗号（, 或 ，）分隔，不用顿号“、”"
         shown = f"“{ch}”" if ch.isprintable() and not ch.isspace() else f"U+{ord(ch):04X}" if ch else "（文件结束）"
         if ch.isspace() and ch not in " \t\n":
             hint = "这是一个看不见的特殊空白字符，请删去它或换成普通空格"
@@ -381,7 +387,7 @@ def split_glued(word: str, names: set[str]) -> str | None:
     >>> split_glued("规则", set()) is None
     True
     """
-    kws = keywords()
+    kws = [k for k in keywords() if k not in ("是", "否")]  # 是否、是否参保: literals glue too easily
     n = len(word)
     # best[i] = (cost, pieces) for word[:i]; a known piece costs 1, an unknown
     # run costs more than splitting it into known pieces would.

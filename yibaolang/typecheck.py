@@ -91,6 +91,8 @@ class Checker:
                             f"{symbol.kind.value}“{symbol.name}”与 {owner} 的选项同名，会遮住这个选项",
                             f"换一个名称，例如“是{symbol.name}”或“{symbol.name}标志”")
             self.symbol_type(symbol)
+        for function in module.functions:
+            self.check_function(scope, function)
         for input_decl in module.inputs:
             self.check_input(ctx, input_decl)
         for param_decl in module.params:
@@ -159,7 +161,7 @@ class Checker:
         elif isinstance(decl, (ir.ParamDecl, ir.Requirement)):
             result = self.resolve_type(scope, decl.type)
         elif isinstance(decl, ir.FunctionDecl):
-            result = self.check_function(scope, decl)
+            result = self.resolve_type(scope, decl.result)  # the body is checked in check_module
         elif isinstance(decl, ir.Definition):
             if symbol in self.in_progress:
                 self.report_cycle(symbol)
@@ -193,10 +195,46 @@ class Checker:
 
     def check_function(self, scope: ModuleScope, decl: ir.FunctionDecl) -> Type:
         result = self.resolve_type(scope, decl.result)
+        params = {p.name for p in decl.params}
         ctx = Context(scope, {p.name: self.resolve_type(scope, p.type) for p in decl.params})
         body = self.infer(ctx, decl.body, result)
         self.agree(result, body, decl.body.span, f"函数 {decl.name} 声明返回")
+        for node in _names_in(decl.body):
+            if node.qualifier is None and node.name in params:
+                continue
+            found = lookup(scope, node)
+            if found is not None and found.symbol.kind is not SymbolKind.FUNCTION:
+                self.report("YB322", node.span,
+                            f"函数 {decl.name} 读取了{found.symbol.kind.value}“{node.display}”：函数只能使用它的参数",
+                            f"把“{node.display}”作为参数传入：函数 {decl.name}(…, {node.display}: 类型)")
+        cycle = self.call_cycle(scope, decl)
+        if cycle:
+            self.report("YB321", decl.span, f"函数不能递归调用：{' → '.join(cycle)}",
+                        "函数只做一步计算；逐年、逐次累计的规则请写成 分段累进、分档，或用 输入 … 累计")
         return result
+
+    def call_cycle(self, scope: ModuleScope, start: ir.FunctionDecl) -> list[str] | None:
+        """The chain of calls leading from `start` back to itself, if any."""
+        def calls(decl: ir.FunctionDecl) -> list[ir.FunctionDecl]:
+            out = []
+            for node in _walk(decl.body):
+                if isinstance(node, ir.Call):
+                    found = lookup(scope, ir.Name(node.function, None, node.span))
+                    if found is not None and isinstance(found.symbol.decl, ir.FunctionDecl):
+                        out.append(found.symbol.decl)
+            return out
+
+        stack: list[tuple[ir.FunctionDecl, list[str]]] = [(start, [start.name])]
+        seen: set[str] = set()
+        while stack:
+            decl, path = stack.pop()
+            for callee in calls(decl):
+                if callee is start:
+                    return [*path, start.name]
+                if callee.name not in seen:
+                    seen.add(callee.name)
+                    stack.append((callee, [*path, callee.name]))
+        return None
 
     def check_input(self, ctx: Context, decl: ir.InputDecl) -> None:
         symbol = ctx.scope.own.get(decl.name)
@@ -313,6 +351,8 @@ class Checker:
         return found
 
     def unknown_name(self, ctx: Context, name: ir.Name) -> None:
+        if name.qualifier is None and name.name in ctx.scope.module.unparsed:
+            return  # declared in a statement with a syntax error, already reported
         if name.qualifier is not None and name.qualifier not in ctx.scope.aliases:
             guess = closest(name.qualifier, list(ctx.scope.aliases))
             self.report("YB301", name.span, f"未知的别名：{name.qualifier}",
@@ -629,6 +669,16 @@ class Checker:
             for cell in row.cells:
                 results.append((self.infer(ctx, cell, expected), cell))
         return self.unify(results, "查表 的各格")
+
+
+def _walk(expr: ir.Expr) -> list[ir.Expr]:
+    from yibaolang.lint.context import walk
+
+    return list(walk(expr))
+
+
+def _names_in(expr: ir.Expr) -> list[ir.Name]:
+    return [node for node in _walk(expr) if isinstance(node, ir.Name)]
 
 
 def _is_unit(expr: ir.Expr) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 
 from yibaolang import ir
 from yibaolang.diagnostics import Diagnostic, error, warning
-from yibaolang.lint.context import LintContext, walk
+from yibaolang.lint.context import LintContext, show, walk
 
 _OPEN_TOP = re.compile(
     r"(?:超过|高于)\s*(?P<amount>[\d.]+)\s*(?P<unit>[万亿]?)\s*元?\s*(?:以上)?的?部分|不设封顶线?"
@@ -41,7 +41,23 @@ def _text(bound: ir.Bound | None) -> str:
         return ""
     from yibaolang.printer import expr_text
 
-    return expr_text(bound.value)
+    return expr_text(bound.value, as_written=True)
+
+
+def _unit_of(steps: tuple[ir.Step, ...]) -> ir.LiteralKind | None:
+    """The unit the 分档 rows are written in (from their first literal bound)."""
+    for step in steps:
+        for bound in (step.low, step.high):
+            if bound is not None and isinstance(bound.value, ir.Literal):
+                return bound.value.kind
+    return None
+
+
+def _shown(value: Any, kind: ir.LiteralKind | None) -> str:
+    units = {ir.LiteralKind.YEARS: "年", ir.LiteralKind.MONTHS: "个月", ir.LiteralKind.DAYS: "日"}
+    if kind in units:
+        return f"{value}{units[kind]}"
+    return show(value, kind)
 
 
 def _bands(ctx: LintContext, node: ir.Banded, definition: ir.Definition) -> Iterator[Diagnostic]:
@@ -131,17 +147,17 @@ def _steps(ctx: LintContext, node: ir.Stepped, definition: ir.Definition) -> Ite
         for other, (lo2, lo2_in, hi2, hi2_in) in intervals[:i]:
             point = _overlap(lo, lo_in, hi, hi_in, lo2, lo2_in, hi2, hi2_in, integral)
             if point is not None:
-                yield error("YB501", step.span, f"分档重叠：{point} 同时符合两行",
+                yield error("YB501", step.span, f"分档重叠：{_shown(point, _unit_of(node.steps))} 同时符合两行",
                             "每个取值只能落在一行；用 以上/以下/不满/超过 分清边界", clause=clause,
                             related=((other.span, "与这一行重叠"),))
     # Coverage from zero upward: a value that no row matches.
     hole = _first_hole([iv for _, iv in intervals], integral)
     if hole is not None and node.otherwise is None:
-        yield error("YB506", node.span, f"分档没有覆盖 {hole}，也没有 其余 行：取这个值时无法计算",
+        yield error("YB506", node.span, f"分档没有覆盖 {_shown(hole, _unit_of(node.steps))}，也没有 其余 行：取这个值时无法计算",
                     "补上这一档，或加一行 其余 : 值", clause=clause)
     never = _boundary_never(intervals)
     if never is not None and node.otherwise is not None:
-        yield warning("YB504", node.span, f"边界 {never} 不属于任何一档，只能落到 其余",
+        yield warning("YB504", node.span, f"边界 {_shown(never, _unit_of(node.steps))} 不属于任何一档，只能落到 其余",
                       "“不满 X”不含 X，“超过 X”也不含 X；其中一边应写 以上/以下", clause=clause)
 
 

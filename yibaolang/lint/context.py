@@ -203,7 +203,10 @@ def names_in(expr: ir.Expr) -> Iterator[ir.Name]:
 
 
 def money_text(value: Decimal) -> str:
-    if value >= 10000 and value % 10000 == 0:
+    """An amount as a drafter writes it: 2万元, 1亿元, 1800元."""
+    if value != 0 and value % 100000000 == 0:
+        return f"{_plain(value / 100000000)}亿元"
+    if value != 0 and value % 10000 == 0:
         return f"{_plain(value / 10000)}万元"
     return f"{_plain(value)}元"
 

@@ -110,7 +110,11 @@ def _duplicates(ctx: LintContext) -> Iterator[Diagnostic]:
 
 
 def _constant_conditions(ctx: LintContext) -> Iterator[Diagnostic]:
+    # An exception's own condition is judged by YB541 below, not twice.
+    exception_conditions = {id(rule.condition) for rule in ctx.module.exceptions}
     for expr, clause, _ in ctx.declarations():
+        if id(expr) in exception_conditions:
+            continue
         for node in walk(expr):
             conditions: list[ir.Expr] = []
             if isinstance(node, ir.If):

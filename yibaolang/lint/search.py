@@ -41,7 +41,7 @@ import attrs
 
 from yibaolang import ir
 from yibaolang.diagnostics import Diagnostic
-from yibaolang.lint.context import LintConfig, children, walk
+from yibaolang.lint.context import LintConfig, children, money_text, walk
 from yibaolang.resolve import ModuleScope, Program, Symbol, SymbolKind, lookup
 from yibaolang.types import DURATIONS, Kind, Type
 
@@ -421,14 +421,6 @@ def _const_value(program: Program, scope: ModuleScope, expr: ir.Expr | None) -> 
         return None
 
 
-def _money_text(value: Decimal) -> str:
-    if value != 0 and value % 100000000 == 0:
-        return f"{_plain(value / 100000000)}亿元"
-    if value != 0 and value % 10000 == 0:
-        return f"{_plain(value / 10000)}万元"
-    return f"{_plain(value)}元"
-
-
 def _plain(value: Decimal) -> str:
     text = format(value, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
@@ -441,7 +433,7 @@ def case_value_text(type_: Type, value: Any) -> str:
     """A value as a typed string of a case file: "15万元", "50%", "3个月", "三级", "是"."""
     kind = type_.kind
     if kind is Kind.MONEY:
-        return _money_text(Decimal(value))
+        return money_text(Decimal(value))
     if kind is Kind.RATIO:
         return f"{_plain(Decimal(value) * 100)}%"
     if kind in _DURATION_WORD:
