@@ -100,6 +100,28 @@ def _read_text(path: str) -> tuple[str | None, list[Diagnostic]]:
                             "请用 UTF-8 保存案例文件")]
 
 
+# PyYAML's problems, in the drafter's language (the original is kept for the rest).
+_YAML_PROBLEMS = (
+    ("mapping values are not allowed", "这里不能再出现“名称: 值”（冒号后缺空格，或缩进不对）"),
+    ("could not find expected ':'", "缺少冒号：每行写作 名称: 值"),
+    ("found character '\\t'", "用了制表符（Tab）缩进，请改用空格"),
+    ("found unexpected end of stream", "文件在引号或括号结束之前就结束了"),
+    ("found undefined alias", "用了未定义的别名（*）"),
+    ("expected <block end>", "缩进不一致"),
+    ("did not find expected key", "缩进不一致或缺少冒号"),
+    ("found duplicate anchor", "锚点（&）重复"),
+    ("while scanning a quoted scalar", "引号没有成对"),
+    ("found unknown escape character", "字符串里有无法识别的转义（\\）"),
+)
+
+
+def _yaml_problem(problem: str) -> str:
+    for english, chinese in _YAML_PROBLEMS:
+        if english in problem:
+            return chinese
+    return f"格式错误（{problem}）" if problem else "格式错误"
+
+
 def _compose(text: str, file: str) -> tuple[Any, list[Diagnostic]]:
     loader: _Loader | None = None
     try:
@@ -108,7 +130,7 @@ def _compose(text: str, file: str) -> tuple[Any, list[Diagnostic]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         span = _span(file, mark) if mark is not None else ir.Span(file, 1, 1, 1, 1)
-        problem = exc.problem or "格式错误"
+        problem = _yaml_problem(exc.problem or "")
         return None, [error("YB401", span, f"案例文件不是有效的 YAML：{problem}",
                             "检查缩进、冒号后的空格和引号是否成对")]
     except yaml.YAMLError as exc:

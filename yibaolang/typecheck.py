@@ -68,6 +68,7 @@ class Checker:
         self.program = program
         self.diagnostics: list[Diagnostic] = []
         self.in_progress: list[Symbol] = []
+        self.clause: str | None = None  # the clause of the declaration being checked
         self.reported_cycles: set[frozenset[tuple[str, str]]] = set()
 
     # -------------------------------------------------------------- entry
@@ -78,6 +79,7 @@ class Checker:
         self.program.diagnostics.extend(self.diagnostics)
 
     def report(self, code: str, span: ir.Span, message: str, hint: str = "", **kw: object) -> None:
+        kw.setdefault("clause", self.clause)
         self.diagnostics.append(error(code, span, message, hint, **kw))
 
     def check_module(self, scope: ModuleScope) -> None:
@@ -96,13 +98,19 @@ class Checker:
         for input_decl in module.inputs:
             self.check_input(ctx, input_decl)
         for param_decl in module.params:
+            self.clause = param_decl.clause
             self.check_param(ctx, param_decl)
+        self.clause = None
         for rule in module.exceptions:
+            self.clause = rule.clause
             self.check_exception(ctx, rule)
         for assertion in module.assertions:
+            self.clause = assertion.clause
             self.expect(ctx, assertion.condition, BOOL, "断言")
         for constraint in module.constraints:
+            self.clause = constraint.clause
             self.expect(ctx, constraint.condition, BOOL, "约束")
+        self.clause = None
         for name in module.outputs:
             found = self.resolve_figure(ctx, name)
             if found is not None and found.symbol.kind is SymbolKind.FUNCTION:
@@ -156,6 +164,16 @@ class Checker:
             return known
         scope = self.program.modules[symbol.module]
         decl = symbol.decl
+        outer, self.clause = self.clause, getattr(decl, "clause", None)
+        try:
+            result = self._symbol_type(symbol, scope, decl)
+        finally:
+            self.clause = outer
+        self.program.types[key] = result
+        return result
+
+    def _symbol_type(self, symbol: Symbol, scope: ModuleScope,
+                     decl: ir.InputDecl | ir.ParamDecl | ir.Definition | ir.FunctionDecl | ir.Requirement) -> Type:
         if isinstance(decl, ir.InputDecl):
             result = self.resolve_type(scope, decl.type, decl.name)
         elif isinstance(decl, (ir.ParamDecl, ir.Requirement)):
@@ -179,7 +197,6 @@ class Checker:
                 self.in_progress.pop()
         else:
             assert_never(decl)
-        self.program.types[key] = result
         return result
 
     def report_cycle(self, symbol: Symbol) -> None:
