@@ -59,6 +59,8 @@ class Diagnostic:
 
     @property
     def location(self) -> str:
+        if self.span.line <= 0:
+            return self.span.file  # about the file as a whole (e.g. a name given on the command line)
         return f"{self.span.file}:{self.span.line}:{self.span.column}"
 
     @property
@@ -123,10 +125,11 @@ def to_json_obj(d: Diagnostic) -> dict[str, object]:
         "severity": d.severity.value,
         "message": d.message,
         "file": d.span.file,
-        "line": d.span.line,
-        "column": d.span.column,
-        "end_line": d.span.end_line,
-        "end_column": d.span.end_column,
+        # No position (0) is written as null: positions are 1-based.
+        "line": d.span.line or None,
+        "column": d.span.column or None,
+        "end_line": d.span.end_line or None,
+        "end_column": d.span.end_column or None,
         "clause": d.clause,
         "hint": d.hint or None,
     }

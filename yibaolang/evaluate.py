@@ -1335,7 +1335,8 @@ class Evaluator:
                 candidates.extend(f"{alias}.{n}" for n, s in child.own.items() if s.kind is not SymbolKind.FUNCTION)
             guess = closest(name, candidates)
             what = "是函数，不能作为输出" if found is not None else "不是本政策的数额"
-            return error("YB409", ir.Span(self.root.scope.path, 1, 1, 1, 1), f"“{name}”{what}",
+            # Not a place in the policy: the name came from --output (line 0: no caret).
+            return error("YB409", ir.Span(self.root.scope.path, 0, 0, 0, 0), f"--output “{name}”{what}",
                          f"是否想写 {guess}？" if guess else "输出 可以是任何定义、参数或输入的名称")
         target = self.root if found.via is None else self.child(self.root, found.via)
         return self.figure(target, found.symbol)
