@@ -61,6 +61,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "lsp": "yibaolang.cmd_lsp:lsp",
     "compare": "yibaolang.cmd_batch:compare",
     "sample": "yibaolang.cmd_batch:sample",
+    "plot": "yibaolang.cmd_plot:plot",
 }
 
 

@@ -75,6 +75,8 @@ class Explanation:
     diagnostics: list[Diagnostic]
     skipped: list[str] = attrs.Factory(list)
     what_if: WhatIf | None = None
+    # The checked program, for the charts of the HTML page; never rendered itself.
+    program: Program | None = attrs.field(default=None, repr=False, eq=False)
 
 
 def explanation(program: Program, outcome: Outcome, what_if: WhatIf | None = None) -> Explanation:
@@ -91,6 +93,7 @@ def explanation(program: Program, outcome: Outcome, what_if: WhatIf | None = Non
         diagnostics=outcome.diagnostics,
         skipped=outcome.skipped,
         what_if=what_if,
+        program=program,
     )
 
 

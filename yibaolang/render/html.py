@@ -31,12 +31,15 @@ ul.tree li { margin: .35rem 0; }
 .note.na { color: #8a5a00; }
 .meta { color: #333; }
 .problem { color: #a00; }
+figure.chart { margin: .5rem 0; }
+figure.chart svg { max-width: 100%; height: auto; }
 footer { margin-top: 2.5rem; font-size: .8em; color: #777; border-top: 1px solid #ccc; padding-top: .4rem; }
 @media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; } li { break-inside: avoid; } }
 """
 
 
-def _node(node: TraceNode, seen: set[int], out: list[str], clauses: set[tuple[str, str]]) -> None:
+def _node(node: TraceNode, seen: set[int], out: list[str], clauses: set[tuple[str, str]],
+          charts: dict[str, str] | None = None) -> None:
     repeated = id(node) in seen and bool(node.children)
     seen.add(id(node))
     out.append("<li>")
@@ -71,12 +74,25 @@ def _node(node: TraceNode, seen: set[int], out: list[str], clauses: set[tuple[st
         for note in node.notes:
             css = "note na" if note.startswith("不适用") else "note"
             out.append(f'<div class="{css}">· {escape(note)}</div>')
+        chart = charts.pop(node.name, None) if charts and node.kind == "figure" else None
+        if chart is not None:
+            out.append(f'<figure class="chart">{chart}</figure>')
         if node.children:
             out.append("<ul>")
             for child in node.children:
-                _node(child, seen, out, clauses)
+                _node(child, seen, out, clauses, charts)
             out.append("</ul>")
     out.append("</li>")
+
+
+def _band_charts(exp: Explanation) -> dict[str, str]:
+    """SVG of each 分段累进 figure as its band subject varies, the case marked (yibaolang.plot)."""
+    if exp.program is None:
+        return {}
+    from yibaolang.plot import band_charts, svg
+
+    values = {name: value for name, (_, value) in exp.inputs.items()}
+    return {name: svg(chart, width=720, height=360) for name, chart in band_charts(exp.program, values, exp.date).items()}
 
 
 def render_html(exp: Explanation) -> str:
@@ -124,10 +140,11 @@ def render_html(exp: Explanation) -> str:
         out += ["</table>", "<h2>计算过程</h2>"]
     seen: set[int] = set()
     clauses: set[tuple[str, str]] = set()
+    charts = _band_charts(exp)
     for node in exp.outputs:
         out.append(f"<h3>{escape(node.name)} = {escape(node.display)}</h3>")
         out.append('<ul class="tree">')
-        _node(node, seen, out, clauses)
+        _node(node, seen, out, clauses, charts)
         out.append("</ul>")
     if exp.assertions:
         out += ["<h2>断言</h2>", '<ul class="tree">']

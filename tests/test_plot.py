@@ -1,0 +1,235 @@
+"""`yibaolang plot` and the band charts of the explanation's HTML: exact breakpoints, clause notes,
+self-contained output, errors without tracebacks, and a real render in headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import struct
+import subprocess
+import zlib
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from yibaolang.cli import main
+from yibaolang.compiler import compile_policy
+from yibaolang.evaluate import CaseInput, evaluate
+
+ROOT = Path(__file__).resolve().parent.parent
+TIANJIN = "policies/tianjin_2016.ybl"
+BOUNDS = ["20000", "100000", "200000", "300000"]
+
+
+@pytest.fixture(autouse=True)
+def at_root() -> Iterator[None]:
+    old = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+def cli(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+def plot_tianjin(tmp_path: Path, suffix: str = "svg", *extra: str) -> str:
+    out = tmp_path / f"chart.{suffix}"
+    result = cli("plot", TIANJIN, "--vary", "大病个人负担", "--from", "0元", "--to", "40万元", "-o", str(out), *extra)
+    assert result.exit_code == 0, result.output
+    return out.read_text(encoding="utf-8")
+
+
+def test_svg_has_one_polyline_per_output(tmp_path: Path) -> None:
+    text = plot_tianjin(tmp_path)
+    assert text.startswith("<?xml") and 'xmlns="http://www.w3.org/2000/svg"' in text
+    assert re.findall(r'<polyline class="series" data-output="([^"]+)"', text) == ["大病保险报销"]
+    case = tmp_path / "case.yaml"
+    case.write_text("政策范围内费用: 20万元\n缴纳大额医疗救助费: 是\n", encoding="utf-8")
+    two = plot_tianjin(tmp_path, "svg", "--output", "大病保险报销", "--output", "大额医疗救助报销", "--case", str(case))
+    assert re.findall(r'<polyline class="series" data-output="([^"]+)"', two) == ["大病保险报销", "大额医疗救助报销"]
+
+
+def test_breakpoints_at_the_band_bounds_with_clauses(tmp_path: Path) -> None:
+    text = plot_tianjin(tmp_path)
+    marks = re.findall(r'<g class="breakpoint" data-x="([^"]+)" data-clause="([^"]*)">', text)
+    assert [x for x, _ in marks] == BOUNDS
+    assert {c for _, c in marks} == {"二、(五)"}
+    for label in ("二、(五) 2万元", "二、(五) 10万元", "二、(五) 20万元", "二、(五) 30万元"):
+        assert f">{label}</text>" in text
+    assert "大病个人负担（万元）" in text and "大病保险报销（万元）" in text
+
+
+def test_values_at_breakpoints_are_the_interpreters(tmp_path: Path) -> None:
+    text = plot_tianjin(tmp_path)
+    program = compile_policy(TIANJIN)
+    points = re.findall(r'<circle class="point" data-output="大病保险报销" data-x="([^"]+)" data-y="([^"]+)"', text)
+    assert [x for x, _ in points] == BOUNDS
+    for x, y in points:
+        outcome = evaluate(program, CaseInput(values={"大病个人负担": Decimal(x)}), ["大病保险报销"])
+        assert outcome.ok and outcome.value("大病保险报销") == Decimal(y)
+    assert [Decimal(y) for _, y in points] == [0, 40000, 100000, 170000]
+
+
+def test_one_fen_either_side_of_a_bound_is_drawn(tmp_path: Path) -> None:
+    from yibaolang.plot import plot
+
+    program = compile_policy(TIANJIN)
+    chart = plot(program, "大病个人负担", Decimal(0), Decimal(400000), {}, None)
+    assert chart.value_at("大病保险报销", Decimal("20000.01")) == Decimal("0.01")
+    assert chart.value_at("大病保险报销", Decimal("100000.01")) == Decimal("40000.01")
+    assert chart.value_at("大病保险报销", Decimal("299999.99")) == Decimal("169999.99")
+
+
+def test_html_page_is_self_contained(tmp_path: Path) -> None:
+    html = plot_tianjin(tmp_path, "html")
+    assert html.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in html
+    assert "Noto Sans CJK SC" in html and "<svg" in html
+    assert not re.search(r"(?i)https?://|<script|<link|@import|url\(", html)
+
+
+def test_case_and_date_options(tmp_path: Path) -> None:
+    case = tmp_path / "case.yaml"
+    case.write_text("政策范围内费用: 20万元\n缴纳大额医疗救助费: 是\n", encoding="utf-8")
+    out = tmp_path / "c.svg"
+    result = cli("plot", TIANJIN, "--vary", "政策范围内费用", "--from", "0元", "--to", "50万元", "--case", str(case),
+                 "--date", "2017-03-01", "--points", "50", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert re.findall(r'data-output="([^"]+)" fill="none"', text) == ["大额医疗救助报销"]
+    assert re.findall(r'<g class="breakpoint" data-x="([^"]+)"', text) == ["150000", "350000"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--vary", "不存在的输入", "--from", "0元", "--to", "1万元"], "未知的输入"),
+    (["--vary", "参保类别", "--from", "0元", "--to", "1万元"], "不是数值"),
+    (["--vary", "大病个人负担", "--from", "10万元", "--to", "1万元"], "范围不对"),
+    (["--vary", "大病个人负担", "--from", "0元", "--to", "2亿元"], "超出范围"),
+    (["--vary", "大病个人负担", "--from", "abc", "--to", "1万元"], "--from"),
+    (["--vary", "大病个人负担", "--from", "0元", "--to", "1万元", "--output", "没有这个数"], "没有这个数"),
+    (["--vary", "门诊费用", "--from", "0元", "--to", "1万元", "--output", "住院起付标准"], "计算出错"),
+])
+def test_bad_requests_exit_1_without_traceback(tmp_path: Path, args: list[str], message: str) -> None:
+    result = cli("plot", TIANJIN, *args, "-o", str(tmp_path / "x.svg"))
+    assert result.exit_code == 1, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not (tmp_path / "x.svg").exists()
+
+
+@pytest.mark.parametrize("args", [
+    ["--vary", "大病个人负担", "--from", "0元", "--to", "1万元", "-o", "x.png"],
+    ["--vary", "大病个人负担", "--from", "0元", "--to", "1万元", "--points", "1", "-o", "x.svg"],
+    ["--from", "0元", "--to", "1万元", "-o", "x.svg"],
+])
+def test_bad_options_exit_2(args: list[str]) -> None:
+    result = cli("plot", TIANJIN, *args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+
+
+def test_explanation_html_embeds_band_chart() -> None:
+    html = cli("explain", "examples/tianjin_daibing.ybl", "--case", "examples/tianjin_daibing.case.yaml",
+               "--format", "html").stdout
+    charts = re.findall(r'<figure class="chart">(.*?)</svg>', html, re.S)
+    assert len(charts) == 1
+    chart = charts[0]
+    assert re.findall(r'<g class="breakpoint" data-x="([^"]+)"', chart) == BOUNDS
+    assert '<g class="case-marker" data-x="150000" data-y="70000.00">' in chart
+    assert ">40</text>" in chart  # 0 to 1.5 × the top finite bound (30万元 → 45万元)
+    from yibaolang.plot import band_charts
+
+    program = compile_policy("examples/tianjin_daibing.ybl")
+    found = band_charts(program, {"大病个人负担": Decimal(150000)}, None)["大病保险报销"]
+    assert (found.low, found.high) == (0, Decimal(450000))
+    assert found.value_at("大病保险报销", Decimal("300000.01")) == Decimal(170000)
+
+
+# ------------------------------------------------------------------ headless Chromium
+
+
+def chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def png_pixels(path: Path) -> tuple[int, int, list[bytes]]:
+    """Width, height and the unfiltered rows of an 8-bit RGB or RGBA PNG (standard library only)."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, header = 8, b"", b""
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind = data[pos + 4:pos + 8]
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            header = body
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    width, height, depth, color = struct.unpack(">IIBB", header[:10])
+    assert depth == 8 and color in (2, 6)
+    bpp = 3 if color == 2 else 4
+    raw = zlib.decompress(idat)
+    stride = width * bpp
+    rows: list[bytes] = []
+    prev = bytearray(stride)
+    for y in range(height):
+        f = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if f == 1:
+                line[i] = (line[i] + a) & 255
+            elif f == 2:
+                line[i] = (line[i] + b) & 255
+            elif f == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append(bytes(line[j] for j in range(stride) if bpp == 3 or j % 4 != 3))
+        prev = line
+    return width, height, rows
+
+
+def run_chromium(binary: str, tmp_path: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", *args, url],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path)
+
+
+def test_html_renders_in_headless_chromium(tmp_path: Path) -> None:
+    binary = chromium()
+    if binary is None:
+        pytest.skip("no chromium binary")
+    plot_tianjin(tmp_path, "html")
+    url = (tmp_path / "chart.html").as_uri()
+    dom = run_chromium(binary, tmp_path, url, "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert dom.stdout.count("<polyline") == 1 and dom.stdout.count('class="breakpoint"') == 4
+    shot = tmp_path / "shot.png"
+    result = run_chromium(binary, tmp_path, url, f"--screenshot={shot}", "--window-size=1000,700")
+    assert shot.exists(), result.stderr[-2000:]
+    width, height, rows = png_pixels(shot)
+    assert (width, height) == (1000, 700)
+    dark = sum(1 for row in rows for i in range(0, len(row), 3) if sum(row[i:i + 3]) < 600)
+    blue = sum(1 for row in rows for i in range(0, len(row), 3)
+               if row[i + 2] > 140 and row[i] < 80 and row[i + 1] < 130)  # the series colour #1f5fa8
+    assert dark > 2000, "the page looks blank"
+    assert blue > 300, "the line was not drawn"
