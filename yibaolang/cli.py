@@ -91,7 +91,8 @@ def main() -> None:
 def _source_lines(program: Any, file: str) -> list[str] | None:
     for scope in program.modules.values():
         if scope.path == file:
-            return scope.source.original.splitlines()
+            lines: list[str] = scope.source.original.splitlines()
+            return lines
     return None
 
 

@@ -301,10 +301,10 @@ def _syntax_diagnostic(path: str, text: str, exc: UnexpectedInput, offset: int) 
             hint = "花括号只用于 选项 {…} 和 属于 {…}"
         elif ch == "、":
             hint = "选项、参数之间用逗号（, 或 ，）分隔，不用顿号“、”"
-        shown = f"“{ch}”" if ch.isprintable() and not ch.isspace() else f"U+{ord(ch):04X}" if ch else "（文件结束）"
+        named = f"“{ch}”" if ch.isprintable() and not ch.isspace() else f"U+{ord(ch):04X}" if ch else "（文件结束）"
         if ch.isspace() and ch not in " \t\n":
             hint = "这是一个看不见的特殊空白字符，请删去它或换成普通空格"
-        return error("YB101", span, f"语法错误：无法识别的字符 {shown}", hint)
+        return error("YB101", span, f"语法错误：无法识别的字符 {named}", hint)
     assert isinstance(exc, UnexpectedToken)
     token = exc.token
     if token.type == "TITLE":
