@@ -104,7 +104,7 @@ def test_comment_lines_at_any_indentation() -> None:
 
 
 def test_fullwidth_punctuation_maps_one_to_one() -> None:
-    text = "定义 甲 ＝ （１００元 ＋ ２００元） × ５０％\n"
+    text = "定义 甲 ＝ （１００元 ＋ ２００元） × ５０％\n"  # noqa: RUF001 - full-width input is the point of this test
     assert len(normalize(text)) == len(text)
     expr = definition(text)
     assert isinstance(expr, ir.Arith) and expr.span.column == 8
