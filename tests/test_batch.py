@@ -9,19 +9,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy  # noqa: F401 - a test dependency
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+from click.testing import CliRunner
 
-pa = pytest.importorskip("pyarrow")
-pq = pytest.importorskip("pyarrow.parquet")
-pytest.importorskip("numpy")
-
-from click.testing import CliRunner  # noqa: E402
-
-from yibaolang import batch  # noqa: E402
-from yibaolang.cli import main  # noqa: E402
-from yibaolang.compiler import compile_policy  # noqa: E402
-from yibaolang.evaluate import CaseInput, evaluate  # noqa: E402
-from yibaolang.values import to_json  # noqa: E402
+from yibaolang import batch
+from yibaolang.cli import main
+from yibaolang.compiler import compile_policy
+from yibaolang.evaluate import CaseInput, evaluate
+from yibaolang.values import to_json
 
 ROOT = Path(__file__).resolve().parent.parent
 HUANGSHI = str(ROOT / "policies" / "huangshi_2010.ybl")

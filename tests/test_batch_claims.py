@@ -14,23 +14,20 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy  # noqa: F401 - a test dependency
+import pyarrow as pa
 import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-pa = pytest.importorskip("pyarrow")
-pq = pytest.importorskip("pyarrow.parquet")
-pytest.importorskip("numpy")
-
-from click.testing import CliRunner  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from yibaolang import ir  # noqa: E402
-from yibaolang.batch import Runner, accumulators, fiscal_start, settle_claims  # noqa: E402
-from yibaolang.cases import RawCase, RawEntry, declared_inputs, validate  # noqa: E402
-from yibaolang.cli import main  # noqa: E402
-from yibaolang.compiler import compile_policy  # noqa: E402
-from yibaolang.evaluate import evaluate  # noqa: E402
-from yibaolang.values import to_json  # noqa: E402
+from yibaolang import ir
+from yibaolang.batch import Runner, accumulators, fiscal_start, settle_claims
+from yibaolang.cases import RawCase, RawEntry, declared_inputs, validate
+from yibaolang.cli import main
+from yibaolang.compiler import compile_policy
+from yibaolang.evaluate import evaluate
+from yibaolang.values import to_json
 
 ROOT = Path(__file__).resolve().parent.parent
 SPAN = ir.Span("<理赔>", 1, 1, 1, 1)

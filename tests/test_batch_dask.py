@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dask.dataframe  # noqa: F401 - a test dependency
+import distributed
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+from click.testing import CliRunner
 
-pa = pytest.importorskip("pyarrow")
-pq = pytest.importorskip("pyarrow.parquet")
-pytest.importorskip("dask.dataframe")
-distributed = pytest.importorskip("distributed")
-
-from click.testing import CliRunner  # noqa: E402
-
-from yibaolang.cli import main  # noqa: E402
+from yibaolang.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 HUANGSHI = str(ROOT / "policies" / "huangshi_2010.ybl")

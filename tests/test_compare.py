@@ -8,15 +8,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy  # noqa: F401 - a test dependency
+import pyarrow.parquet as pq
 import pytest
+from click.testing import CliRunner
 
-pa = pytest.importorskip("pyarrow")
-pq = pytest.importorskip("pyarrow.parquet")
-pytest.importorskip("numpy")
-
-from click.testing import CliRunner  # noqa: E402
-
-from yibaolang.cli import main  # noqa: E402
+from yibaolang.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks" / "bench_policy.ybl"

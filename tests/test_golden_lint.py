@@ -269,7 +269,7 @@ def test_prove_without_z3_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_prove_proves_the_properties() -> None:
-    pytest.importorskip("z3")
+    import z3  # noqa: F401 - the prove extra is a test dependency
     code, out, _ = run_in(GOOD, "check", "--prove", "YB582_payment_by_bands.ybl", "YB580_assertion_holds.ybl")
     assert code == 0, out
     proved = [line for line in out.splitlines() if "[YB590]" in line]
@@ -280,7 +280,8 @@ def test_prove_proves_the_properties() -> None:
 
 
 def test_prove_returns_a_counterexample(tmp_path: Path) -> None:
-    pytest.importorskip("z3")
+    import z3  # noqa: F401 - the prove extra is a test dependency
+
     from yibaolang.compiler import compile_policy
     from yibaolang.lint.search import counterexample_of
     from yibaolang.prove import prove
@@ -298,7 +299,7 @@ def test_prove_returns_a_counterexample(tmp_path: Path) -> None:
 
 
 def test_prove_reports_what_is_outside_the_fragment(tmp_path: Path) -> None:
-    pytest.importorskip("z3")
+    import z3  # noqa: F401 - the prove extra is a test dependency
     (tmp_path / "yibaolang.toml").write_text("", encoding="utf-8")
     (tmp_path / "p.ybl").write_text(
         "输入 费用 : 金额 范围 0元 至 100万元\n"
@@ -311,7 +312,7 @@ def test_prove_reports_what_is_outside_the_fragment(tmp_path: Path) -> None:
 
 
 def test_prove_finds_a_broken_assertion() -> None:
-    pytest.importorskip("z3")
+    import z3  # noqa: F401 - the prove extra is a test dependency
     code, out, _ = run_in(BAD, "check", "--prove", "YB580_assertion_broken.ybl")
     assert code == 1
     assert "[YB580]" in out

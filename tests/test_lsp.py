@@ -16,15 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import lsprotocol.types as lsp
+import pygls  # noqa: F401 - a test dependency
 import pytest
+from pygls.lsp.client import BaseLanguageClient
+from pygls.uris import from_fs_path
 
-pytest.importorskip("pygls")
-lsp = pytest.importorskip("lsprotocol.types")
-
-from pygls.lsp.client import BaseLanguageClient  # noqa: E402
-from pygls.uris import from_fs_path  # noqa: E402
-
-from yibaolang.lsp import from_lsp_character, to_lsp_character  # noqa: E402
+from yibaolang.lsp import from_lsp_character, to_lsp_character
 
 TIMEOUT = 15.0
 # A whole-document change (named so since lsprotocol 2024; pygls 1.x comes with an older lsprotocol).

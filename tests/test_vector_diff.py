@@ -23,23 +23,21 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-np = pytest.importorskip("numpy")
-pa = pytest.importorskip("pyarrow")
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from yibaolang import dates, ir  # noqa: E402
-from yibaolang.batch import ERROR_COLUMN, Runner, _case_inputs  # noqa: E402
-from yibaolang.cases import RawCase, RawEntry, declared_inputs, validate  # noqa: E402
-from yibaolang.compiler import compile_policy  # noqa: E402
-from yibaolang.evaluate import evaluate, evaluator_for  # noqa: E402
-from yibaolang.types import DURATIONS, Kind  # noqa: E402
-from yibaolang.values import divide as exact_divide  # noqa: E402
-from yibaolang.values import to_json  # noqa: E402
-from yibaolang.vector import (  # noqa: E402
+from yibaolang import dates, ir
+from yibaolang.batch import ERROR_COLUMN, Runner, _case_inputs
+from yibaolang.cases import RawCase, RawEntry, declared_inputs, validate
+from yibaolang.compiler import compile_policy
+from yibaolang.evaluate import evaluate, evaluator_for
+from yibaolang.types import DURATIONS, Kind
+from yibaolang.values import divide as exact_divide
+from yibaolang.values import to_json
+from yibaolang.vector import (
     SAFE,
     Vec,
     add_months,

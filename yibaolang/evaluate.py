@@ -17,8 +17,6 @@ bindings gets its own instance (its bound inputs computed in the importing
 policy), unbound imports share one.  An imported policy keeps its own 舍入.
 
 Problems are Diagnostics (YB4xx) with spans; no exception escapes `evaluate`.
-
->>> from yibaolang.compiler import compile_policy  # doctest: +SKIP
 """
 
 from __future__ import annotations
