@@ -35,6 +35,7 @@ from yibaolang import dates, ir
 from yibaolang.diagnostics import Diagnostic, closest, error
 from yibaolang.resolve import ModuleScope, Program, Symbol, SymbolKind, lookup
 from yibaolang.trace import Building, ClauseRef, SourceRef, TraceNode, Tracer, excerpt, unparse
+from yibaolang.typecheck import EVALUATION_DATE
 from yibaolang.types import (
     BOOL,
     DATE,
@@ -649,6 +650,21 @@ class Evaluator:
             case _:
                 assert_never(e)
 
+    def evaluation_date(self, e: ir.Name) -> Fn:
+        missing = error("YB414", e.span, "这里用到了 计算日期，但没有给出",
+                        "用 --date YYYY-MM-DD 指定，或在案例中写 计算日期，或在政策头部写 施行 日期")
+        traced = self.traced
+
+        def today(fr: Frame) -> Any:
+            if fr.date is None:
+                raise EvalError(missing)
+            if traced:
+                assert fr.tracer is not None
+                fr.tracer.record(e, fr.date, DATE)
+            return fr.date
+
+        return today
+
     def name(self, e: ir.Name, env: Env) -> Compiled:
         if e.qualifier is None and e.name in env.locals:
             index, type_ = env.locals[e.name]
@@ -663,6 +679,8 @@ class Evaluator:
 
             return Compiled(local_traced, type_)
         found = lookup(env.inst.scope, e)
+        if found is None and e.qualifier is None and e.name == EVALUATION_DATE:
+            return Compiled(self.evaluation_date(e), DATE)
         if found is None:
             # Type checking accepted it, so it is an enumeration value.
             return _const(e.name, Type(Kind.ENUM))
@@ -908,9 +926,9 @@ class Evaluator:
 
         if not env.whole and e.function not in ("取较小", "取较大", "绝对值"):
             env = attrs.evolve(env, whole=True)  # only a value passed straight through stays unrounded
-        if e.function in BUILTINS:
+        if e.function in BUILTINS and e.qualifier is None:
             return self.builtin(e, env)
-        found = lookup(env.inst.scope, ir.Name(e.function, None, e.span))
+        found = lookup(env.inst.scope, e.callee)
         if found is None or not isinstance(found.symbol.decl, ir.FunctionDecl):
             raise _internal(e.span, f"未知的函数 {e.function}")
         decl = found.symbol.decl

@@ -229,6 +229,15 @@ class Call:
     function: str
     args: tuple[Expr, ...]
     span: Span
+    qualifier: str | None = None  # the import alias in 别名.函数(…)
+
+    @property
+    def callee(self) -> Name:
+        return Name(self.function, self.qualifier, self.span)
+
+    @property
+    def display(self) -> str:
+        return f"{self.qualifier}.{self.function}" if self.qualifier else self.function
 
 
 @attrs.frozen(slots=True)

@@ -253,9 +253,9 @@ class Lowering:
         return ir.Bounded(ir.BoundKind.FLOOR, c[0], c[1], self.span(meta))
 
     def call(self, meta: Meta, c: list[Any]) -> ir.Call:
-        name = str(c[0])
+        callee: ir.Name = c[0]
         args = tuple(a for a in c[1:] if a is not None)
-        return ir.Call(name, args, self.span(meta))
+        return ir.Call(callee.name, args, self.span(meta), qualifier=callee.qualifier)
 
     # -------------------------------------------------------------- conditionals
 

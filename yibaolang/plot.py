@@ -253,10 +253,10 @@ class _Walker:
                     if not self.is_input(a, scope, local):
                         self.add(a, scope, local, owner, direct)
             else:
-                entry = scope.names.get(e.function)
-                if entry is not None and isinstance(entry[1].decl, ir.FunctionDecl):
-                    fn = entry[1].decl
-                    fn_scope = self.program.modules[entry[1].module]
+                found = lookup(scope, e.callee)
+                if found is not None and isinstance(found.symbol.decl, ir.FunctionDecl):
+                    fn = found.symbol.decl
+                    fn_scope = self.program.modules[found.symbol.module]
                     inner = {p.name: (a, scope, local) for p, a in zip(fn.params, e.args, strict=False)}
                     self.expr(fn.body, fn_scope, inner, owner)
         for child in _subnodes(e):

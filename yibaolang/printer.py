@@ -159,8 +159,8 @@ class _Printer:
                 return " ".join(parts)
             case ir.Bounded(kind=kind, value=value, limit=limit):
                 return f"{wrap(value, P_CAP)} {kind.value} {wrap(limit, P_SUM)}"
-            case ir.Call(function=function, args=args):
-                return f"{function}({', '.join(self.text(a) for a in args)})"
+            case ir.Call(args=args):
+                return f"{expr.display}({', '.join(self.text(a) for a in args)})"
             case ir.Banded(subject=subject):
                 return self.block("分段累进", (subject,))
             case ir.Stepped(subject=subject):

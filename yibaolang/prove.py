@@ -249,7 +249,7 @@ class Translator:
 
     def call(self, e: ir.Call, where: Any) -> Any:
         z3 = self.z3
-        name = e.function
+        name = e.function if e.qualifier is None else e.display
         if name in ("取较小", "取较大"):
             args = [self.expr(a, where) for a in e.args]
             result = args[0]
@@ -263,7 +263,7 @@ class Translator:
             return z3.If(a >= 0, a, -a)
         if name == "数值":
             return self.expr(e.args[0], where)
-        found = lookup(where.scope, ir.Name(name, None, e.span))
+        found = lookup(where.scope, e.callee)
         if found is None or found.symbol.kind is not SymbolKind.FUNCTION:
             raise Unsupported(f"用到了函数 {name}")
         decl = found.symbol.decl

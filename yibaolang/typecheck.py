@@ -38,6 +38,7 @@ from yibaolang.types import (
 )
 
 ROUNDING_UNITS = ("分", "角", "元")
+EVALUATION_DATE = "计算日期"  # readable in any expression: the date the case is computed for
 
 # name → (minimum args, maximum args or None); the types are checked in `_call`.
 BUILTINS: dict[str, tuple[int, int | None]] = {
@@ -236,7 +237,7 @@ class Checker:
             out = []
             for node in _walk(decl.body):
                 if isinstance(node, ir.Call):
-                    found = lookup(scope, ir.Name(node.function, None, node.span))
+                    found = lookup(scope, node.callee)
                     if found is not None and isinstance(found.symbol.decl, ir.FunctionDecl):
                         out.append(found.symbol.decl)
             return out
@@ -497,6 +498,8 @@ class Checker:
         if name.qualifier is None and name.name in ctx.locals:
             return ctx.locals[name.name]
         found = lookup(ctx.scope, name)
+        if found is None and name.qualifier is None and name.name == EVALUATION_DATE:
+            return DATE
         if found is not None:
             if found.symbol.kind is SymbolKind.FUNCTION:
                 self.report("YB205", name.span, f"“{name.display}”是函数，要加括号调用", f"写作 {name.display}(…)")
@@ -535,7 +538,7 @@ class Checker:
                             f"是否想写 {guess}？" if guess else f"{st.name} 的选项有：{'、'.join(st.enum.values)}")
 
     def call(self, ctx: Context, expr: ir.Call, expected: Type | None) -> Type:
-        name = expr.function
+        name = expr.display
         args = expr.args
         if name in BUILTINS:
             low, high = BUILTINS[name]
@@ -548,11 +551,13 @@ class Checker:
                         self.infer(ctx, arg)
                 return ERROR
             return self.builtin(ctx, expr, expected)
-        found = lookup(ctx.scope, ir.Name(name, None, expr.span))
+        found = lookup(ctx.scope, expr.callee)
         if found is None or found.symbol.kind is not SymbolKind.FUNCTION:
             for arg in args:
                 self.infer(ctx, arg)
             functions = [*BUILTINS, *(n for n, (_, s) in ctx.scope.names.items() if s.kind is SymbolKind.FUNCTION)]
+            for alias, (_, child) in ctx.scope.aliases.items():
+                functions += [f"{alias}.{n}" for n, s in child.own.items() if s.kind is SymbolKind.FUNCTION]
             guess = closest(name, functions)
             self.report("YB308", expr.span, f"未知的函数：{name}",
                         f"是否想写 {guess}？" if guess else f"内置函数有：{'、'.join(BUILTINS)}")

@@ -40,7 +40,7 @@ def used_names(ctx: LintContext) -> set[str]:
             name: str | None = None
             if isinstance(node, ir.Name) and node.qualifier is None:
                 name = node.name
-            elif isinstance(node, ir.Call):
+            elif isinstance(node, ir.Call) and node.qualifier is None:
                 name = node.function
             if name is None or name in used:
                 continue

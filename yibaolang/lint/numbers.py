@@ -56,7 +56,7 @@ def _is_money(ctx: LintContext, expr: ir.Expr) -> bool:
 
 def _cap_below_deductible(ctx: LintContext, call: ir.Call, clause: str | None) -> Iterator[Diagnostic]:
     """A function like 起付比例封顶(费用, 起付线, 比例, 封顶) called with 封顶 ≤ 起付线."""
-    found = ctx.symbol(ir.Name(call.function, None, call.span))
+    found = ctx.symbol(call.callee)
     if found is None or found.kind is not SymbolKind.FUNCTION:
         return
     decl = found.decl

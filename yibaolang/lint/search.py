@@ -141,7 +141,7 @@ def depends_on(program: Program, roots: Iterable[tuple[ir.Expr, Where]]) -> set[
                     stack.append((rule.condition, rule_where))
                     stack.append((rule.value, rule_where))
             elif isinstance(node, ir.Call):
-                found = lookup(where.scope, ir.Name(node.function, None, node.span))
+                found = lookup(where.scope, node.callee)
                 if found is None or found.symbol.kind is not SymbolKind.FUNCTION:
                     continue
                 decl = found.symbol.decl
@@ -361,7 +361,7 @@ class CriticalPoints:
             return [f for a in args if a for f in a][:MAX_FORMS]
         if expr.function == "四舍五入":
             return args[0] if args else None
-        found = lookup(where.scope, ir.Name(expr.function, None, expr.span))
+        found = lookup(where.scope, expr.callee)
         if found is None or found.symbol.kind is not SymbolKind.FUNCTION:
             return None
         decl = found.symbol.decl
