@@ -17,7 +17,7 @@ from pathlib import Path
 
 import attrs
 
-from yibaolang import ir
+from yibaolang import cache, ir
 from yibaolang.diagnostics import Diagnostic, closest, error
 from yibaolang.paths import stdlib_dir
 from yibaolang.source import SourceError, SourceFile, decode
@@ -154,8 +154,6 @@ class Loader:
         return None
 
     def load(self, real: Path, shown: str, at: ir.Span | None = None) -> ModuleScope | None:
-        from yibaolang import syntax
-
         if real in self.by_real:
             return self.by_real[real]
         if len(self.by_real) >= MAX_MODULES:
@@ -163,7 +161,7 @@ class Loader:
         source = self.read(real, shown, at)
         if source is None:
             return None
-        module, diags = syntax.parse(source)
+        module, diags = cache.parse(source)
         self.diagnostics.extend(diags)
         scope = ModuleScope(shown, module, source)
         self.by_real[real] = scope
@@ -230,7 +228,7 @@ class Loader:
             scope.enums.setdefault(name, enum_)
 
     def declare(self, scope: ModuleScope) -> None:
-        from yibaolang.syntax import keywords
+        from yibaolang.keywords import keywords
 
         module = scope.module
         reserved = set(keywords())

@@ -128,16 +128,14 @@ def grammar_text() -> str:
 
 def _cache_path() -> str | None:
     import os
-    import tempfile
 
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(tempfile.gettempdir(), f"yibaolang-{os.getuid()}")
-    try:
-        os.makedirs(base, exist_ok=True)
-    except OSError:
-        return None
     from yibaolang import __version__
+    from yibaolang.cache import cache_dir
 
-    return os.path.join(base, f"grammar-{__version__}.lark.cache")
+    folder = cache_dir()
+    if folder is None:
+        return None
+    return os.path.join(folder, f"grammar-{__version__}.lark.cache")
 
 
 @functools.cache
@@ -183,18 +181,12 @@ def describe_terminal(name: str) -> str:
     return _terminal_labels().get(name, name)
 
 
-_KEYWORD_CACHE: list[str] = []
 
-
-def keywords() -> list[str]:
+def keywords() -> tuple[str, ...]:
     """Every keyword of the language, longest first."""
-    if not _KEYWORD_CACHE:
-        words = {
-            t.pattern.value for t in parser().terminals
-            if t.pattern.type == "str" and re.fullmatch(r"[\u3400-\u9fff]+", t.pattern.value)
-        }
-        _KEYWORD_CACHE.extend(sorted(words, key=lambda w: (-len(w), w)))
-    return _KEYWORD_CACHE
+    from yibaolang.keywords import keywords as from_grammar
+
+    return from_grammar()
 
 
 def parse(source: SourceFile) -> tuple[ir.Module, list[Diagnostic]]:
