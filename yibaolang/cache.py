@@ -8,7 +8,8 @@ under a hash of those and reused; on a hit Lark is not imported at all.
 The cache directory belongs to the user alone (mode 0700, checked): a cache
 entry is a pickle, and only this program writes them.  Any problem reading or
 writing the cache is ignored (the file is simply parsed).  Set
-YIBAOLANG_NO_CACHE=1 to turn it off.
+YIBAOLANG_NO_CACHE=1 to turn the parsed-file cache off (the grammar tables
+stay cached).
 """
 
 from __future__ import annotations
@@ -30,8 +31,7 @@ from yibaolang.source import SourceFile
 
 @functools.cache
 def cache_dir() -> Path | None:
-    if os.environ.get("YIBAOLANG_NO_CACHE"):
-        return None
+    """The user's private cache folder (the grammar tables and the parsed files), or None."""
     xdg = os.environ.get("XDG_CACHE_HOME")
     home = Path.home() / ".cache" if Path.home().is_dir() else None
     base = Path(xdg) if xdg else home
@@ -52,6 +52,8 @@ def _grammar_digest() -> str:
 
 
 def _entry(source: SourceFile) -> Path | None:
+    if os.environ.get("YIBAOLANG_NO_CACHE"):
+        return None
     folder = cache_dir()
     if folder is None:
         return None
