@@ -982,12 +982,9 @@ class Evaluator:
         found = inst.functions.get(decl.name)
         if found is not None:
             return found
-        from yibaolang.typecheck import Checker
+        from yibaolang.typecheck import function_types
 
-        checker = Checker(self.program)
-        locals_ = {p.name: (i, checker.resolve_type(inst.scope, p.type)) for i, p in enumerate(decl.params)}
-        result_type = (self.program.types.get((inst.scope.path, decl.name))
-                       or checker.resolve_type(inst.scope, decl.result))
+        locals_, result_type = function_types(self.program, inst.scope, decl)
         body = self.expr(decl.body, Env(inst, locals_))
         compiled = Compiled(body.fn, result_type if result_type.kind is not Kind.ERROR else body.type)
         inst.functions[decl.name] = compiled

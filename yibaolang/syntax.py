@@ -158,9 +158,13 @@ def parser(strict: bool = False) -> Lark:
         return Lark(grammar_text(), strict=True, **options)
     cache = _cache_path()
     try:
-        return Lark(grammar_text(), cache=cache if cache else False, **options)
+        built = Lark(grammar_text(), cache=cache if cache else False, **options)
     except (OSError, EOFError, ValueError):
-        return Lark(grammar_text(), **options)
+        built = Lark(grammar_text(), **options)
+    # Lark.lex() (the formatter's token stream) builds and validates a new lexer
+    # on every call unless the instance has one; give it one, built once.
+    built.lexer = built._build_lexer()
+    return built
 
 
 @functools.cache

@@ -760,6 +760,15 @@ def _conversion_hint(want: Type, got: Type) -> str:
     return ""
 
 
+def function_types(program: Program, scope: ModuleScope,
+                   decl: ir.FunctionDecl) -> tuple[dict[str, tuple[int, Type]], Type]:
+    """A declared function's parameters (position and type) and its result type, for the evaluators."""
+    checker = Checker(program)
+    params = {p.name: (i, checker.resolve_type(scope, p.type)) for i, p in enumerate(decl.params)}
+    result = program.types.get((scope.path, decl.name)) or checker.resolve_type(scope, decl.result)
+    return params, result
+
+
 def check_program(program: Program) -> Program:
     Checker(program).run()
     return program

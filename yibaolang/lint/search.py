@@ -40,6 +40,7 @@ from typing import Any
 import attrs
 
 from yibaolang import ir
+from yibaolang.cases import InputInfo, declared_inputs
 from yibaolang.diagnostics import Diagnostic
 from yibaolang.lint.context import LintConfig, children, money_text, walk
 from yibaolang.resolve import ModuleScope, Program, Symbol, SymbolKind, lookup
@@ -55,26 +56,9 @@ COUNTEREXAMPLE_MARK = "反例案例文件（YAML）："
 # ------------------------------------------------------------------ case inputs
 
 
-@attrs.frozen(slots=True)
-class InputInfo:
-    name: str
-    type: Type
-    decl: ir.InputDecl
-    scope: ModuleScope
-
-
 def case_inputs(program: Program) -> dict[str, InputInfo]:
-    """Every input a case may give: the policy's own first, then its imports' (as `run` reads them)."""
-    out: dict[str, InputInfo] = {}
-    scopes = [program.root, *(s for s in program.modules.values() if s is not program.root)]
-    for scope in scopes:
-        for symbol in scope.own.values():
-            if symbol.kind is SymbolKind.INPUT and symbol.name not in out:
-                assert isinstance(symbol.decl, ir.InputDecl)
-                type_ = program.types.get(symbol.key)
-                if type_ is not None and type_.kind is not Kind.ERROR:
-                    out[symbol.name] = InputInfo(symbol.name, type_, symbol.decl, scope)
-    return out
+    """Every input a case may give (as `run` reads them), leaving out any whose type is unknown."""
+    return {name: info for name, info in declared_inputs(program).items() if info.type.kind is not Kind.ERROR}
 
 
 # ------------------------------------------------------------------ dependencies
