@@ -79,6 +79,27 @@ class Explanation:
     program: Program | None = attrs.field(default=None, repr=False, eq=False)
 
 
+def node_details(node: TraceNode, clauses: set[tuple[str, str]]) -> list[tuple[str, str]]:
+    """What every format shows under a figure, as (part, text): the formula as
+    written ("expression"), with numbers ("formula"), the clause's 原文 once per
+    explanation ("text", or "text-again" when already shown), and the notes
+    ("na" for a 不适用 note, else "note")."""
+    parts: list[tuple[str, str]] = []
+    if node.expression and node.expression != node.formula:
+        parts.append(("expression", node.expression))
+    if node.formula:
+        parts.append(("formula", node.formula))
+    if node.clause is not None and node.clause.text:
+        key = (node.clause.id, node.clause.text)
+        if key in clauses:
+            parts.append(("text-again", node.clause.id))
+        else:
+            clauses.add(key)
+            parts.append(("text", node.clause.text))
+    parts += [("na" if note.startswith("不适用") else "note", note) for note in node.notes]
+    return parts
+
+
 def explanation(program: Program, outcome: Outcome, what_if: WhatIf | None = None) -> Explanation:
     header = program.root.module.header
     return Explanation(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from yibaolang.render import KIND_LABELS, Explanation
+from yibaolang.render import KIND_LABELS, Explanation, node_details
 from yibaolang.trace import TraceNode
 from yibaolang.values import display
 
@@ -60,20 +60,16 @@ def _node(node: TraceNode, seen: set[int], out: list[str], clauses: set[tuple[st
         head += ' <span class="cite">（见上）</span>'
     out.append(f'<div class="fig">{head}</div>')
     if not repeated:
-        if node.expression and node.expression != node.formula:
-            out.append(f'<div class="formula">= {escape(node.expression)}</div>')
-        if node.formula:
-            out.append(f'<div class="formula">= {escape(node.formula)}</div>')
-        if node.clause is not None and node.clause.text:
-            key = (node.clause.id, node.clause.text)
-            if key in clauses:
-                out.append(f'<div class="text">原文：见上（条款 {escape(node.clause.id)}）</div>')
+        for part, text in node_details(node, clauses):
+            if part in ("expression", "formula"):
+                out.append(f'<div class="formula">= {escape(text)}</div>')
+            elif part == "text-again":
+                out.append(f'<div class="text">原文：见上（条款 {escape(text)}）</div>')
+            elif part == "text":
+                out.append(f'<div class="text">原文：「{escape(text)}」</div>')
             else:
-                clauses.add(key)
-                out.append(f'<div class="text">原文：「{escape(node.clause.text)}」</div>')
-        for note in node.notes:
-            css = "note na" if note.startswith("不适用") else "note"
-            out.append(f'<div class="{css}">· {escape(note)}</div>')
+                css = "note na" if part == "na" else "note"
+                out.append(f'<div class="{css}">· {escape(text)}</div>')
         chart = charts.pop(node.name, None) if charts and node.kind == "figure" else None
         if chart is not None:
             out.append(f'<figure class="chart">{chart}</figure>')

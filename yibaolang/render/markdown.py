@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from yibaolang.render import KIND_LABELS, Explanation
+from yibaolang.render import KIND_LABELS, Explanation, node_details
 from yibaolang.trace import TraceNode
 from yibaolang.values import display
 
@@ -42,19 +42,16 @@ def _node(node: TraceNode, depth: int, seen: set[int], out: list[str], clauses: 
         return
     out.append(f"{pad}- {head}")
     inner = "  " * (depth + 1)
-    if node.expression and node.expression != node.formula:
-        out.append(f"{inner}- 公式：{code(node.expression)}")
-    if node.formula:
-        out.append(f"{inner}- 代入：{code(node.formula)}")
-    if node.clause is not None and node.clause.text:
-        key = (node.clause.id, node.clause.text)
-        if key in clauses:
-            out.append(f"{inner}- 原文：见上（条款 {escape(node.clause.id)}）")
+    labels = {"expression": "公式：", "formula": "代入："}
+    for part, text in node_details(node, clauses):
+        if part in labels:
+            out.append(f"{inner}- {labels[part]}{code(text)}")
+        elif part == "text-again":
+            out.append(f"{inner}- 原文：见上（条款 {escape(text)}）")
+        elif part == "text":
+            out.append(f"{inner}- 原文：「{escape(text)}」")
         else:
-            clauses.add(key)
-            out.append(f"{inner}- 原文：「{escape(node.clause.text)}」")
-    for note in node.notes:
-        out.append(f"{inner}- {escape(note)}")
+            out.append(f"{inner}- {escape(text)}")
     for child in node.children:
         _node(child, depth + 1, seen, out, clauses)
 
