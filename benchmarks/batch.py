@@ -107,7 +107,7 @@ def measure_interpreter(program: Any, data: dict[str, Any], sample: int) -> tupl
     """(rows/s of evaluate() per case, rows/s of the interpreter's fast runner) on a subsample."""
     from decimal import Decimal
 
-    from yibaolang.evaluate import CaseInput, evaluate, evaluator_for
+    from yibaolang.engines.evaluate import CaseInput, evaluate, evaluator_for
 
     statuses, levels = ["在职", "退休"], ["三级", "二级", "其他"]
     cases = [{"人员状态": statuses[int(data["status"][i])], "医院等级": levels[int(data["level"][i])],
@@ -131,15 +131,15 @@ def measure_interpreter(program: Any, data: dict[str, Any], sample: int) -> tupl
 
 def measure_engine(program: Any, table: Any, n: int, repeat: int) -> tuple[float, Any]:
     """Compute only: the engine over decoded columns, every row, 64K-row blocks (rows/s, outputs)."""
-    from yibaolang.batch import Runner
-    from yibaolang.columns import convert
+    from yibaolang.tools.batch import Runner
+    from yibaolang.tools.columns import convert
 
     runner = Runner(program)
     columns = {name: convert(table[name], runner.inputs[name], program, runner.bounds[name]).column
                for name in runner.needed}
     engine = runner.engine
     assert engine is not None
-    from yibaolang.vector import _slice_column, date_const
+    from yibaolang.engines.vector import _slice_column, date_const
 
     date = date_const(dt.date(2024, 1, 1))
 
@@ -213,7 +213,7 @@ def write_parquet(path: Path, n: int, seed: int, row_group: int = 1_000_000) -> 
 
 def end_to_end(cases: Path, out: Path) -> tuple[float, float, str]:
     """`yibaolang run` in a fresh process: (seconds, peak RSS MiB of that process, its summary line)."""
-    code = ("import resource, sys\nfrom yibaolang.cli import main\n"
+    code = ("import resource, sys\nfrom yibaolang.tools.cli import main\n"
             "try:\n    main(sys.argv[1:])\nexcept SystemExit as exc:\n    code = exc.code\nelse:\n    code = 0\n"
             "print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\nsys.exit(code)")
     start = time.perf_counter()
@@ -236,7 +236,7 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path, default=None, help="also write the table to this Markdown file")
     args = parser.parse_args()
 
-    from yibaolang.compiler import compile_policy
+    from yibaolang.checks.compiler import compile_policy
 
     program = compile_policy(POLICY)
     n = args.rows

@@ -42,8 +42,9 @@ def cli_time(args: list[str], runs: int, cache: bool = True) -> list[float]:
 
 
 def main() -> None:
-    from yibaolang import compiler, resolve, syntax, typecheck
-    from yibaolang.source import decode
+    from yibaolang.checks import compiler, resolve, typecheck
+    from yibaolang.frontend import syntax
+    from yibaolang.frontend.source import decode
 
     with tempfile.TemporaryDirectory() as tmp:
         big = Path(tmp) / "big.ybl"

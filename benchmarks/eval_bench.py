@@ -88,9 +88,9 @@ def rate(seconds: float, n: int) -> str:
 
 
 def throughput(cases: int) -> None:
-    from yibaolang.cases import RawCase, RawEntry, validate
-    from yibaolang.compiler import compile_policy
-    from yibaolang.evaluate import CaseInput, evaluate, evaluator_for
+    from yibaolang.checks.compiler import compile_policy
+    from yibaolang.engines.cases import RawCase, RawEntry, validate
+    from yibaolang.engines.evaluate import CaseInput, evaluate, evaluator_for
     from yibaolang.ir import Span
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -38,9 +38,9 @@ def cli_time(args: list[str], runs: int) -> list[float]:
 
 def in_process(files: list[str]) -> dict[str, float]:
     """Seconds per stage, summed over the files: front end, each lint family, configuration."""
-    from yibaolang.compiler import compile_policy
-    from yibaolang.lint import apply_config, lints
-    from yibaolang.lint.context import LintContext, load_config
+    from yibaolang.analysis.lint import apply_config, lints
+    from yibaolang.analysis.lint.context import LintContext, load_config
+    from yibaolang.checks.compiler import compile_policy
 
     spent: dict[str, float] = {}
     for file in files:
@@ -65,7 +65,7 @@ def show(title: str, times: list[float], target: str = "") -> None:
 
 
 def main() -> None:
-    from yibaolang.compiler import policy_files
+    from yibaolang.checks.compiler import policy_files
 
     subprocess.run([*command(), "check", "policies/tianjin_2016.ybl"], capture_output=True, check=False, cwd=ROOT)
     show("`yibaolang check policies`", cli_time(["check", "policies"], 5), "  target < 2 s")

@@ -1,7 +1,7 @@
 """Hypothesis strategies that build IR and print it as source.
 
 `hypothesis.extra.lark` cannot keep indentation consistent, so programs are
-generated as IR and printed with `yibaolang.printer`.
+generated as IR and printed with `yibaolang.ir.printer`.
 """
 
 from __future__ import annotations

@@ -15,11 +15,11 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from yibaolang import batch
-from yibaolang.cli import main
-from yibaolang.compiler import compile_policy
-from yibaolang.evaluate import CaseInput, evaluate
-from yibaolang.values import to_json
+from yibaolang.checks.compiler import compile_policy
+from yibaolang.engines.evaluate import CaseInput, evaluate
+from yibaolang.semantics.values import to_json
+from yibaolang.tools import batch
+from yibaolang.tools.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 HUANGSHI = str(ROOT / "policies" / "huangshi_2010.ybl")
@@ -98,7 +98,7 @@ def test_parquet_output_is_typed_and_money_is_exact_decimal(samples: dict[str, P
     table = pq.read_table(out)
     program = compile_policy(HUANGSHI)
     cases = pq.read_table(samples["parquet"]).to_pylist()
-    from yibaolang.cases import RawCase, RawEntry, validate
+    from yibaolang.engines.cases import RawCase, RawEntry, validate
     from yibaolang.ir import Span
 
     span = Span("x", 1, 1, 1, 1)
@@ -335,9 +335,9 @@ def test_without_numpy_and_pyarrow_batch_commands_say_how_to_install(tmp_path: P
 
 
 def test_check_does_not_import_numpy_or_pyarrow() -> None:
-    code = ("import sys\nfrom yibaolang.cli import main\n"
+    code = ("import sys\nfrom yibaolang.tools.cli import main\n"
             "try:\n    main(['check', 'policies/huaian_2007.ybl'])\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in ('numpy', 'pyarrow', 'yibaolang.vector', 'yibaolang.batch') if m in sys.modules))")
+            "print(sorted(m for m in ('numpy', 'pyarrow', 'yibaolang.engines.vector', 'yibaolang.tools.batch') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
     assert result.stdout.strip().splitlines()[-1] == "[]"
 

@@ -22,12 +22,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from yibaolang import ir
-from yibaolang.batch import Runner, accumulators, fiscal_start, settle_claims
-from yibaolang.cases import RawCase, RawEntry, declared_inputs, validate
-from yibaolang.cli import main
-from yibaolang.compiler import compile_policy
-from yibaolang.evaluate import evaluate
-from yibaolang.values import to_json
+from yibaolang.checks.compiler import compile_policy
+from yibaolang.engines.cases import RawCase, RawEntry, declared_inputs, validate
+from yibaolang.engines.evaluate import evaluate
+from yibaolang.semantics.values import to_json
+from yibaolang.tools.batch import Runner, accumulators, fiscal_start, settle_claims
+from yibaolang.tools.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SPAN = ir.Span("<理赔>", 1, 1, 1, 1)

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from yibaolang.cli import main
+from yibaolang.tools.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 HUANGSHI = str(ROOT / "policies" / "huangshi_2010.ybl")
@@ -65,7 +65,7 @@ def test_dask_on_a_local_cluster_equals_the_single_process_result(cases: Path, s
 
 def test_dask_needs_parquet_and_a_reachable_scheduler(cases: Path, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from yibaolang import dask_engine
+    from yibaolang.tools import dask_engine
 
     monkeypatch.setattr(dask_engine, "CONNECT_TIMEOUT", "1s")
     csv = tmp_path / "c.csv"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from yibaolang import cache, syntax
-from yibaolang.source import from_text
+from yibaolang.frontend import cache, syntax
+from yibaolang.frontend.source import from_text
 
 TEXT = "输入 费用 : 金额\n条款 \"一\" 标题\n    原文 \"报销50%\"\n    定义 甲 = 费用 × 50%\n输出 甲\n"
 

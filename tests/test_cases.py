@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from yibaolang.cases import load_case_file, load_suite, parse_assignment, parse_case_text, run_suite, validate
-from yibaolang.compiler import compile_policy
+from yibaolang.checks.compiler import compile_policy
+from yibaolang.checks.resolve import Program
 from yibaolang.diagnostics import Diagnostic
-from yibaolang.resolve import Program
+from yibaolang.engines.cases import load_case_file, load_suite, parse_assignment, parse_case_text, run_suite, validate
 
 POLICY = """
 政策 案例测试

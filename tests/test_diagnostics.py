@@ -7,9 +7,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from yibaolang.cli import main
 from yibaolang.diagnostics import Diagnostic, Severity, cell_width, closest, edit_distance, render_text
 from yibaolang.ir import Span
+from yibaolang.tools.cli import main
 
 
 def test_caret_is_aligned_by_display_width() -> None:

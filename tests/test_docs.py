@@ -25,7 +25,7 @@ import attrs
 import pytest
 from click.testing import CliRunner
 
-from yibaolang.cli import main
+from yibaolang.tools.cli import main
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 

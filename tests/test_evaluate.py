@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from yibaolang.compiler import compile_policy
-from yibaolang.evaluate import CaseInput, Outcome, evaluate, evaluator_for
-from yibaolang.resolve import Program
+from yibaolang.checks.compiler import compile_policy
+from yibaolang.checks.resolve import Program
+from yibaolang.engines.evaluate import CaseInput, Outcome, evaluate, evaluator_for
 
 HEADER = "政策 测试\n\n"
 
@@ -391,7 +391,7 @@ def test_evaluator_is_compiled_once_per_program(tmp_path: Path) -> None:
 @pytest.mark.parametrize("policy_file", sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.ybl")),
                          ids=lambda p: p.stem)
 def test_examples_evaluate_their_samples(policy_file: Path) -> None:
-    from yibaolang.cases import run_examples
+    from yibaolang.engines.cases import run_examples
 
     program = compile_policy(policy_file)
     assert not any(d.is_error for d in program.diagnostics)

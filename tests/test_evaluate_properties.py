@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from yibaolang.compiler import compile_policy
-from yibaolang.evaluate import CaseInput, evaluate, evaluator_for
-from yibaolang.resolve import Program
+from yibaolang.checks.compiler import compile_policy
+from yibaolang.checks.resolve import Program
+from yibaolang.engines.evaluate import CaseInput, evaluate, evaluator_for
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

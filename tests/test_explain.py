@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from yibaolang.cli import main
+from yibaolang.tools.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden" / "explain"
@@ -142,7 +142,7 @@ def test_explain_with_errors_still_explains_what_it_can(tmp_path: Path) -> None:
 
 
 def seed_cases() -> list[tuple[Path, Any]]:
-    from yibaolang.cases import load_suite
+    from yibaolang.engines.cases import load_suite
 
     found = []
     for suite in sorted((ROOT / "policies").rglob("*.cases.yaml")):
@@ -154,10 +154,10 @@ def seed_cases() -> list[tuple[Path, Any]]:
 
 def test_traced_and_untraced_evaluations_agree_and_every_format_renders() -> None:
     """The trace is built on the same code path: it never changes a value, on every seed case."""
-    from yibaolang.cases import validate
-    from yibaolang.compiler import compile_policy
-    from yibaolang.evaluate import evaluate
-    from yibaolang.render import FORMATS, explanation, render
+    from yibaolang.checks.compiler import compile_policy
+    from yibaolang.engines.cases import validate
+    from yibaolang.engines.evaluate import evaluate
+    from yibaolang.outputs.render import FORMATS, explanation, render
 
     programs: dict[Path, Any] = {}
     checked = 0

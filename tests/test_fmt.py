@@ -26,11 +26,12 @@ from hypothesis import strategies as st
 
 from tests.strategies import modules
 from tests.test_fuzz import mutated
-from yibaolang import printer, syntax
-from yibaolang.cli import main
-from yibaolang.fmt import format_text
-from yibaolang.irjson import to_json
-from yibaolang.source import from_text
+from yibaolang.frontend import syntax
+from yibaolang.frontend.source import from_text
+from yibaolang.ir import printer
+from yibaolang.ir.irjson import to_json
+from yibaolang.tools.cli import main
+from yibaolang.tools.fmt import format_text
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "fmt"
@@ -291,9 +292,9 @@ def test_a_file_with_a_syntax_error_is_reported_and_left_untouched(messy: Path, 
 
 
 def test_a_formatter_defect_leaves_the_file_alone(messy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import yibaolang.fmt
+    import yibaolang.tools.fmt
 
-    monkeypatch.setattr(yibaolang.fmt, "layout", lambda source: "定义 别的 = 1\n")
+    monkeypatch.setattr(yibaolang.tools.fmt, "layout", lambda source: "定义 别的 = 1\n")
     before = messy.read_bytes()
     result = run(str(messy))
     assert result.exit_code == 70 and "内部错误" in result.stderr
@@ -323,7 +324,7 @@ def test_stdin_to_stdout() -> None:
 
 
 def test_cli_start_does_not_load_the_formatter() -> None:
-    code = "import sys, yibaolang.cli; print(sorted(m for m in ('yibaolang.fmt', 'lark') if m in sys.modules))"
+    code = "import sys, yibaolang.tools.cli; print(sorted(m for m in ('yibaolang.tools.fmt', 'lark') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
 

@@ -15,10 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.strategies import modules
-from yibaolang import printer, syntax
-from yibaolang.cli import main
-from yibaolang.irjson import to_json
-from yibaolang.source import from_text
+from yibaolang.frontend import syntax
+from yibaolang.frontend.source import from_text
+from yibaolang.ir import printer
+from yibaolang.ir.irjson import to_json
+from yibaolang.tools.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted((ROOT / "tests" / "golden" / "check" / "good").glob("*.ybl")) + sorted(

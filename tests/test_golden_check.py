@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from yibaolang.cli import main
+from yibaolang.tools.cli import main
 
 HERE = Path(__file__).resolve().parent
 BAD = HERE / "golden" / "check" / "bad"
@@ -74,7 +74,7 @@ def test_good_program_ir(path: Path, golden) -> None:  # type: ignore[no-untyped
 def test_every_front_end_code_has_a_bad_program() -> None:
     """Each YB0xx–YB3xx code the front end can emit is pinned by a golden file."""
     source = "".join((HERE.parent / "yibaolang" / name).read_text("utf-8") for name in
-                     ("source.py", "syntax.py", "lower.py", "resolve.py", "typecheck.py"))
+                     ("frontend/source.py", "frontend/syntax.py", "frontend/lower.py", "checks/resolve.py", "checks/typecheck.py"))
     emitted = set(re.findall(r'"(YB[0-3]\d\d)"', source))
     covered = {p.stem.split("_", 1)[0] for p in BAD_FILES}
     # Limits that need generated input (size, import count, unreadable file) are tested in test_limits.py.

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from yibaolang.cli import main
+from yibaolang.tools.cli import main
 
 HERE = Path(__file__).resolve().parent
 LINT = HERE / "golden" / "lint"
@@ -62,7 +62,7 @@ def test_good_lint_program(path: Path, golden) -> None:  # type: ignore[no-untyp
 
 
 def lint_codes() -> set[str]:
-    source = "".join(p.read_text("utf-8") for p in (HERE.parent / "yibaolang" / "lint").glob("*.py"))
+    source = "".join(p.read_text("utf-8") for p in [*(HERE.parent / "yibaolang" / "analysis" / "lint").glob("*.py"), HERE.parent / "yibaolang" / "analysis" / "search.py"])
     return set(re.findall(r'"(YB5\d\d)"', source))
 
 
@@ -252,7 +252,7 @@ def test_check_without_prove_never_imports_z3() -> None:
     script = (
         "import sys\n"
         "from click.testing import CliRunner\n"
-        "from yibaolang.cli import main\n"
+        "from yibaolang.tools.cli import main\n"
         f"CliRunner().invoke(main, ['check', {str(BAD / 'YB582_payment_falls.ybl')!r}])\n"
         "assert 'z3' not in sys.modules, 'z3 imported'\n"
     )
@@ -260,7 +260,7 @@ def test_check_without_prove_never_imports_z3() -> None:
 
 
 def test_prove_without_z3_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    from yibaolang import prove
+    from yibaolang.analysis import prove
 
     monkeypatch.setattr(prove, "available", lambda: False)
     code, _, err = run_in(GOOD, "check", "--prove", "YB582_payment_by_bands.ybl")
@@ -282,9 +282,9 @@ def test_prove_proves_the_properties() -> None:
 def test_prove_returns_a_counterexample(tmp_path: Path) -> None:
     import z3  # noqa: F401 - the prove extra is a test dependency
 
-    from yibaolang.compiler import compile_policy
-    from yibaolang.lint.search import counterexample_of
-    from yibaolang.prove import prove
+    from yibaolang.analysis.prove import prove
+    from yibaolang.analysis.search import counterexample_of
+    from yibaolang.checks.compiler import compile_policy
 
     program = compile_policy(BAD / "YB582_payment_falls.ybl")
     found = {d.code: d for d in prove(program)}

@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from yibaolang import ir, syntax
-from yibaolang.source import from_text, normalize
+from yibaolang import ir
+from yibaolang.frontend import syntax
+from yibaolang.frontend.source import from_text, normalize
 
 
 def parse(text: str) -> ir.Module:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from yibaolang.cli import main
+from yibaolang.tools.cli import main
 
 
 def run(tmp_path: Path, policy: str, case: str, *extra: str) -> tuple[int, dict[str, object]]:

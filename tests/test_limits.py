@@ -6,9 +6,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from yibaolang.cli import main
-from yibaolang.compiler import compile_policy
-from yibaolang.source import MAX_SOURCE_BYTES
+from yibaolang.checks.compiler import compile_policy
+from yibaolang.frontend.source import MAX_SOURCE_BYTES
+from yibaolang.tools.cli import main
 
 
 def codes(path: Path) -> list[str]:

@@ -22,7 +22,7 @@ import pytest
 from pygls.lsp.client import BaseLanguageClient
 from pygls.uris import from_fs_path
 
-from yibaolang.lsp import from_lsp_character, to_lsp_character
+from yibaolang.tools.lsp import from_lsp_character, to_lsp_character
 
 TIMEOUT = 15.0
 # A whole-document change (named so since lsprotocol 2024; pygls 1.x comes with an older lsprotocol).
@@ -374,11 +374,11 @@ def test_code_action_did_you_mean(server: Harness) -> None:
 
 
 def test_formatting_uses_the_formatter(server: Harness) -> None:
-    from yibaolang.lsp import _formatter
+    from yibaolang.tools.lsp import _formatter
 
     formatter = _formatter()
     if formatter is None:
-        pytest.skip("yibaolang.fmt offers no format_text: the server does not format")
+        pytest.skip("yibaolang.tools.fmt offers no format_text: the server does not format")
     assert server.capabilities.document_formatting_provider
     text = "输入 甲 : 金额\n定义 乙:金额=甲*2\n输出 乙\n"
     server.run(server.open("排.ybl", text))
@@ -391,7 +391,7 @@ def test_formatting_uses_the_formatter(server: Harness) -> None:
 
 def test_without_pygls_the_command_says_how_to_install() -> None:
     # A stub that hides pygls, then the real command: exit 2 and the extra's name.
-    code = ("import sys; sys.modules['pygls'] = None; from yibaolang.cli import main; "
+    code = ("import sys; sys.modules['pygls'] = None; from yibaolang.tools.cli import main; "
             "sys.argv = ['yibaolang', 'lsp']; main()")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert done.returncode == 2

@@ -1,4 +1,4 @@
-"""The language server's index (yibaolang.navigate) over every seed policy and example.
+"""The language server's index (yibaolang.tools.navigate) over every seed policy and example.
 
 Each mention must cover exactly the text of the name it refers to, every
 mention of a declared thing must lead to its declaration, and hover, the
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from yibaolang.compiler import compile_policy
-from yibaolang.navigate import Navigator, Target
+from yibaolang.checks.compiler import compile_policy
+from yibaolang.tools.navigate import Navigator, Target
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = sorted([*ROOT.glob("policies/**/*.ybl"), *ROOT.glob("examples/*.ybl")])

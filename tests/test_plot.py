@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from yibaolang.cli import main
-from yibaolang.compiler import compile_policy
-from yibaolang.evaluate import CaseInput, evaluate
+from yibaolang.checks.compiler import compile_policy
+from yibaolang.engines.evaluate import CaseInput, evaluate
+from yibaolang.tools.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 TIANJIN = "policies/tianjin_2016.ybl"
@@ -78,7 +78,7 @@ def test_values_at_breakpoints_are_the_interpreters(tmp_path: Path) -> None:
 
 
 def test_one_fen_either_side_of_a_bound_is_drawn(tmp_path: Path) -> None:
-    from yibaolang.plot import plot
+    from yibaolang.outputs.plot import plot
 
     program = compile_policy(TIANJIN)
     chart = plot(program, "大病个人负担", Decimal(0), Decimal(400000), {}, None)
@@ -144,7 +144,7 @@ def test_explanation_html_embeds_band_chart() -> None:
     assert re.findall(r'<g class="breakpoint" data-x="([^"]+)"', chart) == BOUNDS
     assert '<g class="case-marker" data-x="150000" data-y="70000.00">' in chart
     assert ">40</text>" in chart  # 0 to 1.5 × the top finite bound (30万元 → 45万元)
-    from yibaolang.plot import band_charts
+    from yibaolang.outputs.plot import band_charts
 
     program = compile_policy("examples/tianjin_daibing.ybl")
     found = band_charts(program, {"大病个人负担": Decimal(150000)}, None)["大病保险报销"]

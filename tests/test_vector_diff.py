@@ -29,15 +29,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from yibaolang import dates, ir
-from yibaolang.batch import ERROR_COLUMN, Runner, _case_inputs
-from yibaolang.cases import RawCase, RawEntry, declared_inputs, validate
-from yibaolang.compiler import compile_policy
-from yibaolang.evaluate import evaluate, evaluator_for
-from yibaolang.types import DURATIONS, Kind
-from yibaolang.values import divide as exact_divide
-from yibaolang.values import to_json
-from yibaolang.vector import (
+from yibaolang import ir
+from yibaolang.checks.compiler import compile_policy
+from yibaolang.checks.types import DURATIONS, Kind
+from yibaolang.engines.cases import RawCase, RawEntry, declared_inputs, validate
+from yibaolang.engines.evaluate import evaluate, evaluator_for
+from yibaolang.engines.vector import (
     SAFE,
     Vec,
     add_months,
@@ -50,6 +47,10 @@ from yibaolang.vector import (
     round_to,
     to_decimal,
 )
+from yibaolang.semantics import dates
+from yibaolang.semantics.values import divide as exact_divide
+from yibaolang.semantics.values import to_json
+from yibaolang.tools.batch import ERROR_COLUMN, Runner, _case_inputs
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = [

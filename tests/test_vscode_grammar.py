@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from yibaolang.syntax import keywords
+from yibaolang.frontend.syntax import keywords
 
 EXTENSION = Path(__file__).resolve().parent.parent / "editors" / "vscode"
 GRAMMAR = EXTENSION / "syntaxes" / "yibaolang.tmLanguage.json"

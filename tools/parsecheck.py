@@ -1,9 +1,11 @@
 """Temporary: parse .ybl files and print syntax diagnostics (until `yibaolang check` lands)."""
 import sys
 from pathlib import Path
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from yibaolang import syntax, source
 from yibaolang.diagnostics import render_text
+from yibaolang.frontend import source, syntax
+
 bad = 0
 for arg in sys.argv[1:]:
     for p in ([Path(arg)] if Path(arg).is_file() else sorted(Path(arg).rglob("*.ybl"))):

@@ -1,3 +1,3 @@
-from yibaolang.cli import main
+from yibaolang.tools.cli import main
 
 main()

@@ -1,0 +1,228 @@
+"""What every lint needs: the program, the configuration, and helpers over the IR."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from yibaolang import ir
+from yibaolang.checks.resolve import ModuleScope, Program, Symbol, SymbolKind, lookup
+
+DEFAULT_EXPENSE_WORDS = ("费用", "负担", "自付", "自负", "花费", "支出")
+DEFAULT_PAYMENT_WORDS = ("支付", "报销", "给付", "赔付", "补助", "救助")
+
+
+@attrs.frozen
+class LintConfig:
+    disabled: frozenset[str] = frozenset()
+    severity: dict[str, str] = attrs.Factory(dict)
+    expense_words: tuple[str, ...] = DEFAULT_EXPENSE_WORDS
+    payment_words: tuple[str, ...] = DEFAULT_PAYMENT_WORDS
+    search_points: int = 200
+    search_budget: int = 20_000  # figure evaluations the payment-property search may spend
+    seed: int = 20260101
+
+
+def load_config(root: Path) -> LintConfig:
+    """`[tool.yibaolang]` of the project's pyproject.toml (or yibaolang.toml's top level)."""
+    data: dict[str, Any] = {}
+    for name, key in (("pyproject.toml", ("tool", "yibaolang")), ("yibaolang.toml", ())):
+        path = root / name
+        if not path.is_file():
+            continue
+        try:
+            loaded: Any = tomllib.loads(path.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue
+        for part in key:
+            loaded = loaded.get(part, {}) if isinstance(loaded, dict) else {}
+        if isinstance(loaded, dict) and loaded:
+            data = loaded
+            break
+    severity = {str(k): str(v) for k, v in dict(data.get("severity", {})).items()
+                if str(v) in ("error", "warning", "info")}
+    return LintConfig(
+        disabled=frozenset(str(c) for c in data.get("disable", [])),
+        severity=severity,
+        expense_words=tuple(data.get("expense-words", DEFAULT_EXPENSE_WORDS)),
+        payment_words=tuple(data.get("payment-words", DEFAULT_PAYMENT_WORDS)),
+        search_points=int(data.get("search-points", 200)),
+        search_budget=int(data.get("search-budget", 20_000)),
+        seed=int(data.get("seed", 20260101)),
+    )
+
+
+@attrs.define
+class LintContext:
+    program: Program
+    config: LintConfig
+
+    @property
+    def scope(self) -> ModuleScope:
+        return self.program.root
+
+    @property
+    def module(self) -> ir.Module:
+        return self.program.root.module
+
+    def clause_of(self, clause_id: str | None) -> ir.Clause | None:
+        return self.module.clause(clause_id)
+
+    def declarations(self) -> Iterator[tuple[ir.Expr, str | None, ir.Span]]:
+        """Every top-level expression of the root module with the clause it cites."""
+        m = self.module
+        for d in m.definitions:
+            yield d.expr, d.clause, d.span
+        for p in m.params:
+            for v in p.versions:
+                yield v.value, p.clause, v.span
+        for r in m.exceptions:
+            yield r.condition, r.clause, r.span
+            yield r.value, r.clause, r.span
+        for a in m.assertions:
+            yield a.condition, a.clause, a.span
+        for c in m.constraints:
+            yield c.condition, c.clause, c.span
+        for f in m.functions:
+            yield f.body, f.clause, f.span
+
+    def const(self, expr: ir.Expr, depth: int = 0) -> Any:
+        """The value of an expression that needs no case (literals, undated parameters), else None."""
+        if depth > 20:
+            return None
+        match expr:
+            case ir.Literal(value=value):
+                return value
+            case ir.Negate(operand=operand):
+                v = self.const(operand, depth + 1)
+                return -v if isinstance(v, (Decimal, int)) and not isinstance(v, bool) else None
+            case ir.Name():
+                found = lookup(self.scope, expr)
+                if found is None:
+                    return None
+                decl = found.symbol.decl
+                if isinstance(decl, ir.ParamDecl) and len(decl.versions) == 1:
+                    return self.const(decl.versions[0].value, depth + 1)
+                if isinstance(decl, ir.Definition) and not self.program.exceptions.get(found.symbol.key):
+                    return self.const(decl.expr, depth + 1)
+                return None
+            case ir.Arith(op=op, left=left, right=right):
+                a, b = self.const(left, depth + 1), self.const(right, depth + 1)
+                if not (_num(a) and _num(b)):
+                    return None
+                if op is ir.ArithOp.ADD:
+                    return Decimal(a) + Decimal(b)
+                if op is ir.ArithOp.SUB:
+                    return Decimal(a) - Decimal(b)
+                if op is ir.ArithOp.MUL:
+                    return Decimal(a) * Decimal(b)
+                return Decimal(a) / Decimal(b) if b else None
+        return None
+
+    def symbol(self, name: ir.Name) -> Symbol | None:
+        found = lookup(self.scope, name)
+        return found.symbol if found else None
+
+    def own_inputs(self) -> list[Symbol]:
+        return [s for s in self.scope.own.values() if s.kind is SymbolKind.INPUT]
+
+
+def _num(value: Any) -> bool:
+    return isinstance(value, (Decimal, int)) and not isinstance(value, bool)
+
+
+def children(expr: Any) -> Iterator[ir.Expr]:
+    """Direct sub-expressions of an expression (blocks included)."""
+    match expr:
+        case ir.Literal() | ir.Name():
+            return
+        case ir.Arith(left=a, right=b) | ir.Logic(left=a, right=b):
+            yield a
+            yield b
+        case ir.Compare(left=a, right=b):
+            yield a
+            yield b
+        case ir.Negate(operand=a) | ir.Not(operand=a):
+            yield a
+        case ir.Member(subject=a):
+            yield a
+        case ir.Between(subject=a, low=b, high=c):
+            yield from (a, b, c)
+        case ir.If(branches=branches, otherwise=other):
+            for branch in branches:
+                yield branch.condition
+                yield branch.value
+            yield other
+        case ir.Bounded(value=a, limit=b):
+            yield a
+            yield b
+        case ir.Call(args=args):
+            yield from args
+        case ir.Banded(subject=s, bands=bands):
+            yield s
+            for band in bands:
+                yield from (b.value for b in (band.lower, band.upper) if b is not None)
+                yield band.rate
+        case ir.Stepped(subject=s, steps=steps, otherwise=other):
+            yield s
+            for step in steps:
+                yield from (b.value for b in (step.low, step.high) if b is not None)
+                yield step.result
+            if other is not None:
+                yield other
+        case ir.Cases(subject=s, rows=rows, otherwise=other):
+            yield s
+            yield from (row.result for row in rows)
+            if other is not None:
+                yield other
+        case ir.Table(keys=keys, rows=rows):
+            yield from keys
+            for row in rows:
+                yield from row.cells
+
+
+def walk(expr: ir.Expr) -> Iterator[ir.Expr]:
+    """The expression and all its sub-expressions, outermost first."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(list(children(node))))
+
+
+def names_in(expr: ir.Expr) -> Iterator[ir.Name]:
+    for node in walk(expr):
+        if isinstance(node, ir.Name):
+            yield node
+
+
+def money_text(value: Decimal) -> str:
+    """An amount as a drafter writes it: 2万元, 1亿元, 1800元."""
+    if value != 0 and value % 100000000 == 0:
+        return f"{_plain(value / 100000000)}亿元"
+    if value != 0 and value % 10000 == 0:
+        return f"{_plain(value / 10000)}万元"
+    return f"{_plain(value)}元"
+
+
+def _plain(value: Decimal) -> str:
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def show(value: Any, kind: ir.LiteralKind | None = None) -> str:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if kind is ir.LiteralKind.MONEY and isinstance(value, Decimal):
+        return money_text(value)
+    if kind is ir.LiteralKind.RATIO and isinstance(value, Decimal):
+        return f"{_plain(value * 100)}%"
+    return str(value)

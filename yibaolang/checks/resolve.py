@@ -1,0 +1,347 @@
+"""Name resolution: the import graph, module scopes and symbol lookup.
+
+`load_program(path)` reads a policy and everything it imports (relative to
+the importing file, then the project root, then the installed stdlib), builds
+one scope per module and reports clashes, cycles, keywords used as names and
+imports that leave the policy roots.  References inside expressions are
+looked up by the type checker through `lookup`, so that enumeration values
+can be resolved with the expected type at hand.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+
+from yibaolang import ir
+from yibaolang.checks.types import EnumType, Type
+from yibaolang.diagnostics import Diagnostic, closest, error
+from yibaolang.frontend import cache
+from yibaolang.frontend.source import SourceError, SourceFile, decode
+from yibaolang.paths import stdlib_dir
+
+MAX_MODULES = 64
+
+
+class SymbolKind(enum.Enum):
+    INPUT = "输入"
+    PARAM = "参数"
+    DEFINITION = "定义"
+    FUNCTION = "函数"
+    REQUIREMENT = "要求"
+
+
+SymbolKey = tuple[str, str]  # (module path, name)
+
+
+@attrs.frozen(slots=True)
+class Symbol:
+    kind: SymbolKind
+    name: str
+    module: str
+    decl: ir.InputDecl | ir.ParamDecl | ir.Definition | ir.FunctionDecl | ir.Requirement
+
+    @property
+    def key(self) -> SymbolKey:
+        return (self.module, self.name)
+
+    @property
+    def clause(self) -> str | None:
+        return getattr(self.decl, "clause", None)
+
+
+@attrs.define(eq=False)
+class ModuleScope:
+    path: str
+    module: ir.Module
+    source: SourceFile
+    own: dict[str, Symbol] = attrs.Factory(dict)
+    # Unqualified names visible here: the symbol and the import it came through.
+    names: dict[str, tuple[ir.Import | None, Symbol]] = attrs.Factory(dict)
+    aliases: dict[str, tuple[ir.Import, ModuleScope]] = attrs.Factory(dict)
+    imports: list[tuple[ir.Import, ModuleScope]] = attrs.Factory(list)
+    enums: dict[str, EnumType] = attrs.Factory(dict)
+    input_enums: dict[str, EnumType] = attrs.Factory(dict)
+
+    def enum_values(self) -> dict[str, list[EnumType]]:
+        values: dict[str, list[EnumType]] = {}
+        for enum_ in [*self.enums.values(), *self.visible_input_enums()]:
+            for value in enum_.values:
+                bucket = values.setdefault(value, [])
+                if enum_ not in bucket:
+                    bucket.append(enum_)
+        return values
+
+    def visible_input_enums(self) -> Iterator[EnumType]:
+        yield from self.input_enums.values()
+        for _, child in self.imports:
+            yield from child.input_enums.values()
+
+    def clause(self, clause_id: str | None) -> ir.Clause | None:
+        return self.module.clause(clause_id)
+
+
+@attrs.frozen(slots=True)
+class Resolved:
+    symbol: Symbol
+    via: ir.Import | None  # None: declared in the scope's own module
+
+
+@attrs.define(eq=False)
+class Program:
+    root: ModuleScope
+    modules: dict[str, ModuleScope]
+    project_root: Path
+    diagnostics: list[Diagnostic]
+    types: dict[SymbolKey, Type] = attrs.Factory(dict)
+    exceptions: dict[SymbolKey, list[tuple[ModuleScope, ir.ExceptionRule]]] = attrs.Factory(dict)
+
+    def scope_of(self, symbol: Symbol) -> ModuleScope:
+        return self.modules[symbol.module]
+
+    def type_of(self, symbol: Symbol) -> Type | None:
+        return self.types.get(symbol.key)
+
+
+def find_project_root(start: Path) -> Path:
+    """The nearest folder up with pyproject.toml or yibaolang.toml, else the file's folder."""
+    here = start.resolve()
+    for folder in [here, *here.parents]:
+        if (folder / "pyproject.toml").is_file() or (folder / "yibaolang.toml").is_file():
+            return folder
+    return start.resolve()
+
+
+def display_path(path: Path) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+class Loader:
+    """Reads modules once each, following imports; records every problem."""
+
+    def __init__(self, root_file: Path, overrides: dict[str, str] | None = None,
+                 extra_roots: tuple[Path, ...] = ()) -> None:
+        self.project_root = find_project_root(root_file.parent)
+        self.roots = (self.project_root, stdlib_dir().resolve(), *(r.resolve() for r in extra_roots))
+        self.overrides = {str(Path(k).resolve()): v for k, v in (overrides or {}).items()}
+        self.diagnostics: list[Diagnostic] = []
+        self.modules: dict[str, ModuleScope] = {}
+        self.by_real: dict[Path, ModuleScope] = {}
+        self.in_progress: list[Path] = []
+
+    def read(self, real: Path, shown: str, at: ir.Span | None = None) -> SourceFile | None:
+        key = str(real)
+        try:
+            if key in self.overrides:
+                data = self.overrides[key].encode("utf-8")
+            else:
+                data = real.read_bytes()
+            return decode(shown, data)
+        except SourceError as exc:
+            span = ir.Span(shown, exc.line, exc.column, exc.line, exc.column + 1)
+            self.diagnostics.append(error(exc.code, span, exc.message, exc.hint))
+        except OSError as exc:
+            span = at or ir.Span(shown, 1, 1, 1, 1)
+            self.diagnostics.append(error("YB003", span, f"无法读取 {shown}：{_os_reason(exc)}",
+                                          "请检查路径和权限"))
+        return None
+
+    def load(self, real: Path, shown: str, at: ir.Span | None = None) -> ModuleScope | None:
+        if real in self.by_real:
+            return self.by_real[real]
+        if len(self.by_real) >= MAX_MODULES:
+            return None
+        source = self.read(real, shown, at)
+        if source is None:
+            return None
+        module, diags = cache.parse(source)
+        self.diagnostics.extend(diags)
+        scope = ModuleScope(shown, module, source)
+        self.by_real[real] = scope
+        self.modules[shown] = scope
+        self.in_progress.append(real)
+        self.declare(scope)
+        for imp in module.imports:
+            self.follow(scope, real, imp)
+        self.in_progress.pop()
+        return scope
+
+    def locate(self, importer: Path, imp: ir.Import) -> Path | None:
+        candidates = [importer.parent / imp.path, self.project_root / imp.path, stdlib_dir() / imp.path]
+        for candidate in candidates:
+            if candidate.exists() or str(candidate.resolve()) in self.overrides:
+                return candidate.resolve()
+        return None
+
+    def follow(self, scope: ModuleScope, real: Path, imp: ir.Import) -> None:
+        target = self.locate(real, imp)
+        if target is None:
+            near = _nearby_files(real.parent, imp.path)
+            hint = f"是否想写 \"{near}\"？" if near else "路径相对于本文件，其次相对于项目根目录，最后在标准库 stdlib/ 中查找"
+            self.diagnostics.append(error("YB310", imp.span, f"找不到引用的文件：{imp.path}", hint))
+            return
+        if not any(_is_within(target, root) for root in self.roots):
+            self.diagnostics.append(error(
+                "YB311", imp.span, f"引用的文件在政策目录之外：{imp.path}",
+                "只能引用本项目（最近的含 pyproject.toml 或 yibaolang.toml 的上级目录）之内或标准库中的文件"))
+            return
+        if target in self.in_progress:
+            chain = " → ".join(display_path(p) for p in [*self.in_progress[self.in_progress.index(target):], target])
+            self.diagnostics.append(error("YB312", imp.span, f"循环引用：{chain}",
+                                          "把共用的内容移到第三个文件里，由两边分别引用"))
+            return
+        if len(self.by_real) >= MAX_MODULES and target not in self.by_real:
+            self.diagnostics.append(error("YB006", imp.span, f"引用的文件过多（超过 {MAX_MODULES} 个）",
+                                          "请减少引用层次"))
+            return
+        child = self.load(target, display_path(target), imp.span)
+        if child is None:
+            return
+        scope.imports.append((imp, child))
+        if imp.alias:
+            if imp.alias in scope.aliases or imp.alias in scope.own:
+                self.diagnostics.append(error("YB302", imp.span, f"别名“{imp.alias}”重复", "请换一个别名"))
+            scope.aliases[imp.alias] = (imp, child)
+            return
+        for name, symbol in child.own.items():
+            mine = scope.names.get(name)
+            if mine is None:
+                scope.names[name] = (imp, symbol)
+                continue
+            if mine[1].kind is SymbolKind.INPUT and symbol.kind is SymbolKind.INPUT:
+                continue  # the same fact, supplied once by the case
+            self.diagnostics.append(error(
+                "YB303", imp.span,
+                f"引用 {imp.path} 带来的“{name}”与已有的{mine[1].kind.value}同名",
+                f"用 引用 \"{imp.path}\" 作为 别名，再以 别名.{name} 使用"))
+        for name, enum_ in child.enums.items():
+            if name in scope.enums and scope.enums[name] != enum_:
+                self.diagnostics.append(error("YB303", imp.span, f"引用带来的类型“{name}”与已有的类型同名",
+                                              "用 作为 给引用起别名"))
+            scope.enums.setdefault(name, enum_)
+
+    def declare(self, scope: ModuleScope) -> None:
+        from yibaolang.frontend.keywords import keywords
+
+        module = scope.module
+        reserved = set(keywords())
+
+        def check_name(name: str, span: ir.Span, what: str) -> None:
+            if name in reserved:
+                self.diagnostics.append(error("YB304", span, f"“{name}”是关键字，不能用作{what}名称",
+                                              f"换一个名称，例如“{name}额”或“{name}标准”"))
+
+        for decl in module.enums:
+            check_name(decl.name, decl.span, "类型")
+            for value in decl.values:
+                check_name(value, decl.span, "选项值")
+            if len(set(decl.values)) != len(decl.values):
+                dup = next(v for v in decl.values if decl.values.count(v) > 1)
+                self.diagnostics.append(error("YB305", decl.span, f"类型 {decl.name} 的选项“{dup}”重复", "删去重复的选项"))
+            if decl.name in scope.enums:
+                self.diagnostics.append(error("YB302", decl.span, f"类型“{decl.name}”重复声明", "每个类型只声明一次"))
+            scope.enums[decl.name] = EnumType(decl.name, decl.values, scope.path)
+        symbols: list[Symbol] = []
+        symbols += [Symbol(SymbolKind.INPUT, d.name, scope.path, d) for d in module.inputs]
+        symbols += [Symbol(SymbolKind.PARAM, d.name, scope.path, d) for d in module.params]
+        symbols += [Symbol(SymbolKind.DEFINITION, d.name, scope.path, d) for d in module.definitions]
+        symbols += [Symbol(SymbolKind.FUNCTION, d.name, scope.path, d) for d in module.functions]
+        symbols += [Symbol(SymbolKind.REQUIREMENT, d.name, scope.path, d) for d in module.requirements]
+        for symbol in symbols:
+            span = symbol.decl.span
+            check_name(symbol.name, span, symbol.kind.value)
+            previous = scope.own.get(symbol.name)
+            if previous is not None:
+                if previous.kind is SymbolKind.REQUIREMENT or symbol.kind is SymbolKind.REQUIREMENT:
+                    # A policy may both require and define a figure: the definition wins.
+                    if symbol.kind is not SymbolKind.REQUIREMENT:
+                        scope.own[symbol.name] = symbol
+                        scope.names[symbol.name] = (None, symbol)
+                    continue
+                where = f"{previous.decl.span.line} 行"
+                self.diagnostics.append(error(
+                    "YB302", span, f"“{symbol.name}”重复声明（第 {where}已声明为{previous.kind.value}）",
+                    "每个名称只声明一次；要在某些情形下改变取值，请用 例外"))
+                continue
+            scope.own[symbol.name] = symbol
+            scope.names[symbol.name] = (None, symbol)
+            if isinstance(symbol.decl, ir.InputDecl) and symbol.decl.type.values is not None:
+                values = symbol.decl.type.values
+                for value in values:
+                    check_name(value, symbol.decl.type.span, "选项值")
+                scope.input_enums[symbol.name] = EnumType(symbol.name, values, scope.path)
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, IsADirectoryError):
+        return "这是一个文件夹，不是政策文件"
+    if isinstance(exc, PermissionError):
+        return "没有读取权限"
+    if isinstance(exc, FileNotFoundError):
+        return "文件不存在"
+    return exc.strerror or str(exc)
+
+
+def _is_within(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+def _nearby_files(folder: Path, wanted: str) -> str | None:
+    try:
+        names = [p.name for p in folder.glob("*.ybl")]
+    except OSError:
+        return None
+    return closest(Path(wanted).name, names, limit=3)
+
+
+def load_program(path: str | Path, overrides: dict[str, str] | None = None) -> Program:
+    """Read a policy and its imports; the Program still needs `typecheck.check`."""
+    real = Path(path).resolve()
+    loader = Loader(real, overrides)
+    root = loader.load(real, str(path))
+    if root is None:
+        empty = ir.Module(str(path), None, (), (), (), (), (), (), (), (), (), (), (), (), (), ())
+        root = ModuleScope(str(path), empty, SourceFile(str(path), "", "\n"))
+    program = Program(root, loader.modules or {str(path): root}, loader.project_root, loader.diagnostics)
+    for scope in program.modules.values():
+        for rule in scope.module.exceptions:
+            found = lookup(scope, rule.target)
+            if found is not None:
+                program.exceptions.setdefault(found.symbol.key, []).append((scope, rule))
+    return program
+
+
+def lookup(scope: ModuleScope, name: ir.Name) -> Resolved | None:
+    """Find the symbol a name refers to in `scope`, through aliases when qualified."""
+    if name.qualifier is not None:
+        entry = scope.aliases.get(name.qualifier)
+        if entry is None:
+            return None
+        imp, child = entry
+        symbol = child.own.get(name.name)
+        return Resolved(symbol, imp) if symbol is not None else None
+    found = scope.names.get(name.name)
+    if found is None:
+        return None
+    return Resolved(found[1], found[0])
+
+
+def all_names(scope: ModuleScope) -> list[str]:
+    """Every name a reference in `scope` could mean (for did-you-mean)."""
+    names = list(scope.names)
+    for alias, (_, child) in scope.aliases.items():
+        names.extend(f"{alias}.{n}" for n in child.own)
+    names.extend(scope.enum_values())
+    return names

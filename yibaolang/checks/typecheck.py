@@ -1,0 +1,780 @@
+"""Type and unit checking (LANGUAGE.md §3), with inference for definitions.
+
+Walks every module of a Program: resolves each reference (reporting unknown
+names with a did-you-mean or the spaced form of a glued identifier), infers
+the type of every definition on demand (so a cycle is found with its path),
+and checks arithmetic, comparisons, conditions, block expressions,
+exceptions, parameters, examples, outputs and 代入 bindings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import assert_never
+
+import attrs
+
+from yibaolang import ir
+from yibaolang.checks.resolve import ModuleScope, Program, Resolved, Symbol, SymbolKind, all_names, lookup
+from yibaolang.checks.types import (
+    BOOL,
+    DATE,
+    DAYS,
+    DURATIONS,
+    ERROR,
+    LITERAL_TYPES,
+    MONEY,
+    MONTHS,
+    NUMBER,
+    PRIMITIVES,
+    RATIO,
+    YEARS,
+    Kind,
+    Type,
+    arith_result,
+    comparable,
+    enum_type,
+)
+from yibaolang.diagnostics import Diagnostic, Suggestion, closest, error
+
+ROUNDING_UNITS = ("分", "角", "元")
+EVALUATION_DATE = "计算日期"  # readable in any expression: the date the case is computed for
+
+# name → (minimum args, maximum args or None); the types are checked in `_call`.
+BUILTINS: dict[str, tuple[int, int | None]] = {
+    "取较小": (2, None),
+    "取较大": (2, None),
+    "四舍五入": (1, 2),
+    "数值": (1, 1),
+    "年月日": (3, 3),
+    "年份": (1, 1),
+    "月份": (1, 1),
+    "相差天数": (2, 2),
+    "相差月数": (2, 2),
+    "相差年数": (2, 2),
+    "绝对值": (1, 1),
+}
+
+_ARITH_WORDS = {ir.ArithOp.ADD: "相加", ir.ArithOp.SUB: "相减", ir.ArithOp.MUL: "相乘", ir.ArithOp.DIV: "相除"}
+
+
+@attrs.define
+class Context:
+    scope: ModuleScope
+    locals: dict[str, Type] = attrs.Factory(dict)
+
+
+class Checker:
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.diagnostics: list[Diagnostic] = []
+        self.in_progress: list[Symbol] = []
+        self.clause: str | None = None  # the clause of the declaration being checked
+        self.reported_cycles: set[frozenset[tuple[str, str]]] = set()
+
+    # -------------------------------------------------------------- entry
+
+    def run(self) -> None:
+        for scope in self.program.modules.values():
+            self.check_module(scope)
+        self.program.diagnostics.extend(self.diagnostics)
+
+    def report(self, code: str, span: ir.Span, message: str, hint: str = "", **kw: object) -> None:
+        kw.setdefault("clause", self.clause)
+        self.diagnostics.append(error(code, span, message, hint, **kw))
+
+    def check_module(self, scope: ModuleScope) -> None:
+        module = scope.module
+        ctx = Context(scope)
+        values = scope.enum_values()
+        for symbol in list(scope.own.values()):
+            if symbol.name in values and symbol.kind is not SymbolKind.FUNCTION:
+                owner = values[symbol.name][0].name
+                self.report("YB319", symbol.decl.span,
+                            f"{symbol.kind.value}“{symbol.name}”与 {owner} 的选项同名，会遮住这个选项",
+                            f"换一个名称，例如“是{symbol.name}”或“{symbol.name}标志”")
+            self.symbol_type(symbol)
+        for function in module.functions:
+            self.check_function(scope, function)
+        for input_decl in module.inputs:
+            self.check_input(ctx, input_decl)
+        for param_decl in module.params:
+            self.clause = param_decl.clause
+            self.check_param(ctx, param_decl)
+        self.clause = None
+        for rule in module.exceptions:
+            self.clause = rule.clause
+            self.check_exception(ctx, rule)
+        for assertion in module.assertions:
+            self.clause = assertion.clause
+            self.expect(ctx, assertion.condition, BOOL, "断言")
+        for constraint in module.constraints:
+            self.clause = constraint.clause
+            self.expect(ctx, constraint.condition, BOOL, "约束")
+        self.clause = None
+        for name in module.outputs:
+            found = self.resolve_figure(ctx, name)
+            if found is not None and found.symbol.kind is SymbolKind.FUNCTION:
+                self.report("YB314", name.span, f"“{name.display}”是函数，不能作为输出", "输出 后面写定义或参数的名称")
+        for imp, child in scope.imports:
+            for binding in imp.bindings:
+                self.check_binding(ctx, imp, child, binding)
+        for basis in module.bases:
+            self.check_basis(scope, basis)
+        for example in module.examples:
+            self.check_example(ctx, example)
+
+    # -------------------------------------------------------------- declarations
+
+    def resolve_type(self, scope: ModuleScope, ref: ir.TypeRef, owner: str | None = None) -> Type:
+        if ref.values is not None:
+            enum_ = scope.input_enums.get(owner or "")
+            if enum_ is None:
+                from yibaolang.checks.types import EnumType
+
+                enum_ = EnumType(owner or "选项", ref.values, scope.path)
+            return enum_type(enum_)
+        assert ref.name is not None
+        if ref.qualifier is not None:
+            entry = scope.aliases.get(ref.qualifier)
+            if entry is None:
+                guess = closest(ref.qualifier, list(scope.aliases))
+                self.report("YB301", ref.span, f"未知的别名：{ref.qualifier}",
+                            f"是否想写 {guess}.{ref.name}？" if guess else "别名由 引用 \"…\" 作为 别名 声明")
+                return ERROR
+            child = entry[1]
+            if ref.name in child.enums:
+                return enum_type(child.enums[ref.name])
+            guess = closest(ref.name, list(child.enums))
+            self.report("YB306", ref.span, f"{ref.qualifier} 中没有类型 {ref.name}",
+                        f"是否想写 {ref.qualifier}.{guess}？" if guess else "")
+            return ERROR
+        if ref.name in PRIMITIVES:
+            return PRIMITIVES[ref.name]
+        if ref.name in scope.enums:
+            return enum_type(scope.enums[ref.name])
+        guess = closest(ref.name, [*PRIMITIVES, *scope.enums])
+        hint = f"是否想写 {guess}？" if guess else "类型可以是 金额、比例、数、年数、月数、日数、日期、是否，或用 类型 声明的选项"
+        self.report("YB306", ref.span, f"未知的类型：{ref.name}", hint)
+        return ERROR
+
+    def symbol_type(self, symbol: Symbol) -> Type:
+        key = symbol.key
+        known = self.program.types.get(key)
+        if known is not None:
+            return known
+        scope = self.program.modules[symbol.module]
+        decl = symbol.decl
+        outer, self.clause = self.clause, getattr(decl, "clause", None)
+        try:
+            result = self._symbol_type(symbol, scope, decl)
+        finally:
+            self.clause = outer
+        self.program.types[key] = result
+        return result
+
+    def _symbol_type(self, symbol: Symbol, scope: ModuleScope,
+                     decl: ir.InputDecl | ir.ParamDecl | ir.Definition | ir.FunctionDecl | ir.Requirement) -> Type:
+        if isinstance(decl, ir.InputDecl):
+            result = self.resolve_type(scope, decl.type, decl.name)
+        elif isinstance(decl, (ir.ParamDecl, ir.Requirement)):
+            result = self.resolve_type(scope, decl.type)
+        elif isinstance(decl, ir.FunctionDecl):
+            result = self.resolve_type(scope, decl.result)  # the body is checked in check_module
+        elif isinstance(decl, ir.Definition):
+            if symbol in self.in_progress:
+                self.report_cycle(symbol)
+                return ERROR
+            self.in_progress.append(symbol)
+            try:
+                declared = self.resolve_type(scope, decl.type) if decl.type is not None else None
+                inferred = self.infer(Context(scope), decl.expr, declared)
+                if declared is not None:
+                    self.agree(declared, inferred, decl.expr.span, f"定义 {decl.name} 声明为")
+                    result = declared
+                else:
+                    result = inferred
+            finally:
+                self.in_progress.pop()
+        else:
+            assert_never(decl)
+        return result
+
+    def report_cycle(self, symbol: Symbol) -> None:
+        start = self.in_progress.index(symbol)
+        chain = [*self.in_progress[start:], symbol]
+        key = frozenset(s.key for s in chain)
+        if key in self.reported_cycles:
+            return
+        self.reported_cycles.add(key)
+        path = " → ".join(s.name for s in chain)
+        self.report("YB320", symbol.decl.span, f"定义之间循环依赖：{path}",
+                    "每个数额只能由在它之前确定的数额算出；若要用往次结算的结果，请声明 输入 … 累计")
+
+    def check_function(self, scope: ModuleScope, decl: ir.FunctionDecl) -> Type:
+        result = self.resolve_type(scope, decl.result)
+        params = {p.name for p in decl.params}
+        ctx = Context(scope, {p.name: self.resolve_type(scope, p.type) for p in decl.params})
+        body = self.infer(ctx, decl.body, result)
+        self.agree(result, body, decl.body.span, f"函数 {decl.name} 声明返回")
+        for node in _names_in(decl.body):
+            if node.qualifier is None and node.name in params:
+                continue
+            found = lookup(scope, node)
+            if found is not None and found.symbol.kind is not SymbolKind.FUNCTION:
+                self.report("YB322", node.span,
+                            f"函数 {decl.name} 读取了{found.symbol.kind.value}“{node.display}”：函数只能使用它的参数",
+                            f"把“{node.display}”作为参数传入：函数 {decl.name}(…, {node.display}: 类型)")
+        cycle = self.call_cycle(scope, decl)
+        if cycle:
+            self.report("YB321", decl.span, f"函数不能递归调用：{' → '.join(cycle)}",
+                        "函数只做一步计算；逐年、逐次累计的规则请写成 分段累进、分档，或用 输入 … 累计")
+        return result
+
+    def call_cycle(self, scope: ModuleScope, start: ir.FunctionDecl) -> list[str] | None:
+        """The chain of calls leading from `start` back to itself, if any."""
+        def calls(decl: ir.FunctionDecl) -> list[ir.FunctionDecl]:
+            out = []
+            for node in _walk(decl.body):
+                if isinstance(node, ir.Call):
+                    found = lookup(scope, node.callee)
+                    if found is not None and isinstance(found.symbol.decl, ir.FunctionDecl):
+                        out.append(found.symbol.decl)
+            return out
+
+        stack: list[tuple[ir.FunctionDecl, list[str]]] = [(start, [start.name])]
+        seen: set[str] = set()
+        while stack:
+            decl, path = stack.pop()
+            for callee in calls(decl):
+                if callee is start:
+                    return [*path, start.name]
+                if callee.name not in seen:
+                    seen.add(callee.name)
+                    stack.append((callee, [*path, callee.name]))
+        return None
+
+    def check_input(self, ctx: Context, decl: ir.InputDecl) -> None:
+        symbol = ctx.scope.own.get(decl.name)
+        if symbol is None or symbol.decl is not decl:
+            return
+        kind = self.symbol_type(symbol)
+        for what, expr in (("范围下限", decl.range_low), ("范围上限", decl.range_high), ("默认值", decl.default)):
+            if expr is not None:
+                got = self.infer(ctx, expr, kind)
+                self.agree(kind, got, expr.span, f"输入 {decl.name} 的{what}应为")
+        if decl.accumulates is not None:
+            found = self.resolve_figure(ctx, decl.accumulates)
+            if found is not None:
+                self.agree(kind, self.symbol_type(found.symbol), decl.accumulates.span,
+                           f"输入 {decl.name} 累计的数额应为")
+
+    def check_param(self, ctx: Context, decl: ir.ParamDecl) -> None:
+        kind = self.resolve_type(ctx.scope, decl.type)
+        previous = None
+        for version in decl.versions:
+            self.agree(kind, self.infer(ctx, version.value, kind), version.value.span, f"参数 {decl.name} 应为")
+            if version.start is not None and previous is not None and version.start <= previous:
+                self.report("YB318", version.span, f"参数 {decl.name} 的版本日期应从早到晚排列",
+                            f"{version.start.isoformat()} 不晚于上一版本的 {previous.isoformat()}")
+            previous = version.start
+        if any(v.start is None for v in decl.versions[1:]):
+            self.report("YB318", decl.span, f"参数 {decl.name} 的 此前 一行要写在各个版本之前",
+                        "此前 给出第一个 自 日期 起 之前的取值，写在最前面")
+
+    def check_exception(self, ctx: Context, rule: ir.ExceptionRule) -> None:
+        found = self.resolve_figure(ctx, rule.target)
+        self.expect(ctx, rule.condition, BOOL, "例外的条件")
+        if found is None:
+            self.infer(ctx, rule.value)
+            return
+        if found.symbol.kind not in (SymbolKind.DEFINITION, SymbolKind.PARAM):
+            self.report("YB309", rule.target.span,
+                        f"例外只能改变定义或参数，“{rule.target.display}”是{found.symbol.kind.value}",
+                        "输入由案例提供；若要改变它的用法，请定义一个新数额并对它写例外")
+            self.infer(ctx, rule.value)
+            return
+        target = self.symbol_type(found.symbol)
+        self.agree(target, self.infer(ctx, rule.value, target), rule.value.span, f"例外给 {rule.target.display} 的值应为")
+        known = {c.id for s in self.program.modules.values() for c in s.module.clauses}
+        for other in rule.overrides:
+            if other not in known:
+                guess = closest(other, known)
+                self.report("YB317", rule.span, f"优先于 的条款“{other}”不存在",
+                            f"是否想写 \"{guess}\"？" if guess else "写出被优先的例外所在条款的编号")
+
+    def check_binding(self, ctx: Context, imp: ir.Import, child: ModuleScope, binding: ir.Binding) -> None:
+        target = child.own.get(binding.input)
+        if target is None or target.kind is not SymbolKind.INPUT:
+            inputs = [s.name for s in child.own.values() if s.kind is SymbolKind.INPUT]
+            guess = closest(binding.input, inputs)
+            self.report("YB316", binding.span, f"{imp.path} 没有名为“{binding.input}”的输入",
+                        f"是否想写 {guess}？" if guess else "代入 只能绑定被引用政策的输入")
+            self.infer(ctx, binding.value)
+            return
+        kind = self.symbol_type(target)
+        self.agree(kind, self.infer(ctx, binding.value, kind), binding.value.span, f"代入 {binding.input} 的值应为")
+
+    def check_basis(self, scope: ModuleScope, basis: ir.Basis) -> None:
+        from pathlib import Path
+
+        real = Path(self.program.root.path).resolve().parent
+        here = Path(scope.path).resolve().parent
+        candidates = [here / basis.path, self.program.project_root / basis.path, real / basis.path]
+        if not any(c.is_file() for c in candidates):
+            self.report("YB313", basis.span, f"依据 的文件不存在：{basis.path}", "路径相对于本文件")
+
+    def check_example(self, ctx: Context, example: ir.Example) -> None:
+        for line in example.inputs:
+            if line.name.name == "计算日期":
+                self.agree(DATE, self.infer(ctx, line.value, DATE), line.value.span, "计算日期 应为")
+                continue
+            found = lookup(ctx.scope, line.name)
+            if found is None or found.symbol.kind is not SymbolKind.INPUT:
+                inputs = [n for n, (_, s) in ctx.scope.names.items() if s.kind is SymbolKind.INPUT]
+                guess = closest(line.name.name, inputs)
+                self.report("YB315", line.name.span, f"样例给出的“{line.name.name}”不是输入",
+                            f"是否想写 {guess}？" if guess else "样例中 名 = 值 的行给出输入；期望 名 = 值 写预期结果")
+                self.infer(ctx, line.value)
+                continue
+            kind = self.symbol_type(found.symbol)
+            self.agree(kind, self.infer(ctx, line.value, kind), line.value.span, f"输入 {line.name.name} 应为")
+        for line in example.expectations:
+            found = self.resolve_figure(ctx, line.name)
+            if found is None:
+                self.infer(ctx, line.value)
+                continue
+            kind = self.symbol_type(found.symbol)
+            self.agree(kind, self.infer(ctx, line.value, kind), line.value.span, f"{line.name.display} 应为")
+
+    # -------------------------------------------------------------- helpers
+
+    def agree(self, want: Type, got: Type, span: ir.Span, what: str) -> None:
+        if want.kind is Kind.ERROR or got.kind is Kind.ERROR or comparable(want, got):
+            return
+        hint = _conversion_hint(want, got)
+        self.report("YB203", span, f"类型不符：{what} {want.name}，这里是 {got.name}", hint)
+
+    def expect(self, ctx: Context, expr: ir.Expr, want: Type, what: str) -> Type:
+        got = self.infer(ctx, expr, want)
+        if got.kind not in (Kind.ERROR, want.kind):
+            hint = "条件要写成比较，例如 费用 超过 2万元" if got.kind is not Kind.BOOL else ""
+            self.report("YB204", expr.span, f"{what}应为 {want.name}，这里是 {got.name}", hint)
+        return got
+
+    def resolve_figure(self, ctx: Context, name: ir.Name) -> Resolved | None:
+        found = lookup(ctx.scope, name)
+        if found is None:
+            self.unknown_name(ctx, name)
+        return found
+
+    def unknown_name(self, ctx: Context, name: ir.Name) -> None:
+        if name.qualifier is None and name.name in ctx.scope.module.unparsed:
+            return  # declared in a statement with a syntax error, already reported
+        if name.qualifier is not None and name.qualifier not in ctx.scope.aliases:
+            guess = closest(name.qualifier, list(ctx.scope.aliases))
+            self.report("YB301", name.span, f"未知的别名：{name.qualifier}",
+                        f"是否想写 {guess}.{name.name}？" if guess else "别名由 引用 \"…\" 作为 别名 声明")
+            return
+        from yibaolang.frontend.syntax import split_glued
+
+        candidates = [*all_names(ctx.scope), *ctx.locals]
+        spaced = split_glued(name.display, set(candidates)) if name.qualifier is None else None
+        if spaced:
+            self.report("YB301", name.span, f"未知的名称：{name.display}",
+                        f"“{name.display}”连在一起被读成了一个名称；是否想写 {spaced}？关键字与名称之间要有空格",
+                        suggestions=(Suggestion(name.span, spaced, f"改为 {spaced}"),))
+            return
+        guess = closest(name.display, candidates)
+        if guess:
+            self.report("YB301", name.span, f"未知的名称：{name.display}", f"是否想写 {guess}？",
+                        suggestions=(Suggestion(name.span, guess, f"改为 {guess}"),))
+        else:
+            self.report("YB301", name.span, f"未知的名称：{name.display}",
+                        "请先用 输入、参数 或 定义 声明它")
+
+    def enum_value(self, ctx: Context, name: ir.Name, expected: Type | None) -> Type | None:
+        """A bare name that is an enumeration value, typed by what is expected."""
+        if name.qualifier is not None:
+            return None
+        owners = ctx.scope.enum_values().get(name.name, [])
+        if expected is not None and expected.kind is Kind.ENUM and expected.enum is not None:
+            if name.name in expected.enum.values:
+                return expected
+            if owners:
+                return None
+        if len(owners) >= 1:
+            return enum_type(owners[0])
+        return None
+
+    # -------------------------------------------------------------- expressions
+
+    def infer(self, ctx: Context, expr: ir.Expr, expected: Type | None = None) -> Type:
+        match expr:
+            case ir.Literal(kind=kind):
+                return LITERAL_TYPES[kind]
+            case ir.Name():
+                return self.name_type(ctx, expr, expected)
+            case ir.Arith(op=op, left=left, right=right):
+                lt = self.infer(ctx, left, expected if op in (ir.ArithOp.ADD, ir.ArithOp.SUB) else None)
+                rt = self.infer(ctx, right, lt if op in (ir.ArithOp.ADD, ir.ArithOp.SUB) else None)
+                result = arith_result(op, lt, rt)
+                if result is None:
+                    self.report("YB201", expr.span, f"类型不符：不能把 {lt.name} 与 {rt.name} {_ARITH_WORDS[op]}",
+                                _arith_hint(op, lt, rt, left, right))
+                    return ERROR
+                return result
+            case ir.Negate(operand=operand):
+                got = self.infer(ctx, operand, expected)
+                if got.kind not in (Kind.ERROR, Kind.MONEY, Kind.RATIO, Kind.NUMBER, *DURATIONS):
+                    self.report("YB201", expr.span, f"类型不符：{got.name} 不能取负", "")
+                    return ERROR
+                return got
+            case ir.Compare(left=left, right=right):
+                lt = self.infer(ctx, left)
+                rt = self.infer(ctx, right, lt)
+                if lt.kind is Kind.ERROR and rt.kind is not Kind.ERROR and isinstance(left, ir.Name):
+                    pass
+                if not comparable(lt, rt):
+                    self.report("YB202", expr.span, f"类型不符：不能比较 {lt.name} 与 {rt.name}", _compare_hint(lt, rt, right))
+                elif lt.kind in (Kind.BOOL, Kind.ENUM) and expr.op not in (ir.CompareOp.EQ, ir.CompareOp.NE):
+                    self.report("YB202", expr.span, f"{lt.name} 只能比较相等或不等，不能用“{expr.word}”", "用 = 或 ≠，选项可用 属于 {…}")
+                return BOOL
+            case ir.Member(subject=subject, values=values):
+                st = self.infer(ctx, subject)
+                if st.kind is Kind.ENUM and st.enum is not None:
+                    self.check_enum_values(values, st, expr.span)
+                elif st.kind is not Kind.ERROR:
+                    self.report("YB208", subject.span, f"属于 的左边应为选项，这里是 {st.name}", "属于 {…} 用于判断选项的取值")
+                return BOOL
+            case ir.Between(subject=subject, low=low, high=high):
+                st = self.infer(ctx, subject)
+                for bound in (low, high):
+                    bt = self.infer(ctx, bound, st)
+                    if not comparable(st, bt):
+                        self.report("YB202", bound.span, f"类型不符：不能比较 {st.name} 与 {bt.name}", _compare_hint(st, bt, bound))
+                return BOOL
+            case ir.Logic(left=left, right=right):
+                self.expect(ctx, left, BOOL, f"“{expr.op.value}”的左边")
+                self.expect(ctx, right, BOOL, f"“{expr.op.value}”的右边")
+                return BOOL
+            case ir.Not(operand=operand):
+                self.expect(ctx, operand, BOOL, "“非”之后")
+                return BOOL
+            case ir.If(branches=branches, otherwise=otherwise):
+                wanted: Type | None = expected
+                types = []
+                for branch in branches:
+                    self.expect(ctx, branch.condition, BOOL, "如果 的条件")
+                    types.append((self.infer(ctx, branch.value, wanted), branch.value))
+                    wanted = wanted or types[-1][0]
+                types.append((self.infer(ctx, otherwise, wanted), otherwise))
+                return self.unify(types, "如果 的各分支")
+            case ir.Bounded(kind=kind, value=value, limit=limit):
+                vt = self.infer(ctx, value, expected)
+                lt = self.infer(ctx, limit, vt)
+                if not comparable(vt, lt):
+                    self.report("YB201", expr.span, f"类型不符：不能用 {lt.name} 给 {vt.name} {kind.value}",
+                                _compare_hint(vt, lt, limit))
+                    return ERROR
+                if vt.kind in (Kind.BOOL, Kind.ENUM):
+                    self.report("YB201", expr.span, f"{vt.name} 不能{kind.value}", "")
+                    return ERROR
+                return vt
+            case ir.Call():
+                return self.call(ctx, expr, expected)
+            case ir.Banded():
+                return self.banded(ctx, expr)
+            case ir.Stepped():
+                return self.stepped(ctx, expr, expected)
+            case ir.Cases():
+                return self.cases(ctx, expr, expected)
+            case ir.Table():
+                return self.table(ctx, expr, expected)
+            case _:
+                assert_never(expr)
+
+    def name_type(self, ctx: Context, name: ir.Name, expected: Type | None) -> Type:
+        if name.qualifier is None and name.name in ctx.locals:
+            return ctx.locals[name.name]
+        found = lookup(ctx.scope, name)
+        if found is None and name.qualifier is None and name.name == EVALUATION_DATE:
+            return DATE
+        if found is not None:
+            if found.symbol.kind is SymbolKind.FUNCTION:
+                self.report("YB205", name.span, f"“{name.display}”是函数，要加括号调用", f"写作 {name.display}(…)")
+                return ERROR
+            return self.symbol_type(found.symbol)
+        as_value = self.enum_value(ctx, name, expected)
+        if as_value is not None:
+            return as_value
+        if expected is not None and expected.kind is Kind.ENUM and expected.enum is not None:
+            guess = closest(name.name, expected.enum.values)
+            self.report("YB307", name.span, f"“{name.name}”不是 {expected.name} 的选项",
+                        f"是否想写 {guess}？" if guess else f"{expected.name} 的选项有：{'、'.join(expected.enum.values)}")
+            return ERROR
+        self.unknown_name(ctx, name)
+        return ERROR
+
+    def unify(self, types: list[tuple[Type, ir.Expr]], what: str) -> Type:
+        first: Type | None = None
+        for got, node in types:
+            if got.kind is Kind.ERROR:
+                continue
+            if first is None:
+                first = got
+            elif not comparable(first, got):
+                self.report("YB206", node.span, f"类型不符：{what}应为同一类型，这里是 {got.name}，前面是 {first.name}",
+                            _conversion_hint(first, got))
+                return ERROR
+        return first or ERROR
+
+    def check_enum_values(self, values: tuple[str, ...], st: Type, span: ir.Span) -> None:
+        assert st.enum is not None
+        for value in values:
+            if value not in st.enum.values:
+                guess = closest(value, st.enum.values)
+                self.report("YB307", span, f"“{value}”不是 {st.name} 的选项",
+                            f"是否想写 {guess}？" if guess else f"{st.name} 的选项有：{'、'.join(st.enum.values)}")
+
+    def call(self, ctx: Context, expr: ir.Call, expected: Type | None) -> Type:
+        name = expr.display
+        args = expr.args
+        if name in BUILTINS:
+            low, high = BUILTINS[name]
+            if len(args) < low or (high is not None and len(args) > high):
+                count = f"{low} 个" if low == high else f"至少 {low} 个" if high is None else f"{low} 到 {high} 个"
+                self.report("YB205", expr.span, f"{name} 需要{count}参数，这里给了 {len(args)} 个",
+                            f"例如 {name}({', '.join(['甲', '乙', '丙'][:max(low, 1)])})" if name in ("取较小", "取较大") else "")
+                for arg in args:
+                    if not (name == "四舍五入" and _is_unit(arg)):
+                        self.infer(ctx, arg)
+                return ERROR
+            return self.builtin(ctx, expr, expected)
+        found = lookup(ctx.scope, expr.callee)
+        if found is None or found.symbol.kind is not SymbolKind.FUNCTION:
+            for arg in args:
+                self.infer(ctx, arg)
+            functions = [*BUILTINS, *(n for n, (_, s) in ctx.scope.names.items() if s.kind is SymbolKind.FUNCTION)]
+            for alias, (_, child) in ctx.scope.aliases.items():
+                functions += [f"{alias}.{n}" for n, s in child.own.items() if s.kind is SymbolKind.FUNCTION]
+            guess = closest(name, functions)
+            self.report("YB308", expr.span, f"未知的函数：{name}",
+                        f"是否想写 {guess}？" if guess else f"内置函数有：{'、'.join(BUILTINS)}")
+            return ERROR
+        decl = found.symbol.decl
+        assert isinstance(decl, ir.FunctionDecl)
+        result = self.symbol_type(found.symbol)
+        scope = self.program.modules[found.symbol.module]
+        if len(args) != len(decl.params):
+            self.report("YB205", expr.span, f"函数 {name} 需要 {len(decl.params)} 个参数，这里给了 {len(args)} 个",
+                        "参数：" + "，".join(f"{p.name}: {p.type.name or '选项'}" for p in decl.params))
+        for arg, param in zip(args, decl.params, strict=False):
+            want = self.resolve_type(scope, param.type)
+            got = self.infer(ctx, arg, want)
+            self.agree(want, got, arg.span, f"函数 {name} 的参数 {param.name} 应为")
+        return result
+
+    def builtin(self, ctx: Context, expr: ir.Call, expected: Type | None) -> Type:
+        name, args = expr.function, expr.args
+        if name in ("取较小", "取较大"):
+            types = [(self.infer(ctx, a, expected), a) for a in args]
+            result = self.unify(types, f"{name} 的参数")
+            if result.kind in (Kind.BOOL, Kind.ENUM):
+                self.report("YB205", expr.span, f"{name} 的参数不能是 {result.name}", "")
+                return ERROR
+            return result
+        if name == "四舍五入":
+            got = self.infer(ctx, args[0])
+            if len(args) == 2:
+                if not _is_unit(args[1]):
+                    self.report("YB205", args[1].span, "四舍五入 的第二个参数应为 分、角 或 元", "例如 四舍五入(金额, 元)")
+                if got.kind not in (Kind.MONEY, Kind.ERROR):
+                    self.report("YB205", args[0].span, f"四舍五入 到 分/角/元 只用于金额，这里是 {got.name}", "")
+                return MONEY
+            if got.kind in (Kind.BOOL, Kind.ENUM, Kind.DATE):
+                self.report("YB205", args[0].span, f"{got.name} 不能四舍五入", "")
+                return ERROR
+            return got
+        if name == "数值":
+            got = self.infer(ctx, args[0])
+            if got.kind not in (*DURATIONS, Kind.MONEY, Kind.RATIO, Kind.NUMBER, Kind.ERROR):
+                self.report("YB205", args[0].span, f"数值 的参数应为年数、月数、日数或金额，这里是 {got.name}", "")
+            return NUMBER
+        if name == "年月日":
+            for arg in args:
+                self.agree(NUMBER, self.infer(ctx, arg, NUMBER), arg.span, "年月日 的参数应为")
+            return DATE
+        if name in ("年份", "月份"):
+            self.agree(DATE, self.infer(ctx, args[0], DATE), args[0].span, f"{name} 的参数应为")
+            return NUMBER
+        if name in ("相差天数", "相差月数", "相差年数"):
+            for arg in args:
+                self.agree(DATE, self.infer(ctx, arg, DATE), arg.span, f"{name} 的参数应为")
+            return {"相差天数": DAYS, "相差月数": MONTHS, "相差年数": YEARS}[name]
+        if name == "绝对值":
+            got = self.infer(ctx, args[0], expected)
+            if got.kind in (Kind.BOOL, Kind.ENUM, Kind.DATE):
+                self.report("YB205", args[0].span, f"{got.name} 没有绝对值", "")
+                return ERROR
+            return got
+        raise AssertionError(name)
+
+    def bound_types(self, ctx: Context, subject: Type, bounds: Iterator[ir.Bound | None], what: str) -> None:
+        for bound in bounds:
+            if bound is None:
+                continue
+            got = self.infer(ctx, bound.value, subject)
+            if not comparable(subject, got):
+                self.report("YB207", bound.value.span, f"类型不符：{what}的界限应为 {subject.name}，这里是 {got.name}",
+                            _compare_hint(subject, got, bound.value))
+
+    def banded(self, ctx: Context, expr: ir.Banded) -> Type:
+        st = self.infer(ctx, expr.subject)
+        if st.kind not in (Kind.MONEY, Kind.NUMBER, Kind.ERROR, *DURATIONS):
+            self.report("YB207", expr.subject.span, f"分段累进 的对象应为金额或数，这里是 {st.name}", "")
+            st = ERROR
+        for band in expr.bands:
+            self.bound_types(ctx, st, iter((band.lower, band.upper)), "分段")
+            rate = self.infer(ctx, band.rate, RATIO)
+            if rate.kind not in (Kind.RATIO, Kind.ERROR):
+                self.report("YB207", band.rate.span, f"分段累进 的比例应为 比例，这里是 {rate.name}",
+                            "写作百分数，例如 按 50%")
+        return st if st.kind is not Kind.NUMBER else NUMBER
+
+    def stepped(self, ctx: Context, expr: ir.Stepped, expected: Type | None) -> Type:
+        st = self.infer(ctx, expr.subject)
+        if st.kind in (Kind.BOOL, Kind.ENUM):
+            self.report("YB207", expr.subject.span, f"分档 的对象应为数额或期限，这里是 {st.name}；选项请用 分情况", "")
+            st = ERROR
+        results = []
+        for step in expr.steps:
+            self.bound_types(ctx, st, iter((step.low, step.high) if step.low is not step.high else (step.low,)), "分档")
+            results.append((self.infer(ctx, step.result, expected), step.result))
+        if expr.otherwise is not None:
+            results.append((self.infer(ctx, expr.otherwise, expected), expr.otherwise))
+        return self.unify(results, "分档 的各行结果")
+
+    def cases(self, ctx: Context, expr: ir.Cases, expected: Type | None) -> Type:
+        st = self.infer(ctx, expr.subject)
+        if st.kind is Kind.ENUM and st.enum is not None:
+            for row in expr.rows:
+                self.check_enum_values(row.values, st, row.span)
+        elif st.kind is not Kind.ERROR:
+            self.report("YB208", expr.subject.span, f"分情况 的对象应为选项，这里是 {st.name}", "数额的分档请用 分档")
+        results = [(self.infer(ctx, row.result, expected), row.result) for row in expr.rows]
+        if expr.otherwise is not None:
+            results.append((self.infer(ctx, expr.otherwise, expected), expr.otherwise))
+        return self.unify(results, "分情况 的各行结果")
+
+    def table(self, ctx: Context, expr: ir.Table, expected: Type | None) -> Type:
+        key_types = []
+        for key in expr.keys:
+            kt = self.infer(ctx, key)
+            if kt.kind not in (Kind.ENUM, Kind.ERROR):
+                self.report("YB208", key.span, f"查表 的键应为选项，这里是 {kt.name}", "数额的分档请用 分档")
+                kt = ERROR
+            key_types.append(kt)
+        rows_t = key_types[0]
+        if rows_t.kind is Kind.ENUM:
+            for row in expr.rows:
+                self.check_enum_values((row.key,), rows_t, row.span)
+        if len(key_types) == 2 and key_types[1].kind is Kind.ENUM:
+            for column, span in zip(expr.columns, expr.column_spans, strict=False):
+                self.check_enum_values((column,), key_types[1], span)
+        results = []
+        width = len(expr.columns) if len(expr.keys) == 2 else 1
+        for row in expr.rows:
+            if len(row.cells) != width:
+                self.report("YB208", row.span, f"查表 的行“{row.key}”有 {len(row.cells)} 格，表头有 {width} 列",
+                            "每行的格数要与表头一致")
+            for cell in row.cells:
+                results.append((self.infer(ctx, cell, expected), cell))
+        return self.unify(results, "查表 的各格")
+
+
+def _walk(expr: ir.Expr) -> list[ir.Expr]:
+    from yibaolang.analysis.lint.context import walk
+
+    return list(walk(expr))
+
+
+def _names_in(expr: ir.Expr) -> list[ir.Name]:
+    return [node for node in _walk(expr) if isinstance(node, ir.Name)]
+
+
+def _is_unit(expr: ir.Expr) -> bool:
+    return isinstance(expr, ir.Name) and expr.qualifier is None and expr.name in ROUNDING_UNITS
+
+
+def _source_text(expr: ir.Expr) -> str | None:
+    match expr:
+        case ir.Name():
+            return expr.display
+        case ir.Literal():
+            return expr.text
+    return None
+
+
+def _arith_hint(op: ir.ArithOp, lt: Type, rt: Type, left: ir.Expr, right: ir.Expr) -> str:
+    if op in (ir.ArithOp.ADD, ir.ArithOp.SUB) and {lt.kind, rt.kind} == {Kind.MONEY, Kind.RATIO}:
+        a, b = _source_text(left), _source_text(right)
+        if a and b:
+            return f"是否想写 {a} × {b}？"
+        return "金额按比例计算用 ×"
+    if {lt.kind, rt.kind} == {Kind.MONEY, Kind.NUMBER} and op in (ir.ArithOp.ADD, ir.ArithOp.SUB):
+        number = right if rt.kind is Kind.NUMBER else left
+        text = _source_text(number)
+        return f"数字要带单位：是否想写 {text}元？" if text else "数字要带单位，例如 500元"
+    if (lt.is_duration and rt.kind is Kind.NUMBER) or (rt.is_duration and lt.kind is Kind.NUMBER):
+        if op in (ir.ArithOp.ADD, ir.ArithOp.SUB):
+            unit = {Kind.YEARS: "年", Kind.MONTHS: "个月", Kind.DAYS: "日"}[(lt if lt.is_duration else rt).kind]
+            return f"数字要带单位，例如 1{unit}"
+    if lt.is_duration and rt.is_duration and lt != rt:
+        return "不同单位的期限不能直接运算；可用 数值(年数) × 1个月 把年换成月"
+    if lt.kind is Kind.RATIO and rt.kind is Kind.RATIO and op is ir.ArithOp.ADD:
+        return ""
+    return "参见语言说明 §3 的运算规则"
+
+
+def _compare_hint(lt: Type, rt: Type, right: ir.Expr) -> str:
+    text = _source_text(right)
+    if rt.kind is Kind.NUMBER and text and isinstance(right, ir.Literal):
+        unit = {Kind.MONEY: "元", Kind.YEARS: "年", Kind.MONTHS: "个月", Kind.DAYS: "日", Kind.RATIO: "%"}.get(lt.kind)
+        if unit:
+            return f"数字要带单位：是否想写 {text}{unit}？"
+    return _conversion_hint(lt, rt)
+
+
+def _conversion_hint(want: Type, got: Type) -> str:
+    if want.kind is Kind.MONTHS and got.kind is Kind.YEARS:
+        return "年数换成月数：数值(年数) × 12个月"
+    if want.is_duration and got.kind is Kind.NUMBER:
+        return "数字要带单位，例如 3个月、1年"
+    if want.kind is Kind.MONEY and got.kind is Kind.NUMBER:
+        return "数字要带单位，例如 500元"
+    if want.kind is Kind.RATIO and got.kind is Kind.NUMBER:
+        return "比例写作百分数，例如 90%"
+    if want.kind is Kind.NUMBER and got.is_duration:
+        return "取期限的数值用 数值(…)"
+    return ""
+
+
+def function_types(program: Program, scope: ModuleScope,
+                   decl: ir.FunctionDecl) -> tuple[dict[str, tuple[int, Type]], Type]:
+    """A declared function's parameters (position and type) and its result type, for the evaluators."""
+    checker = Checker(program)
+    params = {p.name: (i, checker.resolve_type(scope, p.type)) for i, p in enumerate(decl.params)}
+    result = program.types.get((scope.path, decl.name)) or checker.resolve_type(scope, decl.result)
+    return params, result
+
+
+def check_program(program: Program) -> Program:
+    Checker(program).run()
+    return program
+
+
+def check_path(path: str, overrides: dict[str, str] | None = None) -> Program:
+    from yibaolang.checks.resolve import load_program
+
+    return check_program(load_program(path, overrides))

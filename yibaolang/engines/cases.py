@@ -1,0 +1,544 @@
+"""Case files (LANGUAGE.md §9): reading, validating, and running them as tests.
+
+A case file is a YAML or JSON mapping from input names to values, with an
+optional `计算日期`.  Numbers are read as exact decimals (never through
+float); every given value is checked against its declaration before anything
+is evaluated, and every problem is reported at once with the input's name and
+its line in the case file.
+
+A `*.cases.yaml` file holds a list of `{名称, 输入, 期望, 计算日期?}`;
+`run_tests` runs those and every 样例 block of a policy.
+
+>>> raw = parse_case_text("费用: 1234.5\\n等级: 三级\\n", "c.yaml")[0]
+>>> [(e.name, e.value) for e in raw.entries]
+[('费用', Decimal('1234.5')), ('等级', '三级')]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import attrs
+import yaml
+
+from yibaolang import ir
+from yibaolang.checks.resolve import ModuleScope, Program, SymbolKind
+from yibaolang.checks.types import DATE, Kind, Type
+from yibaolang.diagnostics import Diagnostic, closest, error
+from yibaolang.engines.evaluate import CaseInput, evaluator_for
+from yibaolang.semantics.values import Problem, display, parse_date_text, parse_value
+
+DATE_KEY = "计算日期"
+MAX_CASE_BYTES = 16 * 1024 * 1024
+
+
+@attrs.frozen(slots=True)
+class RawEntry:
+    """One `name: value` line of a case, with where it was written."""
+
+    name: str
+    value: Any
+    key_span: ir.Span
+    value_span: ir.Span
+
+
+@attrs.define
+class RawCase:
+    file: str
+    entries: list[RawEntry] = attrs.Factory(list)
+    expect: list[RawEntry] = attrs.Factory(list)
+    name: str | None = None
+    span: ir.Span | None = None
+    lines: list[str] = attrs.Factory(list)
+
+
+# ------------------------------------------------------------------ reading
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with floats read as exact decimals."""
+
+
+def _construct_decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    text = str(loader.construct_scalar(node))
+    try:
+        value = Decimal(text.replace("_", ""))
+    except InvalidOperation:
+        return text
+    return value if value.is_finite() else text
+
+
+_Loader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
+
+
+def _span(file: str, mark: Any, length: int = 1) -> ir.Span:
+    line, column = mark.line + 1, mark.column + 1
+    return ir.Span(file, line, column, line, column + max(length, 1))
+
+
+def _read_text(path: str) -> tuple[str | None, list[Diagnostic]]:
+    where = ir.Span(path, 1, 1, 1, 1)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return None, [error("YB401", where, f"无法读取案例文件：{exc.strerror or exc}", "请检查路径和权限")]
+    if len(data) > MAX_CASE_BYTES:
+        return None, [error("YB401", where, "案例文件过大", f"单个案例文件最多 {MAX_CASE_BYTES // 1024 // 1024} MB")]
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8"), []
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return None, [error("YB401", ir.Span(path, line, 1, line, 2), "案例文件不是 UTF-8 编码",
+                            "请用 UTF-8 保存案例文件")]
+
+
+# PyYAML's problems, in the drafter's language (the original is kept for the rest).
+_YAML_PROBLEMS = (
+    ("mapping values are not allowed", "这里不能再出现“名称: 值”（冒号后缺空格，或缩进不对）"),
+    ("could not find expected ':'", "缺少冒号：每行写作 名称: 值"),
+    ("found character '\\t'", "用了制表符（Tab）缩进，请改用空格"),
+    ("found unexpected end of stream", "文件在引号或括号结束之前就结束了"),
+    ("found undefined alias", "用了未定义的别名（*）"),
+    ("expected <block end>", "缩进不一致"),
+    ("did not find expected key", "缩进不一致或缺少冒号"),
+    ("found duplicate anchor", "锚点（&）重复"),
+    ("while scanning a quoted scalar", "引号没有成对"),
+    ("found unknown escape character", "字符串里有无法识别的转义（\\）"),
+)
+
+
+def _yaml_problem(problem: str) -> str:
+    for english, chinese in _YAML_PROBLEMS:
+        if english in problem:
+            return chinese
+    return f"格式错误（{problem}）" if problem else "格式错误"
+
+
+def _compose(text: str, file: str) -> tuple[Any, list[Diagnostic]]:
+    loader: _Loader | None = None
+    try:
+        loader = _Loader(text)
+        return loader.get_single_node(), []
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        span = _span(file, mark) if mark is not None else ir.Span(file, 1, 1, 1, 1)
+        problem = _yaml_problem(exc.problem or "")
+        return None, [error("YB401", span, f"案例文件不是有效的 YAML：{problem}",
+                            "检查缩进、冒号后的空格和引号是否成对")]
+    except yaml.YAMLError as exc:
+        return None, [error("YB401", ir.Span(file, 1, 1, 1, 1), f"案例文件不是有效的 YAML：{exc}", "")]
+    except RecursionError:
+        return None, [error("YB401", ir.Span(file, 1, 1, 1, 1), "案例文件嵌套过深", "案例是一层 名称: 值 的映射")]
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _construct(node: Any, file: str) -> tuple[Any, list[Diagnostic]]:
+    loader = _Loader("")
+    try:
+        return loader.construct_object(node, deep=True), []
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+        span = _span(file, node.start_mark)
+        return None, [error("YB403", span, f"无法读取这个值：{exc}", "请把值写成字符串，例如 \"15万元\"")]
+
+
+def _mapping_entries(node: Any, file: str, what: str) -> tuple[list[RawEntry], list[Diagnostic]]:
+    if not isinstance(node, yaml.MappingNode):
+        span = _span(file, node.start_mark) if node is not None else ir.Span(file, 1, 1, 1, 1)
+        return [], [error("YB408", span, f"{what}应为“名称: 值”的映射", "每行写一个 输入名: 值")]
+    entries: list[RawEntry] = []
+    problems: list[Diagnostic] = []
+    seen: dict[str, ir.Span] = {}
+    for key_node, value_node in node.value:
+        key_span = _span(file, key_node.start_mark, len(str(getattr(key_node, "value", ""))))
+        if not isinstance(key_node, yaml.ScalarNode):
+            problems.append(error("YB408", key_span, "名称应为文字", "每行写一个 输入名: 值"))
+            continue
+        name = str(key_node.value).strip()
+        value, diags = _construct(value_node, file)
+        if diags:
+            problems.extend(diags)
+            continue
+        if name in seen:
+            problems.append(error("YB408", key_span, f"“{name}”写了两次（第 {seen[name].line} 行已经给出）",
+                                  "每个输入只写一次"))
+            continue
+        seen[name] = key_span
+        entries.append(RawEntry(name, value, key_span, _span(file, value_node.start_mark)))
+    return entries, problems
+
+
+def parse_case_text(text: str, file: str) -> tuple[RawCase | None, list[Diagnostic]]:
+    """A single case from YAML (or JSON) text."""
+    if file.endswith(".json"):
+        return _parse_json_case(text, file)
+    node, diags = _compose(text, file)
+    if diags:
+        return None, diags
+    if node is None:
+        return RawCase(file, lines=text.splitlines()), []
+    entries, problems = _mapping_entries(node, file, "案例文件")
+    return RawCase(file, entries, lines=text.splitlines()), problems
+
+
+def _json_position(text: str, key: str, start: int = 0) -> tuple[int, int]:
+    index = text.find(json.dumps(key, ensure_ascii=False), start)
+    if index < 0:
+        index = text.find(json.dumps(key), start)
+    if index < 0:
+        return 1, 1
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return line, column
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"不支持的数值 {name}")
+
+
+def _parse_json_case(text: str, file: str) -> tuple[RawCase | None, list[Diagnostic]]:
+    duplicates: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in items:
+            if key in out:
+                duplicates.append(key)
+            out[key] = value
+        return out
+
+    try:
+        data = json.loads(text, parse_float=Decimal, parse_int=int, parse_constant=_reject_constant,
+                          object_pairs_hook=pairs)
+    except json.JSONDecodeError as exc:
+        span = ir.Span(file, exc.lineno, exc.colno, exc.lineno, exc.colno + 1)
+        return None, [error("YB401", span, f"案例文件不是有效的 JSON：{exc.msg}", "检查逗号、引号和括号是否成对")]
+    except (ValueError, RecursionError) as exc:
+        return None, [error("YB401", ir.Span(file, 1, 1, 1, 1), f"案例文件不是有效的 JSON：{exc}", "")]
+    if not isinstance(data, dict):
+        return None, [error("YB408", ir.Span(file, 1, 1, 1, 2), "案例文件应为“名称: 值”的映射",
+                            "JSON 写作 {\"输入名\": 值, …}")]
+    problems = []
+    for key in duplicates:
+        line, column = _json_position(text, key)
+        problems.append(error("YB408", ir.Span(file, line, column, line, column + len(key) + 2),
+                              f"“{key}”写了两次", "每个输入只写一次"))
+    entries = []
+    for key, value in data.items():
+        line, column = _json_position(text, key)
+        span = ir.Span(file, line, column, line, column + len(key) + 2)
+        entries.append(RawEntry(str(key), value, span, span))
+    return RawCase(file, entries, lines=text.splitlines()), problems
+
+
+def load_case_file(path: str) -> tuple[RawCase | None, list[Diagnostic]]:
+    text, diags = _read_text(path)
+    if text is None:
+        return None, diags
+    return parse_case_text(text, path)
+
+
+def load_suite(path: str) -> tuple[list[RawCase], list[Diagnostic]]:
+    """A `*.cases.yaml` file: a list of {名称, 输入, 期望, 计算日期?}."""
+    text, diags = _read_text(path)
+    if text is None:
+        return [], diags
+    node, diags = _compose(text, path)
+    if diags:
+        return [], diags
+    if node is None:
+        return [], []
+    if not isinstance(node, yaml.SequenceNode):
+        return [], [error("YB408", _span(path, node.start_mark), "样例文件应为列表：每项有 名称、输入、期望",
+                          "写作 - 名称: …\n  输入: {…}\n  期望: {…}")]
+    cases: list[RawCase] = []
+    problems: list[Diagnostic] = []
+    lines = text.splitlines()
+    for index, item in enumerate(node.value, 1):
+        span = _span(path, item.start_mark)
+        if not isinstance(item, yaml.MappingNode):
+            problems.append(error("YB408", span, f"第 {index} 项应为映射：名称、输入、期望", ""))
+            continue
+        fields = {str(k.value): v for k, v in item.value if isinstance(k, yaml.ScalarNode)}
+        unknown = [k for k in fields if k not in ("名称", "输入", "期望", DATE_KEY, "说明")]
+        for key in unknown:
+            guess = closest(key, ["名称", "输入", "期望", DATE_KEY])
+            problems.append(error("YB408", span, f"第 {index} 项有未知的字段“{key}”",
+                                  f"是否想写 {guess}？" if guess else "字段有：名称、输入、期望、计算日期"))
+        name_node = fields.get("名称")
+        name = str(name_node.value) if isinstance(name_node, yaml.ScalarNode) else f"第 {index} 项"
+        case = RawCase(path, name=name, span=span, lines=lines)
+        if "输入" in fields:
+            entries, diags = _mapping_entries(fields["输入"], path, f"样例“{name}”的 输入 ")
+            case.entries, problems = entries, problems + diags
+        if DATE_KEY in fields:
+            value, diags = _construct(fields[DATE_KEY], path)
+            problems.extend(diags)
+            date_span = _span(path, fields[DATE_KEY].start_mark)
+            case.entries.append(RawEntry(DATE_KEY, value, date_span, date_span))
+        if "期望" in fields:
+            expect, diags = _mapping_entries(fields["期望"], path, f"样例“{name}”的 期望 ")
+            case.expect, problems = expect, problems + diags
+        else:
+            problems.append(error("YB408", span, f"样例“{name}”没有 期望", "写出要核对的数额：期望: {名称: 值}"))
+        cases.append(case)
+    return cases, problems
+
+
+# ------------------------------------------------------------------ validating
+
+
+@attrs.frozen(slots=True)
+class InputInfo:
+    name: str
+    type: Type
+    decl: ir.InputDecl
+    scope: ModuleScope
+
+
+def declared_inputs(program: Program) -> dict[str, InputInfo]:
+    """Every input the case may give: the policy's own first, then its imports'."""
+    out: dict[str, InputInfo] = {}
+    scopes = [program.root, *(s for s in program.modules.values() if s is not program.root)]
+    for scope in scopes:
+        for symbol in scope.own.values():
+            if symbol.kind is SymbolKind.INPUT and symbol.name not in out:
+                assert isinstance(symbol.decl, ir.InputDecl)
+                type_ = program.types.get(symbol.key)
+                if type_ is not None:
+                    out[symbol.name] = InputInfo(symbol.name, type_, symbol.decl, scope)
+    return out
+
+
+def check_value(program: Program, info: InputInfo, raw: Any) -> Any:
+    """`raw` read as the input's type, checked against its enumeration and 范围; a Problem if it fails."""
+    value = parse_value(raw, info.type)
+    if isinstance(value, Problem):
+        return value
+    type_ = info.type
+    if type_.kind is Kind.ENUM and type_.enum is not None:
+        if value not in type_.enum.values:
+            guess = closest(str(value), type_.enum.values)
+            hint = f"是否想写 {guess}？" if guess else f"{type_.name} 的选项有：{'、'.join(type_.enum.values)}"
+            return Problem("YB404", f"“{value}”不是 {type_.name} 的选项", hint)
+        return value
+    decl = info.decl
+    if decl.range_low is not None and decl.range_high is not None:
+        evaluator = evaluator_for(program, False)
+        try:
+            low = evaluator.constant(info.scope, decl.range_low)
+            high = evaluator.constant(info.scope, decl.range_high)
+        except Exception:
+            return value
+        if not low <= value <= high:
+            return Problem("YB406", f"{display(type_, value)} 超出范围 {display(type_, low)} 至 {display(type_, high)}",
+                           "请核对这个数；范围由政策的 输入 声明规定")
+    return value
+
+
+def validate(program: Program, raw: RawCase) -> tuple[CaseInput, list[Diagnostic]]:
+    """Check every given value; all problems are returned together."""
+    inputs = declared_inputs(program)
+    case = CaseInput({}, file=raw.file)
+    problems: list[Diagnostic] = []
+    for entry in raw.entries:
+        if entry.name == DATE_KEY:
+            value = parse_value(entry.value, DATE)
+            if isinstance(value, Problem):
+                problems.append(error("YB405", entry.value_span, f"计算日期：{value.message}", value.hint))
+            else:
+                case.date, case.date_source = value, "案例的 计算日期"
+            continue
+        info = inputs.get(entry.name)
+        if info is None:
+            guess = closest(entry.name, [*inputs, DATE_KEY])
+            listed = "、".join(list(inputs)[:12]) + ("等" if len(inputs) > 12 else "")
+            hint = f"是否想写 {guess}？" if guess else (f"本政策的输入有：{listed}" if inputs else "本政策没有声明输入")
+            problems.append(error("YB402", entry.key_span, f"未知的输入“{entry.name}”", hint))
+            continue
+        value = check_value(program, info, entry.value)
+        if isinstance(value, Problem):
+            problems.append(error(value.code, entry.value_span, f"输入 {entry.name}：{value.message}", value.hint))
+            continue
+        case.values[entry.name] = value
+    return case, problems
+
+
+def parse_assignment(program: Program, text: str) -> tuple[str, Any] | Diagnostic:
+    """`NAME=VALUE` of --what-if, with VALUE a typed string or a plain value."""
+    where = ir.Span("--what-if", 1, 1, 1, len(text) + 1)
+    name, sep, raw = text.partition("=")
+    name, raw = name.strip(), raw.strip()
+    if not sep or not name:
+        return error("YB421", where, f"--what-if 应写作 名称=值，这里是“{text}”", "例如 --what-if 修复缴费年数=2年")
+    if name == DATE_KEY:
+        date = parse_date_text(raw)
+        if date is None:
+            return error("YB405", where, f"计算日期：无法读作日期：{raw}", "例如 2025-03-01")
+        return name, date
+    inputs = declared_inputs(program)
+    info = inputs.get(name)
+    if info is None:
+        guess = closest(name, list(inputs))
+        hint = f"是否想写 {guess}？" if guess else "--what-if 只能改变输入"
+        return error("YB402", where, f"未知的输入“{name}”", hint)
+    value = check_value(program, info, _plain_scalar(raw))
+    if isinstance(value, Problem):
+        return error(value.code, where, f"输入 {name}：{value.message}", value.hint)
+    return name, value
+
+
+def _plain_scalar(raw: str) -> Any:
+    if re.fullmatch(r"[-+]?\d+(\.\d+)?", raw):
+        return Decimal(raw)
+    if raw in ("true", "false"):
+        return raw == "true"
+    return raw
+
+
+# ------------------------------------------------------------------ tests: 样例 and *.cases.yaml
+
+
+@attrs.define
+class SampleResult:
+    policy: str
+    name: str
+    passed: bool
+    details: list[str] = attrs.Factory(list)
+
+
+def suites_beside(policy: Path) -> list[Path]:
+    """`x.cases.yaml` (and `x.cases.yml`) beside `x.ybl`."""
+    stem = policy.name[: -len(policy.suffix)] if policy.suffix else policy.name
+    return [p for p in (policy.with_name(f"{stem}.cases.yaml"), policy.with_name(f"{stem}.cases.yml")) if p.is_file()]
+
+
+def run_examples(program: Program) -> list[SampleResult]:
+    """Every 样例 block of the policy."""
+    results = []
+    evaluator = evaluator_for(program, False)
+    scope = program.root
+    inputs = declared_inputs(program)
+    for example in scope.module.examples:
+        result = SampleResult(scope.path, f"样例“{example.name}”", True)
+        case = CaseInput({}, file=scope.path)
+        expected: list[tuple[str, Any]] = []
+        try:
+            for line in example.inputs:
+                value = evaluator.constant(scope, line.value)
+                if line.name.name == DATE_KEY:
+                    case.date, case.date_source = value, "样例的 计算日期"
+                else:
+                    info = inputs.get(line.name.name)
+                    checked = check_value(program, info, _as_raw(value, info.type)) if info is not None else value
+                    if isinstance(checked, Problem):
+                        result.passed = False
+                        result.details.append(f"输入 {line.name.name}：{checked.message}")
+                    case.values[line.name.name] = value
+            for line in example.expectations:
+                expected.append((line.name.display, evaluator.constant(scope, line.value)))
+        except Exception as exc:
+            result.passed = False
+            result.details.append(f"无法读取样例的值：{exc}")
+            results.append(result)
+            continue
+        _compare(program, case, expected, result)
+        results.append(result)
+    return results
+
+
+def _as_raw(value: Any, type_: Type) -> Any:
+    """A constant from a 样例 line, in the plain form `check_value` reads."""
+    if type_.kind is Kind.MONTHS or type_.kind is Kind.YEARS or type_.kind is Kind.DAYS:
+        return int(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    return value
+
+
+def run_suite(program: Program, path: str) -> list[SampleResult]:
+    """Every case of a `*.cases.yaml` file."""
+    raw_cases, problems = load_suite(path)
+    results = []
+    if problems:
+        results.append(SampleResult(path, "样例文件", False, [_render_problem(d, raw_cases) for d in problems]))
+    for raw in raw_cases:
+        result = SampleResult(path, f"“{raw.name}”", True)
+        case, diags = validate(program, raw)
+        if diags:
+            result.passed = False
+            result.details.extend(_render_problem(d, raw_cases) for d in diags)
+            results.append(result)
+            continue
+        expected: list[tuple[str, Any]] = []
+        evaluator = evaluator_for(program, False)
+        for entry in raw.expect:
+            fig = evaluator.resolve_output(entry.name)
+            if isinstance(fig, Diagnostic):
+                result.passed = False
+                result.details.append(f"期望 {entry.name}：{fig.message}（{fig.hint}）")
+                continue
+            value = parse_value(entry.value, fig.type)
+            if isinstance(value, Problem):
+                result.passed = False
+                result.details.append(f"期望 {entry.name}（第 {entry.value_span.line} 行）：{value.message}")
+                continue
+            expected.append((entry.name, value))
+        if result.passed:
+            _compare(program, case, expected, result)
+        results.append(result)
+    return results
+
+
+def _render_problem(d: Diagnostic, cases: Iterable[RawCase]) -> str:
+    return f"{d.span.file}:{d.span.line}:{d.span.column}: {d.message}" + (f"（{d.hint}）" if d.hint else "")
+
+
+def _compare(program: Program, case: CaseInput, expected: list[tuple[str, Any]], result: SampleResult) -> None:
+    from yibaolang.engines.evaluate import evaluate
+
+    if not expected:
+        return
+    names = [name for name, _ in expected]
+    outcome = evaluate(program, case, names)
+    failed: list[tuple[str, Any, Any, Type]] = []
+    for (name, want), out in zip(expected, outcome.outputs, strict=True):
+        if not out.ok:
+            continue
+        if out.value != want:
+            failed.append((name, want, out.value, out.type))
+    errors = [d for d in outcome.diagnostics if d.is_error]
+    if not failed and not errors:
+        return
+    result.passed = False
+    for d in errors:
+        hint = f"（{d.hint}）" if d.hint else ""
+        result.details.append(f"{d.span.file}:{d.span.line}: 错误[{d.code}]: {d.message}{hint}")
+    if not failed:
+        return
+    from yibaolang.outputs.render import text as text_render
+
+    traced = evaluate(program, case, [name for name, *_ in failed], trace=True)
+    nodes = {node.name: node for node in traced.trace}
+    for name, want, got, type_ in failed:
+        result.details.append(f"{name}：期望 {display(type_, want)}，实际 {display(type_, got)}")
+        node = nodes.get(name)
+        if node is not None:
+            result.details.append("解释：")
+            result.details.extend("  " + line for line in text_render.render_node_plain(node).splitlines())
+
+
+__all__ = [
+    "DATE_KEY", "InputInfo", "RawCase", "RawEntry", "SampleResult", "check_value", "declared_inputs",
+    "load_case_file", "load_suite", "parse_assignment", "parse_case_text", "run_examples", "run_suite",
+    "suites_beside", "validate",
+]
+
+_ = dt  # dates arrive as datetime.date from YAML

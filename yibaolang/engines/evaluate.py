@@ -1,0 +1,1671 @@
+"""Evaluation: the interpreter over the IR (LANGUAGE.md §3, §7, §9).
+
+The IR of a checked Program is compiled once into Python closures, one per
+expression node, each taking the per-case `Frame`.  A figure (input,
+parameter, definition) becomes a getter that computes on first use and
+memoises in the frame, so evaluation is demand-driven: only what the
+requested outputs need is computed, and only the inputs they need are
+required.
+
+Tracing is a compile-time flag.  The untraced closures do no string work at
+all; the traced ones are built by the same functions, from the same nodes,
+with a few extra lines that tell the `Tracer` what they computed — so the
+explanation cannot drift from the arithmetic.
+
+Imported policies are evaluated on the same case: each `引用` with 代入
+bindings gets its own instance (its bound inputs computed in the importing
+policy), unbound imports share one.  An imported policy keeps its own 舍入.
+
+Problems are Diagnostics (YB4xx) with spans; no exception escapes `evaluate`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import operator
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, assert_never
+
+import attrs
+
+from yibaolang import ir
+from yibaolang.checks.resolve import ModuleScope, Program, Symbol, SymbolKind, lookup
+from yibaolang.checks.typecheck import EVALUATION_DATE
+from yibaolang.checks.types import (
+    BOOL,
+    DATE,
+    DAYS,
+    ERROR,
+    LITERAL_TYPES,
+    MONEY,
+    MONTHS,
+    NUMBER,
+    RATIO,
+    YEARS,
+    Kind,
+    Type,
+    arith_result,
+)
+from yibaolang.diagnostics import Diagnostic, closest, error
+from yibaolang.engines.trace import Building, ClauseRef, SourceRef, TraceNode, Tracer, excerpt, unparse
+from yibaolang.semantics import dates
+from yibaolang.semantics.values import CONTEXT, QUANTUM, ZERO, display, divide, plain
+
+Fn = Callable[["Frame"], Any]
+
+
+class _Unset:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+class EvalError(Exception):
+    """An evaluation problem, already phrased as a diagnostic."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+class MissingInput(Exception):
+    """An input the case does not give and that has no 默认, needed by `figure`."""
+
+    def __init__(self, name: str, type_: Type, decl_span: ir.Span) -> None:
+        super().__init__(name)
+        self.name = name
+        self.type = type_
+        self.decl_span = decl_span
+        self.figure: str | None = None
+        self.figure_span: ir.Span | None = None
+
+
+class Frame:
+    """The state of one case: its inputs, the memo of computed figures, the 计算日期."""
+
+    __slots__ = ("args", "date", "date_source", "inputs", "memo", "tracer")
+
+    def __init__(self, inputs: Mapping[str, Any], size: int, date: dt.date | None,
+                 tracer: Tracer | None = None, date_source: str = "") -> None:
+        self.inputs = inputs
+        self.memo: list[Any] = [UNSET] * size
+        self.date = date
+        self.tracer = tracer
+        self.date_source = date_source
+        self.args: tuple[Any, ...] = ()
+
+
+@attrs.frozen(slots=True)
+class Compiled:
+    """A compiled expression: its closure, its static type and, if constant, its value."""
+
+    fn: Fn
+    type: Type
+    const: Any = UNSET
+
+
+@attrs.frozen(slots=True)
+class Env:
+    inst: Instance
+    locals: Mapping[str, tuple[int, Type]] = attrs.field(factory=dict)
+    # False directly under 四舍五入: the × or ÷ there is neither rounded to the 分 nor
+    # required to be a whole duration, because the explicit rounding decides.
+    whole: bool = True
+
+
+@attrs.define(eq=False)
+class Figure:
+    """A compiled input, parameter or definition of one instance."""
+
+    symbol: Symbol
+    instance: Instance
+    slot: int
+    type: Type
+    name: str
+    get: Fn
+
+
+@attrs.define(eq=False)
+class Instance:
+    """One evaluation of a module: the root policy, or an imported one with its 代入."""
+
+    scope: ModuleScope
+    parent: Instance | None
+    imp: ir.Import | None
+    label: str
+    quantum: Decimal
+    unit: str
+    bindings: dict[str, ir.Binding] = attrs.Factory(dict)
+    children: dict[int, Instance] = attrs.Factory(dict)
+    figures: dict[str, Figure] = attrs.Factory(dict)
+    functions: dict[str, Compiled] = attrs.Factory(dict)
+    assertions: list[tuple[ir.Assertion, Fn]] = attrs.Factory(list)
+
+    def qualified(self, name: str) -> str:
+        return f"{self.label}.{name}" if self.label else name
+
+
+@attrs.define
+class CaseInput:
+    """A validated case: typed input values by name and the 计算日期 with where it came from."""
+
+    values: dict[str, Any]
+    date: dt.date | None = None
+    date_source: str = ""
+    file: str | None = None
+
+
+@attrs.define
+class OutputValue:
+    name: str
+    type: Type
+    value: Any = None
+    ok: bool = False
+
+
+@attrs.define
+class Outcome:
+    """The result of evaluating one case."""
+
+    outputs: list[OutputValue]
+    diagnostics: list[Diagnostic]
+    date: dt.date | None
+    date_source: str
+    inputs: dict[str, tuple[Type, Any]]
+    trace: list[TraceNode] = attrs.Factory(list)
+    assertions: list[TraceNode] = attrs.Factory(list)
+    skipped: list[str] = attrs.Factory(list)
+    figures: dict[str, tuple[Type, Any]] = attrs.Factory(dict)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+    def value(self, name: str) -> Any:
+        for out in self.outputs:
+            if out.name == name:
+                return out.value
+        raise KeyError(name)
+
+
+_COMPARE: dict[ir.CompareOp, Callable[[Any, Any], bool]] = {
+    ir.CompareOp.GT: operator.gt,
+    ir.CompareOp.GE: operator.ge,
+    ir.CompareOp.LT: operator.lt,
+    ir.CompareOp.LE: operator.le,
+    ir.CompareOp.EQ: operator.eq,
+    ir.CompareOp.NE: operator.ne,
+}
+
+_UNIT_WORD = {Kind.YEARS: "年", Kind.MONTHS: "个月", Kind.DAYS: "日"}
+_PLACEHOLDER: dict[Kind, Any] = {
+    Kind.MONEY: ZERO, Kind.RATIO: ZERO, Kind.NUMBER: ZERO, Kind.YEARS: 0, Kind.MONTHS: 0, Kind.DAYS: 0,
+    Kind.DATE: dt.date(2000, 1, 1), Kind.BOOL: False,
+}
+
+
+def _const(value: Any, type_: Type) -> Compiled:
+    return Compiled(lambda fr: value, type_, value)
+
+
+def _internal(span: ir.Span, message: str) -> EvalError:
+    return EvalError(error("YB499", span, f"内部错误：{message}", "这是 yibaolang 的缺陷，请报告给维护者"))
+
+
+class Evaluator:
+    """A Program compiled to closures, traced or not."""
+
+    def __init__(self, program: Program, traced: bool) -> None:
+        self.program = program
+        self.traced = traced
+        self.nslots = 0
+        self.compiling: set[tuple[int, str]] = set()
+        self.shared: dict[str, Instance] = {}
+        self.instances: list[Instance] = []
+        self.outputs_cache: dict[str, Figure | Diagnostic] = {}
+        self.root = self.new_instance(program.root, None, None, "")
+        self.shared[program.root.path] = self.root
+        self.compile_instance(self.root, set())
+
+    # -------------------------------------------------------------- instances
+
+    def new_instance(self, scope: ModuleScope, parent: Instance | None, imp: ir.Import | None,
+                     label: str) -> Instance:
+        header = scope.module.header
+        unit = header.rounding if header is not None and header.rounding in QUANTUM else "分"
+        assert unit is not None
+        bindings = {b.input: b for b in imp.bindings} if imp is not None else {}
+        inst = Instance(scope, parent, imp, label, QUANTUM[unit], unit, bindings)
+        self.instances.append(inst)
+        return inst
+
+    def child(self, inst: Instance, imp: ir.Import) -> Instance:
+        found = inst.children.get(id(imp))
+        if found is not None:
+            return found
+        child_scope = next(c for i, c in inst.scope.imports if i is imp)
+        label = imp.alias or ""
+        if inst.label and label:
+            label = f"{inst.label}.{label}"
+        if not imp.bindings and child_scope.path in self.shared:
+            child = self.shared[child_scope.path]
+        else:
+            child = self.new_instance(child_scope, inst, imp, label)
+            if not imp.bindings:
+                self.shared[child_scope.path] = child
+        inst.children[id(imp)] = child
+        return child
+
+    def compile_instance(self, inst: Instance, done: set[int]) -> None:
+        if id(inst) in done:
+            return
+        done.add(id(inst))
+        for symbol in list(inst.scope.own.values()):
+            if symbol.kind is not SymbolKind.FUNCTION:
+                self.figure(inst, symbol)
+        for assertion in inst.scope.module.assertions:
+            inst.assertions.append((assertion, self.expr(assertion.condition, Env(inst)).fn))
+        for imp, _child in inst.scope.imports:
+            self.compile_instance(self.child(inst, imp), done)
+
+    def instance_of(self, scope: ModuleScope) -> Instance:
+        for inst in self.instances:
+            if inst.scope is scope:
+                return inst
+        return self.root
+
+    # -------------------------------------------------------------- figures
+
+    def figure(self, inst: Instance, symbol: Symbol) -> Figure:
+        found = inst.figures.get(symbol.name)
+        if found is not None:
+            return found
+        key = (id(inst), symbol.name)
+        if key in self.compiling:
+            raise _internal(symbol.decl.span, f"“{symbol.name}”循环依赖")
+        self.compiling.add(key)
+        try:
+            fig = self.compile_figure(inst, symbol)
+        finally:
+            self.compiling.discard(key)
+        inst.figures[symbol.name] = fig
+        return fig
+
+    def compile_figure(self, inst: Instance, symbol: Symbol) -> Figure:
+        slot = self.nslots
+        self.nslots += 1
+        type_ = self.program.types.get(symbol.key, ERROR)
+        decl = symbol.decl
+        name = inst.qualified(symbol.name)
+        expr: ir.Expr | None = None
+        kind = "figure"
+        sets_figure = True
+        match decl:
+            case ir.InputDecl():
+                compute, expr = self.input_compute(inst, decl, type_)
+                kind, sets_figure = "input", False
+            case ir.ParamDecl():
+                compute = self.param_compute(inst, decl, type_)
+                kind = "parameter"
+            case ir.Definition():
+                compute = self.expr(decl.expr, Env(inst)).fn
+                expr = decl.expr
+            case ir.Requirement():
+                compute = self.requirement_compute(decl)
+            case ir.FunctionDecl():
+                raise _internal(decl.span, f"函数 {decl.name} 不是数额")
+            case _:
+                assert_never(decl)
+        rules = self.exception_rules(inst, symbol)
+        if rules:
+            compute = self.with_exceptions(inst, symbol, type_, compute, rules)
+        get = self.getter(slot, compute, name, decl.span, sets_figure,
+                          self.node_factory(inst, symbol, name, kind, type_, expr), expr)
+        return Figure(symbol, inst, slot, type_, name, get)
+
+    def node_factory(self, inst: Instance, symbol: Symbol, name: str, kind: str, type_: Type,
+                     expr: ir.Expr | None) -> Callable[[], TraceNode]:
+        if not self.traced:
+            return lambda: TraceNode(name, kind, type_)
+        decl = symbol.decl
+        clause = inst.scope.clause(symbol.clause)
+        focus = expr
+        if isinstance(decl, ir.ParamDecl) and decl.versions:
+            focus = decl.versions[-1].value
+        ref = (ClauseRef(clause.raw_id, clause.title, excerpt(clause.text, focus, (symbol.name,)))
+               if clause is not None else None)
+        source = SourceRef(inst.scope.path, decl.span.line)
+        expression = unparse(expr) if expr is not None and kind != "input" else None
+        description = decl.description if isinstance(decl, ir.InputDecl) else None
+
+        def make() -> TraceNode:
+            node = TraceNode(name, kind, type_, expression=expression, clause=ref, source=source)
+            if description:
+                node.notes.append(f"说明：{description}")
+            return node
+
+        return make
+
+    def getter(self, slot: int, compute: Fn, name: str, span: ir.Span, sets_figure: bool,
+               make_node: Callable[[], TraceNode], expr: ir.Expr | None) -> Fn:
+        unset = UNSET
+        if not self.traced:
+            def get(fr: Frame) -> Any:
+                value = fr.memo[slot]
+                if value is unset:
+                    try:
+                        value = compute(fr)
+                    except MissingInput as exc:
+                        if sets_figure and exc.figure is None:
+                            exc.figure, exc.figure_span = name, span
+                        raise
+                    fr.memo[slot] = value
+                return value
+
+            return get
+
+        def get_traced(fr: Frame) -> Any:
+            tracer = fr.tracer
+            assert tracer is not None
+            value = fr.memo[slot]
+            if value is not unset:
+                tracer.reuse(slot)
+                return value
+            node = make_node()
+            building = tracer.begin(node, expr)
+            try:
+                value = compute(fr)
+            except MissingInput as exc:
+                tracer.abandon(building)
+                if sets_figure and exc.figure is None:
+                    exc.figure, exc.figure_span = name, span
+                raise
+            except BaseException:
+                tracer.abandon(building)
+                raise
+            fr.memo[slot] = value
+            tracer.end(building, value, slot)
+            return value
+
+        return get_traced
+
+    def input_compute(self, inst: Instance, decl: ir.InputDecl, type_: Type) -> tuple[Fn, ir.Expr | None]:
+        name = decl.name
+        binding = inst.bindings.get(name)
+        if binding is not None and inst.parent is not None:
+            bound = self.expr(binding.value, Env(inst.parent)).fn
+            if not self.traced:
+                return bound, None
+            where = inst.imp.path if inst.imp is not None else ""
+
+            def bound_traced(fr: Frame) -> Any:
+                assert fr.tracer is not None
+                fr.tracer.note(f"由 引用 \"{where}\" 的 代入 给出")
+                return bound(fr)
+
+            return bound_traced, binding.value
+        default = self.expr(decl.default, Env(inst)) if decl.default is not None else None
+        decl_span = decl.span
+        unset = UNSET
+        if default is None:
+            def required(fr: Frame) -> Any:
+                value = fr.inputs.get(name, unset)
+                if value is unset:
+                    raise MissingInput(name, type_, decl_span)
+                return value
+
+            return required, None
+        default_fn = default.fn
+        traced = self.traced
+
+        def with_default(fr: Frame) -> Any:
+            value = fr.inputs.get(name, unset)
+            if value is unset:
+                value = default_fn(fr)
+                if traced:
+                    assert fr.tracer is not None
+                    fr.tracer.note(f"案例未给出，取默认值 {display(type_, value)}")
+            return value
+
+        return with_default, None
+
+    def param_compute(self, inst: Instance, decl: ir.ParamDecl, type_: Type) -> Fn:
+        versions = [(v.start, self.expr(v.value, Env(inst)).fn, v) for v in decl.versions]
+        traced = self.traced
+        if len(versions) == 1 and versions[0][0] is None:
+            fn, version = versions[0][1], versions[0][2]
+            if not traced:
+                return fn
+            text = unparse(version.value)
+
+            def undated(fr: Frame) -> Any:
+                assert fr.tracer is not None
+                fr.tracer.current.formula = text
+                return fn(fr)
+
+            return undated
+        dated = sorted(((s, f, v) for s, f, v in versions if s is not None), key=lambda t: t[0])
+        first = dated[0][0]
+        assert first is not None
+        no_date = error(
+            "YB414", decl.span, f"参数 {decl.name} 按日期分版本，需要计算日期",
+            "用 --date YYYY-MM-DD 指定，或在案例中写 计算日期，或在政策头部写 施行 日期", clause=decl.clause)
+        starts = [s for s, _, _ in dated]
+        name = decl.name
+        # 此前 value: the parameter's value before its first dated version.
+        before = next(((f, v) for s, f, v in versions if s is None), None)
+
+        def choose(fr: Frame) -> Any:
+            date = fr.date
+            if date is None:
+                raise EvalError(no_date)
+            index = -1
+            for i, start in enumerate(starts):
+                if start <= date:
+                    index = i
+            if index < 0 and before is not None:
+                fn, version = before
+                if traced:
+                    assert fr.tracer is not None
+                    source = f"（{fr.date_source}）" if fr.date_source else ""
+                    fr.tracer.current.formula = f"此前 {unparse(version.value)}"
+                    fr.tracer.note(f"计算日期 {date.isoformat()}{source} 早于 {first.isoformat()}，选用 此前 的取值")
+                return fn(fr)
+            if index < 0:
+                raise EvalError(error(
+                    "YB413", decl.span,
+                    f"计算日期 {date.isoformat()} 早于参数 {name} 的第一个版本（自 {first.isoformat()} 起）",
+                    f"参数 {name} 自 {first.isoformat()} 起才有规定；请检查计算日期", clause=decl.clause))
+            start, fn, version = dated[index]
+            if traced:
+                assert fr.tracer is not None and start is not None
+                source = f"（{fr.date_source}）" if fr.date_source else ""
+                fr.tracer.current.formula = f"自 {start.isoformat()} 起 {unparse(version.value)}"
+                fr.tracer.note(f"按计算日期 {date.isoformat()}{source} 选用 自 {start.isoformat()} 起 的版本")
+            return fn(fr)
+
+        return choose
+
+    def requirement_compute(self, decl: ir.Requirement) -> Fn:
+        problem = error("YB420", decl.span, f"要求的数额 {decl.name} 在本政策中没有定义",
+                        f"用 定义 {decl.name} = … 给出它", clause=decl.clause)
+
+        def missing(fr: Frame) -> Any:
+            raise EvalError(problem)
+
+        return missing
+
+    # -------------------------------------------------------------- exceptions (LANGUAGE.md §7)
+
+    def exception_rules(self, inst: Instance, symbol: Symbol) -> list[tuple[ir.ExceptionRule, Instance, Fn, Fn]]:
+        out = []
+        for scope, rule in self.program.exceptions.get(symbol.key, []):
+            where: Instance | None = inst
+            while where is not None and where.scope is not scope:
+                where = where.parent
+            if where is None:
+                continue
+            env = Env(where)
+            out.append((rule, where, self.expr(rule.condition, env).fn, self.expr(rule.value, env).fn))
+        return out
+
+    def with_exceptions(self, inst: Instance, symbol: Symbol, type_: Type, base: Fn,
+                        rules: list[tuple[ir.ExceptionRule, Instance, Fn, Fn]]) -> Fn:
+        traced = self.traced
+        base_decl = symbol.decl
+        base_clause = getattr(base_decl, "clause", None)
+        if isinstance(base_decl, ir.Definition):
+            base_text = f"{symbol.name} = {unparse(base_decl.expr)}"
+        else:
+            base_text = f"参数 {symbol.name} 的规定值"
+        base_cite = f"（条款 {base_clause}）" if base_clause else ""
+
+        def conflict(a: ir.ExceptionRule, b: ir.ExceptionRule, va: Any, vb: Any) -> EvalError:
+            ca, cb = a.clause or "（无条款）", b.clause or "（无条款）"
+            same = a.clause == b.clause
+            hint = ("同一条款里的两条例外无法排定先后：请把其中一条移到单独的条款，再写 优先于" if same
+                    else f"若条款 {ca} 的例外应当优先，在它后面写 优先于 \"{cb}\"（反之亦然）")
+            return EvalError(error(
+                "YB412", a.span,
+                f"例外冲突：条款 {ca} 与条款 {cb} 的例外同时成立，"
+                f"给 {symbol.name} 的值不同（{display(type_, va)} 与 {display(type_, vb)}）",
+                hint, clause=a.clause, related=((b.span, f"条款 {cb} 的例外"),)))
+
+        def compute(fr: Frame) -> Any:
+            fired = [(rule, value) for rule, _, cond, value in rules if cond(fr)]
+            if traced:
+                tracer = fr.tracer
+                assert tracer is not None
+                fired_ids = {id(r) for r, _ in fired}
+                for rule, _, _, _ in rules:
+                    if id(rule) not in fired_ids:
+                        cite = f"（条款 {rule.clause}）" if rule.clause else ""
+                        cond_text = unparse(rule.condition, tracer.current.values)
+                        tracer.note(f"例外{cite}不适用：{unparse(rule.condition)} 不成立（{cond_text}）")
+            if not fired:
+                return base(fr)
+            if len(fired) == 1:
+                winners = fired
+            else:
+                winners = [
+                    (rule, value) for rule, value in fired
+                    if not any(rule.clause is not None and rule.clause in other.overrides
+                               for other, _ in fired if other is not rule)
+                ]
+                if not winners:
+                    a, b = fired[0][0], fired[1][0]
+                    raise conflict(a, b, fired[0][1](fr), fired[1][1](fr))
+            results = [(rule, value(fr)) for rule, value in winners]
+            first_rule, first_value = results[0]
+            for rule, value in results[1:]:
+                if value != first_value:
+                    raise conflict(first_rule, rule, first_value, value)
+            if traced:
+                tracer = fr.tracer
+                assert tracer is not None
+                self.trace_exception(tracer, inst, first_rule, first_value, type_, base_text, base_cite,
+                                     [r for r, _ in fired if r is not first_rule])
+            return first_value
+
+        return compute
+
+    def trace_exception(self, tracer: Tracer, inst: Instance, rule: ir.ExceptionRule, value: Any, type_: Type,
+                        base_text: str, base_cite: str, others: list[ir.ExceptionRule]) -> None:
+        building = tracer.current
+        scope = self.program.modules.get(rule.span.file, inst.scope)
+        clause = scope.clause(rule.clause)
+        cite = f"条款 {clause.raw_id}" if clause is not None else "例外"
+        node = TraceNode(
+            f"例外（{cite}）", "exception", type_, value, display(type_, value),
+            formula=f"当 {unparse(rule.condition, building.values)} 时 = {unparse(rule.value, building.values)}",
+            expression=f"当 {unparse(rule.condition)} 时 = {unparse(rule.value)}",
+            clause=ClauseRef(clause.raw_id, clause.title, excerpt(clause.text, rule.value)) if clause else None,
+            source=SourceRef(rule.span.file, rule.span.line),
+        )
+        node.notes.append(f"替代了基本规则：{base_text}{base_cite}")
+        for other in others:
+            node.notes.append(f"优先于 条款 {other.clause} 的例外（该例外同样成立）")
+        building.formula = f"{unparse(rule.value, building.values)}（{cite} 的例外）"
+        tracer.note(f"适用例外（{cite}）：{unparse(rule.condition)}，替代了基本规则{base_cite}")
+        tracer.detail(node)
+
+    # -------------------------------------------------------------- expressions
+
+    def expr(self, e: ir.Expr, env: Env) -> Compiled:
+        match e:
+            case ir.Literal(kind=kind, value=value):
+                return _const(value, LITERAL_TYPES[kind])
+            case ir.Name():
+                return self.name(e, env)
+            case ir.Arith():
+                return self.arith(e, env)
+            case ir.Negate(operand=operand):
+                inner = self.expr(operand, env)
+                f = inner.fn
+                return Compiled(lambda fr: -f(fr), inner.type)
+            case ir.Compare():
+                return self.compare(e, env)
+            case ir.Member(subject=subject, values=values, negated=negated):
+                sf = self.expr(subject, env).fn
+                members = frozenset(values)
+                if negated:
+                    return Compiled(lambda fr: sf(fr) not in members, BOOL)
+                return Compiled(lambda fr: sf(fr) in members, BOOL)
+            case ir.Between(subject=subject, low=low, high=high):
+                sf, lf, hf = self.expr(subject, env).fn, self.expr(low, env).fn, self.expr(high, env).fn
+
+                def between(fr: Frame) -> bool:
+                    x = sf(fr)
+                    return bool(lf(fr) <= x <= hf(fr))
+
+                return Compiled(between, BOOL)
+            case ir.Logic(op=op, left=left, right=right):
+                lf, rf = self.expr(left, env).fn, self.expr(right, env).fn
+                if op is ir.LogicOp.AND:
+                    return Compiled(lambda fr: bool(lf(fr) and rf(fr)), BOOL)
+                return Compiled(lambda fr: bool(lf(fr) or rf(fr)), BOOL)
+            case ir.Not(operand=operand):
+                of = self.expr(operand, env).fn
+                return Compiled(lambda fr: not of(fr), BOOL)
+            case ir.If():
+                return self.conditional(e, env)
+            case ir.Bounded():
+                return self.bounded(e, env)
+            case ir.Call():
+                return self.call(e, env)
+            case ir.Banded():
+                return self.banded(e, env)
+            case ir.Stepped():
+                return self.stepped(e, env)
+            case ir.Cases():
+                return self.cases(e, env)
+            case ir.Table():
+                return self.table(e, env)
+            case _:
+                assert_never(e)
+
+    def evaluation_date(self, e: ir.Name) -> Fn:
+        missing = error("YB414", e.span, "这里用到了 计算日期，但没有给出",
+                        "用 --date YYYY-MM-DD 指定，或在案例中写 计算日期，或在政策头部写 施行 日期")
+        traced = self.traced
+
+        def today(fr: Frame) -> Any:
+            if fr.date is None:
+                raise EvalError(missing)
+            if traced:
+                assert fr.tracer is not None
+                fr.tracer.record(e, fr.date, DATE)
+            return fr.date
+
+        return today
+
+    def name(self, e: ir.Name, env: Env) -> Compiled:
+        if e.qualifier is None and e.name in env.locals:
+            index, type_ = env.locals[e.name]
+            if not self.traced:
+                return Compiled(lambda fr: fr.args[index], type_)
+
+            def local_traced(fr: Frame) -> Any:
+                value = fr.args[index]
+                assert fr.tracer is not None
+                fr.tracer.record(e, value, type_)
+                return value
+
+            return Compiled(local_traced, type_)
+        found = lookup(env.inst.scope, e)
+        if found is None and e.qualifier is None and e.name == EVALUATION_DATE:
+            return Compiled(self.evaluation_date(e), DATE)
+        if found is None:
+            # Type checking accepted it, so it is an enumeration value.
+            return _const(e.name, Type(Kind.ENUM))
+        if found.symbol.kind is SymbolKind.FUNCTION:
+            raise _internal(e.span, f"函数 {e.display} 未加括号")
+        target = env.inst if found.via is None else self.child(env.inst, found.via)
+        fig = self.figure(target, found.symbol)
+        get, type_ = fig.get, fig.type
+        if not self.traced:
+            return Compiled(get, type_)
+
+        def name_traced(fr: Frame) -> Any:
+            value = get(fr)
+            assert fr.tracer is not None
+            fr.tracer.record(e, value, type_)
+            return value
+
+        return Compiled(name_traced, type_)
+
+    def arith(self, e: ir.Arith, env: Env) -> Compiled:
+        inner = env if env.whole else attrs.evolve(env, whole=True)
+        left, right = self.expr(e.left, inner), self.expr(e.right, inner)
+        lt, rt = left.type, right.type
+        result = arith_result(e.op, lt, rt) or ERROR
+        lf, rf = left.fn, right.fn
+        op = e.op
+        if op in (ir.ArithOp.ADD, ir.ArithOp.SUB):
+            if lt.kind is Kind.DATE or rt.kind is Kind.DATE:
+                return Compiled(self.date_arith(e, lf, rf, lt, rt), result)
+            if op is ir.ArithOp.ADD:
+                if right.const is not UNSET:
+                    c = right.const
+                    return Compiled(lambda fr: lf(fr) + c, result)
+                return Compiled(lambda fr: lf(fr) + rf(fr), result)
+            if right.const is not UNSET:
+                c = right.const
+                return Compiled(lambda fr: lf(fr) - c, result)
+            return Compiled(lambda fr: lf(fr) - rf(fr), result)
+        if op is ir.ArithOp.MUL:
+            if result.kind is Kind.MONEY:
+                return Compiled(self.rounded(e, env, lambda a, b: a * b, lf, rf, right.const), result)
+            if result.is_duration:
+                return Compiled(self.whole(e, env, result, lambda fr: lf(fr) * rf(fr)), result)
+            if right.const is not UNSET:
+                c = right.const
+                return Compiled(lambda fr: lf(fr) * c, result)
+            return Compiled(lambda fr: lf(fr) * rf(fr), result)
+        # division
+        zero = error("YB411", e.span, f"除数为零：{unparse(e.right)} 等于 0",
+                     "请检查除数的来源；需要时先用 如果 排除为零的情形")
+
+        def checked(fr: Frame) -> tuple[Any, Any]:
+            a, b = lf(fr), rf(fr)
+            if not b:
+                raise EvalError(zero)
+            return a, b
+
+        if result.kind is Kind.MONEY:
+            def money_div(fr: Frame) -> Any:
+                a, b = checked(fr)
+                return a / b
+
+            return Compiled(self.rounded(e, env, None, money_div, None, UNSET), result)
+        if result.is_duration:
+            def duration_div(fr: Frame) -> Any:
+                a, b = checked(fr)
+                return divide(Decimal(a), b)
+
+            return Compiled(self.whole(e, env, result, duration_div), result)
+
+        def plain_div(fr: Frame) -> Any:
+            a, b = checked(fr)
+            return divide(Decimal(a), Decimal(b))
+
+        return Compiled(plain_div, result)
+
+    def rounded(self, e: ir.Arith, env: Env, combine: Callable[[Any, Any], Any] | None, lf: Fn,
+                rf: Fn | None, right_const: Any) -> Fn:
+        """Money produced by × or ÷, rounded half-up to the policy's unit where it is produced."""
+        quantum, unit = env.inst.quantum, env.inst.unit
+        if combine is None:
+            raw_fn = lf
+        elif right_const is not UNSET:
+            c = right_const
+            raw_fn = lambda fr: lf(fr) * c  # noqa: E731
+        else:
+            assert rf is not None
+            raw_fn = lambda fr: lf(fr) * rf(fr)  # noqa: E731
+        if not env.whole:
+            return raw_fn  # the enclosing 四舍五入 rounds it
+        if not self.traced:
+            return lambda fr: raw_fn(fr).quantize(quantum, ROUND_HALF_UP)
+
+        def rounded_traced(fr: Frame) -> Any:
+            raw = raw_fn(fr)
+            value = raw.quantize(quantum, ROUND_HALF_UP)
+            if value != raw:
+                assert fr.tracer is not None
+                fr.tracer.note(f"四舍五入到{unit}：{plain(raw)}元 → {display(MONEY, value)}（{unparse(e)}）")
+            return value
+
+        return rounded_traced
+
+    def whole(self, e: ir.Arith, env: Env, result: Type, raw_fn: Fn) -> Fn:
+        """A duration produced by × or ÷ must be whole, unless it is being rounded."""
+        if not env.whole:
+            return lambda fr: Decimal(raw_fn(fr))
+        unit = _UNIT_WORD[result.kind]
+
+        def checked(fr: Frame) -> int:
+            value = Decimal(raw_fn(fr))
+            if value != value.to_integral_value():
+                raise EvalError(error(
+                    "YB416", e.span, f"{result.name}不是整数：{unparse(e)} 得 {plain(value)}{unit}",
+                    f"期限只能是整数；需要时用 四舍五入({unparse(e)}) 取整"))
+            return int(value)
+
+        return checked
+
+    def date_arith(self, e: ir.Arith, lf: Fn, rf: Fn, lt: Type, rt: Type) -> Fn:
+        traced = self.traced
+        if lt.kind is Kind.DATE and rt.kind is Kind.DATE:
+            return lambda fr: (lf(fr) - rf(fr)).days
+        sign = -1 if e.op is ir.ArithOp.SUB else 1
+        if lt.kind is Kind.DATE:
+            date_fn, count_fn, unit_kind = lf, rf, rt.kind
+        else:
+            date_fn, count_fn, unit_kind = rf, lf, lt.kind
+        span = e.span
+
+        def shift(fr: Frame) -> dt.date:
+            start, count = date_fn(fr), count_fn(fr)
+            try:
+                if unit_kind is Kind.DAYS:
+                    return dates.add_days(start, sign * count)
+                months = sign * count * (12 if unit_kind is Kind.YEARS else 1)
+                result, clamped = dates.add_months(start, months)
+            except dates.DateRangeError as exc:
+                raise EvalError(error("YB417", span, f"日期超出范围：{exc}", "请检查日期和期限")) from None
+            if clamped and traced:
+                assert fr.tracer is not None
+                unit = _UNIT_WORD[unit_kind]
+                fr.tracer.note(dates.month_end_note(start, sign * count, unit, result))
+            return result
+
+        return shift
+
+    def compare(self, e: ir.Compare, env: Env) -> Compiled:
+        left, right = self.expr(e.left, env), self.expr(e.right, env)
+        lf, rf = left.fn, right.fn
+        op = _COMPARE[e.op]
+        if right.const is not UNSET:
+            c = right.const
+            return Compiled(lambda fr: op(lf(fr), c), BOOL)
+        return Compiled(lambda fr: op(lf(fr), rf(fr)), BOOL)
+
+    def conditional(self, e: ir.If, env: Env) -> Compiled:
+        branches = [(self.expr(b.condition, env).fn, self.expr(b.value, env)) for b in e.branches]
+        other = self.expr(e.otherwise, env)
+        type_ = next((v.type for _, v in branches if v.type.kind is not Kind.ERROR), other.type)
+        pairs = [(c, v.fn) for c, v in branches]
+        of = other.fn
+        if not self.traced:
+            if len(pairs) == 1:
+                (cf, vf), = pairs
+                return Compiled(lambda fr: vf(fr) if cf(fr) else of(fr), type_)
+
+            def choose(fr: Frame) -> Any:
+                for cf, vf in pairs:
+                    if cf(fr):
+                        return vf(fr)
+                return of(fr)
+
+            return Compiled(choose, type_)
+        texts = [unparse(b.condition) for b in e.branches]
+
+        def choose_traced(fr: Frame) -> Any:
+            tracer = fr.tracer
+            assert tracer is not None
+            failed: list[str] = []
+            for i, (cf, vf) in enumerate(pairs):
+                holds = cf(fr)
+                shown = unparse(e.branches[i].condition, tracer.current.values)
+                if holds:
+                    tracer.choose(e, i)
+                    word = "如果" if i == 0 else "否则如果"
+                    tracer.note(f"{word} {texts[i]}：成立（{shown}）")
+                    if i == 0:
+                        tracer.reason(f"{texts[i]} 成立（{shown}）")
+                    else:
+                        tracer.reason("；".join(failed))
+                    return vf(fr)
+                failed.append(f"{texts[i]} 不成立（{shown}）")
+                word = "如果" if i == 0 else "否则如果"
+                tracer.note(f"{word} {texts[i]}：不成立（{shown}），不取这一支")
+            tracer.choose(e, len(pairs))
+            tracer.reason("；".join(failed))
+            return of(fr)
+
+        return Compiled(choose_traced, type_)
+
+    def bounded(self, e: ir.Bounded, env: Env) -> Compiled:
+        value, limit = self.expr(e.value, env), self.expr(e.limit, env)
+        vf, lf = value.fn, limit.fn
+        cap = e.kind is ir.BoundKind.CAP
+        type_ = value.type
+        if not self.traced:
+            if cap:
+                def capped(fr: Frame) -> Any:
+                    a, b = vf(fr), lf(fr)
+                    return b if b < a else a
+
+                return Compiled(capped, type_)
+
+            def floored(fr: Frame) -> Any:
+                a, b = vf(fr), lf(fr)
+                return b if b > a else a
+
+            return Compiled(floored, type_)
+        word = e.kind.value
+
+        def bounded_traced(fr: Frame) -> Any:
+            a, b = vf(fr), lf(fr)
+            tracer = fr.tracer
+            assert tracer is not None
+            applies = b < a if cap else b > a
+            if not applies:
+                return a
+            shown_a = display(type_, a)
+            if cap:
+                tracer.note(f"{word} {display(type_, b)} 起作用：{unparse(e.value)} 为 {shown_a}，超过上限")
+            else:
+                tracer.note(f"{word} {display(type_, b)} 起作用：{unparse(e.value)} 为 {shown_a}，低于下限")
+                tracer.reason(f"{unparse(e.value)} 为 {shown_a}，不足 {display(type_, b)}")
+            return b
+
+        return Compiled(bounded_traced, type_)
+
+    # -------------------------------------------------------------- calls
+
+    def call(self, e: ir.Call, env: Env) -> Compiled:
+        from yibaolang.checks.typecheck import BUILTINS
+
+        if not env.whole and e.function not in ("取较小", "取较大", "绝对值"):
+            env = attrs.evolve(env, whole=True)  # only a value passed straight through stays unrounded
+        if e.function in BUILTINS and e.qualifier is None:
+            return self.builtin(e, env)
+        found = lookup(env.inst.scope, e.callee)
+        if found is None or not isinstance(found.symbol.decl, ir.FunctionDecl):
+            raise _internal(e.span, f"未知的函数 {e.function}")
+        decl = found.symbol.decl
+        target = env.inst if found.via is None else self.child(env.inst, found.via)
+        body = self.function_body(target, decl)
+        args = [self.expr(a, env) for a in e.args]
+        arg_fns = [a.fn for a in args]
+        body_fn, type_ = body.fn, body.type
+        if not self.traced:
+            def invoke(fr: Frame) -> Any:
+                values = tuple(f(fr) for f in arg_fns)
+                saved = fr.args
+                fr.args = values
+                try:
+                    return body_fn(fr)
+                finally:
+                    fr.args = saved
+
+            return Compiled(invoke, type_)
+        scope = target.scope
+        clause = scope.clause(decl.clause)
+        ref = ClauseRef(clause.raw_id, clause.title, excerpt(clause.text, decl.body)) if clause else None
+        source = SourceRef(scope.path, decl.span.line)
+        params = decl.params
+        arg_types = [a.type for a in args]
+
+        def invoke_traced(fr: Frame) -> Any:
+            tracer = fr.tracer
+            assert tracer is not None
+            values = tuple(f(fr) for f in arg_fns)
+            shown = ", ".join(f"{p.name} = {display(t, v)}" for p, t, v in zip(params, arg_types, values, strict=True))
+            node = TraceNode(f"{decl.name}({shown})", "function", type_,
+                             expression=unparse(decl.body), clause=ref, source=source)
+            building = tracer.begin(node, decl.body)
+            saved = fr.args
+            fr.args = values
+            try:
+                result = body_fn(fr)
+            except BaseException:
+                tracer.abandon(building)
+                raise
+            finally:
+                fr.args = saved
+            tracer.end(building, result)
+            tracer.record(e, result, type_)
+            return result
+
+        return Compiled(invoke_traced, type_)
+
+    def function_body(self, inst: Instance, decl: ir.FunctionDecl) -> Compiled:
+        found = inst.functions.get(decl.name)
+        if found is not None:
+            return found
+        from yibaolang.checks.typecheck import function_types
+
+        locals_, result_type = function_types(self.program, inst.scope, decl)
+        body = self.expr(decl.body, Env(inst, locals_))
+        compiled = Compiled(body.fn, result_type if result_type.kind is not Kind.ERROR else body.type)
+        inst.functions[decl.name] = compiled
+        return compiled
+
+    def builtin(self, e: ir.Call, env: Env) -> Compiled:
+        name, args = e.function, e.args
+        span = e.span
+        if name in ("取较小", "取较大"):
+            compiled = [self.expr(a, env) for a in args]
+            fns = [c.fn for c in compiled]
+            type_ = next((c.type for c in compiled if c.type.kind is not Kind.ERROR), ERROR)
+            pick = min if name == "取较小" else max
+            traced = self.traced
+            if len(fns) == 2:
+                f1, f2 = fns
+                if name == "取较小":
+                    def smaller(fr: Frame) -> Any:
+                        a, b = f1(fr), f2(fr)
+                        return b if b < a else a
+
+                    return Compiled(smaller, type_)
+
+                def larger(fr: Frame) -> Any:
+                    a, b = f1(fr), f2(fr)
+                    if b > a:
+                        if traced:
+                            assert fr.tracer is not None
+                            fr.tracer.reason(f"{unparse(args[0])} 为 {display(type_, a)}，取较大值 {display(type_, b)}")
+                        return b
+                    return a
+
+                return Compiled(larger, type_)
+            return Compiled(lambda fr: pick(f(fr) for f in fns), type_)
+        if name == "四舍五入":
+            return self.round_call(e, env)
+        if name == "数值":
+            inner = self.expr(args[0], env)
+            f = inner.fn
+            if inner.type.is_duration:
+                return Compiled(lambda fr: Decimal(f(fr)), NUMBER)
+            return Compiled(f, NUMBER)
+        if name == "年月日":
+            y, m, d = (self.expr(a, env).fn for a in args)
+
+            def make_date(fr: Frame) -> dt.date:
+                parts = (y(fr), m(fr), d(fr))
+                try:
+                    if any(Decimal(p) != Decimal(p).to_integral_value() for p in parts):
+                        raise ValueError
+                    return dt.date(*(int(p) for p in parts))
+                except (ValueError, OverflowError):
+                    shown = "-".join(plain(Decimal(p)) for p in parts)
+                    raise EvalError(error("YB417", span, f"日期不存在：年月日({shown})",
+                                          "年、月、日要组成真实存在的日期")) from None
+
+            return Compiled(make_date, DATE)
+        if name in ("年份", "月份"):
+            f = self.expr(args[0], env).fn
+            if name == "年份":
+                return Compiled(lambda fr: Decimal(f(fr).year), NUMBER)
+            return Compiled(lambda fr: Decimal(f(fr).month), NUMBER)
+        if name in ("相差天数", "相差月数", "相差年数"):
+            a, b = self.expr(args[0], env).fn, self.expr(args[1], env).fn
+            if name == "相差天数":
+                return Compiled(lambda fr: dates.days_between(a(fr), b(fr)), DAYS)
+            if name == "相差月数":
+                return Compiled(lambda fr: dates.months_between(a(fr), b(fr)), MONTHS)
+            return Compiled(lambda fr: dates.years_between(a(fr), b(fr)), YEARS)
+        if name == "绝对值":
+            inner = self.expr(args[0], env)
+            f = inner.fn
+            return Compiled(lambda fr: abs(f(fr)), inner.type)
+        raise _internal(span, f"内置函数 {name} 没有实现")
+
+    def round_call(self, e: ir.Call, env: Env) -> Compiled:
+        args = e.args
+        inner = self.expr(args[0], attrs.evolve(env, whole=False))
+        f = inner.fn
+        kind = inner.type.kind
+        if len(args) == 2:
+            unit_name = args[1].name if isinstance(args[1], ir.Name) else "分"
+            quantum, unit, type_ = QUANTUM.get(unit_name, QUANTUM["分"]), unit_name, MONEY
+        elif kind is Kind.MONEY:
+            quantum, unit, type_ = env.inst.quantum, env.inst.unit, MONEY
+        elif kind is Kind.RATIO:
+            quantum, unit, type_ = Decimal("0.01"), "百分点", RATIO
+        else:
+            quantum, unit, type_ = Decimal(1), "整数", inner.type
+        as_int = type_.is_duration
+        traced = self.traced
+
+        def round_(fr: Frame) -> Any:
+            raw = Decimal(f(fr))
+            value = raw.quantize(quantum, ROUND_HALF_UP)
+            if traced and value != raw:
+                assert fr.tracer is not None
+                fr.tracer.note(f"四舍五入到{unit}：{plain(raw)} → {plain(value)}")
+            return int(value) if as_int else value
+
+        return Compiled(round_, type_)
+
+    # -------------------------------------------------------------- block expressions
+
+    def banded(self, e: ir.Banded, env: Env) -> Compiled:
+        subject = self.expr(e.subject, env)
+        sf = subject.fn
+        type_ = subject.type if subject.type.kind is not Kind.ERROR else MONEY
+        money = type_.kind is Kind.MONEY
+        quantum = env.inst.quantum
+        bands = []
+        for band in e.bands:
+            low = self.expr(band.lower.value, env) if band.lower is not None else _const(ZERO, type_)
+            high = self.expr(band.upper.value, env) if band.upper is not None else None
+            rate = self.expr(band.rate, env)
+            bands.append((low, high, rate))
+        constant = all(lo.const is not UNSET and (hi is None or hi.const is not UNSET) and r.const is not UNSET
+                       for lo, hi, r in bands)
+        if not self.traced and constant and money:
+            table = [(lo.const, None if hi is None else hi.const, r.const) for lo, hi, r in bands]
+
+            def banded_const(fr: Frame) -> Any:
+                x = sf(fr)
+                total = ZERO
+                for low, high, rate in table:
+                    if x > low:
+                        top = x if high is None or x < high else high
+                        total += ((top - low) * rate).quantize(quantum, ROUND_HALF_UP)
+                return total
+
+            return Compiled(banded_const, type_)
+        fns = [(lo.fn, None if hi is None else hi.fn, r.fn) for lo, hi, r in bands]
+        traced = self.traced
+        labels = [_band_label(b) for b in e.bands]
+        subject_text = unparse(e.subject)
+        whole = type_.is_duration
+
+        def banded_general(fr: Frame) -> Any:
+            x = sf(fr)
+            total: Any = ZERO
+            tracer = fr.tracer
+            for i, (lo_f, hi_f, rate_f) in enumerate(fns):
+                low = lo_f(fr)
+                high = hi_f(fr) if hi_f is not None else None
+                rate = rate_f(fr)
+                if x > low:
+                    top = x if high is None or x < high else high
+                    raw = (top - low) * rate
+                else:
+                    top, raw = low, ZERO
+                amount = raw.quantize(quantum, ROUND_HALF_UP) if money else raw
+                total += amount
+                if traced:
+                    assert tracer is not None
+                    tracer.detail(self.band_node(i, labels[i], e.bands[i], type_, x, low, top, rate, raw, amount,
+                                                 subject_text, env.inst.unit))
+            if traced and total == 0 and fns:
+                assert tracer is not None
+                first_low = fns[0][0](fr)
+                tracer.reason(f"{subject_text} 为 {display(type_, x)}，未超过第一段的起点 {display(type_, first_low)}")
+            if whole:
+                if total != Decimal(total).to_integral_value():
+                    raise EvalError(error("YB416", e.span, f"{type_.name}不是整数：分段累进 得 {plain(Decimal(total))}",
+                                          "期限只能是整数"))
+                return int(total)
+            return total
+
+        return Compiled(banded_general, type_)
+
+    def band_node(self, index: int, label: str, band: ir.Band, type_: Type, x: Any, low: Any, top: Any,
+                  rate: Any, raw: Any, amount: Any, subject_text: str, unit: str) -> TraceNode:
+        node = TraceNode(f"第{index + 1}段 {label}", "band", type_, amount, display(type_, amount),
+                         source=SourceRef(band.span.file, band.span.line))
+        rate_text = display(RATIO, rate)
+        if x > low:
+            part = top - low
+            if low == 0:
+                node.formula = f"{display(type_, top)} × {rate_text}"
+            else:
+                node.formula = f"({display(type_, top)} - {display(type_, low)}) × {rate_text}"
+            node.notes.append(f"本段计入 {display(type_, part)}，按 {rate_text}")
+            if raw != amount:
+                node.notes.append(f"四舍五入到{unit}：{plain(raw)}元 → {display(type_, amount)}")
+        else:
+            node.formula = f"{display(type_, ZERO)} × {rate_text}"
+            node.notes.append(f"不适用：{subject_text} 为 {display(type_, x)}，未超过本段起点 {display(type_, low)}")
+        return node
+
+    def stepped(self, e: ir.Stepped, env: Env) -> Compiled:
+        subject = self.expr(e.subject, env)
+        sf = subject.fn
+        rows = []
+        for step in e.steps:
+            low = self.expr(step.low.value, env).fn if step.low is not None else None
+            high = self.expr(step.high.value, env).fn if step.high is not None else None
+            rows.append((step.kind, low, step.low.inclusive if step.low else False,
+                         high, step.high.inclusive if step.high else False, self.expr(step.result, env)))
+        other = self.expr(e.otherwise, env) if e.otherwise is not None else None
+        type_ = next((r[5].type for r in rows if r[5].type.kind is not Kind.ERROR),
+                     other.type if other is not None else ERROR)
+        exact = ir.StepKind.EXACT
+        table = [(k, lo, li, hi, hi_incl, r.fn) for k, lo, li, hi, hi_incl, r in rows]
+        of = other.fn if other is not None else None
+        no_row = error("YB418", e.span, f"分档 没有与 {unparse(e.subject)} 相符的档，也没有 其余 行",
+                       "补上缺少的档，或加一行 其余 : 值")
+        traced = self.traced
+        subject_text = unparse(e.subject)
+        labels = [_step_label(s) for s in e.steps]
+
+        def pick_step(fr: Frame) -> Any:
+            x = sf(fr)
+            for i, (kind, lo, lo_incl, hi, hi_incl, rf) in enumerate(table):
+                if kind is exact:
+                    assert lo is not None
+                    if x != lo(fr):
+                        continue
+                else:
+                    if lo is not None:
+                        bound = lo(fr)
+                        if x < bound or (x == bound and not lo_incl):
+                            continue
+                    if hi is not None:
+                        bound = hi(fr)
+                        if x > bound or (x == bound and not hi_incl):
+                            continue
+                if traced:
+                    value = rf(fr)
+                    assert fr.tracer is not None
+                    fr.tracer.detail(TraceNode(
+                        f"分档「{labels[i]}」", "row", type_, value, display(type_, value),
+                        source=SourceRef(e.steps[i].span.file, e.steps[i].span.line),
+                        notes=[f"{subject_text} 为 {display(subject.type, x)}，落在「{labels[i]}」这一档"]))
+                    return value
+                return rf(fr)
+            if of is None:
+                raise EvalError(no_row)
+            if traced:
+                assert fr.tracer is not None
+                fr.tracer.note(f"{subject_text} 为 {display(subject.type, x)}，不在任何一档，取 其余")
+                fr.tracer.reason(f"{subject_text} 为 {display(subject.type, x)}，不在任何一档")
+            return of(fr)
+
+        return Compiled(pick_step, type_)
+
+    def cases(self, e: ir.Cases, env: Env) -> Compiled:
+        sf = self.expr(e.subject, env).fn
+        rows: dict[str, tuple[int, Fn]] = {}
+        types = []
+        for i, row in enumerate(e.rows):
+            compiled = self.expr(row.result, env)
+            types.append(compiled.type)
+            for value in row.values:
+                rows.setdefault(value, (i, compiled.fn))
+        other = self.expr(e.otherwise, env) if e.otherwise is not None else None
+        if other is not None:
+            types.append(other.type)
+        type_ = next((t for t in types if t.kind is not Kind.ERROR), ERROR)
+        of = other.fn if other is not None else None
+        subject_text = unparse(e.subject)
+        traced = self.traced
+        span = e.span
+
+        def pick(fr: Frame) -> Any:
+            x = sf(fr)
+            found = rows.get(x)
+            if found is not None:
+                if traced:
+                    value = found[1](fr)
+                    row = e.rows[found[0]]
+                    assert fr.tracer is not None
+                    fr.tracer.detail(TraceNode(
+                        f"分情况「{'、'.join(row.values)}」", "row", type_, value, display(type_, value),
+                        source=SourceRef(row.span.file, row.span.line), notes=[f"{subject_text} 为 {x}"]))
+                    return value
+                return found[1](fr)
+            if of is None:
+                raise EvalError(error("YB418", span, f"分情况 没有“{x}”这一行，也没有 其余 行",
+                                      "补上这一行，或加一行 其余 : 值"))
+            if traced:
+                assert fr.tracer is not None
+                fr.tracer.note(f"{subject_text} 为 {x}，没有单列的一行，取 其余")
+                fr.tracer.reason(f"{subject_text} 为 {x}，取 其余")
+            return of(fr)
+
+        return Compiled(pick, type_)
+
+    def table(self, e: ir.Table, env: Env) -> Compiled:
+        keys = [self.expr(k, env).fn for k in e.keys]
+        cells: dict[Any, tuple[ir.TableRow, str | None, Fn]] = {}
+        types = []
+        for row in e.rows:
+            if len(e.keys) == 1:
+                compiled = self.expr(row.cells[0], env)
+                types.append(compiled.type)
+                cells.setdefault(row.key, (row, None, compiled.fn))
+                continue
+            for column, cell in zip(e.columns, row.cells, strict=False):
+                compiled = self.expr(cell, env)
+                types.append(compiled.type)
+                cells.setdefault((row.key, column), (row, column, compiled.fn))
+        type_ = next((t for t in types if t.kind is not Kind.ERROR), ERROR)
+        key_texts = [unparse(k) for k in e.keys]
+        traced = self.traced
+        span = e.span
+        fast = {k: v[2] for k, v in cells.items()}
+
+        def missing(key: Any) -> EvalError:
+            shown = "、".join(key) if isinstance(key, tuple) else str(key)
+            return EvalError(error("YB418", span, f"查表 没有“{shown}”对应的格", "补全表格的行与列"))
+
+        if len(keys) == 1:
+            k1 = keys[0]
+            if not traced:
+                def lookup1(fr: Frame) -> Any:
+                    key = k1(fr)
+                    f = fast.get(key)
+                    if f is None:
+                        raise missing(key)
+                    return f(fr)
+
+                return Compiled(lookup1, type_)
+        else:
+            k1, k2 = keys
+            if not traced:
+                def lookup2(fr: Frame) -> Any:
+                    key = (k1(fr), k2(fr))
+                    f = fast.get(key)
+                    if f is None:
+                        raise missing(key)
+                    return f(fr)
+
+                return Compiled(lookup2, type_)
+
+        def lookup_traced(fr: Frame) -> Any:
+            key_values = tuple(k(fr) for k in keys)
+            key = key_values[0] if len(keys) == 1 else key_values
+            found = cells.get(key)
+            if found is None:
+                raise missing(key)
+            row, column, f = found
+            value = f(fr)
+            assert fr.tracer is not None
+            where = "，".join(f"{t} 为 {v}" for t, v in zip(key_texts, key_values, strict=True))
+            label = f"{row.key} × {column}" if column is not None else row.key
+            fr.tracer.detail(TraceNode(
+                f"查表「{label}」", "cell", type_, value, display(type_, value),
+                source=SourceRef(row.span.file, row.span.line), notes=[f"{where}：第 {row.span.line} 行的这一格"]))
+            return value
+
+        return Compiled(lookup_traced, type_)
+
+    # -------------------------------------------------------------- running cases
+
+    def resolve_output(self, name: str) -> Figure | Diagnostic:
+        qualifier, _, bare = name.rpartition(".")
+        ref = ir.Name(bare, qualifier or None, ir.Span(self.root.scope.path, 1, 1, 1, 1))
+        found = lookup(self.root.scope, ref)
+        if found is None or found.symbol.kind is SymbolKind.FUNCTION:
+            candidates = [n for n, (_, s) in self.root.scope.names.items() if s.kind is not SymbolKind.FUNCTION]
+            for alias, (_, child) in self.root.scope.aliases.items():
+                candidates.extend(f"{alias}.{n}" for n, s in child.own.items() if s.kind is not SymbolKind.FUNCTION)
+            guess = closest(name, candidates)
+            what = "是函数，不能作为输出" if found is not None else "不是本政策的数额"
+            # Not a place in the policy: the name came from --output (line 0: no caret).
+            return error("YB409", ir.Span(self.root.scope.path, 0, 0, 0, 0), f"--output “{name}”{what}",
+                         f"是否想写 {guess}？" if guess else "输出 可以是任何定义、参数或输入的名称")
+        target = self.root if found.via is None else self.child(self.root, found.via)
+        return self.figure(target, found.symbol)
+
+    def output(self, name: str) -> Figure | Diagnostic:
+        """`resolve_output`, cached."""
+        found = self.outputs_cache.get(name)
+        if found is None:
+            found = self.outputs_cache[name] = self.resolve_output(name)
+        return found
+
+    def default_outputs(self) -> list[str]:
+        module = self.root.scope.module
+        if module.outputs:
+            return [n.display for n in module.outputs]
+        return [d.name for d in module.definitions]
+
+    def runner(self, names: Sequence[str]) -> Callable[[Mapping[str, Any], dt.date | None], list[Any]]:
+        """A fast function from typed inputs to the values of `names` (benchmarks, batch)."""
+        figures = [self.resolve_output(n) for n in names]
+        getters = [f.get for f in figures if isinstance(f, Figure)]
+        if len(getters) != len(figures):
+            raise ValueError("unknown output")
+        size = self.nslots
+
+        def run(inputs: Mapping[str, Any], date: dt.date | None = None) -> list[Any]:
+            fr = Frame(inputs, size, date)
+            with decimal.localcontext(CONTEXT):
+                return [g(fr) for g in getters]
+
+        return run
+
+    def constant(self, scope: ModuleScope, expr: ir.Expr) -> Any:
+        """The value of an expression that reads no input (a 范围 bound, a 样例 value)."""
+        compiled = self.expr(expr, Env(self.instance_of(scope)))
+        fr = Frame({}, self.nslots, None, Tracer() if self.traced else None)
+        with decimal.localcontext(CONTEXT):
+            return compiled.fn(fr)
+
+
+def _bound_text(bound: ir.Bound) -> str:
+    return unparse(bound.value) + ("（含）" if bound.marked else "")
+
+
+def _band_label(band: ir.Band) -> str:
+    if band.lower is None and band.upper is not None:
+        return f"{_bound_text(band.upper)} 以下"
+    if band.upper is None and band.lower is not None:
+        return f"{_bound_text(band.lower)} 以上" if band.lower.inclusive else f"超过 {_bound_text(band.lower)}"
+    assert band.lower is not None and band.upper is not None
+    return f"{_bound_text(band.lower)} 至 {_bound_text(band.upper)}"
+
+
+def _step_label(step: ir.Step) -> str:
+    low = _bound_text(step.low) if step.low is not None else ""
+    high = _bound_text(step.high) if step.high is not None else ""
+    match step.kind:
+        case ir.StepKind.EXACT:
+            return low
+        case ir.StepKind.AT_LEAST:
+            return f"{low} 以上"
+        case ir.StepKind.ABOVE:
+            return f"超过 {low}"
+        case ir.StepKind.AT_MOST:
+            return f"{high} 以下"
+        case ir.StepKind.BELOW:
+            return f"不满 {high}"
+        case ir.StepKind.BETWEEN:
+            return f"{low} 至 {high}"
+        case _:
+            assert_never(step.kind)
+
+
+# ------------------------------------------------------------------ the entry point
+
+_EVALUATORS: weakref.WeakKeyDictionary[Program, dict[bool, Evaluator]] = weakref.WeakKeyDictionary()
+
+
+def evaluator_for(program: Program, traced: bool = False) -> Evaluator:
+    """The compiled form of a checked program (cached per program)."""
+    cache = _EVALUATORS.setdefault(program, {})
+    found = cache.get(traced)
+    if found is None:
+        found = cache[traced] = Evaluator(program, traced)
+    return found
+
+
+def choose_date(program: Program, case: CaseInput, override: dt.date | None = None) -> tuple[dt.date | None, str]:
+    """计算日期: --date, else the case's 计算日期, else the policy's 施行 (LANGUAGE.md §9)."""
+    if override is not None:
+        return override, "--date"
+    if case.date is not None:
+        return case.date, case.date_source or "案例的 计算日期"
+    header = program.root.module.header
+    if header is not None and header.effective is not None:
+        return header.effective, "政策的 施行 日期"
+    return None, ""
+
+
+def evaluate(program: Program, case: CaseInput, outputs: Iterable[str] | None = None, *, trace: bool = False,
+             date: dt.date | None = None, details: bool | None = None) -> Outcome:
+    """Evaluate one case: the requested outputs (default: the policy's 输出), then every 断言.
+
+    With `details` (the default when tracing) the Outcome also lists the inputs
+    used and every figure computed, for explanations and what-if comparisons.
+    """
+    evaluator = evaluator_for(program, trace)
+    when, source = choose_date(program, case, date)
+    names = list(outputs) if outputs else evaluator.default_outputs()
+    diagnostics: list[Diagnostic] = []
+    figures: list[tuple[str, Figure | None]] = []
+    for name in names:
+        resolved = evaluator.output(name)
+        if isinstance(resolved, Diagnostic):
+            diagnostics.append(resolved)
+            figures.append((name, None))
+        else:
+            figures.append((name, resolved))
+    tracer = Tracer() if trace else None
+    fr = Frame(case.values, evaluator.nslots, when, tracer, source)
+    outcome = Outcome([], diagnostics, when, source, {})
+    missing: list[MissingInput] = []
+    with decimal.localcontext(CONTEXT):
+        for name, fig in figures:
+            if fig is None:
+                outcome.outputs.append(OutputValue(name, ERROR))
+                continue
+            out = OutputValue(name, fig.type)
+            outcome.outputs.append(out)
+            top = tracer.reset_top() if tracer is not None else None
+            problem = _guarded(lambda fig=fig: fig.get(fr), fig)  # type: ignore[misc]
+            if isinstance(problem, MissingInput):
+                missing.append(problem)
+            elif problem is not None:
+                diagnostics.append(problem)
+            else:
+                out.value, out.ok = fr.memo[fig.slot], True
+                if top is not None and top.node.children:
+                    outcome.trace.append(top.node.children[0])
+        if missing:
+            diagnostics.extend(_missing_diagnostics(program, case, when, [f for _, f in figures if f], missing[0]))
+        _check_assertions(evaluator, fr, tracer, outcome)
+    if details if details is not None else trace:
+        outcome.inputs = _inputs_used(evaluator, fr, case)
+        for inst in evaluator.instances:
+            for fig in inst.figures.values():
+                value = fr.memo[fig.slot]
+                if value is not UNSET and fig.name not in outcome.figures:
+                    outcome.figures[fig.name] = (fig.type, value)
+    outcome.diagnostics = _unique(diagnostics) if len(diagnostics) > 1 else diagnostics
+    return outcome
+
+
+def _guarded(run: Callable[[], Any], fig: Figure | None) -> Diagnostic | MissingInput | None:
+    span = fig.symbol.decl.span if fig is not None else ir.Span("<案例>", 1, 1, 1, 1)
+    try:
+        run()
+    except MissingInput as exc:
+        return exc
+    except EvalError as exc:
+        return exc.diagnostic
+    except decimal.DecimalException:
+        return error("YB419", span, "计算结果超出可表示的范围", "请检查输入的数额是否过大")
+    except (OverflowError, dates.DateRangeError) as exc:
+        return error("YB417", span, f"日期或数值超出范围：{exc}", "请检查输入")
+    return None
+
+
+def _missing_diagnostics(program: Program, case: CaseInput, when: dt.date | None, figures: list[Figure],
+                         first: MissingInput) -> list[Diagnostic]:
+    """Every missing input on the path evaluation takes, each with the figure that needed it.
+
+    After the first missing input is found, it is given a placeholder value and
+    the outputs are evaluated again (untraced), until no new input is missing.
+    """
+    fast = evaluator_for(program, False)
+    found = [first]
+    names = {first.name}
+    inputs = dict(case.values)
+    getters = []
+    for fig in figures:
+        resolved = fast.resolve_output(fig.name)
+        getters.append(resolved.get if isinstance(resolved, Figure) else fig.get)
+    last = first
+    for _ in range(256):
+        inputs[last.name] = _placeholder(last.type)
+        fr = Frame(inputs, fast.nslots, when)
+        new: MissingInput | None = None
+        with decimal.localcontext(CONTEXT):
+            for get in getters:
+                problem = _guarded(lambda get=get, fr=fr: get(fr), None)  # type: ignore[misc]
+                if isinstance(problem, MissingInput) and problem.name not in names:
+                    new = problem
+                    break
+        if new is None:
+            break
+        found.append(new)
+        names.add(new.name)
+        last = new
+    out = []
+    for miss in found:
+        needed = f"计算 {miss.figure} 需要它" if miss.figure else "它被直接要求输出"
+        span = miss.figure_span or miss.decl_span
+        example = {Kind.MONEY: "\"1万元\"", Kind.RATIO: "\"50%\"", Kind.DATE: "\"2025-01-01\"", Kind.BOOL: "是",
+                   Kind.YEARS: "\"1年\"", Kind.MONTHS: "\"3个月\"", Kind.DAYS: "\"30日\"", Kind.NUMBER: "1"}
+        sample = example.get(miss.type.kind, "…")
+        if miss.type.kind is Kind.ENUM and miss.type.enum is not None:
+            sample = miss.type.enum.values[0]
+        out.append(error("YB410", span, f"缺少输入“{miss.name}”：{needed}",
+                         f"在案例中给出 {miss.name}（{miss.type.name}），例如 {miss.name}: {sample}"))
+    return out
+
+
+def _placeholder(type_: Type) -> Any:
+    if type_.kind is Kind.ENUM and type_.enum is not None and type_.enum.values:
+        return type_.enum.values[0]
+    return _PLACEHOLDER.get(type_.kind, ZERO)
+
+
+def _check_assertions(evaluator: Evaluator, fr: Frame, tracer: Tracer | None, outcome: Outcome) -> None:
+    for inst in evaluator.instances:
+        for assertion, fn in inst.assertions:
+            clause = assertion.clause
+            cite = f"条款 {clause}" if clause else "断言"
+            building: Building | None = None
+            if tracer is not None:
+                tracer.reset_top()
+                node = TraceNode(f"断言（{cite}）", "assertion", BOOL, expression=unparse(assertion.condition),
+                                 source=SourceRef(inst.scope.path, assertion.span.line))
+                clause_decl = inst.scope.clause(clause)
+                if clause_decl is not None:
+                    node.clause = ClauseRef(clause_decl.raw_id, clause_decl.title,
+                                            excerpt(clause_decl.text, assertion.condition))
+                building = tracer.begin(node, assertion.condition)
+            result: list[Any] = []
+            problem = _guarded(lambda fn=fn, result=result: result.append(fn(fr)), None)  # type: ignore[misc]
+            if isinstance(problem, MissingInput):
+                what = assertion.message or unparse(assertion.condition)
+                note = f"跳过：缺少输入“{problem.name}”，无法检查（{cite}：{what}）"
+                outcome.skipped.append(note)
+                if tracer is not None and building is not None:
+                    tracer.abandon(building)
+                    building.node.display = "跳过"
+                    building.node.notes.append(note)
+                    outcome.assertions.append(building.node)
+                continue
+            if problem is not None:
+                outcome.diagnostics.append(problem)
+                if tracer is not None and building is not None:
+                    tracer.abandon(building)
+                continue
+            holds = bool(result[0])
+            if tracer is not None and building is not None:
+                node = tracer.end(building, holds)
+                node.notes[:] = [n for n in node.notes if not n.startswith("不适用")]
+                node.notes.append("成立" if holds else "不成立")
+                outcome.assertions.append(node)
+            if not holds:
+                shown = _substituted(evaluator, inst, fr, assertion.condition)
+                what = assertion.message or unparse(assertion.condition)
+                outcome.diagnostics.append(error(
+                    "YB415", assertion.span, f"断言不成立（{cite}）：{what}",
+                    f"本案例中：{shown}", clause=clause))
+
+
+def _substituted(evaluator: Evaluator, inst: Instance, fr: Frame, expr: ir.Expr) -> str:
+    values: dict[int, tuple[Any, Type]] = {}
+
+    def visit(node: Any) -> None:
+        if isinstance(node, ir.Name):
+            found = lookup(inst.scope, node)
+            if found is not None and found.symbol.kind is not SymbolKind.FUNCTION:
+                target = inst if found.via is None else evaluator.child(inst, found.via)
+                fig = target.figures.get(found.symbol.name)
+                if fig is not None and fr.memo[fig.slot] is not UNSET:
+                    values[id(node)] = (fr.memo[fig.slot], fig.type)
+            return
+        if attrs.has(type(node)):
+            for field in attrs.fields(type(node)):
+                visit(getattr(node, field.name))
+        elif isinstance(node, tuple):
+            for item in node:
+                visit(item)
+
+    visit(expr)
+    return unparse(expr, values)
+
+
+def _inputs_used(evaluator: Evaluator, fr: Frame, case: CaseInput) -> dict[str, tuple[Type, Any]]:
+    out: dict[str, tuple[Type, Any]] = {}
+    declared: dict[str, Type] = {}
+    for inst in evaluator.instances:
+        for fig in inst.figures.values():
+            if fig.symbol.kind is SymbolKind.INPUT:
+                declared.setdefault(fig.symbol.name, fig.type)
+                if inst.label == "" and fig.symbol.name not in inst.bindings and fr.memo[fig.slot] is not UNSET:
+                    out.setdefault(fig.symbol.name, (fig.type, fr.memo[fig.slot]))
+    for name, value in case.values.items():
+        if name in declared:
+            out.setdefault(name, (declared[name], value))
+    return dict(sorted(out.items(), key=lambda kv: list(case.values).index(kv[0]) if kv[0] in case.values else 10**6))
+
+
+def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    seen: set[tuple[str, ir.Span, str]] = set()
+    out = []
+    for d in diagnostics:
+        key = (d.code, d.span, d.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
+__all__ = [
+    "UNSET", "CaseInput", "EvalError", "Evaluator", "Figure", "Frame", "MissingInput", "Outcome", "OutputValue",
+    "choose_date", "evaluate", "evaluator_for",
+]

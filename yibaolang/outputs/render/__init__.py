@@ -1,0 +1,165 @@
+"""Renderers of one explanation: terminal tree, JSON, Markdown and a printable HTML page.
+
+Each renderer reads the same `Explanation` (the evaluated case and its
+trace); none computes anything.  `explanation(...)` assembles it from an
+Outcome, `what_if(...)` compares two Outcomes of the same policy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+
+from yibaolang.checks.resolve import Program
+from yibaolang.checks.types import Type
+from yibaolang.diagnostics import Diagnostic
+from yibaolang.engines.evaluate import Outcome
+from yibaolang.engines.trace import TraceNode
+from yibaolang.semantics.values import display, display_delta
+
+FORMATS = ("text", "json", "markdown", "html")
+
+KIND_LABELS = {
+    "input": "输入",
+    "parameter": "参数",
+    "function": "函数",
+    "band": "分段",
+    "cell": "表格",
+    "row": "档次",
+    "exception": "例外",
+    "assertion": "断言",
+}
+
+
+@attrs.frozen(slots=True)
+class Change:
+    """A figure whose value differs between the case and the what-if case."""
+
+    name: str
+    kind: str
+    type: Type
+    before: Any
+    after: Any
+
+    @property
+    def before_display(self) -> str:
+        return display(self.type, self.before) if self.before is not None else "—"
+
+    @property
+    def after_display(self) -> str:
+        return display(self.type, self.after) if self.after is not None else "—"
+
+    @property
+    def delta_display(self) -> str | None:
+        return display_delta(self.type, self.before, self.after)
+
+
+@attrs.define
+class WhatIf:
+    assignments: list[tuple[str, Type, Any, Any]]  # input, type, value in the case, value assumed
+    changes: list[Change]
+
+
+@attrs.define
+class Explanation:
+    policy: str
+    title: str | None
+    doc_number: str | None
+    date: dt.date | None
+    date_source: str
+    inputs: dict[str, tuple[Type, Any]]
+    outputs: list[TraceNode]
+    assertions: list[TraceNode]
+    diagnostics: list[Diagnostic]
+    skipped: list[str] = attrs.Factory(list)
+    what_if: WhatIf | None = None
+    # The checked program, for the charts of the HTML page; never rendered itself.
+    program: Program | None = attrs.field(default=None, repr=False, eq=False)
+
+
+def node_details(node: TraceNode, clauses: set[tuple[str, str]]) -> list[tuple[str, str]]:
+    """What every format shows under a figure, as (part, text): the formula as
+    written ("expression"), with numbers ("formula"), the clause's 原文 once per
+    explanation ("text", or "text-again" when already shown), and the notes
+    ("na" for a 不适用 note, else "note")."""
+    parts: list[tuple[str, str]] = []
+    if node.expression and node.expression != node.formula:
+        parts.append(("expression", node.expression))
+    if node.formula:
+        parts.append(("formula", node.formula))
+    if node.clause is not None and node.clause.text:
+        key = (node.clause.id, node.clause.text)
+        if key in clauses:
+            parts.append(("text-again", node.clause.id))
+        else:
+            clauses.add(key)
+            parts.append(("text", node.clause.text))
+    parts += [("na" if note.startswith("不适用") else "note", note) for note in node.notes]
+    return parts
+
+
+def explanation(program: Program, outcome: Outcome, what_if: WhatIf | None = None) -> Explanation:
+    header = program.root.module.header
+    return Explanation(
+        policy=program.root.path,
+        title=header.name if header is not None else None,
+        doc_number=header.doc_number if header is not None else None,
+        date=outcome.date,
+        date_source=outcome.date_source,
+        inputs=outcome.inputs,
+        outputs=outcome.trace,
+        assertions=outcome.assertions,
+        diagnostics=outcome.diagnostics,
+        skipped=outcome.skipped,
+        what_if=what_if,
+        program=program,
+    )
+
+
+def compare(base: Outcome, changed: Outcome, assignments: list[tuple[str, Type, Any, Any]]) -> WhatIf:
+    """Which figures change, in the order the what-if explanation shows them."""
+    order: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for root in [*changed.trace, *base.trace]:
+        for node in root.walk():
+            if node.kind in ("figure", "parameter", "input") and node.name not in seen:
+                seen.add(node.name)
+                order.append((node.name, node.kind))
+    for name in [*changed.figures, *base.figures]:
+        if name not in seen:
+            seen.add(name)
+            order.append((name, "figure"))
+    changes = []
+    for name, kind in order:
+        before = base.figures.get(name)
+        after = changed.figures.get(name)
+        if before is None and after is None:
+            continue
+        pair = after if after is not None else before
+        assert pair is not None
+        type_ = pair[0]
+        b = before[1] if before is not None else None
+        a = after[1] if after is not None else None
+        if b != a:
+            changes.append(Change(name, kind, type_, b, a))
+    return WhatIf(assignments, changes)
+
+
+def render(exp: Explanation, fmt: str, color: bool = False, width: int = 100) -> str:
+    if fmt == "json":
+        from yibaolang.outputs.render.jsonfmt import render_json
+
+        return render_json(exp)
+    if fmt == "markdown":
+        from yibaolang.outputs.render.markdown import render_markdown
+
+        return render_markdown(exp)
+    if fmt == "html":
+        from yibaolang.outputs.render.html import render_html
+
+        return render_html(exp)
+    from yibaolang.outputs.render.text import render_text
+
+    return render_text(exp, color=color, width=width)

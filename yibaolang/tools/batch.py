@@ -1,0 +1,1333 @@
+"""Batch evaluation: `yibaolang run POLICY --cases FILE -o OUT` (CLI.md, docs/batch.md).
+
+The case file (CSV, JSON Lines or Parquet, by extension) is read in chunks.
+Each chunk's cells are converted column by column (`yibaolang.tools.columns`),
+evaluated by the vectorized engine (`yibaolang.engines.vector`), and every row the
+engine does not finish — a row with an error, a missing input, a broken or
+uncertain 断言, a bad cell — is evaluated again by the interpreter, one row at
+a time, so every value and every message is the interpreter's.  Rows are
+written in input order, one column per output plus `错误`, to a temporary
+file beside OUT that is renamed only when the whole file is written.
+
+With `--person COL --claim-date COL` (LANGUAGE.md §11) the whole file is read,
+claims are grouped by person and 统筹年度 and settled rank by rank (every
+person's first claim at once, then every second claim, …); each `累计` input
+is the running total of its figure over the person's earlier claims of the
+year.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+INSTALL_HINT = "批量计算需要 numpy 与 pyarrow：请运行 pip install 'yibaolang[batch]'"
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+ERROR_COLUMN = "错误"
+DATE_COLUMN = "计算日期"
+INPUT_PREFIX = "输入."
+DEFAULT_CHUNK = 262_144
+SEPARATOR = "；"
+MEMO_ROWS = 100_000  # distinct interpreted rows remembered at once
+
+
+class BatchError(Exception):
+    """A problem that stops the batch before any row is written (one diagnostic, exit 1)."""
+
+
+def have_batch_dependencies() -> bool:
+    try:
+        import numpy  # noqa: F401
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def format_of(path: str) -> str | None:
+    return FORMATS.get(Path(path).suffix.lower())
+
+
+# ------------------------------------------------------------------ reading
+
+
+class Reader:
+    """Chunks of a case file as Arrow tables (every row, in file order)."""
+
+    total: int | None = None
+    problems: dict[int, str]  # global row index → why the row could not be read
+
+    def chunks(self) -> Iterator[Any]:
+        raise NotImplementedError
+
+
+def open_reader(path: str, chunk_size: int) -> Reader:
+    fmt = format_of(path)
+    if fmt is None:
+        raise BatchError(f"无法识别案例文件的格式：{path}（支持 .csv、.jsonl、.parquet）")
+    try:
+        if fmt == "csv":
+            return CsvReader(path, chunk_size)
+        if fmt == "jsonl":
+            return JsonlReader(path, chunk_size)
+        return ParquetReader(path, chunk_size)
+    except OSError as exc:
+        raise BatchError(f"无法读取案例文件 {path}：{exc.strerror or exc}") from None
+
+
+class ParquetReader(Reader):
+    def __init__(self, path: str, chunk_size: int) -> None:
+        import pyarrow.parquet as pq
+
+        try:
+            self.file = pq.ParquetFile(path)
+        except Exception as exc:  # pyarrow raises ArrowInvalid and friends for a corrupt file
+            raise BatchError(f"无法读取案例文件 {path}：不是有效的 Parquet 文件（{exc}）") from None
+        self.path = path
+        self.chunk_size = chunk_size
+        self.total = self.file.metadata.num_rows
+        self.problems = {}
+
+    def chunks(self) -> Iterator[Any]:
+        import pyarrow as pa
+
+        for batch in self.file.iter_batches(batch_size=self.chunk_size):
+            yield pa.Table.from_batches([batch])
+
+
+class CsvReader(Reader):
+    """pyarrow's streaming CSV reader, every column as bytes; a malformed row becomes an empty row."""
+
+    def __init__(self, path: str, chunk_size: int) -> None:
+        import csv
+
+        self.path = path
+        self.chunk_size = chunk_size
+        self.problems = {}
+        with open(path, "rb") as fh:
+            first = fh.readline()
+        try:
+            header_text = first.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise BatchError(f"无法读取案例文件 {path}：表头不是 UTF-8 编码") from None
+        if not header_text.strip():
+            raise BatchError(f"无法读取案例文件 {path}：文件为空，第一行应为列名")
+        names = next(csv.reader([header_text]))
+        self.names = _unique_names([n.strip() for n in names])
+
+    def chunks(self) -> Iterator[Any]:
+        import pyarrow as pa
+        import pyarrow.csv as pv
+
+        skipped: dict[int, str] = {}
+        expected = len(self.names)
+
+        def invalid(row: Any) -> str:
+            index = (row.number or 0) - 2
+            skipped[index] = (f"第 {row.number} 行有 {row.actual_columns} 个字段，与表头的 {expected} 列不符："
+                              f"{_shorten(row.text)}")
+            return "skip"
+
+        try:
+            reader = pv.open_csv(
+                self.path,
+                read_options=pv.ReadOptions(column_names=self.names, skip_rows=1, use_threads=False,
+                                            block_size=8 << 20),
+                parse_options=pv.ParseOptions(invalid_row_handler=invalid, newlines_in_values=True),
+                convert_options=pv.ConvertOptions(column_types={n: pa.binary() for n in self.names},
+                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
+            )
+        except Exception as exc:
+            raise BatchError(f"无法读取案例文件 {self.path}：{exc}") from None
+        empty_row = pa.table({n: pa.array([None], pa.binary()) for n in self.names})
+        position = 0
+        pending: list[Any] = []
+        pending_rows = 0
+
+        def emit_slices(table: Any) -> Iterator[Any]:
+            nonlocal position
+            start = 0
+            while start < table.num_rows or position in skipped:
+                if position in skipped:
+                    self.problems[position] = skipped.pop(position)
+                    yield empty_row
+                    position += 1
+                    continue
+                upcoming = [k for k in skipped if k >= position]
+                stop = table.num_rows if not upcoming else min(table.num_rows, start + min(upcoming) - position)
+                if stop <= start:
+                    break
+                yield table.slice(start, stop - start)
+                position += stop - start
+                start = stop
+
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                break
+            except Exception as exc:
+                raise BatchError(f"无法读取案例文件 {self.path}：{exc}") from None
+            for piece in emit_slices(pa.Table.from_batches([batch])):
+                pending.append(piece)
+                pending_rows += piece.num_rows
+                if pending_rows >= self.chunk_size:
+                    table = pa.concat_tables(pending)
+                    yield from _split(table, self.chunk_size, keep_tail=pending)
+                    pending_rows = sum(t.num_rows for t in pending)
+        for index in sorted(skipped):
+            self.problems[index] = skipped[index]
+            pending.append(empty_row)
+        if pending:
+            yield from _split(pa.concat_tables(pending), self.chunk_size, keep_tail=None)
+
+
+def _split(table: Any, size: int, keep_tail: list[Any] | None) -> Iterator[Any]:
+    """Whole chunks of `size` rows; with `keep_tail`, the remainder is left in it for later."""
+    start = 0
+    while table.num_rows - start >= size:
+        yield table.slice(start, size)
+        start += size
+    rest = table.slice(start)
+    if keep_tail is None:
+        if rest.num_rows:
+            yield rest
+        return
+    keep_tail.clear()
+    if rest.num_rows:
+        keep_tail.append(rest)
+
+
+def _shorten(text: str | None, limit: int = 60) -> str:
+    text = (text or "").replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        if name in seen:
+            seen[name] += 1
+            out.append(f"{name}.{seen[name]}")
+        else:
+            seen[name] = 0
+            out.append(name)
+    return out
+
+
+class JsonlReader(Reader):
+    """One JSON object per line; numbers are read as exact decimals, never through float."""
+
+    def __init__(self, path: str, chunk_size: int) -> None:
+        self.path = path
+        self.chunk_size = chunk_size
+        self.problems = {}
+        self.names: list[str] = []
+        with open(path, "rb"):
+            pass
+
+    def chunks(self) -> Iterator[Any]:
+        import pyarrow as pa
+
+        rows: list[dict[str, Any] | None] = []
+        start = 0
+        with open(self.path, "rb") as fh:
+            for number, raw in enumerate(fh, 1):
+                if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
+                if not raw.strip():
+                    continue
+                rows.append(self._parse(raw, number, start + len(rows)))
+                if len(rows) >= self.chunk_size:
+                    yield self._table(rows, pa)
+                    start += len(rows)
+                    rows = []
+        if rows or start == 0:
+            yield self._table(rows, pa)
+
+    def _parse(self, raw: bytes, number: int, index: int) -> dict[str, Any] | None:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            self.problems[index] = f"第 {number} 行不是 UTF-8 编码"
+            return None
+        try:
+            value = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as exc:
+            self.problems[index] = f"第 {number} 行不是有效的 JSON：{_shorten(str(exc))}"
+            return None
+        if not isinstance(value, dict):
+            self.problems[index] = f"第 {number} 行应为 JSON 对象 {{\"输入名\": 值, …}}"
+            return None
+        for key in value:
+            if key not in self.names:
+                self.names.append(key)
+        return value
+
+    def _table(self, rows: list[dict[str, Any] | None], pa: Any) -> Any:
+        columns: dict[str, list[Any]] = {name: [] for name in self.names}
+        for row in rows:
+            for name, cells in columns.items():
+                cells.append(_json_cell(row.get(name)) if row is not None else None)
+        if not columns:
+            return pa.table({"": pa.nulls(len(rows))}).drop_columns([""]) if rows else pa.table({})
+        return pa.table({name: pa.array(cells, pa.string()) for name, cells in columns.items()})
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"不支持的数值 {name}")
+
+
+def _json_cell(value: Any) -> str | None:
+    """A JSON value as the typed string a case file would hold."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return value
+    return "（列表）" if isinstance(value, list) else "（映射）"
+
+
+# ------------------------------------------------------------------ writing
+
+
+class Writer:
+    """Writes to a temporary file beside the target; `commit` renames it into place."""
+
+    def __init__(self, path: str) -> None:
+        target = Path(path)
+        self.path = target
+        folder = target.parent if str(target.parent) else Path(".")
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        os.close(fd)
+        self.tmp = Path(tmp)
+        self.rows = 0
+
+    @property
+    def started(self) -> bool:
+        return self.rows > 0 or getattr(self, "writer", None) is not None
+
+    def write(self, table: Any) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def commit(self) -> None:
+        self.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+        with contextlib.suppress(OSError):
+            self.tmp.unlink()
+
+
+def open_writer(path: str) -> Writer:
+    fmt = format_of(path)
+    if fmt == "csv":
+        return CsvWriter(path)
+    if fmt == "jsonl":
+        return JsonlWriter(path)
+    if fmt == "parquet":
+        return ParquetWriter(path)
+    raise BatchError(f"无法识别输出文件的格式：{path}（支持 .csv、.jsonl、.parquet）")
+
+
+class ParquetWriter(Writer):
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.writer: Any = None
+
+    def write(self, table: Any) -> None:
+        import pyarrow.parquet as pq
+
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.tmp, table.schema, compression="snappy")
+        self.writer.write_table(table)
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        elif self.rows == 0 and self.tmp.exists() and self.tmp.stat().st_size == 0:
+            pass
+
+
+class CsvWriter(Writer):
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.writer: Any = None
+        self.handle: Any = None
+
+    def write(self, table: Any) -> None:
+        import pyarrow.csv as pv
+
+        table = _plain_columns(table)
+        if self.writer is None:
+            self.handle = open(self.tmp, "wb")
+            self.handle.write(b"\xef\xbb\xbf")  # so that spreadsheet programs read the Chinese header as UTF-8
+            self.writer = pv.CSVWriter(self.handle, table.schema)
+        self.writer.write_table(table)
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+
+def _plain_columns(table: Any) -> Any:
+    """Dictionary and binary columns as text (for the text formats)."""
+    import pyarrow as pa
+
+    columns = []
+    for column in table.columns:
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        if pa.types.is_binary(column.type):
+            column = _binary_text(column)
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
+def _binary_text(column: Any) -> Any:
+    import pyarrow as pa
+
+    try:
+        return column.cast(pa.string())
+    except pa.ArrowInvalid:
+        return pa.array([None if v is None else v.decode("utf-8", "replace") for v in column.to_pylist()], pa.string())
+
+
+class JsonlWriter(Writer):
+    """JSON Lines written a column at a time: each value is JSON-encoded with Arrow compute."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.handle: Any = open(self.tmp, "wb")
+
+    def write(self, table: Any) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        table = _plain_columns(table)
+        n = table.num_rows
+        if n == 0:
+            return
+        parts: list[Any] = []
+        for i, (name, column) in enumerate(zip(table.column_names, table.columns, strict=True)):
+            key = json.dumps(name, ensure_ascii=False) + ":"
+            parts.append(("{" if i == 0 else ",") + key)
+            parts.append(_json_values(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column))
+        parts.append("}\n")
+        arrays = [p if not isinstance(p, str) else pa.scalar(p) for p in parts]
+        lines = pc.binary_join_element_wise(*arrays, "")
+        for chunk in (lines.chunks if isinstance(lines, pa.ChunkedArray) else [lines]):
+            self.handle.write(b"".join(v for v in pa.array(chunk).cast(pa.binary()).to_pylist()))
+        self.rows += n
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+
+def _json_values(column: Any) -> Any:
+    """Each value of a column as JSON text ("null" for a null)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = column.type
+    if pa.types.is_boolean(t):
+        text = pc.if_else(column, pa.scalar("true"), pa.scalar("false"))
+    elif pa.types.is_integer(t):
+        text = column.cast(pa.string())
+    else:
+        if not pa.types.is_string(t):
+            column = column.cast(pa.string())
+        text = _json_strings(column)
+    return text.fill_null("null")
+
+
+def _json_strings(column: Any) -> Any:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    control = pc.match_substring_regex(column, r"[\x00-\x1f]")
+    if pc.any(control).as_py():
+        return pa.array([None if v is None else json.dumps(v, ensure_ascii=False) for v in column.to_pylist()],
+                        pa.string())
+    escaped = pc.replace_substring(column, "\\", "\\\\")
+    escaped = pc.replace_substring(escaped, '"', '\\"')
+    return pc.binary_join_element_wise(pa.scalar('"'), escaped, pa.scalar('"'), "")
+
+
+# ------------------------------------------------------------------ evaluation of a chunk
+
+
+@attrs.define
+class Accumulator:
+    """An input declared `累计 figure`: the running total of `figure` over earlier claims."""
+
+    input: str
+    figure: str  # the output name that reaches the figure from the root policy
+    type: Any
+
+
+@attrs.define
+class ChunkOut:
+    n: int
+    columns: dict[str, Any]  # output name → Arrow array
+    errors: Any  # Arrow string array, "" when the row succeeded
+    error_rows: Any  # numpy bool array
+    extras: list[tuple[Any, dict[int, Any]]] = attrs.Factory(list)  # per extra figure: Vec, fallback values
+    vector_rows: int = 0
+    fallback: Any = None  # numpy bool array: rows the interpreter evaluated
+
+
+class _CaseValues(dict):  # type: ignore[type-arg]
+    """A case's inputs where a cell that could not be read counts as not given (even with a 默认)."""
+
+    def __init__(self, values: dict[str, Any], invalid: dict[str, tuple[Any, Any]]) -> None:
+        super().__init__(values)
+        self.invalid = invalid
+
+    def get(self, key: str, default: Any = None) -> Any:
+        found = self.invalid.get(key)
+        if found is not None:
+            from yibaolang.engines.evaluate import MissingInput
+
+            raise MissingInput(key, found[0], found[1])
+        return super().get(key, default)
+
+
+class Runner:
+    """A policy ready to evaluate chunks of rows: the engine plus the interpreter for the rest."""
+
+    def __init__(self, program: Any, outputs: Sequence[str] | None = None, *, date: dt.date | None = None,
+                 engine: str = "numpy", claim_date: str | None = None, extras: Sequence[str] = (),
+                 strict: bool = False) -> None:
+        from yibaolang.engines.cases import declared_inputs
+        from yibaolang.engines.evaluate import Figure, evaluator_for
+        from yibaolang.engines.vector import Engine
+
+        self.program = program
+        self.evaluator = evaluator_for(program, False)
+        self.outputs = list(dict.fromkeys(outputs or self.evaluator.default_outputs()))
+        self.types = []
+        for name in [*self.outputs, *extras]:
+            figure = self.evaluator.output(name)
+            if not isinstance(figure, Figure):
+                raise BatchError(f"--output {name}：{figure.message}（{figure.hint}）")
+            self.types.append(figure.type)
+        self.extras = list(extras)
+        self.date = date
+        self.claim_date = claim_date
+        self.inputs = declared_inputs(program)
+        self.needed = _case_inputs(self.evaluator)
+        self.bounds = {name: self._bounds(info) for name, info in self.inputs.items()}
+        self.engine = Engine(program, self.outputs, strict=strict) if engine != "interpreter" else None
+        self.extra_figures = [self.engine.figure_named(n) for n in self.extras] if self.engine is not None else []
+        header = program.root.module.header
+        self.effective = header.effective if header is not None else None
+        self.fallback_rows = 0
+        self.rows = 0
+        self._memo: dict[Any, tuple[list[Any], list[str]]] = {}
+
+    def _bounds(self, info: Any) -> tuple[Any, Any] | None:
+        decl = info.decl
+        if decl.range_low is None or decl.range_high is None:
+            return None
+        try:
+            return (self.evaluator.constant(info.scope, decl.range_low),
+                    self.evaluator.constant(info.scope, decl.range_high))
+        except Exception:
+            return None
+
+    def evaluate(self, table: Any, *, problems: dict[int, str] | None = None,
+                 fixed: dict[str, Any] | None = None, row_dates: Any = None) -> ChunkOut:
+        """Evaluate every row of `table`; `problems` are row-level reading problems (row → text).
+
+        `fixed` replaces input columns (the 累计 totals); `row_dates` is a
+        Converted date column used as 计算日期 where the file gives none.
+        """
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from yibaolang.engines.vector import date_const, m_or, select
+        from yibaolang.tools.columns import convert, python_value, to_arrow
+
+        n = table.num_rows
+        converted: dict[str, Any] = {}
+        names = set(table.column_names)
+        for name in self.needed:
+            if fixed is not None and name in fixed:
+                converted[name] = fixed[name]
+            elif name in names:
+                column = table[name]
+                bad_text: list[int] = []
+                if pa.types.is_binary(column.type):
+                    column, bad_text = _decode_text(column)
+                conv = converted[name] = convert(column, self.inputs[name], self.program, self.bounds[name])
+                for row in bad_text:  # a cell that is not UTF-8 text: a problem of this input
+                    conv.problems[row] = f"输入 {name}：不是有效的 UTF-8 文字"
+        row_problems: dict[int, list[str]] = {}
+        for row, text in (problems or {}).items():
+            row_problems.setdefault(row, []).append(text)
+        invalid_rows: dict[int, list[str]] = {}
+        for name, conv in converted.items():
+            for row, text in conv.problems.items():
+                row_problems.setdefault(row, []).append(text)
+                invalid_rows.setdefault(row, []).append(name)
+        # 计算日期: --date, else the row's 计算日期 cell, else its claim date, else the policy's 施行.
+        file_dates = self._date_column(table, row_problems)
+        if file_dates is None:
+            file_dates = row_dates
+        elif row_dates is not None:
+            file_dates = _merge_dates(file_dates, row_dates)
+        default_date = date_const(self.effective) if self.effective is not None else None
+        date_vec: Any
+        if self.date is not None:
+            date_vec = date_const(self.date)
+        elif file_dates is not None:
+            given = file_dates.column.given
+            vec = file_dates.column.vec
+            if given is None:
+                date_vec = vec
+            elif default_date is not None:
+                date_vec = select([given], [vec], default_date, n)
+            else:
+                date_vec = vec.with_masks(vec.bad, m_or(vec.miss, ~given))
+        else:
+            date_vec = default_date
+        # The engine.
+        if self.engine is not None:
+            result = self.engine.run({name: conv.column for name, conv in converted.items()}, n, date_vec,
+                                     self.extra_figures)
+            fallback = np.array(result.fallback, dtype=bool, copy=True)
+            outputs, extra_vecs = result.outputs, result.extras
+        else:
+            from yibaolang.engines.vector import placeholder
+
+            fallback = np.ones(n, dtype=bool)
+            outputs = [placeholder(t, n) for t in self.types[: len(self.outputs)]]
+            extra_vecs = [placeholder(t, n) for t in self.types[len(self.outputs):]]
+        for row in row_problems:
+            fallback[row] = True
+        for conv in converted.values():
+            for row in conv.exact:
+                fallback[row] = True
+        # The interpreter for the rest.
+        overrides: list[dict[int, Any]] = [{} for _ in [*self.outputs, *self.extras]]
+        messages: dict[int, str] = {}
+        rows = np.nonzero(fallback)[0].tolist()
+        for row in rows:
+            outcome_values, errors = self._interpret(row, converted, invalid_rows.get(row, []), file_dates,
+                                                     python_value)
+            for k, value in enumerate(outcome_values):
+                overrides[k][row] = value
+            texts = row_problems.get(row, []) + errors
+            if texts:
+                messages[row] = SEPARATOR.join(texts)
+        self.rows += n
+        self.fallback_rows += len(rows)
+        columns = {}
+        for k, name in enumerate(self.outputs):
+            columns[name] = to_arrow(outputs[k], self.types[k], n, overrides[k])
+        error_rows = np.zeros(n, dtype=bool)
+        errors = pa.repeat(pa.scalar("", pa.string()), n)
+        if messages:
+            ordered = sorted(messages)
+            error_rows[ordered] = True
+            errors = pc.replace_with_mask(errors, pa.array(error_rows), pa.array([messages[r] for r in ordered],
+                                                                                  pa.string()))
+        extras = [(extra_vecs[k], overrides[len(self.outputs) + k]) for k in range(len(self.extras))]
+        return ChunkOut(n, columns, errors, error_rows, extras, n - len(rows), fallback)
+
+    def _date_column(self, table: Any, row_problems: dict[int, list[str]]) -> Any:
+        import pyarrow as pa
+
+        from yibaolang.tools.columns import convert
+
+        if DATE_COLUMN not in table.column_names or self.date is not None:
+            return None
+        column = table[DATE_COLUMN]
+        if pa.types.is_binary(column.type):
+            column, _ = _decode_text(column)
+        converted = convert(column, _date_info(self.program), self.program, None)
+        for row, text in converted.problems.items():
+            row_problems.setdefault(row, []).append(text.replace(f"输入 {DATE_COLUMN}：", f"{DATE_COLUMN}："))
+        return converted
+
+    def _interpret(self, row: int, converted: dict[str, Any], invalid: list[str], dates: Any,
+                   python_value: Callable[..., Any]) -> tuple[list[Any], list[str]]:
+        values: dict[str, Any] = {}
+        for name, conv in converted.items():
+            given = conv.column.given
+            if given is not None and not given[row]:
+                continue
+            if row in conv.exact:
+                values[name] = conv.exact[row]
+            else:
+                values[name] = python_value(conv.column.vec, self.inputs[name].type, row)
+        bad = {name: (self.inputs[name].type, self.inputs[name].decl.span) for name in invalid}
+        date = None
+        if dates is not None:
+            given = dates.column.given
+            if given is None or given[row]:
+                date = python_value(dates.column.vec, _date_info(self.program).type, row)
+        # Rows with the same values give the same result: a file whose every row lacks a column, or
+        # repeats a few bad rows, is evaluated once per distinct row.
+        key = (tuple(sorted(values.items(), key=lambda kv: kv[0])), tuple(sorted(invalid)), date)
+        found = self._memo.get(key)
+        if found is not None:
+            return found
+        if len(self._memo) >= MEMO_ROWS:
+            self._memo.clear()
+        found = self._memo[key] = self._evaluate_case(values, bad, invalid, date)
+        return found
+
+    def _evaluate_case(self, values: dict[str, Any], bad: dict[str, Any], invalid: list[str],
+                       date: Any) -> tuple[list[Any], list[str]]:
+        from yibaolang.engines.evaluate import CaseInput, evaluate
+
+        case = CaseInput(_CaseValues(values, bad), date=date, date_source="批量数据的 计算日期")
+        outcome = evaluate(self.program, case, [*self.outputs, *self.extras], date=self.date)
+        results = [out.value if out.ok else None for out in outcome.outputs]
+        errors = []
+        for d in outcome.diagnostics:
+            if not d.is_error:
+                continue
+            if d.code == "YB410" and any(d.message.startswith(f"缺少输入“{name}”") for name in invalid):
+                continue  # the cell's own problem is already reported
+            errors.append(d.message)
+        return results, errors
+
+
+def _decode_text(column: Any) -> tuple[Any, list[int]]:
+    """Binary cells as text; rows that are not UTF-8 are returned (and read as empty)."""
+    import pyarrow as pa
+
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    try:
+        return column.cast(pa.string()), []
+    except pa.ArrowInvalid:
+        out: list[str | None] = []
+        bad: list[int] = []
+        for i, value in enumerate(column.to_pylist()):
+            if value is None:
+                out.append(None)
+                continue
+            try:
+                out.append(value.decode("utf-8"))
+            except UnicodeDecodeError:
+                out.append(None)
+                bad.append(i)
+        return pa.array(out, pa.string()), bad
+
+
+def _merge_dates(first: Any, second: Any) -> Any:
+    """The 计算日期 cells where given, else `second`'s."""
+    import numpy as np
+
+    from yibaolang.engines.vector import InputColumn, select
+    from yibaolang.tools.columns import Converted
+
+    a, b = first.column, second.column
+    if a.given is None:
+        return first
+    n = len(a.given)
+    vec = select([a.given], [a.vec], b.vec, n)
+    given_b = b.given if b.given is not None else np.ones(n, dtype=bool)
+    given = a.given | given_b
+    return Converted(InputColumn(vec, None if given.all() else given))
+
+
+_DATE_INFO: dict[int, Any] = {}
+
+
+def _date_info(program: Any) -> Any:
+    found = _DATE_INFO.get(id(program))
+    if found is not None and found[0] is program:
+        return found[1]
+    from yibaolang import ir
+    from yibaolang.checks.types import DATE
+    from yibaolang.engines.cases import InputInfo
+
+    decl = ir.InputDecl(DATE_COLUMN, ir.TypeRef("日期", None, ir.NO_SPAN), None, None, None, None, None, ir.NO_SPAN)
+    info = InputInfo(DATE_COLUMN, DATE, decl, program.root)
+    _DATE_INFO[id(program)] = (program, info)
+    return info
+
+
+def _case_inputs(evaluator: Any) -> list[str]:
+    """Inputs some instance reads from the case (not bound by 代入), in declaration order."""
+    from yibaolang.checks.resolve import SymbolKind
+
+    names: list[str] = []
+    for inst in evaluator.instances:
+        for symbol in inst.scope.own.values():
+            if symbol.kind is SymbolKind.INPUT and symbol.name not in inst.bindings and symbol.name not in names:
+                names.append(symbol.name)
+    return names
+
+
+def accumulators(program: Any) -> list[Accumulator]:
+    """The 累计 inputs the case supplies, each with the output name of its figure."""
+    from yibaolang import ir
+    from yibaolang.engines.evaluate import Figure, evaluator_for
+
+    evaluator = evaluator_for(program, False)
+    found: list[Accumulator] = []
+    for inst in evaluator.instances:
+        for symbol in inst.scope.own.values():
+            decl = symbol.decl
+            if not isinstance(decl, ir.InputDecl) or decl.accumulates is None or symbol.name in inst.bindings:
+                continue
+            if any(a.input == symbol.name for a in found):
+                continue
+            name = inst.qualified(decl.accumulates.display)
+            figure = evaluator.output(name)
+            if not isinstance(figure, Figure):
+                raise BatchError(f"无法找到 {symbol.name} 所累计的数额 {decl.accumulates.display}：{figure.message}")
+            found.append(Accumulator(symbol.name, name, program.types.get(symbol.key)))
+    return found
+
+
+# ------------------------------------------------------------------ claims over a year (LANGUAGE.md §11)
+
+
+def fiscal_start(program: Any) -> tuple[int, int]:
+    header = program.root.module.header
+    if header is not None and header.fiscal_year_start is not None:
+        month, day = header.fiscal_year_start
+        return (int(month), int(day))
+    return (1, 1)
+
+
+def settle_claims(runner: Runner, table: Any, person: str, claim_date: str,
+                  problems: dict[int, str] | None = None, progress: Callable[[int], None] | None = None) -> ChunkOut:
+    """Every claim of `table`, settled per person and 统筹年度 in date order (ties in file order)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from yibaolang.engines.vector import InputColumn, Vec
+    from yibaolang.tools.columns import Converted, convert, to_arrow
+
+    n = table.num_rows
+    problems = dict(problems or {})
+    for column_name in (person, claim_date):
+        if column_name not in table.column_names:
+            raise BatchError(f"案例文件中没有列“{column_name}”")
+    # Persons: one id per distinct value; an empty cell is a person of its own.
+    person_column = table[person]
+    if pa.types.is_binary(person_column.type):
+        person_column, _ = _decode_text(person_column)
+    person_text = pc.utf8_trim_whitespace(person_column.cast(pa.string()))
+    encoded = pc.dictionary_encode(person_text)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    person_id = np.asarray(encoded.indices.fill_null(-1), dtype=np.int64)
+    empty = np.asarray(pc.equal(person_text, "").fill_null(True))
+    person_id = np.where(empty | (person_id < 0), -1 - np.arange(n), person_id)
+    for row in np.nonzero(empty)[0].tolist():
+        problems.setdefault(row, f"列“{person}”为空：这笔理赔单独结算，不与其他理赔累计")
+    # Claim dates.
+    date_column = table[claim_date]
+    if pa.types.is_binary(date_column.type):
+        date_column, _ = _decode_text(date_column)
+    dates = convert(date_column, _date_info(runner.program), runner.program, None)
+    given = dates.column.given if dates.column.given is not None else np.ones(n, dtype=bool)
+    for row, text in dates.problems.items():
+        problems[row] = text.replace(f"输入 {DATE_COLUMN}：", f"列“{claim_date}”：")
+    for row in np.nonzero(~given)[0].tolist():
+        if row not in problems:
+            problems[row] = f"列“{claim_date}”为空：这笔理赔单独结算，不与其他理赔累计"
+    day = np.where(given, np.asarray(dates.column.vec.data, dtype=np.int64), 0)
+    person_id = np.where(given, person_id, -1 - np.arange(n) - n)
+    alone = (person_id < 0)  # settled on its own: no person or no claim date
+    month0, day0 = fiscal_start(runner.program)
+    d64 = day.astype("datetime64[D]")
+    year = d64.astype("datetime64[Y]").astype(np.int64) + 1970
+    month = d64.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    mday = (d64 - d64.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64) + 1
+    fiscal = year - ((month < month0) | ((month == month0) & (mday < day0)))
+    _, group = np.unique(np.stack([person_id, fiscal]), axis=1, return_inverse=True)
+    group = group.reshape(-1)
+    order = np.lexsort((np.arange(n), day, group))
+    sorted_group = group[order]
+    starts = np.r_[0, np.nonzero(np.diff(sorted_group))[0] + 1]
+    lengths = np.diff(np.r_[starts, n])
+    rank_sorted = np.arange(n) - np.repeat(starts, lengths)
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = rank_sorted
+    ngroups = int(group.max()) + 1 if n else 0
+    accs = accumulators(runner.program)
+    # Running totals per group, exact: int64 at the figure's scale while that holds, else a Decimal.
+    totals = [_Totals(ngroups, _initial_total(runner, acc), acc.type) for acc in accs]
+    out_columns: dict[str, list[Any]] = {name: [] for name in runner.outputs}
+    out_errors: list[Any] = []
+    out_rows: list[Any] = []
+    error_rows = np.zeros(n, dtype=bool)
+    vector_rows = 0
+    maxrank = int(rank.max()) + 1 if n else 0
+    for k in range(maxrank):
+        rows = np.nonzero(rank == k)[0]
+        sub = table.take(pa.array(rows))
+        groups = group[rows]
+        fixed = {acc.input: totals[i].column(groups) for i, acc in enumerate(accs)}
+        sub_dates = Converted(InputColumn(Vec("date", day[rows]), None if given.all() else given[rows]))
+        sub_problems = {j: problems[int(r)] for j, r in enumerate(rows.tolist()) if int(r) in problems}
+        result = runner.evaluate(sub, problems=sub_problems, fixed=fixed, row_dates=sub_dates)
+        failed = result.error_rows
+        notes: dict[int, str] = {}
+        for total, (vec, fallback_values) in zip(totals, result.extras, strict=True):
+            total.add(groups, vec, fallback_values, failed)
+        if accs and failed.any():
+            names = "、".join(acc.input for acc in accs)
+            for j in np.nonzero(failed & ~alone[rows])[0].tolist():
+                notes[j] = f"本次理赔有错误，未计入 {names} 的累计"
+        errors = result.errors
+        if notes:
+            texts = errors.to_pylist()
+            for j, note in notes.items():
+                texts[j] = SEPARATOR.join(t for t in (texts[j], note) if t)
+            errors = pa.array(texts, pa.string())
+        for name in runner.outputs:
+            out_columns[name].append(result.columns[name])
+        out_errors.append(errors)
+        out_rows.append(rows)
+        error_rows[rows] = failed
+        vector_rows += result.vector_rows
+        if progress is not None:
+            progress(len(rows))
+    # Back to file order.
+    if not out_rows:
+        columns = {name: to_arrow(Vec("num", np.zeros(0, dtype=np.int64)), t, 0, {})
+                   for name, t in zip(runner.outputs, runner.types, strict=False)}
+        return ChunkOut(0, columns, pa.array([], pa.string()), error_rows)
+    all_rows = np.concatenate(out_rows)
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[all_rows] = np.arange(n)
+    take = pa.array(inverse)
+    columns = {name: pa.concat_arrays(parts).take(take) for name, parts in out_columns.items()}
+    errors = pa.concat_arrays(out_errors).take(take)
+    return ChunkOut(n, columns, errors, error_rows, [], vector_rows)
+
+
+def _initial_total(runner: Runner, acc: Accumulator) -> Any:
+    """A running total starts from the input's 默认 (zero when it has none)."""
+    from yibaolang.checks.types import DURATIONS
+
+    info = runner.inputs.get(acc.input)
+    if info is not None and info.decl.default is not None:
+        try:
+            return runner.evaluator.constant(info.scope, info.decl.default)
+        except Exception:
+            pass
+    return 0 if acc.type is not None and acc.type.kind in DURATIONS else Decimal(0)
+
+
+class _Totals:
+    """Per-group running totals: int64 at a fixed scale, with exact Decimals for groups that outgrow it."""
+
+    SCALE = 10
+
+    def __init__(self, ngroups: int, start: Any, type_: Any) -> None:
+        import numpy as np
+
+        from yibaolang.engines.vector import scaled
+
+        self.type = type_
+        self.exact: dict[int, Any] = {}
+        value, scale = scaled(start) if not isinstance(start, bool) else (int(start), 0)
+        self.scale = max(scale, 2 if type_ is not None and type_.kind.value == "金额" else 0)
+        self.data = np.full(ngroups, value * 10 ** (self.scale - scale), dtype=np.int64)
+        self.start = start
+
+    def value(self, group: int) -> Any:
+        from yibaolang.checks.types import DURATIONS
+        from yibaolang.engines.vector import to_decimal
+
+        if group in self.exact:
+            return self.exact[group]
+        value = to_decimal(int(self.data[group]), self.scale)
+        if self.type is not None and self.type.kind in DURATIONS:
+            return int(value)
+        return value
+
+    def column(self, groups: Any) -> Any:
+        import numpy as np
+
+        from yibaolang.engines.vector import InputColumn, num_array
+        from yibaolang.tools.columns import Converted
+
+        vec = num_array(self.data[groups], self.scale)
+        exact: dict[int, Any] = {}
+        if self.exact:
+            hit = np.isin(groups, np.array(list(self.exact), dtype=np.int64))
+            for j in np.nonzero(hit)[0].tolist():
+                exact[j] = self.exact[int(groups[j])]
+            vec = vec.with_masks(hit, None)
+        return Converted(InputColumn(vec, None), {}, exact)
+
+    def add(self, groups: Any, vec: Any, fallback: dict[int, Any], failed: Any) -> None:
+        """Add each succeeded claim's figure to its group's total.
+
+        `vec` holds the engine's values, `fallback` the interpreter's (row → value)
+        for the rows it evaluated; `failed` rows add nothing.
+        """
+        import numpy as np
+
+        from yibaolang.engines.vector import SAFE, to_decimal
+
+        n = len(groups)
+        slow: dict[int, Any] = {j: v for j, v in fallback.items() if not failed[j] and v is not None}
+        engine_rows = ~np.asarray(failed, dtype=bool)
+        if fallback:
+            engine_rows[list(fallback)] = False
+        if engine_rows.any():
+            data = np.broadcast_to(np.asarray(vec.data, dtype=np.int64), (n,))
+            if vec.scale > self.scale:
+                self._grow(vec.scale)
+            fast = engine_rows.copy()
+            if self.exact:
+                fast &= ~np.isin(groups, np.array(list(self.exact), dtype=np.int64))
+            if vec.scale <= self.scale:
+                f = 10 ** (self.scale - vec.scale)
+                fast &= np.abs(data) < SAFE // f
+                values = data * f
+                g = groups[fast]
+                new = self.data[g] + values[fast]
+                fits = np.abs(new) < SAFE
+                self.data[g[fits]] = new[fits]
+                fast[np.nonzero(fast)[0][~fits]] = False
+            else:
+                fast[:] = False
+            for j in np.nonzero(engine_rows & ~fast)[0].tolist():
+                slow[j] = to_decimal(int(data[j]), vec.scale)
+        for j, value in slow.items():
+            self._add_exact(int(groups[j]), value)
+
+    def _add_exact(self, group: int, value: Any) -> None:
+        from yibaolang.engines.vector import SAFE, Unsupported, scaled
+
+        total = self.value(group) + value
+        if group in self.exact:
+            self.exact[group] = total
+            return
+        try:
+            data, scale = scaled(total)
+        except Unsupported:
+            self.exact[group] = total
+            return
+        if scale > self.scale:
+            self._grow(scale)
+        if scale <= self.scale and abs(data) * 10 ** (self.scale - scale) < SAFE:
+            self.data[group] = data * 10 ** (self.scale - scale)
+        else:
+            self.exact[group] = total
+
+    def _grow(self, scale: int) -> None:
+        import numpy as np
+
+        from yibaolang.engines.vector import SAFE
+
+        scale = min(scale, self.SCALE)
+        if scale <= self.scale:
+            return
+        f = 10 ** (scale - self.scale)
+        too_big = np.abs(self.data) >= SAFE // f
+        for group in np.nonzero(too_big)[0].tolist():
+            self.exact.setdefault(group, self.value(group))
+        self.data = np.where(too_big, 0, self.data) * f
+        self.scale = scale
+
+
+# ------------------------------------------------------------------ the command
+
+
+@attrs.define
+class Options:
+    policy: str
+    cases: str
+    out: str
+    outputs: tuple[str, ...] = ()
+    date: dt.date | None = None
+    keep_inputs: bool = False
+    person: str | None = None
+    claim_date: str | None = None
+    engine: str = "numpy"
+    chunk_size: int = DEFAULT_CHUNK
+    scheduler: str | None = None
+
+
+def run_command(options: Options) -> int:
+    """`yibaolang run --cases`: returns the exit code (0 all rows succeeded, 1 some row failed or the input is bad)."""
+    import click
+
+    if not have_batch_dependencies():
+        click.echo(INSTALL_HINT, err=True)
+        return 2
+    if (options.person is None) != (options.claim_date is None):
+        raise click.UsageError("--person 与 --claim-date 需要同时给出")
+    for path, what in ((options.cases, "案例文件"), (options.out, "输出文件")):
+        if format_of(path) is None:
+            raise click.UsageError(f"无法识别{what}的格式：{path}（支持 .csv、.jsonl、.parquet）")
+    if options.engine == "dask" and options.person is not None:
+        raise click.UsageError("--engine dask 不支持 --person（按人结算需要整个文件）")
+    if options.engine == "dask" and format_of(options.cases) != "parquet":
+        raise click.UsageError("--engine dask 只读取 Parquet 案例文件")
+    from yibaolang.checks.compiler import compile_policy
+    from yibaolang.diagnostics import has_errors, render_text
+
+    program = compile_policy(options.policy)
+    if has_errors(program.diagnostics):
+        for d in program.diagnostics:
+            if d.is_error:
+                lines = next((s.source.original.splitlines() for s in program.modules.values()
+                              if s.path == d.span.file), None)
+                click.echo(render_text(d, lines), err=True)
+        return 1
+    started = time.perf_counter()
+    try:
+        summary = execute(program, options)
+    except BatchError as exc:
+        click.echo(f"错误：{exc}", err=True)
+        return 1
+    seconds = time.perf_counter() - started
+    rate = summary.rows / seconds if seconds > 0 else 0.0
+    click.echo(f"共 {summary.rows:,} 行，出错 {summary.errors:,} 行，用时 {seconds:.2f} 秒"
+               f"（{rate:,.0f} 行/秒）；已写入 {options.out}", err=True)
+    return 1 if summary.errors else 0
+
+
+@attrs.define
+class Summary:
+    rows: int = 0
+    errors: int = 0
+    vector_rows: int = 0
+
+
+def execute(program: Any, options: Options, progress: Any = None) -> Summary:
+    """Evaluate the case file into the output file (written completely or not at all)."""
+    if options.engine == "dask":
+        from yibaolang.tools.dask_engine import run_dask
+
+        summary: Summary = run_dask(program, options)
+        return summary
+    extras: list[str] = []
+    accs: list[Accumulator] = []
+    if options.person is not None:
+        accs = accumulators(program)
+        extras = [a.figure for a in accs]
+    runner = Runner(program, options.outputs or None, date=options.date, engine=options.engine,
+                    claim_date=options.claim_date, extras=extras)
+    reader = open_reader(options.cases, options.chunk_size)
+    _note_columns(runner, reader, options, {a.input for a in accs})
+    if runner.engine is not None and runner.engine.unsupported:
+        import click
+
+        click.echo(f"提示：向量化引擎不处理 {'；'.join(dict.fromkeys(runner.engine.unsupported))}，"
+                   "用到它的数额逐行由解释器计算（结果相同，较慢）", err=True)
+    writer = open_writer(options.out)
+    summary = Summary()
+    bar = _progress(reader.total) if progress is None else progress
+    try:
+        with bar:
+            if options.person is not None:
+                import pyarrow as pa
+
+                parts = list(reader.chunks())
+                table = pa.concat_tables(parts, promote_options="permissive") if parts else pa.table({})
+                ignored = [a.input for a in accs if a.input in table.column_names]
+                if ignored:
+                    import click
+
+                    click.echo(f"提示：按人结算时 {'、'.join(ignored)} 由此前理赔的结果累计得出，文件中的这些列不使用",
+                               err=True)
+                out = settle_claims(runner, table, options.person, options.claim_date or "",
+                                    problems=reader.problems, progress=bar.advance)
+                _write(writer, out, table, runner, options, 0, summary)
+            else:
+                offset = 0
+                for table in reader.chunks():
+                    problems = {i - offset: t for i, t in reader.problems.items() if offset <= i < offset + table.num_rows}
+                    out = runner.evaluate(table, problems=problems)
+                    _write(writer, out, table, runner, options, offset, summary)
+                    offset += table.num_rows
+                    bar.advance(table.num_rows)
+            if writer.rows == 0 and not writer.started:
+                import pyarrow as pa
+
+                empty = pa.table({name: pa.array([], pa.string()) for name in _input_names(reader)})
+                _write(writer, runner.evaluate(empty), empty, runner, options, 0, summary)
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    summary.vector_rows = runner.rows - runner.fallback_rows
+    return summary
+
+
+def _note_columns(runner: Runner, reader: Reader, options: Options, computed: set[str]) -> None:
+    """Tell once, on stderr, which inputs the file lacks and which of its columns are not inputs."""
+    import click
+
+    names = _input_names(reader)
+    if not names and isinstance(reader, ParquetReader):
+        names = list(reader.file.schema_arrow.names)
+    if not names:
+        return
+    present = set(names)
+    lacking = [n for n in runner.needed if n not in present and n not in computed
+               and runner.inputs[n].decl.default is None]
+    if lacking:
+        click.echo(f"提示：案例文件中没有这些输入的列：{'、'.join(lacking)}（需要它们的数额会报“缺少输入”）", err=True)
+    known = set(runner.needed) | {DATE_COLUMN, options.person, options.claim_date}
+    extra = [n for n in names if n not in known]
+    if extra:
+        shown = "、".join(extra[:8]) + (f" 等 {len(extra)} 列" if len(extra) > 8 else "")
+        click.echo(f"提示：这些列不是政策的输入，不参与计算：{shown}", err=True)
+
+
+def _input_names(reader: Reader) -> list[str]:
+    return list(getattr(reader, "names", []) or [])
+
+
+def _write(writer: Writer, out: ChunkOut, table: Any, runner: Runner, options: Options, offset: int,
+           summary: Summary) -> None:
+    import pyarrow as pa
+
+    names = list(runner.outputs)
+    arrays = [out.columns[name] for name in names]
+    names.append(ERROR_COLUMN)
+    arrays.append(out.errors)
+    if options.keep_inputs:
+        taken = set(names)
+        for name, column in zip(table.column_names, table.columns, strict=True):
+            shown = f"{INPUT_PREFIX}{name}" if name in taken else name
+            names.append(shown)
+            arrays.append(_binary_text(column) if pa.types.is_binary(column.type) else column)
+    result = pa.table(arrays, names=names)
+    writer.write(result)
+    summary.rows += out.n
+    summary.errors += int(out.error_rows.sum())
+
+
+class _NoProgress:
+    def __enter__(self) -> _NoProgress:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def advance(self, rows: int) -> None:
+        return None
+
+
+class _RichProgress:
+    def __init__(self, total: int | None) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("计算"), BarColumn(), MofNCompleteColumn(), TextColumn("行"),
+                                 TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        self.task = self.progress.add_task("rows", total=total)
+
+    def __enter__(self) -> _RichProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.__exit__(*exc)
+
+    def advance(self, rows: int) -> None:
+        self.progress.advance(self.task, rows)
+
+
+def _progress(total: int | None) -> Any:
+    """A rich progress bar on a terminal; nothing otherwise."""
+    if sys.stderr.isatty():
+        return _RichProgress(total)
+    return _NoProgress()
+
+
+# ------------------------------------------------------------------ in memory (tests, compare, benchmarks)
+
+
+def evaluate_rows(program: Any, rows: Sequence[dict[str, Any]], outputs: Sequence[str] | None = None, *,
+                  date: dt.date | None = None, engine: str = "numpy", strict: bool = False) -> list[dict[str, Any]]:
+    """Rows of cells (typed strings or plain values, None for an empty cell) → per row {output: value, 错误: text}.
+
+    Values are the JSON encoding of CLI.md (money "70000.00", ratio "0.5", …) or None.
+    """
+    import pyarrow as pa
+
+    names: list[str] = []
+    for row in rows:
+        for key in row:
+            if key not in names:
+                names.append(key)
+    table = pa.table({name: pa.array([_cell_text(row.get(name)) for row in rows], pa.string()) for name in names}) \
+        if names else pa.table({"_": pa.nulls(len(rows))})
+    runner = Runner(program, outputs, date=date, engine=engine, strict=strict)
+    out = runner.evaluate(table)
+    columns = {name: out.columns[name].to_pylist() for name in runner.outputs}
+    errors = out.errors.to_pylist()
+    result = []
+    for i in range(out.n):
+        record = {name: _json_value(columns[name][i]) for name in runner.outputs}
+        record[ERROR_COLUMN] = errors[i]
+        result.append(record)
+    return result
+
+
+def _cell_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+__all__ = ["BatchError", "ChunkOut", "Options", "Runner", "accumulators", "evaluate_rows", "execute", "open_reader",
+           "open_writer", "run_command", "settle_claims"]

@@ -1,0 +1,476 @@
+"""The `yibaolang` command line (CLI.md): check, ir, and the evaluation commands.
+
+Heavy modules are imported inside the commands that need them, so a cold
+`yibaolang check` stays fast.  Every command turns bad input into diagnostics
+and an exit code; an unexpected internal error prints one line asking for a
+bug report (the traceback only under --debug).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK = 0
+EXIT_INPUT = 1
+
+
+def guarded(func: F) -> F:
+    """Run a command; turn an unexpected exception into a one-line report."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = kwargs.pop("debug", False)
+        try:
+            return func(*args, **kwargs)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("已中断", err=True)
+            sys.exit(130)
+        except RecursionError:
+            click.echo("错误：表达式或引用嵌套过深，无法处理", err=True)
+            sys.exit(EXIT_INPUT)
+        except MemoryError:
+            click.echo("错误：内存不足", err=True)
+            sys.exit(EXIT_INPUT)
+        except Exception as exc:
+            if debug:
+                raise
+            click.echo(
+                f"内部错误（{type(exc).__name__}）：这是 yibaolang 的缺陷，请附上命令与输入文件报告给维护者；"
+                "加 --debug 可看到详细信息",
+                err=True,
+            )
+            sys.exit(70)
+
+    wrapper = click.option("--debug", is_flag=True, hidden=True, help="出错时显示 Python 回溯")(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
+# Commands that live in their own modules, imported only when invoked so that
+# `yibaolang check` does not pay for the formatter, the language server or numpy.
+LAZY_COMMANDS: dict[str, str] = {
+    "fmt": "yibaolang.tools.cmd_fmt:fmt",
+    "lsp": "yibaolang.tools.cmd_lsp:lsp",
+    "compare": "yibaolang.tools.cmd_batch:compare",
+    "sample": "yibaolang.tools.cmd_batch:sample",
+    "plot": "yibaolang.tools.cmd_plot:plot",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose LAZY_COMMANDS are loaded on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = LAZY_COMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        import importlib
+
+        module_name, attr = target.split(":")
+        command: click.Command = getattr(importlib.import_module(module_name), attr)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="yibaolang", message="yibaolang %(version)s")
+def main() -> None:
+    """易保语 yibaolang：医保政策规则的声明式语言。"""
+
+
+def _source_lines(program: Any, file: str) -> list[str] | None:
+    for scope in program.modules.values():
+        if scope.path == file:
+            lines: list[str] = scope.source.original.splitlines()
+            return lines
+    return None
+
+
+def render_diagnostics(diagnostics: list[Any], programs: list[Any], fmt: str) -> str:
+    from yibaolang.diagnostics import render_json, render_text
+
+    if fmt == "json":
+        return render_json(diagnostics)
+    if fmt == "sarif":
+        from yibaolang.outputs.sarif import render_sarif
+
+        return render_sarif(diagnostics)
+    blocks = []
+    split: dict[str, list[str] | None] = {}  # each file split once, however many diagnostics it has
+    for d in diagnostics:
+        if d.span.file not in split:
+            lines = None
+            for program in programs:
+                lines = _source_lines(program, d.span.file)
+                if lines is not None:
+                    break
+            split[d.span.file] = lines
+        blocks.append(render_text(d, split[d.span.file]))
+    return "\n".join(blocks)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True,
+              help="输出格式（sarif：供代码评审工具读取的 SARIF 2.1.0）")
+@click.option("--strict", is_flag=True, help="警告也视为错误（退出码 1）")
+@click.option("--counterexamples", "counter_dir", type=click.Path(file_okay=False, writable=True), default=None,
+              metavar="DIR", help="把找到的每个反例写成案例文件 DIR/<代码>-<n>.case.yaml（可用 yibaolang run 重现）")
+@click.option("--prove", is_flag=True,
+              help="用 z3 证明断言、支付不超过费用、支付随费用不减（需要 pip install 'yibaolang[prove]'）")
+@guarded
+def check(paths: tuple[str, ...], fmt: str, strict: bool, counter_dir: str | None, prove: bool) -> None:
+    """检查政策文件：语法、名称、类型与单位，以及一致性（分段、查表、例外、上级约束、断言与反例）。"""
+    from yibaolang.checks.compiler import compile_policy, policy_files, unique
+    from yibaolang.diagnostics import Severity, has_errors, summary_line
+
+    prover = None
+    if prove:
+        from yibaolang.analysis import prove as prove_module
+
+        if not prove_module.available():
+            click.echo("错误：--prove 需要 z3-solver，请先安装：pip install 'yibaolang[prove]'", err=True)
+            sys.exit(2)
+        prover = prove_module
+    files = policy_files(list(paths))
+    programs = []
+    diagnostics = []
+    for file in files:
+        program = compile_policy(file, lint=True)
+        programs.append(program)
+        diagnostics.extend(program.diagnostics)
+        if prover is not None and not has_errors(program.diagnostics):
+            seen = {(d.code, d.span) for d in program.diagnostics}
+            diagnostics.extend(d for d in prover.prove(program) if (d.code, d.span) not in seen)
+    diagnostics = unique(diagnostics)
+    output = render_diagnostics(diagnostics, programs, fmt)
+    if output:
+        click.echo(output)
+    if counter_dir is not None:
+        _write_counterexamples(diagnostics, counter_dir)
+    if fmt == "text":
+        click.echo(summary_line(diagnostics, len(files)))
+    failing = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
+    if any(d.severity in failing for d in diagnostics):
+        sys.exit(EXIT_INPUT)
+
+
+def _write_counterexamples(diagnostics: list[Any], folder: str) -> None:
+    """Each counterexample carried by a diagnostic, as DIR/<code>-<n>.case.yaml."""
+    from pathlib import Path
+
+    from yibaolang.analysis.search import counterexample_of
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    for d in diagnostics:
+        case = counterexample_of(d)
+        if case is None:
+            continue
+        counts[d.code] = counts.get(d.code, 0) + 1
+        path = out / f"{d.code}-{counts[d.code]}.case.yaml"
+        head = (f"# {d.code} {d.location}: {d.message}\n"
+                f"# 重现：yibaolang run {d.span.file} --case {path.as_posix()}\n")
+        path.write_text(head + case, encoding="utf-8")
+        click.echo(f"已写入反例 {path.as_posix()}", err=True)
+
+
+@main.command("ir")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@guarded
+def ir_command(file: str) -> None:
+    """以 JSON 打印政策文件的中间表示（IR）。"""
+    from yibaolang.checks.compiler import compile_policy
+    from yibaolang.diagnostics import has_errors
+    from yibaolang.ir.irjson import dump
+
+    program = compile_policy(file)
+    click.echo(dump(program.root.module))
+    if has_errors(program.diagnostics):
+        click.echo(render_diagnostics([d for d in program.diagnostics if d.is_error], [program], "text"), err=True)
+        sys.exit(EXIT_INPUT)
+
+
+
+# ---------------------------------------------------------------------- evaluation: run, explain, test
+
+
+def _date_option(ctx: Any, param: Any, value: str | None) -> Any:
+    """--date: YYYY-MM-DD (or 2025年3月1日)."""
+    from yibaolang.semantics.values import parse_date_text
+
+    if value is None:
+        return None
+    date = parse_date_text(value)
+    if date is None:
+        raise click.BadParameter(f"不是有效的日期：{value}（应写作 YYYY-MM-DD）", ctx, param)
+    return date
+
+
+def _echo_problems(diagnostics: list[Any], program: Any = None, case: Any = None) -> None:
+    """Diagnostics to stderr, each with its source line (policy or case file)."""
+    from yibaolang.diagnostics import render_text
+
+    for d in diagnostics:
+        lines = None
+        if case is not None and d.span.file == case.file:
+            lines = case.lines
+        elif program is not None:
+            lines = _source_lines(program, d.span.file)
+        click.echo(render_text(d, lines), err=True)
+
+
+def _compile_or_exit(policy: str) -> Any:
+    from yibaolang.checks.compiler import compile_policy
+    from yibaolang.diagnostics import has_errors
+
+    program = compile_policy(policy)
+    if has_errors(program.diagnostics):
+        _echo_problems([d for d in program.diagnostics if d.is_error], program)
+        sys.exit(EXIT_INPUT)
+    return program
+
+
+def _case_or_exit(program: Any, case_path: str | None) -> Any:
+    from yibaolang.engines.cases import load_case_file, validate
+
+    if case_path is None:
+        raise click.UsageError("需要 --case 案例文件（YAML 或 JSON）")
+    raw, problems = load_case_file(case_path)
+    if raw is None or problems:
+        _echo_problems(problems, program, raw)
+        sys.exit(EXIT_INPUT)
+    case, problems = validate(program, raw)
+    if problems:
+        _echo_problems(problems, program, raw)
+        sys.exit(EXIT_INPUT)
+    return case
+
+
+@main.command()
+@click.argument("policy", type=click.Path(exists=True, dir_okay=False))
+@click.option("--case", "case_path", type=click.Path(exists=True, dir_okay=False), help="案例文件（YAML 或 JSON）")
+@click.option("--output", "outputs", multiple=True, metavar="NAME", help="要计算的数额（可多次；默认为政策的 输出）")
+@click.option("--date", "date", default=None, metavar="YYYY-MM-DD", callback=_date_option,
+              help="计算日期，覆盖案例中的 计算日期")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="输出格式")
+@click.option("--cases", "cases_path", type=click.Path(exists=True, dir_okay=False),
+              help="批量计算：CSV、JSON Lines 或 Parquet 案例文件（见 docs/batch.md）")
+@click.option("-o", "--out", "out_file", type=click.Path(dir_okay=False), help="批量计算的结果文件（格式按扩展名）")
+@click.option("--keep-inputs", is_flag=True, help="批量计算：结果中保留输入列")
+@click.option("--person", metavar="COL", help="批量计算：人员标识列，按人按统筹年度结算 累计 输入")
+@click.option("--claim-date", metavar="COL", help="批量计算：理赔日期列（与 --person 一起用）")
+@click.option("--engine", type=click.Choice(["numpy", "dask", "interpreter"]), default="numpy", show_default=True,
+              help="批量计算的引擎")
+@click.option("--chunk-size", type=click.IntRange(1, 10_000_000), default=262_144, show_default=True,
+              help="批量计算每块的行数")
+@click.option("--scheduler", metavar="ADDR", help="--engine dask：dask.distributed 调度器地址")
+@guarded
+def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any, fmt: str, cases_path: str | None,
+        out_file: str | None, keep_inputs: bool, person: str | None, claim_date: str | None, engine: str,
+        chunk_size: int, scheduler: str | None) -> None:
+    """计算一个案例；或用 --cases 批量计算一个文件中的所有案例。"""
+    import json
+
+    if cases_path is not None:
+        from yibaolang.tools.batch import Options, run_command
+
+        if case_path is not None or out_file is None:
+            raise click.UsageError("--cases 需要 -o 结果文件，且不能与 --case 同时使用")
+        sys.exit(run_command(Options(policy, cases_path, out_file, outputs, date, keep_inputs, person, claim_date,
+                                     engine, chunk_size, scheduler)))
+
+    from yibaolang.diagnostics import to_json_obj
+    from yibaolang.engines.evaluate import evaluate
+    from yibaolang.semantics.values import display, to_json
+
+    program = _compile_or_exit(policy)
+    case = _case_or_exit(program, case_path)
+    outcome = evaluate(program, case, list(outputs) or None, date=date)
+    errors = [d for d in outcome.diagnostics if d.is_error]
+    if fmt == "json":
+        doc: dict[str, Any] = {
+            "schema": "yibaolang.run/1",
+            "policy": program.root.path,
+            "date": outcome.date.isoformat() if outcome.date is not None else None,
+            "outputs": {
+                out.name: {"type": out.type.name, "value": to_json(out.type, out.value),
+                           "display": display(out.type, out.value)}
+                for out in outcome.outputs if out.ok
+            },
+        }
+        if outcome.diagnostics:
+            doc["diagnostics"] = [to_json_obj(d) for d in outcome.diagnostics]
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+    else:
+        for out in outcome.outputs:
+            if out.ok:
+                click.echo(f"{out.name} = {display(out.type, out.value)}")
+        for note in outcome.skipped:
+            click.echo(f"提示：{note}", err=True)
+    if outcome.diagnostics:
+        _echo_problems(outcome.diagnostics, program)
+    if errors:
+        sys.exit(EXIT_INPUT)
+
+
+@main.command()
+@click.argument("policy", type=click.Path(exists=True, dir_okay=False))
+@click.option("--case", "case_path", type=click.Path(exists=True, dir_okay=False), help="案例文件（YAML 或 JSON）")
+@click.option("--output", "outputs", multiple=True, metavar="NAME", help="要解释的数额（可多次；默认为政策的 输出）")
+@click.option("--date", "date", default=None, metavar="YYYY-MM-DD", callback=_date_option,
+              help="计算日期，覆盖案例中的 计算日期")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text",
+              show_default=True, help="输出格式")
+@click.option("-o", "--out", "out_file", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="写入文件而不是标准输出")
+@click.option("--what-if", "what_ifs", multiple=True, metavar="NAME=VALUE",
+              help="假设某个输入取另一个值，并列显示哪些数额因此改变（可多次）")
+@click.option("--width", type=click.IntRange(40, 400), default=None, hidden=True)
+@guarded
+def explain(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any, fmt: str,
+            out_file: str | None, what_ifs: tuple[str, ...], width: int | None) -> None:
+    """计算一个案例，并逐项说明每个数额的来历（条款、原文、公式）。"""
+    from pathlib import Path
+
+    from yibaolang.diagnostics import Diagnostic
+    from yibaolang.engines.cases import parse_assignment
+    from yibaolang.engines.evaluate import CaseInput, evaluate
+    from yibaolang.outputs.render import compare, explanation, render
+
+    program = _compile_or_exit(policy)
+    case = _case_or_exit(program, case_path)
+    names = list(outputs) or None
+    what_if = None
+    if what_ifs:
+        changed = CaseInput(dict(case.values), case.date, case.date_source, case.file)
+        assignments = []
+        problems = []
+        for item in what_ifs:
+            parsed = parse_assignment(program, item)
+            if isinstance(parsed, Diagnostic):
+                problems.append(parsed)
+                continue
+            name, value = parsed
+            if name == "计算日期":
+                changed.date, changed.date_source = value, "假设的 计算日期"
+                continue
+            from yibaolang.engines.cases import declared_inputs
+
+            type_ = declared_inputs(program)[name].type
+            assignments.append((name, type_, case.values.get(name), value))
+            changed.values[name] = value
+        if problems:
+            _echo_problems(problems, program)
+            sys.exit(EXIT_INPUT)
+        base = evaluate(program, case, names, date=date, details=True)
+        outcome = evaluate(program, changed, names, trace=True, date=date)
+        what_if = compare(base, outcome, assignments)
+    else:
+        outcome = evaluate(program, case, names, trace=True, date=date)
+    document = explanation(program, outcome, what_if)
+    to_terminal = out_file is None and fmt == "text" and sys.stdout.isatty()
+    if width is None:
+        import shutil
+
+        width = shutil.get_terminal_size((100, 24)).columns if to_terminal else 100
+    text = render(document, fmt, color=to_terminal, width=width)
+    if out_file is not None:
+        Path(out_file).write_text(text, encoding="utf-8")
+        click.echo(f"已写入 {out_file}", err=True)
+    else:
+        click.echo(text, nl=False)
+    if outcome.diagnostics:
+        _echo_problems(outcome.diagnostics, program)
+    if not outcome.ok:
+        sys.exit(EXIT_INPUT)
+
+
+@main.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("-q", "--quiet", is_flag=True, help="只显示失败的样例")
+@guarded
+def test_command(paths: tuple[str, ...], quiet: bool) -> None:
+    """运行政策中的 样例 与旁边的 *.cases.yaml。"""
+    from pathlib import Path
+
+    from yibaolang.checks.compiler import compile_policy
+    from yibaolang.diagnostics import has_errors
+    from yibaolang.engines.cases import SampleResult, run_examples, run_suite, suites_beside
+
+    plan: dict[str, tuple[bool, list[str]]] = {}  # policy → (named explicitly, suites)
+
+    def add(policy: Path, explicit: bool, suites: list[Path]) -> None:
+        key = str(policy)
+        named, known = plan.get(key, (False, []))
+        plan[key] = (named or explicit, known + [str(s) for s in suites if str(s) not in known])
+
+    for raw in paths or (".",):
+        path = Path(raw)
+        if path.is_dir():
+            for policy in sorted(path.rglob("*.ybl")):
+                add(policy, False, suites_beside(policy))
+        elif path.name.endswith((".cases.yaml", ".cases.yml")):
+            stem = path.name.rsplit(".cases.", 1)[0]
+            policy = path.with_name(f"{stem}.ybl")
+            if not policy.is_file():
+                click.echo(f"{raw}: 找不到对应的政策文件 {policy}", err=True)
+                add(path, True, [])
+                continue
+            add(policy, True, [path])
+        else:
+            add(path, True, suites_beside(path))
+    passed = failed = 0
+    for policy_file, (explicit, suites) in plan.items():
+        if not policy_file.endswith(".ybl") and not Path(policy_file).is_file():
+            failed += 1
+            continue
+        if not explicit and not suites and "样例" not in _read_quietly(policy_file):
+            continue
+        program = compile_policy(policy_file)
+        if has_errors(program.diagnostics):
+            _echo_problems([d for d in program.diagnostics if d.is_error], program)
+            click.echo(f"失败  {policy_file}：政策有错误，无法运行样例")
+            failed += 1
+            continue
+        results: list[SampleResult] = run_examples(program)
+        for suite in suites:
+            results.extend(run_suite(program, suite))
+        for result in results:
+            if result.passed:
+                passed += 1
+                if not quiet:
+                    click.echo(f"通过  {result.policy} {result.name}")
+            else:
+                failed += 1
+                click.echo(f"失败  {result.policy} {result.name}")
+                for line in result.details:
+                    click.echo(f"      {line}")
+    click.echo(f"{passed} passed, {failed} failed")
+    if failed:
+        sys.exit(EXIT_INPUT)
+
+
+def _read_quietly(path: str) -> str:
+    from pathlib import Path
+
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""`yibaolang sample` and `yibaolang compare` (docs/batch.md).
+
+Only click is imported here at module level; numpy, pyarrow and the engine
+are imported when a command runs, so `yibaolang check` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from yibaolang.tools.cli import EXIT_INPUT, _date_option, guarded
+
+EXIT_USAGE = 2
+
+
+def _require_batch() -> None:
+    from yibaolang.tools.batch import INSTALL_HINT, have_batch_dependencies
+
+    if not have_batch_dependencies():
+        click.echo(INSTALL_HINT, err=True)
+        sys.exit(EXIT_USAGE)
+
+
+def _compile(policy: str) -> Any:
+    from yibaolang.tools.cli import _compile_or_exit
+
+    return _compile_or_exit(policy)
+
+
+@click.command("sample")
+@click.argument("policy", type=click.Path(exists=True, dir_okay=False))
+@click.option("--rows", type=click.IntRange(0, 100_000_000), required=True, help="生成多少行")
+@click.option("-o", "--out", "out_file", type=click.Path(dir_okay=False), required=True,
+              help="案例文件（.csv、.jsonl 或 .parquet）")
+@click.option("--seed", type=int, default=0, show_default=True, help="随机数种子（同一种子生成同样的数据）")
+@guarded
+def sample(policy: str, rows: int, out_file: str, seed: int) -> None:
+    """按政策的输入声明（类型、范围、默认）生成演示或测试用的案例文件。"""
+    _require_batch()
+    from yibaolang.tools.batch import BatchError, format_of
+    from yibaolang.tools.sample import write_sample
+
+    if format_of(out_file) is None:
+        raise click.UsageError(f"无法识别输出文件的格式：{out_file}（支持 .csv、.jsonl、.parquet）")
+    program = _compile(policy)
+    try:
+        columns = write_sample(program, rows, out_file, seed)
+    except BatchError as exc:
+        click.echo(f"错误：{exc}", err=True)
+        sys.exit(EXIT_INPUT)
+    click.echo(f"已生成 {rows:,} 行（{len(columns)} 列：{'、'.join(columns)}）：{out_file}", err=True)
+
+
+@click.command("compare")
+@click.argument("old", type=click.Path(exists=True, dir_okay=False))
+@click.argument("new", type=click.Path(exists=True, dir_okay=False))
+@click.option("--cases", "cases_path", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="案例文件（CSV、JSON Lines 或 Parquet）")
+@click.option("-o", "--out", "out_file", type=click.Path(dir_okay=False), help="把 HTML 报告写入这个文件")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="标准输出的格式")
+@click.option("--output", "outputs", multiple=True, metavar="NAME", help="要比较的数额（可多次；默认为两份政策共有的 输出）")
+@click.option("--date", "date", default=None, metavar="YYYY-MM-DD", callback=_date_option, help="计算日期")
+@click.option("--top", type=click.IntRange(0, 100), default=5, show_default=True, help="列出变化最大的几行")
+@click.option("--chunk-size", type=click.IntRange(1, 10_000_000), default=262_144, show_default=True,
+              help="每块的行数")
+@guarded
+def compare(old: str, new: str, cases_path: str, out_file: str | None, fmt: str, outputs: tuple[str, ...],
+            date: Any, top: int, chunk_size: int) -> None:
+    """比较政策的两个版本在一批案例上的差别：合计、按选项分组、增减行数、变化最大的行及其计算说明。"""
+    _require_batch()
+    import json
+    from pathlib import Path
+
+    from yibaolang.tools.batch import BatchError, format_of
+    from yibaolang.tools.compare import compare_policies, render_html, render_text, to_json
+
+    if format_of(cases_path) is None:
+        raise click.UsageError(f"无法识别案例文件的格式：{cases_path}（支持 .csv、.jsonl、.parquet）")
+    old_program = _compile(old)
+    new_program = _compile(new)
+    try:
+        report = compare_policies(old_program, new_program, cases_path, list(outputs) or None, date=date,
+                                  top=top, chunk_size=chunk_size)
+    except BatchError as exc:
+        click.echo(f"错误：{exc}", err=True)
+        sys.exit(EXIT_INPUT)
+    if fmt == "json":
+        click.echo(json.dumps(to_json(report), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_text(report), nl=False)
+    if out_file is not None:
+        Path(out_file).write_text(render_html(report), encoding="utf-8")
+        click.echo(f"已写入 {out_file}", err=True)

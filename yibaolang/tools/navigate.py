@@ -1,0 +1,890 @@
+"""Source navigation over a compiled Program, for the language server.
+
+Every mention of a name in every module of the program is indexed with what it
+refers to (a declared figure, an enumeration type or value, a clause, an
+imported module, a function's parameter, a built-in function), so hover, go to
+definition, find references, completion and the outline are lookups in one
+table.  Positions are yibaolang's own: 1-based lines and code-point columns;
+`yibaolang.tools.lsp` converts them to the protocol's.
+
+Declarations carry the span of the whole statement, not of the name they
+declare; the name's span is found in the (normalised, position-preserving)
+source text of the statement's first line.
+
+>>> from yibaolang.checks.compiler import compile_policy
+>>> import pathlib, tempfile
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (folder / "yibaolang.toml").write_text("")
+>>> _ = (folder / "甲.ybl").write_text("输入 费用 : 金额\\n定义 报销 : 金额 = 费用 × 50%\\n输出 报销\\n", "utf-8")
+>>> nav = Navigator(compile_policy(folder / "甲.ybl"))
+>>> root = nav.program.root.path
+>>> nav.target_at(root, 2, 14).key[::2]
+('symbol', '费用')
+>>> [(s.line, s.column) for s in nav.references(nav.target_at(root, 2, 14))]
+[(1, 4), (2, 14)]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import attrs
+
+from yibaolang import ir
+from yibaolang.checks.resolve import ModuleScope, Program, Symbol, SymbolKind, lookup
+from yibaolang.checks.types import PRIMITIVES, EnumType, Kind
+from yibaolang.frontend.source import SourceFile
+
+# What a mention refers to.  The first element says which kind of thing.
+TargetKey = tuple[str, ...]
+
+_NAME_CHAR = re.compile(r"[A-Za-z0-9_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_QUOTED = re.compile(r"\"\"\"[\s\S]*?\"\"\"|\"([^\"\n]*)\"|“([^”\n]*)”")
+
+BUILTIN_DOCS: dict[str, str] = {
+    "取较小": "取较小(a, b, …)：各参数中最小的一个（同一类型）",
+    "取较大": "取较大(a, b, …)：各参数中最大的一个（同一类型）",
+    "四舍五入": "四舍五入(x) 或 四舍五入(金额, 分|角|元)：按四舍五入取整或舍入到 分/角/元",
+    "数值": "数值(x)：年数、月数、日数或金额的数值（数）",
+    "年月日": "年月日(年, 月, 日)：由三个数构成日期",
+    "年份": "年份(日期)：日期的年份（数）",
+    "月份": "月份(日期)：日期的月份（数）",
+    "相差天数": "相差天数(甲, 乙)：两个日期相差的日数",
+    "相差月数": "相差月数(甲, 乙)：两个日期相差的整月数",
+    "相差年数": "相差年数(甲, 乙)：两个日期相差的整年数",
+    "绝对值": "绝对值(x)：x 的绝对值",
+}
+
+PRIMITIVE_DOCS: dict[str, str] = {
+    "金额": "金额：以元计的钱数，如 2万元、500元、12.5元",
+    "比例": "比例：百分数，如 50%；加减百分点用 5个百分点",
+    "数": "数：不带单位的数，如 3、1.5；倍数写作 2倍",
+    "年数": "年数：以年计的期限，如 1年",
+    "月数": "月数：以月计的期限，如 3个月",
+    "日数": "日数：以日计的期限，如 30日、30天",
+    "日期": "日期：如 2024年1月1日 或 2024-01-01",
+    "是否": "是否：是 或 否",
+}
+
+EXCERPT_CHARS = 240
+
+
+@attrs.frozen(slots=True)
+class Target:
+    """What a mention refers to: `key` identifies it across the program."""
+
+    key: TargetKey
+
+    @property
+    def kind(self) -> str:
+        return self.key[0]
+
+
+@attrs.frozen(slots=True)
+class Mention:
+    span: ir.Span
+    target: Target
+    declaration: bool = False
+
+
+@attrs.frozen(slots=True)
+class OutlineItem:
+    """One entry of the document outline (LSP DocumentSymbol, kind by name)."""
+
+    name: str
+    detail: str
+    kind: str  # policy | clause | definition | param | input | function | exception | assertion |
+    # constraint | requirement | enum | enum-value | import | output | example
+    span: ir.Span
+    name_span: ir.Span
+    children: tuple[OutlineItem, ...] = ()
+
+
+@attrs.frozen(slots=True)
+class Completion:
+    label: str
+    kind: str  # keyword | input | param | definition | function | requirement | value | type | module | clause | builtin
+    detail: str = ""
+    documentation: str = ""
+    # When set, replaces the text from this 1-based column to the cursor.
+    replace_from: int | None = None
+
+
+# ------------------------------------------------------------------ text helpers
+
+
+class Lines:
+    """The lines of a source, normalised (for searching) and as written (for showing)."""
+
+    def __init__(self, source: SourceFile) -> None:
+        self.code = source.text.split("\n")
+        self.original = source.original.split("\n")
+
+    def code_line(self, number: int) -> str:
+        return self.code[number - 1] if 1 <= number <= len(self.code) else ""
+
+    def original_line(self, number: int) -> str:
+        return self.original[number - 1] if 1 <= number <= len(self.original) else ""
+
+    def text_of(self, span: ir.Span) -> str:
+        """The drafter's own text of a span (lines joined with newlines)."""
+        if span.line < 1:
+            return ""
+        if span.line == span.end_line:
+            return self.original_line(span.line)[span.column - 1:span.end_column - 1]
+        parts = [self.original_line(span.line)[span.column - 1:]]
+        parts += [self.original_line(n) for n in range(span.line + 1, span.end_line)]
+        parts.append(self.original_line(span.end_line)[:span.end_column - 1])
+        return "\n".join(parts)
+
+
+def find_word(lines: Lines, file: str, line: int, start_column: int, word: str,
+              end_column: int | None = None) -> ir.Span | None:
+    """The first whole-word occurrence of `word` on `line` at or after `start_column`.
+
+    >>> from yibaolang.frontend.source import from_text
+    >>> lines = Lines(from_text("a.ybl", "定义 规则 = 则甲 + 则\\n"))
+    >>> find_word(lines, "a.ybl", 1, 1, "则")
+    Span(file='a.ybl', line=1, column=14, end_line=1, end_column=15)
+    """
+    text = lines.code_line(line)
+    stop = len(text) if end_column is None else min(len(text), end_column - 1)
+    at = max(start_column - 1, 0)
+    while True:
+        at = text.find(word, at, stop)
+        if at < 0:
+            return None
+        after = at + len(word)
+        before_ok = at == 0 or not _NAME_CHAR.match(text[at - 1])
+        after_ok = after >= len(text) or not _NAME_CHAR.match(text[after])
+        if before_ok and after_ok:
+            return ir.Span(file, line, at + 1, line, after + 1)
+        at += 1
+
+
+def _quoted_strings(lines: Lines, file: str, span: ir.Span, start_column: int = 1) -> Iterator[tuple[str, ir.Span]]:
+    """One-line strings on the first line of `span`: their content and the content's span."""
+    text = lines.code_line(span.line)
+    stop = len(text) if span.end_line != span.line else span.end_column - 1
+    for match in _QUOTED.finditer(text, max(start_column - 1, span.column - 1), stop):
+        group = 1 if match.group(1) is not None else 2
+        if match.group(group) is None:
+            continue
+        start, end = match.span(group)
+        yield match.group(group), ir.Span(file, span.line, start + 1, span.line, end + 1)
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """The start of a long text, cut at `limit` characters.
+
+    >>> excerpt("甲乙丙丁", 2)
+    '甲乙…'
+    """
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit] + "…"
+
+
+# ------------------------------------------------------------------ the index
+
+
+class Navigator:
+    """The mentions of every module of a compiled program, and queries over them."""
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.mentions: dict[str, list[Mention]] = {}
+        self.declarations: dict[TargetKey, ir.Span] = {}
+        self.lines: dict[str, Lines] = {}
+        for path, scope in program.modules.items():
+            self.lines[path] = Lines(scope.source)
+            self.mentions[path] = _Indexer(self, scope).run()
+        for mentions in self.mentions.values():
+            for mention in mentions:
+                if mention.declaration:
+                    self.declarations.setdefault(mention.target.key, mention.span)
+
+    # -------------------------------------------------------------- queries
+
+    def target_at(self, module: str, line: int, column: int) -> Target | None:
+        """What the mention under the cursor (1-based line and column) refers to."""
+        mention = self.mention_at(module, line, column)
+        return mention.target if mention is not None else None
+
+    def mention_at(self, module: str, line: int, column: int) -> Mention | None:
+        best: Mention | None = None
+        for mention in self.mentions.get(module, []):
+            span = mention.span
+            if span.line == line and span.column <= column <= span.end_column:
+                width = span.end_column - span.column
+                # Prefer the mention the cursor is inside over one it merely touches.
+                inside = column < span.end_column
+                if best is None or (inside, -width) > (column < best.span.end_column,
+                                                       -(best.span.end_column - best.span.column)):
+                    best = mention
+        return best
+
+    def definition(self, target: Target) -> ir.Span | None:
+        if target.kind == "module":
+            return ir.Span(target.key[1], 1, 1, 1, 1)
+        return self.declarations.get(target.key)
+
+    def references(self, target: Target, include_declaration: bool = True) -> list[ir.Span]:
+        out = []
+        for mentions in self.mentions.values():
+            for mention in mentions:
+                if mention.target.key == target.key and (include_declaration or not mention.declaration):
+                    out.append(mention.span)
+        return sorted(set(out), key=lambda s: (s.file, s.line, s.column))
+
+    def scope(self, module: str) -> ModuleScope | None:
+        return self.program.modules.get(module)
+
+    # -------------------------------------------------------------- hover
+
+    def hover(self, target: Target, here: str) -> str:
+        """Markdown describing what `target` is, for a mention in module `here`."""
+        kind = target.kind
+        if kind == "symbol":
+            return self._hover_symbol(target.key[1], target.key[2], here)
+        if kind == "type":
+            scope = self.program.modules.get(target.key[1])
+            enum_ = scope.enums.get(target.key[2]) if scope else None
+            if enum_ is None and scope is not None:
+                enum_ = scope.input_enums.get(target.key[2])
+            values = ", ".join(enum_.values) if enum_ else ""
+            return _join([f"```yibaolang\n类型 {target.key[2]} = 选项 {{{values}}}\n```",
+                          self._origin(target.key[1], here)])
+        if kind == "value":
+            _, module, enum_name, value = target.key
+            scope = self.program.modules.get(module)
+            enum_ = None if scope is None else scope.enums.get(enum_name) or scope.input_enums.get(enum_name)
+            values = "、".join(enum_.values) if enum_ else value
+            return _join([f"**选项** `{value}`：{enum_name} 的取值之一", f"{enum_name} 的选项：{values}",
+                          self._origin(module, here)])
+        if kind == "clause":
+            clause = self._clause(target.key[1], target.key[2])
+            if clause is None:
+                return f"条款 “{target.key[2]}”"
+            return _clause_text(clause) + _origin_suffix(self._origin(target.key[1], here))
+        if kind == "module":
+            scope = self.program.modules.get(target.key[1])
+            header = scope.module.header if scope else None
+            title = f"：{header.name}" if header is not None else ""
+            return f"**引用的文件** `{target.key[1]}`{title}"
+        if kind == "local":
+            _, module, function, name = target.key
+            decl = self._function(module, function)
+            for param in decl.params if decl else ():
+                if param.name == name:
+                    return f"```yibaolang\n{name} : {param.type.display}\n```\n函数 {function} 的参数"
+            return f"函数 {function} 的参数 {name}"
+        if kind == "builtin":
+            return f"**内置函数** {BUILTIN_DOCS.get(target.key[1], target.key[1])}"
+        if kind == "primitive":
+            return f"**类型** {PRIMITIVE_DOCS.get(target.key[1], target.key[1])}"
+        return ""
+
+    def _hover_symbol(self, module: str, name: str, here: str) -> str:
+        scope = self.program.modules.get(module)
+        symbol = scope.own.get(name) if scope else None
+        if scope is None or symbol is None:
+            return f"`{name}`"
+        lines = self.lines[module]
+        decl = symbol.decl
+        kind_type = self.program.types.get(symbol.key)
+        type_name = kind_type.name if kind_type is not None and kind_type.kind is not Kind.ERROR else None
+        parts: list[str] = []
+        match decl:
+            case ir.InputDecl():
+                shown = decl.type.display
+                head = f"输入 {name} : {shown}"
+                extra = []
+                if decl.range_low is not None and decl.range_high is not None:
+                    extra.append(f"范围 {lines.text_of(decl.range_low.span)} 至 {lines.text_of(decl.range_high.span)}")
+                if decl.default is not None:
+                    extra.append(f"默认 {lines.text_of(decl.default.span)}")
+                if decl.accumulates is not None:
+                    extra.append(f"累计 {decl.accumulates.display}")
+                parts.append(f"```yibaolang\n{head}{' ' + ' '.join(extra) if extra else ''}\n```")
+                if decl.description:
+                    parts.append(f"说明：{decl.description}")
+            case ir.ParamDecl():
+                parts.append(f"```yibaolang\n参数 {name} : {type_name or decl.type.display}\n```")
+                dated = [v for v in decl.versions if v.start is not None]
+                if dated or len(decl.versions) > 1:
+                    rows = []
+                    for version in decl.versions:
+                        when = f"自 {version.start.isoformat()} 起" if version.start else "此前"
+                        rows.append(f"- {when}：{lines.text_of(version.value.span)}")
+                    parts.append("各版本：\n" + "\n".join(rows))
+                elif decl.versions:
+                    parts.append(f"取值：{lines.text_of(decl.versions[0].value.span)}")
+            case ir.Definition():
+                parts.append(f"```yibaolang\n定义 {name} : {type_name or (decl.type.display if decl.type else '未知')}\n```")
+            case ir.FunctionDecl():
+                params = ", ".join(f"{p.name}: {p.type.display}" for p in decl.params)
+                parts.append(f"```yibaolang\n函数 {name}({params}) : {decl.result.display}\n```")
+            case ir.Requirement():
+                parts.append(f"```yibaolang\n要求 {name} : {decl.type.display}\n```")
+        rules = self.program.exceptions.get(symbol.key, [])
+        if rules:
+            shown_rules = []
+            for rule_scope, rule in rules:
+                rule_lines = self.lines.get(rule_scope.path)
+                text = rule_lines.text_of(rule.span) if rule_lines else ""
+                cite = f"（条款 {rule.clause}）" if rule.clause else ""
+                shown_rules.append(f"- {excerpt(text, 120)}{cite}")
+            parts.append("例外：\n" + "\n".join(shown_rules))
+        clause = scope.clause(symbol.clause) if symbol.clause else None
+        if clause is not None:
+            parts.append(_clause_text(clause))
+        parts.append(self._origin(module, here))
+        return _join(parts)
+
+    def _origin(self, module: str, here: str) -> str:
+        if module == here or module not in self.program.modules:
+            return ""
+        return f"来自 `{Path(module).name}`"
+
+    def _clause(self, module: str, clause_id: str) -> ir.Clause | None:
+        scope = self.program.modules.get(module)
+        return scope.clause(clause_id) if scope else None
+
+    def _function(self, module: str, name: str) -> ir.FunctionDecl | None:
+        scope = self.program.modules.get(module)
+        for decl in scope.module.functions if scope else ():
+            if decl.name == name:
+                return decl
+        return None
+
+    # -------------------------------------------------------------- completion
+
+    def completions(self, module: str, line: int, column: int) -> list[Completion]:
+        """What may be typed at (line, column): keywords, names, values, types, clause ids."""
+        from yibaolang.checks.typecheck import BUILTINS
+        from yibaolang.frontend.syntax import keywords
+
+        scope = self.program.modules.get(module)
+        lines = self.lines.get(module)
+        before = lines.code_line(line)[:column - 1] if lines else ""
+        # Inside the string of 优先于 "…": only clause ids.
+        quoted = re.search(r"优先于\s*(?:[\"“][^\"”\n]*[\"”]\s*,\s*)*[\"“]([^\"”\n]*)$", before)
+        if quoted:
+            start = column - len(quoted.group(1))
+            clauses = []
+            for _module, clause in self.all_clauses(module):
+                clauses.append(Completion(clause.raw_id, "clause", f"条款 {clause.title or ''}".strip(),
+                                      excerpt(clause.text or "", 200), replace_from=start))
+            return clauses
+        if scope is None:
+            return [Completion(k, "keyword") for k in keywords()]
+        qualified = re.search(r"([A-Za-z_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff][\w\u3400-\u9fff]*)\.[\w\u3400-\u9fff]*$",
+                              before)
+        if qualified and qualified.group(1) in scope.aliases:
+            child = scope.aliases[qualified.group(1)][1]
+            named = [self._symbol_completion(s) for s in child.own.values()]
+            named += [Completion(n, "type", f"类型 = 选项 {{{', '.join(e.values)}}}") for n, e in child.enums.items()]
+            return named
+        out: list[Completion] = []
+        seen: set[str] = set()
+
+        def add(item: Completion) -> None:
+            if item.label not in seen:
+                seen.add(item.label)
+                out.append(item)
+
+        for _, symbol in scope.names.values():
+            add(self._symbol_completion(symbol))
+        for alias, (imp, _child) in scope.aliases.items():
+            add(Completion(alias, "module", f"引用 \"{imp.path}\" 的别名"))
+        for value, enum_ in self._visible_values(scope):
+            add(Completion(value, "value", f"选项 · {enum_.name}", f"{enum_.name} 的选项：{'、'.join(enum_.values)}"))
+        for name, enum_ in scope.enums.items():
+            add(Completion(name, "type", f"类型 = 选项 {{{', '.join(enum_.values)}}}"))
+        for name, doc in PRIMITIVE_DOCS.items():
+            add(Completion(name, "type", "类型", doc))
+        for name in BUILTINS:
+            add(Completion(name, "builtin", "内置函数", BUILTIN_DOCS.get(name, "")))
+        for word in keywords():
+            add(Completion(word, "keyword", "关键字"))
+        return out
+
+    def _visible_values(self, scope: ModuleScope) -> Iterator[tuple[str, EnumType]]:
+        """Enumeration values usable here: declared or imported types, and the types of visible names."""
+        for value, owners in scope.enum_values().items():
+            yield value, owners[0]
+        for _, symbol in scope.names.values():
+            known = self.program.types.get(symbol.key)
+            if known is not None and known.kind is Kind.ENUM and known.enum is not None:
+                for value in known.enum.values:
+                    yield value, known.enum
+
+    def _symbol_completion(self, symbol: Symbol) -> Completion:
+        kind = {SymbolKind.INPUT: "input", SymbolKind.PARAM: "param", SymbolKind.DEFINITION: "definition",
+                SymbolKind.FUNCTION: "function", SymbolKind.REQUIREMENT: "requirement"}[symbol.kind]
+        found = self.program.types.get(symbol.key)
+        type_name = found.name if found is not None and found.kind is not Kind.ERROR else ""
+        detail = f"{symbol.kind.value} · {type_name}" if type_name else symbol.kind.value
+        doc = ""
+        if isinstance(symbol.decl, ir.InputDecl) and symbol.decl.description:
+            doc = symbol.decl.description
+        elif symbol.clause:
+            clause = self.program.modules[symbol.module].clause(symbol.clause)
+            if clause is not None:
+                doc = f"条款 {clause.raw_id} {clause.title or ''}".rstrip()
+        return Completion(symbol.name, kind, detail, doc)
+
+    def all_clauses(self, first: str) -> Iterator[tuple[str, ir.Clause]]:
+        """Every clause of the program, the module `first`'s own before the others."""
+        order = [first, *(m for m in self.program.modules if m != first)]
+        seen: set[str] = set()
+        for module in order:
+            scope = self.program.modules.get(module)
+            for clause in scope.module.clauses if scope else ():
+                if clause.id not in seen:
+                    seen.add(clause.id)
+                    yield module, clause
+
+    # -------------------------------------------------------------- outline
+
+    def outline(self, module: str) -> list[OutlineItem]:
+        scope = self.program.modules.get(module)
+        if scope is None:
+            return []
+        return _Outliner(self, scope).run()
+
+
+def _join(parts: Iterable[str]) -> str:
+    return "\n\n".join(p for p in parts if p)
+
+
+def _origin_suffix(origin: str) -> str:
+    return f"\n\n{origin}" if origin else ""
+
+
+def _clause_text(clause: ir.Clause) -> str:
+    head = f"**条款** {clause.raw_id}" + (f" {clause.title}" if clause.title else "")
+    if clause.text:
+        return f"{head}\n\n> 原文：{excerpt(clause.text)}"
+    return head
+
+
+# ------------------------------------------------------------------ building the index
+
+
+class _Indexer:
+    """Collects the mentions of one module."""
+
+    def __init__(self, nav: Navigator, scope: ModuleScope) -> None:
+        self.nav = nav
+        self.program = nav.program
+        self.scope = scope
+        self.file = scope.path
+        self.lines = Lines(scope.source)
+        self.out: list[Mention] = []
+
+    def run(self) -> list[Mention]:
+        module = self.scope.module
+        for enum_decl in module.enums:
+            self.declare_name(enum_decl.span, "类型", enum_decl.name, ("type", self.file, enum_decl.name))
+            self.enum_values_declared(enum_decl.span, enum_decl.name, enum_decl.values)
+        for imp in module.imports:
+            self.import_(imp)
+        for decl in module.inputs:
+            self.declare_symbol(decl.span, "输入", decl.name)
+            self.type_ref(decl.type, owner=decl.name)
+            for expr in (decl.range_low, decl.range_high, decl.default):
+                if expr is not None:
+                    self.expr(expr, enum_hint=self.scope.input_enums.get(decl.name))
+            if decl.accumulates is not None:
+                self.name(decl.accumulates)
+        for param in module.params:
+            self.declare_symbol(param.span, "参数", param.name)
+            self.type_ref(param.type)
+            for version in param.versions:
+                self.expr(version.value)
+        for definition in module.definitions:
+            self.declare_symbol(definition.span, "定义", definition.name)
+            if definition.type is not None:
+                self.type_ref(definition.type)
+            self.expr(definition.expr)
+        for function in module.functions:
+            self.declare_symbol(function.span, "函数", function.name)
+            locals_: dict[str, TargetKey] = {}
+            for fparam in function.params:
+                key = ("local", self.file, function.name, fparam.name)
+                locals_[fparam.name] = key
+                span = find_word(self.lines, self.file, fparam.span.line, fparam.span.column, fparam.name)
+                if span is not None:
+                    self.add(span, key, declaration=True)
+                self.type_ref(fparam.type)
+            self.type_ref(function.result)
+            self.expr(function.body, locals_)
+        for requirement in module.requirements:
+            self.declare_symbol(requirement.span, "要求", requirement.name)
+            self.type_ref(requirement.type)
+        for rule in module.exceptions:
+            self.name(rule.target)
+            self.expr(rule.condition)
+            self.expr(rule.value)
+            self.overrides(rule)
+        for assertion in module.assertions:
+            self.expr(assertion.condition)
+        for constraint in module.constraints:
+            self.expr(constraint.condition)
+        for clause in module.clauses:
+            for text, span in _quoted_strings(self.lines, self.file, clause.span):
+                if text == clause.raw_id:
+                    self.add(span, ("clause", self.file, clause.id), declaration=True)
+                    break
+        for name in module.outputs:
+            self.name(name)
+        for example in module.examples:
+            for line in example.inputs:
+                if line.name.name != "计算日期":
+                    self.name(line.name)
+                self.expr(line.value)
+            for line in example.expectations:
+                self.name(line.name)
+                self.expr(line.value)
+        return self.out
+
+    # -------------------------------------------------------------- helpers
+
+    def add(self, span: ir.Span, key: TargetKey, declaration: bool = False) -> None:
+        self.out.append(Mention(span, Target(key), declaration))
+
+    def declare_name(self, span: ir.Span, keyword: str, name: str, key: TargetKey) -> None:
+        text = self.lines.code_line(span.line)
+        start = text.find(keyword, span.column - 1)
+        found = find_word(self.lines, self.file, span.line, (start + len(keyword) + 1) if start >= 0 else span.column, name)
+        if found is not None:
+            self.add(found, key, declaration=True)
+
+    def declare_symbol(self, span: ir.Span, keyword: str, name: str) -> None:
+        symbol = self.scope.own.get(name)
+        module = symbol.module if symbol is not None else self.file
+        self.declare_name(span, keyword, name, ("symbol", module, name))
+
+    def enum_values_declared(self, span: ir.Span, enum_name: str, values: tuple[str, ...]) -> None:
+        text = self.lines.code_line(span.line)
+        brace = text.find("{", span.column - 1)
+        if brace < 0:
+            return
+        for value in values:
+            found = find_word(self.lines, self.file, span.line, brace + 2, value)
+            if found is not None:
+                self.add(found, ("value", self.file, enum_name, value), declaration=True)
+
+    def import_(self, imp: ir.Import) -> None:
+        child = next((c for i, c in self.scope.imports if i is imp), None)
+        if child is None:
+            return
+        key = ("module", child.path)
+        for text, span in _quoted_strings(self.lines, self.file, imp.span):
+            if text == imp.path:
+                self.add(span, key)
+                break
+        if imp.alias:
+            text = self.lines.code_line(imp.span.line)
+            start = text.find("作为", imp.span.column - 1)
+            found = find_word(self.lines, self.file, imp.span.line, start + 3 if start >= 0 else 1, imp.alias)
+            if found is not None:
+                self.add(found, key)
+        for binding in imp.bindings:
+            text = self.lines.code_line(binding.span.line)
+            start = text.find("代入", binding.span.column - 1)
+            found = find_word(self.lines, self.file, binding.span.line, start + 3 if start >= 0 else 1, binding.input)
+            target = child.own.get(binding.input)
+            if found is not None and target is not None:
+                self.add(found, ("symbol", target.module, target.name))
+            self.expr(binding.value)
+
+    def overrides(self, rule: ir.ExceptionRule) -> None:
+        if not rule.overrides:
+            return
+        text = self.lines.code_line(rule.span.line)
+        start = text.find("优先于", rule.span.column - 1)
+        if start < 0:
+            return
+        strings = list(_quoted_strings(self.lines, self.file, rule.span, start + 1))
+        for clause_id, (_, span) in zip(rule.overrides, strings, strict=False):
+            module = self.clause_module(clause_id)
+            if module is not None:
+                self.add(span, ("clause", module, clause_id))
+
+    def clause_module(self, clause_id: str) -> str | None:
+        if self.scope.clause(clause_id) is not None:
+            return self.file
+        for path, scope in self.program.modules.items():
+            if scope.clause(clause_id) is not None:
+                return path
+        return None
+
+    def type_ref(self, ref: ir.TypeRef, owner: str | None = None) -> None:
+        if ref.values is not None:
+            if owner is not None:
+                self.enum_values_declared(ref.span, owner, ref.values)
+            return
+        if ref.name is None:
+            return
+        span = ref.span
+        if ref.qualifier is not None:
+            entry = self.scope.aliases.get(ref.qualifier)
+            if entry is None:
+                return
+            qspan = ir.Span(self.file, span.line, span.column, span.line, span.column + len(ref.qualifier))
+            self.add(qspan, ("module", entry[1].path))
+            enum_ = entry[1].enums.get(ref.name)
+            nspan = ir.Span(self.file, span.line, span.end_column - len(ref.name), span.line, span.end_column)
+            if enum_ is not None:
+                self.add(nspan, ("type", enum_.module, enum_.name))
+            return
+        if ref.name in PRIMITIVES:
+            self.add(span, ("primitive", ref.name))
+            return
+        enum_ = self.scope.enums.get(ref.name)
+        if enum_ is not None:
+            self.add(span, ("type", enum_.module, enum_.name))
+
+    def name(self, name: ir.Name, locals_: dict[str, TargetKey] | None = None,
+             enum_hint: EnumType | None = None) -> None:
+        span = name.span
+        if name.qualifier is None and locals_ and name.name in locals_:
+            self.add(span, locals_[name.name])
+            return
+        if name.qualifier is not None:
+            entry = self.scope.aliases.get(name.qualifier)
+            if entry is not None:
+                self.add(ir.Span(self.file, span.line, span.column, span.line, span.column + len(name.qualifier)),
+                         ("module", entry[1].path))
+            found = lookup(self.scope, name)
+            if found is not None:
+                nspan = ir.Span(self.file, span.end_line, span.end_column - len(name.name), span.end_line,
+                                span.end_column)
+                self.add(nspan, ("symbol", found.symbol.module, found.symbol.name))
+            return
+        found = lookup(self.scope, name)
+        if found is not None:
+            self.add(span, ("symbol", found.symbol.module, found.symbol.name))
+            return
+        owner = self.enum_owner(name.name, enum_hint)
+        if owner is not None:
+            self.add(span, ("value", owner.module, owner.name, name.name))
+
+    def enum_owner(self, value: str, hint: EnumType | None) -> EnumType | None:
+        if hint is not None and value in hint.values:
+            return hint
+        owners = self.scope.enum_values().get(value, [])
+        return owners[0] if owners else None
+
+    def subject_enum(self, expr: ir.Expr, locals_: dict[str, TargetKey] | None) -> EnumType | None:
+        """The enumeration an expression's values come from, when it is a plain name."""
+        if not isinstance(expr, ir.Name) or (locals_ and expr.name in locals_):
+            return None
+        found = lookup(self.scope, expr)
+        if found is None:
+            return None
+        known = self.program.types.get(found.symbol.key)
+        return known.enum if known is not None and known.kind is Kind.ENUM else None
+
+    def values_in(self, span: ir.Span, values: Iterable[str], owner: EnumType | None, start_column: int) -> None:
+        column = start_column
+        for value in values:
+            found = find_word(self.lines, self.file, span.line, column,
+                              value, span.end_column if span.end_line == span.line else None)
+            if found is None:
+                continue
+            column = found.end_column
+            enum_ = self.enum_owner(value, owner)
+            if enum_ is not None:
+                self.add(found, ("value", enum_.module, enum_.name, value))
+
+    def expr(self, expr: ir.Expr, locals_: dict[str, TargetKey] | None = None,
+             enum_hint: EnumType | None = None) -> None:
+        stack: list[tuple[ir.Expr, EnumType | None]] = [(expr, enum_hint)]
+        while stack:
+            node, hint = stack.pop()
+            match node:
+                case ir.Literal():
+                    pass
+                case ir.Name():
+                    self.name(node, locals_, hint)
+                case ir.Arith(left=a, right=b) | ir.Logic(left=a, right=b):
+                    stack += [(a, None), (b, None)]
+                case ir.Compare(left=a, right=b):
+                    stack += [(a, None), (b, self.subject_enum(a, locals_) or self.subject_enum(b, locals_))]
+                case ir.Negate(operand=a) | ir.Not(operand=a):
+                    stack.append((a, None))
+                case ir.Member(subject=subject, values=values):
+                    stack.append((subject, None))
+                    text = self.lines.code_line(node.span.line)
+                    brace = text.find("{", subject.span.end_column - 1 if subject.span.line == node.span.line else 0)
+                    if brace >= 0:
+                        self.values_in(node.span, values, self.subject_enum(subject, locals_), brace + 2)
+                case ir.Between(subject=a, low=b, high=c):
+                    stack += [(a, None), (b, None), (c, None)]
+                case ir.If(branches=branches, otherwise=other):
+                    for branch in branches:
+                        stack += [(branch.condition, None), (branch.value, hint)]
+                    stack.append((other, hint))
+                case ir.Bounded(value=a, limit=b):
+                    stack += [(a, None), (b, None)]
+                case ir.Call(function=function, args=args):
+                    self.call(node, function, locals_)
+                    stack += [(arg, None) for arg in args]
+                case ir.Banded(subject=subject, bands=bands):
+                    stack.append((subject, None))
+                    for band in bands:
+                        stack += [(b.value, None) for b in (band.lower, band.upper) if b is not None]
+                        stack.append((band.rate, None))
+                case ir.Stepped(subject=subject, steps=steps, otherwise=other):
+                    stack.append((subject, None))
+                    for step in steps:
+                        stack += [(b.value, None) for b in (step.low, step.high) if b is not None]
+                        stack.append((step.result, hint))
+                    if other is not None:
+                        stack.append((other, hint))
+                case ir.Cases(subject=subject, rows=rows, otherwise=other):
+                    stack.append((subject, None))
+                    owner = self.subject_enum(subject, locals_)
+                    for row in rows:
+                        self.values_in(row.span, row.values, owner, row.span.column)
+                        stack.append((row.result, hint))
+                    if other is not None:
+                        stack.append((other, hint))
+                case ir.Table(keys=keys, rows=rows, columns=columns, column_spans=column_spans):
+                    stack += [(k, None) for k in keys]
+                    owners = [self.subject_enum(k, locals_) for k in keys]
+                    for table_row in rows:
+                        self.values_in(table_row.span, (table_row.key,), owners[0], table_row.span.column)
+                        stack += [(cell, hint) for cell in table_row.cells]
+                    if len(owners) == 2:
+                        for column, cspan in zip(columns, column_spans, strict=False):
+                            enum_ = self.enum_owner(column, owners[1])
+                            if enum_ is not None:
+                                self.add(cspan, ("value", enum_.module, enum_.name, column))
+                case _:
+                    pass
+
+    def call(self, node: ir.Call, function: str, locals_: dict[str, TargetKey] | None) -> None:
+        from yibaolang.checks.typecheck import BUILTINS
+
+        span = find_word(self.lines, self.file, node.span.line, node.span.column, function)
+        if span is None:
+            return
+        found = self.scope.names.get(function)
+        if found is not None and found[1].kind is SymbolKind.FUNCTION:
+            self.add(span, ("symbol", found[1].module, function))
+        elif function in BUILTINS:
+            self.add(span, ("builtin", function))
+
+
+# ------------------------------------------------------------------ the outline
+
+
+class _Outliner:
+    def __init__(self, nav: Navigator, scope: ModuleScope) -> None:
+        self.nav = nav
+        self.scope = scope
+        self.file = scope.path
+        self.lines = nav.lines[scope.path]
+        self.declared = {m.span.line: m.span for m in nav.mentions.get(scope.path, []) if m.declaration}
+
+    def name_span(self, span: ir.Span, name: str | None = None) -> ir.Span:
+        if name:
+            found = find_word(self.lines, self.file, span.line, span.column, name)
+            if found is not None:
+                return found
+        line = self.lines.code_line(span.line)
+        end = len(line.rstrip()) + 1 if span.end_line != span.line else span.end_column
+        return ir.Span(self.file, span.line, span.column, span.line, max(end, span.column))
+
+    def run(self) -> list[OutlineItem]:
+        module = self.scope.module
+        items: list[OutlineItem] = []
+        if module.header is not None:
+            header = module.header
+            items.append(OutlineItem(header.name, "政策", "policy", header.span, self.name_span(header.span)))
+        for enum_decl in module.enums:
+            values = tuple(
+                OutlineItem(v, "选项", "enum-value", enum_decl.span, self.name_span(enum_decl.span, v))
+                for v in enum_decl.values
+            )
+            items.append(OutlineItem(enum_decl.name, "类型", "enum", enum_decl.span,
+                                     self.name_span(enum_decl.span, enum_decl.name), values))
+        for imp in module.imports:
+            detail = f"引用 作为 {imp.alias}" if imp.alias else "引用"
+            items.append(OutlineItem(imp.path, detail, "import", imp.span, self.name_span(imp.span, None)))
+        for decl in module.inputs:
+            items.append(OutlineItem(decl.name, f"输入 : {decl.type.display}", "input", decl.span,
+                                     self.name_span(decl.span, decl.name)))
+        clauses = sorted(module.clauses, key=lambda c: c.span.start)
+        members: dict[int, list[OutlineItem]] = {i: [] for i in range(len(clauses))}
+        loose: list[OutlineItem] = []
+        for item in self.members():
+            for i, clause in enumerate(clauses):
+                if _within(item.span, clause.span):
+                    members[i].append(item)
+                    break
+            else:
+                loose.append(item)
+        for i, clause in enumerate(clauses):
+            name = clause.raw_id + (f" {clause.title}" if clause.title else "")
+            children = tuple(sorted(members[i], key=lambda item: item.span.start))
+            items.append(OutlineItem(name, "条款", "clause", clause.span, self.name_span(clause.span, None), children))
+        items.extend(loose)
+        for output in _output_lines(module.outputs):
+            first, last = output[0].span, output[-1].span
+            span = ir.Span(self.file, first.line, 1, last.end_line, last.end_column)
+            children = tuple(OutlineItem(n.display, "输出", "output", n.span, n.span) for n in output)
+            items.append(OutlineItem("输出", "、".join(n.display for n in output), "output", span,
+                                     ir.Span(self.file, first.line, 1, first.line, 3), children))
+        for example in module.examples:
+            items.append(OutlineItem(example.name, "样例", "example", example.span, self.name_span(example.span, None)))
+        return sorted(items, key=lambda item: item.span.start)
+
+    def members(self) -> Iterator[OutlineItem]:
+        module = self.scope.module
+        for param in module.params:
+            dated = [v for v in param.versions if v.start is not None]
+            detail = f"参数 : {param.type.display}" + (f"（{len(dated)} 个版本）" if dated else "")
+            yield OutlineItem(param.name, detail, "param", param.span, self.name_span(param.span, param.name))
+        for definition in module.definitions:
+            found = self.nav.program.types.get((self.file, definition.name))
+            shown = found.name if found is not None and found.kind is not Kind.ERROR else (
+                definition.type.display if definition.type else "")
+            yield OutlineItem(definition.name, f"定义 : {shown}" if shown else "定义", "definition",
+                              definition.span, self.name_span(definition.span, definition.name))
+        for function in module.functions:
+            yield OutlineItem(function.name, f"函数 : {function.result.display}", "function", function.span,
+                              self.name_span(function.span, function.name))
+        for rule in module.exceptions:
+            condition = self.lines.text_of(rule.condition.span)
+            yield OutlineItem(f"例外 {rule.target.display}", excerpt(f"当 {condition} 时", 60), "exception",
+                              rule.span, rule.target.span)
+        for assertion in module.assertions:
+            yield OutlineItem("断言", excerpt(assertion.message or self.lines.text_of(assertion.condition.span), 60),
+                              "assertion", assertion.span, self.name_span(assertion.span, "断言"))
+        for constraint in module.constraints:
+            yield OutlineItem("约束", excerpt(constraint.message or self.lines.text_of(constraint.condition.span), 60),
+                              "constraint", constraint.span, self.name_span(constraint.span, "约束"))
+        for requirement in module.requirements:
+            yield OutlineItem(requirement.name, f"要求 : {requirement.type.display}", "requirement", requirement.span,
+                              self.name_span(requirement.span, requirement.name))
+
+
+def _within(inner: ir.Span, outer: ir.Span) -> bool:
+    return outer.start <= inner.start and (inner.end_line, inner.end_column) <= (outer.end_line, outer.end_column)
+
+
+def _output_lines(outputs: tuple[ir.Name, ...]) -> list[list[ir.Name]]:
+    groups: list[list[ir.Name]] = []
+    for name in outputs:
+        if groups and groups[-1][-1].span.line == name.span.line:
+            groups[-1].append(name)
+        else:
+            groups.append([name])
+    return groups
