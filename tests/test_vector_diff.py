@@ -31,7 +31,6 @@ from hypothesis import strategies as st
 
 from yibaolang import ir
 from yibaolang.checks.compiler import compile_policy
-from yibaolang.checks.types import DURATIONS, Kind
 from yibaolang.engines.cases import RawCase, RawEntry, declared_inputs, validate
 from yibaolang.engines.evaluate import evaluate, evaluator_for
 from yibaolang.engines.vector import (
@@ -47,6 +46,7 @@ from yibaolang.engines.vector import (
     round_to,
     to_decimal,
 )
+from yibaolang.ir.types import DURATIONS, Kind
 from yibaolang.semantics import dates
 from yibaolang.semantics.values import divide as exact_divide
 from yibaolang.semantics.values import to_json

@@ -37,8 +37,8 @@ from typing import Any
 
 from yibaolang import ir
 from yibaolang.checks.resolve import Program, SymbolKind, lookup
-from yibaolang.checks.types import DURATIONS, Kind
 from yibaolang.diagnostics import Diagnostic, Severity, error, warning
+from yibaolang.ir.types import DURATIONS, Kind
 
 TIMEOUT_MS = 5000
 EXACT = "舍入按精确计算"

@@ -19,7 +19,7 @@ rotating candidates), so consecutive cases of a line differ in that input only
 (monotonicity).  `Space.points` adds the random cases.  A case assigns every
 declared input, so it can be written out as a ready-to-run case file.
 
->>> from yibaolang.checks.types import MONEY
+>>> from yibaolang.ir.types import MONEY
 >>> case_value_text(MONEY, Decimal("150000"))
 '15万元'
 >>> case_value_text(MONEY, Decimal("12345.6"))
@@ -42,9 +42,9 @@ import attrs
 from yibaolang import ir
 from yibaolang.analysis.lint.context import LintConfig, children, money_text, walk
 from yibaolang.checks.resolve import ModuleScope, Program, Symbol, SymbolKind, lookup
-from yibaolang.checks.types import DURATIONS, Kind, Type
 from yibaolang.diagnostics import Diagnostic
 from yibaolang.engines.cases import InputInfo, declared_inputs
+from yibaolang.ir.types import DURATIONS, Kind, Type
 
 CENT = Decimal("0.01")
 MAX_DISCRETE_COMBINATIONS = 48

@@ -18,10 +18,10 @@ from pathlib import Path
 import attrs
 
 from yibaolang import ir
-from yibaolang.checks.types import EnumType, Type
 from yibaolang.diagnostics import Diagnostic, closest, error
 from yibaolang.frontend import cache
 from yibaolang.frontend.source import SourceError, SourceFile, decode
+from yibaolang.ir.types import EnumType, Type
 from yibaolang.paths import stdlib_dir
 
 MAX_MODULES = 64

@@ -16,7 +16,8 @@ import attrs
 
 from yibaolang import ir
 from yibaolang.checks.resolve import ModuleScope, Program, Resolved, Symbol, SymbolKind, all_names, lookup
-from yibaolang.checks.types import (
+from yibaolang.diagnostics import Diagnostic, Suggestion, closest, error
+from yibaolang.ir.types import (
     BOOL,
     DATE,
     DAYS,
@@ -35,7 +36,6 @@ from yibaolang.checks.types import (
     comparable,
     enum_type,
 )
-from yibaolang.diagnostics import Diagnostic, Suggestion, closest, error
 
 ROUNDING_UNITS = ("分", "角", "元")
 EVALUATION_DATE = "计算日期"  # readable in any expression: the date the case is computed for
@@ -130,7 +130,7 @@ class Checker:
         if ref.values is not None:
             enum_ = scope.input_enums.get(owner or "")
             if enum_ is None:
-                from yibaolang.checks.types import EnumType
+                from yibaolang.ir.types import EnumType
 
                 enum_ = EnumType(owner or "选项", ref.values, scope.path)
             return enum_type(enum_)

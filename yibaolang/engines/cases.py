@@ -29,9 +29,9 @@ import yaml
 
 from yibaolang import ir
 from yibaolang.checks.resolve import ModuleScope, Program, SymbolKind
-from yibaolang.checks.types import DATE, Kind, Type
 from yibaolang.diagnostics import Diagnostic, closest, error
 from yibaolang.engines.evaluate import CaseInput, evaluator_for
+from yibaolang.ir.types import DATE, Kind, Type
 from yibaolang.semantics.values import Problem, display, parse_date_text, parse_value
 
 DATE_KEY = "计算日期"

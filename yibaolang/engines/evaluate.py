@@ -34,7 +34,9 @@ import attrs
 from yibaolang import ir
 from yibaolang.checks.resolve import ModuleScope, Program, Symbol, SymbolKind, lookup
 from yibaolang.checks.typecheck import EVALUATION_DATE
-from yibaolang.checks.types import (
+from yibaolang.diagnostics import Diagnostic, closest, error
+from yibaolang.engines.trace import Building, ClauseRef, SourceRef, TraceNode, Tracer, excerpt, unparse
+from yibaolang.ir.types import (
     BOOL,
     DATE,
     DAYS,
@@ -49,8 +51,6 @@ from yibaolang.checks.types import (
     Type,
     arith_result,
 )
-from yibaolang.diagnostics import Diagnostic, closest, error
-from yibaolang.engines.trace import Building, ClauseRef, SourceRef, TraceNode, Tracer, excerpt, unparse
 from yibaolang.semantics import dates
 from yibaolang.semantics.values import CONTEXT, QUANTUM, ZERO, display, divide, plain
 

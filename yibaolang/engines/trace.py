@@ -13,7 +13,7 @@ renderers (`yibaolang.outputs.render`) only read these nodes.
 >>> e = Arith(ArithOp.MUL, Name("费用", None, s), Literal(LiteralKind.RATIO, Decimal("0.5"), "50%", s), s)
 >>> unparse(e)
 '费用 × 50%'
->>> from yibaolang.checks.types import MONEY
+>>> from yibaolang.ir.types import MONEY
 >>> unparse(e, {id(e.left): (Decimal("1000"), MONEY)})
 '1,000.00元 × 50%'
 """
@@ -27,8 +27,8 @@ from typing import Any
 import attrs
 
 from yibaolang import ir
-from yibaolang.checks.types import Type
 from yibaolang.ir.printer import expr_text
+from yibaolang.ir.types import Type
 from yibaolang.semantics.values import display, is_zero
 
 

@@ -51,7 +51,8 @@ import numpy as np
 
 from yibaolang import ir
 from yibaolang.checks.resolve import Program, Symbol, SymbolKind, lookup
-from yibaolang.checks.types import (
+from yibaolang.engines.evaluate import Evaluator, Figure, Instance, evaluator_for
+from yibaolang.ir.types import (
     BOOL,
     DATE,
     DAYS,
@@ -66,7 +67,6 @@ from yibaolang.checks.types import (
     Type,
     arith_result,
 )
-from yibaolang.engines.evaluate import Evaluator, Figure, Instance, evaluator_for
 
 # Every Num keeps |data| < SAFE: a sum of two fits int64 without wrapping, and a
 # product is checked against SAFE before it is formed.

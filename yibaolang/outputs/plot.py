@@ -21,7 +21,7 @@ import attrs
 
 from yibaolang import ir
 from yibaolang.checks.resolve import ModuleScope, Program, Symbol, SymbolKind, lookup
-from yibaolang.checks.types import DURATIONS, Kind, Type
+from yibaolang.ir.types import DURATIONS, Kind, Type
 from yibaolang.semantics.values import CONTEXT, ZERO, display, plain
 
 FONT_STACK = '"Noto Sans CJK SC","Source Han Sans SC","WenQuanYi Micro Hei","Microsoft YaHei",sans-serif'

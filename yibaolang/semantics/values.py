@@ -29,7 +29,7 @@ from typing import Any
 
 import attrs
 
-from yibaolang.checks.types import BOOL, DATE, DAYS, MONEY, MONTHS, NUMBER, RATIO, YEARS, Kind, Type
+from yibaolang.ir.types import BOOL, DATE, DAYS, MONEY, MONTHS, NUMBER, RATIO, YEARS, Kind, Type
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")

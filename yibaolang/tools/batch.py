@@ -776,8 +776,8 @@ def _date_info(program: Any) -> Any:
     if found is not None and found[0] is program:
         return found[1]
     from yibaolang import ir
-    from yibaolang.checks.types import DATE
     from yibaolang.engines.cases import InputInfo
+    from yibaolang.ir.types import DATE
 
     decl = ir.InputDecl(DATE_COLUMN, ir.TypeRef("日期", None, ir.NO_SPAN), None, None, None, None, None, ir.NO_SPAN)
     info = InputInfo(DATE_COLUMN, DATE, decl, program.root)
@@ -943,7 +943,7 @@ def settle_claims(runner: Runner, table: Any, person: str, claim_date: str,
 
 def _initial_total(runner: Runner, acc: Accumulator) -> Any:
     """A running total starts from the input's 默认 (zero when it has none)."""
-    from yibaolang.checks.types import DURATIONS
+    from yibaolang.ir.types import DURATIONS
 
     info = runner.inputs.get(acc.input)
     if info is not None and info.decl.default is not None:
@@ -972,8 +972,8 @@ class _Totals:
         self.start = start
 
     def value(self, group: int) -> Any:
-        from yibaolang.checks.types import DURATIONS
         from yibaolang.engines.vector import to_decimal
+        from yibaolang.ir.types import DURATIONS
 
         if group in self.exact:
             return self.exact[group]

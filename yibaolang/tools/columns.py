@@ -14,7 +14,7 @@ text (`"0.5"`); 年数/月数/日数 as int64; 日期 as date32; 是否 as bool;
 the value's name.
 
 >>> import pyarrow as pa
->>> from yibaolang.checks.types import MONEY
+>>> from yibaolang.ir.types import MONEY
 >>> to_arrow(num_array([150, -225], 2), MONEY, 2, {}).to_pylist()
 [Decimal('1.50'), Decimal('-2.25')]
 """
@@ -31,7 +31,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from yibaolang.checks.types import DURATIONS, Kind, Type
 from yibaolang.engines.cases import InputInfo, check_value
 from yibaolang.engines.vector import (
     BOOLK,
@@ -48,6 +47,7 @@ from yibaolang.engines.vector import (
     scaled,
     to_decimal,
 )
+from yibaolang.ir.types import DURATIONS, Kind, Type
 from yibaolang.semantics.values import MAX_MAGNITUDE, Problem, display, plain, round_money, to_json
 
 _EPOCH = dt.date(1970, 1, 1).toordinal()

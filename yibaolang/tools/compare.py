@@ -24,7 +24,7 @@ from typing import Any
 
 import attrs
 
-from yibaolang.checks.types import DURATIONS, Kind, Type
+from yibaolang.ir.types import DURATIONS, Kind, Type
 from yibaolang.semantics.values import display, display_delta
 
 SCHEMA = "yibaolang.compare/1"

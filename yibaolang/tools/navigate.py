@@ -34,8 +34,8 @@ import attrs
 
 from yibaolang import ir
 from yibaolang.checks.resolve import ModuleScope, Program, Symbol, SymbolKind, lookup
-from yibaolang.checks.types import PRIMITIVES, EnumType, Kind
 from yibaolang.frontend.source import SourceFile
+from yibaolang.ir.types import PRIMITIVES, EnumType, Kind
 
 # What a mention refers to.  The first element says which kind of thing.
 TargetKey = tuple[str, ...]

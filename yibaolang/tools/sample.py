@@ -19,7 +19,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from yibaolang.checks.types import DURATIONS, Kind
+from yibaolang.ir.types import DURATIONS, Kind
 from yibaolang.tools.batch import DATE_COLUMN, format_of, open_writer
 
 _EPOCH = dt.date(1970, 1, 1).toordinal()

@@ -30,9 +30,9 @@ from yibaolang.analysis import search
 from yibaolang.analysis.lint.context import LintContext
 from yibaolang.analysis.search import Where
 from yibaolang.checks.resolve import SymbolKind, lookup
-from yibaolang.checks.types import DURATIONS, Kind, Type
 from yibaolang.diagnostics import Diagnostic, warning
 from yibaolang.ir.printer import expr_text
+from yibaolang.ir.types import DURATIONS, Kind, Type
 
 MAX_TERMS = 32
 

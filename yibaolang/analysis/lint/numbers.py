@@ -10,8 +10,8 @@ from decimal import Decimal
 from yibaolang import ir
 from yibaolang.analysis.lint.context import LintContext, money_text, names_in, walk
 from yibaolang.checks.resolve import SymbolKind
-from yibaolang.checks.types import Kind
 from yibaolang.diagnostics import Diagnostic, warning
+from yibaolang.ir.types import Kind
 
 _INCREASE = re.compile(r"激励|提高|增加|奖励|上浮|增长")
 _DEDUCTIBLE_PARAM = re.compile(r"起付")

@@ -28,9 +28,9 @@ from yibaolang.analysis import search
 from yibaolang.analysis.lint.context import LintContext, names_in
 from yibaolang.analysis.search import SearchCase, Space, Where
 from yibaolang.checks.resolve import SymbolKind, lookup
-from yibaolang.checks.types import Kind
 from yibaolang.diagnostics import Diagnostic, error, warning
 from yibaolang.ir.printer import expr_text
+from yibaolang.ir.types import Kind
 from yibaolang.semantics.values import display
 
 LIMIT_WORDS = ("最高", "最低", "限额", "标准", "上限", "下限", "封顶", "起付", "线", "额度", "比例", "基数")

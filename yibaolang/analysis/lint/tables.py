@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 from yibaolang import ir
 from yibaolang.analysis.lint.context import LintContext, walk
-from yibaolang.checks.types import Kind, Type
 from yibaolang.diagnostics import Diagnostic, Severity, error, warning
 from yibaolang.ir.printer import expr_text
+from yibaolang.ir.types import Kind, Type
 
 
 def check(ctx: LintContext) -> Iterator[Diagnostic]:

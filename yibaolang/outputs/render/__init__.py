@@ -13,10 +13,10 @@ from typing import Any
 import attrs
 
 from yibaolang.checks.resolve import Program
-from yibaolang.checks.types import Type
 from yibaolang.diagnostics import Diagnostic
 from yibaolang.engines.evaluate import Outcome
 from yibaolang.engines.trace import TraceNode
+from yibaolang.ir.types import Type
 from yibaolang.semantics.values import display, display_delta
 
 FORMATS = ("text", "json", "markdown", "html")

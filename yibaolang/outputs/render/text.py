@@ -6,7 +6,7 @@ here once, as lines of styled segments; plain output joins the text (no
 lines coloured through `rich`.
 
 >>> from yibaolang.engines.trace import TraceNode
->>> from yibaolang.checks.types import MONEY
+>>> from yibaolang.ir.types import MONEY
 >>> print(render_node_plain(TraceNode("甲", "figure", MONEY, display="1.00元", formula="1元")))
 甲 = 1.00元
   = 1元
