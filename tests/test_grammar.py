@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -162,3 +166,38 @@ def test_a_line_of_unusual_blank_characters_is_still_an_error() -> None:
     # U+00A0 looks blank to Python's str.strip but is no whitespace to the lexer.
     _, diagnostics = syntax.parse(from_text("t.ybl", "定义 甲 = 1\n\u00a0\n定义 乙 = 2\n"))
     assert [d.code for d in diagnostics] == ["YB101"]
+
+
+def test_shipped_tables_match_the_grammar() -> None:
+    with syntax.shipped_tables().open("rb") as f:
+        key = f.readline().rstrip(b"\n")
+    assert key == syntax.tables_key(), "shipped LALR tables are stale: run python tools/build_tables.py"
+
+
+def test_shipped_tables_parse_like_freshly_built_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    paths = sorted((Path(__file__).parent.parent / "policies").glob("*.ybl"))[:3]
+    sources = [from_text(path.name, path.read_text("utf-8")) for path in paths]
+    syntax.parser.cache_clear()
+    try:
+        assert syntax._load_shipped() is not None
+        shipped = [syntax.parse(source) for source in sources]
+        syntax.parser.cache_clear()
+        monkeypatch.setattr(syntax, "_load_shipped", lambda: None)
+        monkeypatch.setattr(syntax, "_cache_path", lambda: None)
+        built = [syntax.parse(source) for source in sources]
+    finally:
+        syntax.parser.cache_clear()
+    assert shipped == built
+
+
+def test_fresh_install_builds_no_tables(tmp_path) -> None:
+    # No cache folder at all (a read-only or missing home): the first parse
+    # still loads the shipped tables and never builds a grammar.
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    env = {**os.environ, "XDG_CACHE_HOME": str(blocked), "HOME": str(blocked)}
+    code = ("import yibaolang.frontend.syntax as s; p = s.parser(); "
+            "print(hasattr(p, 'grammar'), s._load_shipped() is not None)")
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.split() == ["False", "True"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from lark import Lark, Token
@@ -130,7 +131,7 @@ def _cache_path() -> str | None:
     import os
 
     from yibaolang import __version__
-    from yibaolang.frontend.cache import cache_dir
+    from yibaolang.paths import cache_dir
 
     folder = cache_dir()
     if folder is None:
@@ -138,14 +139,18 @@ def _cache_path() -> str | None:
     return os.path.join(folder, f"grammar-{__version__}.lark.cache")
 
 
-@functools.cache
-def parser(strict: bool = False) -> Lark:
-    """The LALR parser, lowering inline as it reduces (no parse tree is built).
+def shipped_tables() -> Path:
+    """The LALR tables built from the grammar and shipped with the package.
 
-    Cached on disk so a cold CLI start stays fast; `strict` (used by a test)
-    checks the grammar for terminal collisions and every LALR conflict.
+    A fresh install would otherwise spend seconds building them on its first
+    command.  `python tools/build_tables.py` rewrites the file; a test checks
+    that it matches the grammar, the Lark version and the Python version.
     """
-    options: dict[str, Any] = dict(
+    return grammar_file().with_name("yibaolang.lalr")
+
+
+def _parser_options() -> dict[str, Any]:
+    return dict(
         parser="lalr",
         lexer="basic",
         postlex=Indentation(),
@@ -154,13 +159,68 @@ def parser(strict: bool = False) -> Lark:
         start="start",
         transformer=Reductions(),
     )
+
+
+_RUNTIME_OPTIONS = ("transformer", "postlex")
+
+
+def tables_key() -> bytes:
+    """What the shipped tables were built from: grammar, options, Lark and Python versions."""
+    import hashlib
+    import sys
+
+    import lark
+
+    options = sorted((k, str(v)) for k, v in _parser_options().items() if k not in _RUNTIME_OPTIONS)
+    text = "\n".join([grammar_text(), repr(options), lark.__version__, repr(sys.version_info[:2])])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest().encode("ascii")
+
+
+def write_tables(path: Path) -> None:
+    """Build the LALR tables and store them at `path` (tools/build_tables.py)."""
+    import os
+
+    built = Lark(grammar_text(), **_parser_options())
+    partial = path.with_name(path.name + ".tmp")
+    with partial.open("wb") as out:
+        out.write(tables_key() + b"\n")
+        built.save(out, exclude_options=_RUNTIME_OPTIONS)
+    os.replace(partial, path)
+
+
+def _load_shipped() -> Lark | None:
+    try:
+        with shipped_tables().open("rb") as f:
+            if f.readline().rstrip(b"\n") != tables_key():
+                return None
+            options = _parser_options()
+            # Lark.load() takes no options; _load is what Lark's own cache uses
+            # to attach the transformer and post-lexer to deserialized tables.
+            return Lark.__new__(Lark)._load(f, **{k: options[k] for k in _RUNTIME_OPTIONS})
+    except OSError:
+        return None
+
+
+@functools.cache
+def parser(strict: bool = False) -> Lark:
+    """The LALR parser, lowering inline as it reduces (no parse tree is built).
+
+    The tables shipped with the package are used when they match this grammar
+    and these versions, so a fresh install's first command does not build
+    them; otherwise Lark builds them once into the user's cache.  `strict`
+    (used by a test) checks the grammar for terminal collisions and every
+    LALR conflict.
+    """
+    options = _parser_options()
     if strict:
         return Lark(grammar_text(), strict=True, **options)
-    cache = _cache_path()
-    try:
-        built = Lark(grammar_text(), cache=cache if cache else False, **options)
-    except (OSError, EOFError, ValueError):
-        built = Lark(grammar_text(), **options)
+    built = _load_shipped()
+    if built is None:
+        cache = _cache_path()
+        try:
+            built = Lark(grammar_text(), cache=cache if cache else False, **options)
+        except (OSError, EOFError, ValueError):
+            built = Lark(grammar_text(), **options)
     # Lark.lex() (the formatter's token stream) builds and validates a new lexer
     # on every call unless the instance has one; give it one, built once.
     built.lexer = built._build_lexer()
