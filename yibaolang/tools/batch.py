@@ -21,9 +21,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
@@ -309,15 +307,14 @@ def _json_cell(value: Any) -> str | None:
 
 
 class Writer:
-    """Writes to a temporary file beside the target; `commit` renames it into place."""
+    """Writes through `yibaolang.files.Output`: a temporary file beside the target, fsynced and renamed by `commit`."""
 
-    def __init__(self, path: str) -> None:
-        target = Path(path)
-        self.path = target
-        folder = target.parent if str(target.parent) else Path(".")
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-        os.close(fd)
-        self.tmp = Path(tmp)
+    def __init__(self, path: str, inputs: Sequence[str] = ()) -> None:
+        from yibaolang.files import Output
+
+        self.output = Output(path, inputs)
+        self.path = self.output.path
+        self.tmp = self.output.tmp
         self.rows = 0
 
     @property
@@ -325,39 +322,53 @@ class Writer:
         return self.rows > 0 or getattr(self, "writer", None) is not None
 
     def write(self, table: Any) -> None:
+        from yibaolang.files import write_failed
+
+        try:
+            self._write(table)
+        except OSError as exc:  # pyarrow's IO errors are OSErrors too (ENOSPC, EFBIG under ulimit -f, …)
+            raise write_failed(exc, self.output.shown) from None
+
+    def _write(self, table: Any) -> None:
         raise NotImplementedError
 
     def close(self) -> None:
         raise NotImplementedError
 
     def commit(self) -> None:
-        self.close()
-        os.replace(self.tmp, self.path)
+        from yibaolang.files import write_failed
+
+        try:
+            self.close()
+        except OSError as exc:
+            self.abort()
+            raise write_failed(exc, self.output.shown) from None
+        self.output.commit()
 
     def abort(self) -> None:
         with contextlib.suppress(Exception):
             self.close()
-        with contextlib.suppress(OSError):
-            self.tmp.unlink()
+        self.output.abort()
 
 
-def open_writer(path: str) -> Writer:
+def open_writer(path: str, inputs: Sequence[str] = ()) -> Writer:
     fmt = format_of(path)
     if fmt == "csv":
-        return CsvWriter(path)
+        return CsvWriter(path, inputs)
     if fmt == "jsonl":
-        return JsonlWriter(path)
+        return JsonlWriter(path, inputs)
     if fmt == "parquet":
-        return ParquetWriter(path)
+        return ParquetWriter(path, inputs)
     raise BatchError(f"无法识别输出文件的格式：{path}（支持 .csv、.jsonl、.parquet）")
 
 
 class ParquetWriter(Writer):
-    def __init__(self, path: str) -> None:
-        super().__init__(path)
+    def __init__(self, path: str, inputs: Sequence[str] = ()) -> None:
+        super().__init__(path, inputs)
+        self.output.release()  # pyarrow opens the temporary file by its path
         self.writer: Any = None
 
-    def write(self, table: Any) -> None:
+    def _write(self, table: Any) -> None:
         import pyarrow.parquet as pq
 
         if self.writer is None:
@@ -367,36 +378,53 @@ class ParquetWriter(Writer):
 
     def close(self) -> None:
         if self.writer is not None:
-            self.writer.close()
-            self.writer = None
-        elif self.rows == 0 and self.tmp.exists() and self.tmp.stat().st_size == 0:
-            pass
+            writer, self.writer = self.writer, None
+            writer.close()
 
 
 class CsvWriter(Writer):
-    def __init__(self, path: str) -> None:
-        super().__init__(path)
+    def __init__(self, path: str, inputs: Sequence[str] = ()) -> None:
+        super().__init__(path, inputs)
         self.writer: Any = None
-        self.handle: Any = None
 
-    def write(self, table: Any) -> None:
+    def _write(self, table: Any) -> None:
         import pyarrow.csv as pv
 
-        table = _plain_columns(table)
+        table = spreadsheet_safe(_plain_columns(table))
         if self.writer is None:
-            self.handle = open(self.tmp, "wb")
-            self.handle.write(b"\xef\xbb\xbf")  # so that spreadsheet programs read the Chinese header as UTF-8
-            self.writer = pv.CSVWriter(self.handle, table.schema)
+            self.output.write(b"\xef\xbb\xbf")  # so that spreadsheet programs read the Chinese header as UTF-8
+            self.writer = pv.CSVWriter(self.output.handle, table.schema)
         self.writer.write_table(table)
         self.rows += table.num_rows
 
     def close(self) -> None:
         if self.writer is not None:
-            self.writer.close()
-            self.writer = None
-        if self.handle is not None:
-            self.handle.close()
-            self.handle = None
+            writer, self.writer = self.writer, None
+            writer.close()
+
+
+# A cell a spreadsheet would run as a formula (OWASP, "CSV Injection"): =, +, -, @, tab or CR first.
+FORMULA_START = r"^[=+\-@\t\r]"
+# ...unless it is a plain number such as -5 or -120.50: a value, which must stay a number for the analyst.
+PLAIN_NUMBER = r"^[+-]?[0-9]+(\.[0-9]+)?$"
+
+
+def spreadsheet_safe(table: Any) -> Any:
+    """Text cells that would start a formula get a leading ' (shown as text by Excel, LibreOffice, WPS)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = []
+    changed = False
+    for column in table.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            risky = pc.and_kleene(pc.match_substring_regex(column, FORMULA_START),
+                                  pc.invert(pc.match_substring_regex(column, PLAIN_NUMBER)))
+            if pc.any(risky).as_py():
+                column = pc.if_else(risky, pc.binary_join_element_wise(pa.scalar("'"), column, ""), column)
+                changed = True
+        columns.append(column)
+    return pa.table(columns, names=table.column_names) if changed else table
 
 
 def _plain_columns(table: Any) -> Any:
@@ -425,11 +453,7 @@ def _binary_text(column: Any) -> Any:
 class JsonlWriter(Writer):
     """JSON Lines written a column at a time: each value is JSON-encoded with Arrow compute."""
 
-    def __init__(self, path: str) -> None:
-        super().__init__(path)
-        self.handle: Any = open(self.tmp, "wb")
-
-    def write(self, table: Any) -> None:
+    def _write(self, table: Any) -> None:
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -446,13 +470,11 @@ class JsonlWriter(Writer):
         arrays = [p if not isinstance(p, str) else pa.scalar(p) for p in parts]
         lines = pc.binary_join_element_wise(*arrays, "")
         for chunk in (lines.chunks if isinstance(lines, pa.ChunkedArray) else [lines]):
-            self.handle.write(b"".join(v for v in pa.array(chunk).cast(pa.binary()).to_pylist()))
+            self.output.write(b"".join(v for v in pa.array(chunk).cast(pa.binary()).to_pylist()))
         self.rows += n
 
     def close(self) -> None:
-        if self.handle is not None:
-            self.handle.close()
-            self.handle = None
+        return None  # the Output owns the handle
 
 
 def _json_values(column: Any) -> Any:
@@ -1088,8 +1110,10 @@ class Options:
     scheduler: str | None = None
 
 
-def run_command(options: Options) -> int:
-    """`yibaolang run --cases`: returns the exit code (0 all rows succeeded, 1 some row failed or the input is bad)."""
+def run_command(options: Options, executor: Callable[[Any, Options], Summary] | None = None) -> int:
+    """`yibaolang run --cases`: returns the exit code (0 all rows succeeded, 1 some row failed or the input is bad).
+
+    `executor` replaces `execute` (the dask engine passes `dask_engine.run_dask`: it builds on this module)."""
     import click
 
     if not have_batch_dependencies():
@@ -1117,7 +1141,7 @@ def run_command(options: Options) -> int:
         return 1
     started = time.perf_counter()
     try:
-        summary = execute(program, options)
+        summary = (executor or execute)(program, options)
     except BatchError as exc:
         click.echo(f"错误：{exc}", err=True)
         return 1
@@ -1137,11 +1161,6 @@ class Summary:
 
 def execute(program: Any, options: Options, progress: Any = None) -> Summary:
     """Evaluate the case file into the output file (written completely or not at all)."""
-    if options.engine == "dask":
-        from yibaolang.tools.dask_engine import run_dask
-
-        summary: Summary = run_dask(program, options)
-        return summary
     extras: list[str] = []
     accs: list[Accumulator] = []
     if options.person is not None:
@@ -1156,7 +1175,9 @@ def execute(program: Any, options: Options, progress: Any = None) -> Summary:
 
         click.echo(f"提示：向量化引擎不处理 {'；'.join(dict.fromkeys(runner.engine.unsupported))}，"
                    "用到它的数额逐行由解释器计算（结果相同，较慢）", err=True)
-    writer = open_writer(options.out)
+    from yibaolang.files import program_files
+
+    writer = open_writer(options.out, [*program_files(program), options.cases])
     summary = Summary()
     bar = _progress(reader.total) if progress is None else progress
     try:

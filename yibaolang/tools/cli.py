@@ -15,6 +15,17 @@ from typing import Any, TypeVar
 
 import click
 
+from yibaolang.files import (
+    CANNOT_WRITE,
+    OutputError,
+    ignore_file_size_signal,
+    os_reason,
+    program_files,
+    refuse_inputs,
+    stdout_failed,
+    write_text,
+)
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_OK = 0
@@ -31,6 +42,9 @@ def guarded(func: F) -> F:
             return func(*args, **kwargs)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
+        except OutputError as exc:
+            click.echo(exc.render(), err=True)
+            sys.exit(EXIT_INPUT)
         except KeyboardInterrupt:
             click.echo("已中断", err=True)
             sys.exit(130)
@@ -41,6 +55,9 @@ def guarded(func: F) -> F:
             click.echo("错误：内存不足", err=True)
             sys.exit(EXIT_INPUT)
         except Exception as exc:
+            if isinstance(exc, OSError) and _stdout_broken(exc):
+                click.echo(stdout_failed(exc), err=True)
+                sys.exit(EXIT_INPUT)
             if debug:
                 raise
             click.echo(
@@ -62,6 +79,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "compare": "yibaolang.tools.cmd_batch:compare",
     "sample": "yibaolang.tools.cmd_batch:sample",
     "plot": "yibaolang.tools.cmd_plot:plot",
+    "init": "yibaolang.tools.cmd_init:init",
+    "coverage": "yibaolang.tools.cmd_init:coverage",
 }
 
 
@@ -86,6 +105,18 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="yibaolang", message="yibaolang %(version)s")
 def main() -> None:
     """易保语 yibaolang：医保政策规则的声明式语言。"""
+    ignore_file_size_signal()
+
+
+def _stdout_broken(exc: BaseException) -> bool:
+    """Whether `exc` came from writing to standard output (a full device, a closed pipe)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_name == "echo" and "click" in code.co_filename and not tb.tb_frame.f_locals.get("err"):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _source_lines(program: Any, file: str) -> list[str] | None:
@@ -124,14 +155,15 @@ def render_diagnostics(diagnostics: list[Any], programs: list[Any], fmt: str) ->
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True,
               help="输出格式（sarif：供代码评审工具读取的 SARIF 2.1.0）")
 @click.option("--strict", is_flag=True, help="警告也视为错误（退出码 1）")
-@click.option("--counterexamples", "counter_dir", type=click.Path(file_okay=False, writable=True), default=None,
+@click.option("--counterexamples", "counter_dir", type=click.Path(file_okay=False), default=None,
               metavar="DIR", help="把找到的每个反例写成案例文件 DIR/<代码>-<n>.case.yaml（可用 yibaolang run 重现）")
 @click.option("--prove", is_flag=True,
               help="用 z3 证明断言、支付不超过费用、支付随费用不减（需要 pip install 'yibaolang[prove]'）")
 @guarded
 def check(paths: tuple[str, ...], fmt: str, strict: bool, counter_dir: str | None, prove: bool) -> None:
     """检查政策文件：语法、名称、类型与单位，以及一致性（分段、查表、例外、上级约束、断言与反例）。"""
-    from yibaolang.checks.compiler import compile_policy, policy_files, unique
+    from yibaolang.analysis.lint import check_policy
+    from yibaolang.checks.compiler import policy_files, unique
     from yibaolang.diagnostics import Severity, has_errors, summary_line
 
     prover = None
@@ -142,11 +174,11 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, counter_dir: str | Non
             click.echo("错误：--prove 需要 z3-solver，请先安装：pip install 'yibaolang[prove]'", err=True)
             sys.exit(2)
         prover = prove_module
-    files = policy_files(list(paths))
+    diagnostics: list[Any] = []
+    files = policy_files(list(paths), diagnostics)
     programs = []
-    diagnostics = []
     for file in files:
-        program = compile_policy(file, lint=True)
+        program = check_policy(file)
         programs.append(program)
         diagnostics.extend(program.diagnostics)
         if prover is not None and not has_errors(program.diagnostics):
@@ -157,7 +189,7 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, counter_dir: str | Non
     if output:
         click.echo(output)
     if counter_dir is not None:
-        _write_counterexamples(diagnostics, counter_dir)
+        _write_counterexamples(diagnostics, counter_dir, [f for p in programs for f in program_files(p)])
     if fmt == "text":
         click.echo(summary_line(diagnostics, len(files)))
     failing = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
@@ -165,14 +197,17 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, counter_dir: str | Non
         sys.exit(EXIT_INPUT)
 
 
-def _write_counterexamples(diagnostics: list[Any], folder: str) -> None:
+def _write_counterexamples(diagnostics: list[Any], folder: str, inputs: list[str]) -> None:
     """Each counterexample carried by a diagnostic, as DIR/<code>-<n>.case.yaml."""
     from pathlib import Path
 
     from yibaolang.analysis.search import counterexample_of
 
     out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(CANNOT_WRITE, f"无法创建文件夹 {folder}：{os_reason(exc)}", "请检查路径与权限") from None
     counts: dict[str, int] = {}
     for d in diagnostics:
         case = counterexample_of(d)
@@ -182,7 +217,7 @@ def _write_counterexamples(diagnostics: list[Any], folder: str) -> None:
         path = out / f"{d.code}-{counts[d.code]}.case.yaml"
         head = (f"# {d.code} {d.location}: {d.message}\n"
                 f"# 重现：yibaolang run {d.span.file} --case {path.as_posix()}\n")
-        path.write_text(head + case, encoding="utf-8")
+        write_text(path, head + case, inputs)
         click.echo(f"已写入反例 {path.as_posix()}", err=True)
 
 
@@ -289,8 +324,11 @@ def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any,
 
         if case_path is not None or out_file is None:
             raise click.UsageError("--cases 需要 -o 结果文件，且不能与 --case 同时使用")
+        executor: Any = None
+        if engine == "dask":
+            from yibaolang.tools.dask_engine import run_dask as executor
         sys.exit(run_command(Options(policy, cases_path, out_file, outputs, date, keep_inputs, person, claim_date,
-                                     engine, chunk_size, scheduler)))
+                                     engine, chunk_size, scheduler), executor))
 
     from yibaolang.diagnostics import to_json_obj
     from yibaolang.engines.evaluate import evaluate
@@ -334,7 +372,7 @@ def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any,
               help="计算日期，覆盖案例中的 计算日期")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text",
               show_default=True, help="输出格式")
-@click.option("-o", "--out", "out_file", type=click.Path(dir_okay=False, writable=True), default=None,
+@click.option("-o", "--out", "out_file", type=click.Path(dir_okay=False), default=None,
               help="写入文件而不是标准输出")
 @click.option("--what-if", "what_ifs", multiple=True, metavar="NAME=VALUE",
               help="假设某个输入取另一个值，并列显示哪些数额因此改变（可多次）")
@@ -343,7 +381,6 @@ def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any,
 def explain(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any, fmt: str,
             out_file: str | None, what_ifs: tuple[str, ...], width: int | None) -> None:
     """计算一个案例，并逐项说明每个数额的来历（条款、原文、公式）。"""
-    from pathlib import Path
 
     from yibaolang.diagnostics import Diagnostic
     from yibaolang.engines.cases import parse_assignment
@@ -351,6 +388,9 @@ def explain(policy: str, case_path: str | None, outputs: tuple[str, ...], date: 
     from yibaolang.outputs.render import compare, explanation, render
 
     program = _compile_or_exit(policy)
+    inputs = [*program_files(program), *([case_path] if case_path else [])]
+    if out_file is not None:
+        refuse_inputs(out_file, inputs)  # before the work, not after it
     case = _case_or_exit(program, case_path)
     names = list(outputs) or None
     what_if = None
@@ -388,7 +428,7 @@ def explain(policy: str, case_path: str | None, outputs: tuple[str, ...], date: 
         width = shutil.get_terminal_size((100, 24)).columns if to_terminal else 100
     text = render(document, fmt, color=to_terminal, width=width)
     if out_file is not None:
-        Path(out_file).write_text(text, encoding="utf-8")
+        write_text(out_file, text, inputs)
         click.echo(f"已写入 {out_file}", err=True)
     else:
         click.echo(text, nl=False)
@@ -409,6 +449,7 @@ def test_command(paths: tuple[str, ...], quiet: bool) -> None:
     from yibaolang.checks.compiler import compile_policy
     from yibaolang.diagnostics import has_errors
     from yibaolang.engines.cases import SampleResult, run_examples, run_suite, suites_beside
+    from yibaolang.outputs.render.text import render_node_plain
 
     plan: dict[str, tuple[bool, list[str]]] = {}  # policy → (named explicitly, suites)
 
@@ -445,9 +486,9 @@ def test_command(paths: tuple[str, ...], quiet: bool) -> None:
             click.echo(f"失败  {policy_file}：政策有错误，无法运行样例")
             failed += 1
             continue
-        results: list[SampleResult] = run_examples(program)
+        results: list[SampleResult] = run_examples(program, render_node_plain)
         for suite in suites:
-            results.extend(run_suite(program, suite))
+            results.extend(run_suite(program, suite, render_node_plain))
         for result in results:
             if result.passed:
                 passed += 1

@@ -40,6 +40,7 @@ def _compile(policy: str) -> Any:
 def sample(policy: str, rows: int, out_file: str, seed: int) -> None:
     """按政策的输入声明（类型、范围、默认）生成演示或测试用的案例文件。"""
     _require_batch()
+    from yibaolang.files import program_files
     from yibaolang.tools.batch import BatchError, format_of
     from yibaolang.tools.sample import write_sample
 
@@ -47,7 +48,7 @@ def sample(policy: str, rows: int, out_file: str, seed: int) -> None:
         raise click.UsageError(f"无法识别输出文件的格式：{out_file}（支持 .csv、.jsonl、.parquet）")
     program = _compile(policy)
     try:
-        columns = write_sample(program, rows, out_file, seed)
+        columns = write_sample(program, rows, out_file, seed, program_files(program))
     except BatchError as exc:
         click.echo(f"错误：{exc}", err=True)
         sys.exit(EXIT_INPUT)
@@ -73,8 +74,8 @@ def compare(old: str, new: str, cases_path: str, out_file: str | None, fmt: str,
     """比较政策的两个版本在一批案例上的差别：合计、按选项分组、增减行数、变化最大的行及其计算说明。"""
     _require_batch()
     import json
-    from pathlib import Path
 
+    from yibaolang.files import program_files, refuse_inputs, write_text
     from yibaolang.tools.batch import BatchError, format_of
     from yibaolang.tools.compare import compare_policies, render_html, render_text, to_json
 
@@ -82,6 +83,9 @@ def compare(old: str, new: str, cases_path: str, out_file: str | None, fmt: str,
         raise click.UsageError(f"无法识别案例文件的格式：{cases_path}（支持 .csv、.jsonl、.parquet）")
     old_program = _compile(old)
     new_program = _compile(new)
+    inputs = [*program_files(old_program), *program_files(new_program), cases_path]
+    if out_file is not None:
+        refuse_inputs(out_file, inputs)
     try:
         report = compare_policies(old_program, new_program, cases_path, list(outputs) or None, date=date,
                                   top=top, chunk_size=chunk_size)
@@ -93,5 +97,5 @@ def compare(old: str, new: str, cases_path: str, out_file: str | None, fmt: str,
     else:
         click.echo(render_text(report), nl=False)
     if out_file is not None:
-        Path(out_file).write_text(render_html(report), encoding="utf-8")
+        write_text(out_file, render_html(report), inputs)
         click.echo(f"已写入 {out_file}", err=True)

@@ -41,23 +41,29 @@ def fmt(paths: tuple[str, ...], check_only: bool, show_diff: bool, debug: bool) 
 
 def format_paths(paths: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
     import difflib
+    from typing import Any
 
     from yibaolang.checks.compiler import policy_files
     from yibaolang.diagnostics import error, render_text
-    from yibaolang.frontend.source import SourceError, decode
+    from yibaolang.frontend.source import MAX_SOURCE_BYTES, SourceError, decode
     from yibaolang.ir import Span
+    from yibaolang.paths import ReadRefused, read_limited
     from yibaolang.tools.fmt import FormatError, format_source
 
     if STDIN in paths and len(paths) > 1:
         raise click.UsageError("“-”（标准输入）不能与其他路径同时使用")
-    files = [STDIN] if STDIN in paths else policy_files(list(paths))
+    skipped: list[Any] = []
+    files = [STDIN] if STDIN in paths else policy_files(list(paths), skipped)
 
     changed = unchanged = failed = broken = 0
+    for problem in skipped:  # links out of the project and unreadable folders: reported, never written through
+        click.echo(render_text(problem, None), err=True)
+        failed += 1
     for file in files:
         try:
-            data = sys.stdin.buffer.read() if file == STDIN else Path(file).read_bytes()
-        except OSError as exc:
-            click.echo(f"{file}: 错误：无法读取文件（{exc.strerror}）", err=True)
+            data = sys.stdin.buffer.read() if file == STDIN else read_limited(file, MAX_SOURCE_BYTES)
+        except ReadRefused as exc:  # size and kind checked before reading: a FIFO never blocks
+            click.echo(f"{file}: 错误：无法读取文件（{exc.refusal.reason}）", err=True)
             failed += 1
             continue
         name = "<标准输入>" if file == STDIN else file
@@ -97,7 +103,14 @@ def format_paths(paths: tuple[str, ...], check_only: bool, show_diff: bool) -> N
         elif check_only:
             click.echo(name)
         else:
-            replace_atomically(Path(file), new)
+            from yibaolang.files import OutputError
+
+            try:
+                replace_atomically(Path(file), new)
+            except OutputError as exc:  # one unwritable file does not stop the others
+                click.echo(exc.render(), err=True)
+                failed += 1
+                changed -= 1
 
     if changed + unchanged:
         verb = "需要格式化" if (check_only or show_diff) else "已格式化"
@@ -109,24 +122,8 @@ def format_paths(paths: tuple[str, ...], check_only: bool, show_diff: bool) -> N
 
 
 def replace_atomically(target: Path, data: bytes) -> None:
-    """Write beside the file, then rename over it: no reader ever sees half a file."""
-    import os
-    import stat
-    import tempfile
+    """Write beside the file, then rename over it (yibaolang.files): no reader ever sees half a file."""
+    from yibaolang.files import write_bytes
 
     target = target.resolve()  # through a symbolic link: rewrite the file it points to, keep the link
-    mode = stat.S_IMODE(target.stat().st_mode)
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, target)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
+    write_bytes(target, data, mode=target.stat().st_mode)

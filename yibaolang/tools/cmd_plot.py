@@ -73,7 +73,9 @@ def plot(policy: str, input_name: str, low_text: str, high_text: str, case_path:
         _fail(str(exc))
         return
     text = svg_file(chart) if suffix == ".svg" else html_page(chart, program.root.path)
-    Path(out_file).write_text(text, encoding="utf-8")
+    from yibaolang.files import program_files, write_text
+
+    write_text(out_file, text, [*program_files(program), *([case_path] if case_path else [])])
     for note in chart.notes:
         click.echo(f"提示：{note}", err=True)
     marks = "、".join(bp.label(chart.x_type) for bp in chart.breakpoints) or "无"

@@ -136,7 +136,9 @@ def _run(program: Any, options: Any, dask: Any, dd: Any, client: Any) -> Any:
         results = frame.map_partitions(evaluate_partition, policy, sources, outputs, options.date,
                                        options.keep_inputs, meta=meta, enforce_metadata=False)
         parts = results.to_delayed()
-        writer = open_writer(options.out)
+        from yibaolang.files import program_files
+
+        writer = open_writer(options.out, [*program_files(program), options.cases])
         summary = Summary()
         try:
             with _progress(frame.npartitions) as bar:

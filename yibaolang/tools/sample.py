@@ -16,6 +16,7 @@ CSV and JSON Lines hold the same values as text.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -171,10 +172,10 @@ def _scaled_decimal(values: Any, scale: int, empty: Any) -> Any:
                                  null_count=int(empty.sum()))
 
 
-def write_sample(program: Any, rows: int, out: str, seed: int) -> list[str]:
+def write_sample(program: Any, rows: int, out: str, seed: int, inputs: Sequence[str] = ()) -> list[str]:
     """Write `rows` synthetic cases to `out` (CSV, JSON Lines or Parquet); returns the column names."""
     fmt = format_of(out)
-    writer = open_writer(out)
+    writer = open_writer(out, inputs)
     names: list[str] = [name for name, _, _ in sample_columns(program)]
     try:
         written = 0
