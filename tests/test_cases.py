@@ -13,6 +13,7 @@ from yibaolang.checks.compiler import compile_policy
 from yibaolang.checks.resolve import Program
 from yibaolang.diagnostics import Diagnostic
 from yibaolang.engines.cases import load_case_file, load_suite, parse_assignment, parse_case_text, run_suite, validate
+from yibaolang.outputs.render.text import render_node_plain
 
 POLICY = """
 政策 案例测试
@@ -157,7 +158,7 @@ def test_suite_expectations_pass_and_fail(program: Program, tmp_path: Path) -> N
     """), encoding="utf-8")
     cases, problems = load_suite(str(suite))
     assert problems == [] and [c.name for c in cases] == ["对", "错", "缺输入"]
-    results = run_suite(program, str(suite))
+    results = run_suite(program, str(suite), render_node_plain)
     assert [r.passed for r in results] == [True, False, False]
     wrong = "\n".join(results[1].details)
     assert "期望 600.00元，实际 500.00元" in wrong

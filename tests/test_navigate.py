@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from yibaolang.analysis.lint import check_policy
 from yibaolang.checks.compiler import compile_policy
 from yibaolang.tools.navigate import Navigator, Target
 
@@ -21,7 +22,7 @@ FILES = sorted([*ROOT.glob("policies/**/*.ybl"), *ROOT.glob("examples/*.ybl")])
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_every_mention_names_what_it_refers_to(path: Path) -> None:
-    program = compile_policy(path, lint=True)
+    program = check_policy(path)
     nav = Navigator(program)
     assert nav.mentions[program.root.path], "no mention indexed"
     for module, mentions in nav.mentions.items():

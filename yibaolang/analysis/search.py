@@ -40,11 +40,12 @@ from typing import Any
 import attrs
 
 from yibaolang import ir
-from yibaolang.analysis.lint.context import LintConfig, children, money_text, walk
+from yibaolang.analysis.lint.context import LintConfig, money_text
 from yibaolang.checks.resolve import ModuleScope, Program, Symbol, SymbolKind, lookup
 from yibaolang.diagnostics import Diagnostic
 from yibaolang.engines.cases import InputInfo, declared_inputs
 from yibaolang.ir.types import DURATIONS, Kind, Type
+from yibaolang.ir.walk import children, walk
 
 CENT = Decimal("0.01")
 MAX_DISCRETE_COMBINATIONS = 48

@@ -14,22 +14,17 @@ import json
 from decimal import Decimal
 from typing import Any
 
-import attrs
-
 from yibaolang import ir
+from yibaolang.ir.walk import NODE_CLASSES, fields
 
 
 def to_json(node: Any) -> Any:
     if isinstance(node, ir.Span):
         return f"{node.line}:{node.column}-{node.end_line}:{node.end_column}"
-    if attrs.has(type(node)):
+    if type(node) in NODE_CLASSES:
         out: dict[str, Any] = {"node": type(node).__name__}
-        for field in attrs.fields(type(node)):
-            value = getattr(node, field.name)
-            if isinstance(node, ir.Module) and field.name == "file":
-                out["file"] = value
-                continue
-            out[field.name] = to_json(value)
+        for name, value in fields(node):
+            out[name] = value if isinstance(node, ir.Module) and name == "file" else to_json(value)
         return out
     if isinstance(node, (list, tuple)):
         return [to_json(x) for x in node]

@@ -112,9 +112,9 @@ class Analysis:
 
 def analyse(uri: str, path: Path, text: str, version: int | None, overrides: dict[str, str]) -> Analysis:
     """Check `text` as the file at `path` (a pure function; runs on the worker thread)."""
-    from yibaolang.checks.compiler import compile_policy
+    from yibaolang.analysis.lint import check_policy
 
-    program = compile_policy(path, {**overrides, str(path): text}, lint=True)
+    program = check_policy(path, {**overrides, str(path): text})
     return Analysis(uri, text, version, program.root.path, program, Navigator(program))
 
 

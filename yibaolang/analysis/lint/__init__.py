@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from yibaolang.analysis.lint.context import LintConfig, LintContext, load_config
+from yibaolang.checks.compiler import compile_policy
 from yibaolang.checks.resolve import Program
 from yibaolang.diagnostics import Diagnostic, Severity
 
@@ -61,6 +63,11 @@ def run(program: Program, config: LintConfig | None = None, extra: tuple[Lint, .
         found.extend(lint(ctx))
     program.diagnostics.extend(apply_config(found, program, config))
     return program
+
+
+def check_policy(path: str | Path, overrides: dict[str, str] | None = None) -> Program:
+    """The front end and then the lints: what `yibaolang check` and the language server report."""
+    return compile_policy(path, overrides, extra=(run,))
 
 
 def suppressed_codes(line: str) -> set[str]:

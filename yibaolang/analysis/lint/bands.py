@@ -12,8 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from yibaolang import ir
-from yibaolang.analysis.lint.context import LintContext, show, walk
+from yibaolang.analysis.lint.context import LintContext, show
 from yibaolang.diagnostics import Diagnostic, error, warning
+from yibaolang.ir.walk import walk
 
 _OPEN_TOP = re.compile(
     r"(?:超过|高于)\s*(?P<amount>[\d.]+)\s*(?P<unit>[万亿]?)\s*元?\s*(?:以上)?的?部分|不设封顶线?"

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 
 from yibaolang import ir
-from yibaolang.analysis.lint.context import LintContext, show, walk
+from yibaolang.analysis.lint.context import LintContext, show
 from yibaolang.diagnostics import Diagnostic, Severity, warning
+from yibaolang.ir.walk import walk
 
 # Amounts in prose: "2 万元", "1.8万元", "50%", "5 个百分点", "3000元".  Spaces inside
 # numbers are common in the seeds ("2 万元"), so they are allowed.

@@ -21,11 +21,12 @@ from typing import Any
 
 from yibaolang import ir
 from yibaolang.analysis import search
-from yibaolang.analysis.lint.context import LintContext, names_in
+from yibaolang.analysis.lint.context import LintContext
 from yibaolang.analysis.search import SearchCase, Space, Where
 from yibaolang.checks.resolve import Program, SymbolKind, display_path, lookup
 from yibaolang.diagnostics import Diagnostic, error, has_errors, warning
 from yibaolang.ir.printer import expr_text
+from yibaolang.ir.walk import names as names_in
 from yibaolang.semantics.values import display
 
 MAX_COMBINATIONS = 512
@@ -44,12 +45,11 @@ def check(ctx: LintContext) -> Iterator[Diagnostic]:
 
 
 def locate(ctx: LintContext, basis: ir.Basis) -> Path | None:
-    """The cited file: relative to this file, then to the project root (as imports resolve)."""
-    here = Path(ctx.scope.path).resolve().parent
-    for candidate in (here / basis.path, ctx.program.project_root / basis.path):
-        if candidate.is_file():
-            return candidate.resolve()
-    return None
+    """The cited file, through the one resolver (confined to the roots; YB313 says why not)."""
+    from yibaolang.checks.resolve import locate_basis
+
+    found = locate_basis(ctx.program, ctx.scope, basis)
+    return found if isinstance(found, Path) else None
 
 
 def _compile(path: Path) -> Program | None:

@@ -8,10 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 from yibaolang import ir
-from yibaolang.analysis.lint.context import LintContext, names_in, walk
+from yibaolang.analysis.lint.context import LintContext
 from yibaolang.checks.resolve import SymbolKind
 from yibaolang.diagnostics import Diagnostic, Severity, warning
 from yibaolang.ir.printer import expr_text
+from yibaolang.ir.walk import names, walk
 
 
 def check(ctx: LintContext) -> Iterator[Diagnostic]:
@@ -136,7 +137,7 @@ def _constant_conditions(ctx: LintContext) -> Iterator[Diagnostic]:
 
 def _always(ctx: LintContext, condition: ir.Expr) -> bool | None:
     """True/False when the condition cannot depend on the case, else None."""
-    if not any(True for _ in names_in(condition)):
+    if not any(True for _ in names(condition)):
         return None if isinstance(condition, ir.Literal) else _fold(ctx, condition)
     if isinstance(condition, ir.Logic) and condition.op is ir.LogicOp.AND:
         bounds = _intervals(ctx, condition)

@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from yibaolang import ir
-from yibaolang.analysis.lint.context import LintContext, money_text, names_in, walk
+from yibaolang.analysis.lint.context import LintContext, money_text
 from yibaolang.checks.resolve import SymbolKind
 from yibaolang.diagnostics import Diagnostic, warning
 from yibaolang.ir.types import Kind
+from yibaolang.ir.walk import names, walk
 
 _INCREASE = re.compile(r"激励|提高|增加|奖励|上浮|增长")
 _DEDUCTIBLE_PARAM = re.compile(r"起付")
@@ -104,7 +105,7 @@ def _capped_elsewhere(ctx: LintContext) -> set[str]:
             elif isinstance(node, ir.Call) and node.function == "取较小":
                 capped = list(node.args)
             for expr in capped:
-                out.update(n.name for n in names_in(expr) if n.qualifier is None)
+                out.update(n.name for n in names(expr) if n.qualifier is None)
     return out
 
 
@@ -120,7 +121,7 @@ def _bounded(ctx: LintContext, expr: ir.Expr, seen: set[str]) -> bool:
 
 
 def _grows_with_input(ctx: LintContext, expr: ir.Expr, seen: set[str]) -> bool:
-    for name in names_in(expr):
+    for name in names(expr):
         symbol = ctx.symbol(name)
         if symbol is None or symbol.name in seen:
             continue

@@ -25,12 +25,13 @@ import attrs
 
 from yibaolang import ir
 from yibaolang.analysis import search
-from yibaolang.analysis.lint.context import LintContext, names_in
+from yibaolang.analysis.lint.context import LintContext
 from yibaolang.analysis.search import SearchCase, Space, Where
 from yibaolang.checks.resolve import SymbolKind, lookup
 from yibaolang.diagnostics import Diagnostic, error, warning
 from yibaolang.ir.printer import expr_text
 from yibaolang.ir.types import Kind
+from yibaolang.ir.walk import names
 from yibaolang.semantics.values import display
 
 LIMIT_WORDS = ("最高", "最低", "限额", "标准", "上限", "下限", "封顶", "起付", "线", "额度", "比例", "基数")
@@ -47,7 +48,7 @@ def check(ctx: LintContext) -> Iterator[Diagnostic]:
 def input_only(ctx: LintContext, condition: ir.Expr) -> bool:
     """True when an assertion reads inputs and parameters only: a guard on the case's data
     (`断言 年度赔付支出 不低于 年度筹集保费 × 最低赔付率`), not a property of the rules."""
-    for name in names_in(condition):
+    for name in names(condition):
         found = lookup(ctx.scope, name)
         if found is not None and found.symbol.kind not in (SymbolKind.INPUT, SymbolKind.PARAM):
             return False
@@ -96,7 +97,7 @@ def _assertions(ctx: LintContext, space: Space, guards: list[ir.Assertion]) -> I
 
 def _figures_read(ctx: LintContext, condition: ir.Expr) -> list[str]:
     out = []
-    for name in names_in(condition):
+    for name in names(condition):
         found = lookup(ctx.scope, name)
         if found is not None and found.symbol.kind in (SymbolKind.DEFINITION, SymbolKind.PARAM):
             if name.display not in out:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from yibaolang import ir
-from yibaolang.analysis.lint.context import LintContext, walk
+from yibaolang.analysis.lint.context import LintContext
 from yibaolang.diagnostics import Diagnostic, Severity, error, warning
 from yibaolang.ir.printer import expr_text
 from yibaolang.ir.types import Kind, Type
+from yibaolang.ir.walk import walk
 
 
 def check(ctx: LintContext) -> Iterator[Diagnostic]:

@@ -1,0 +1,193 @@
+"""The package's layers (docs/architecture.md): imports go one way, and no two modules import each other.
+
+Every `import` is counted, those inside functions too — a lazy import hides a
+cycle from Python, not from a reader.  Also: the one IR traversal
+(`yibaolang/ir/walk.py`) knows every class of `ir.nodes`.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import attrs
+
+from yibaolang.ir import nodes, walk
+
+PACKAGE = Path(__file__).resolve().parent.parent / "yibaolang"
+
+# Left to right: a module may import from its own layer or from a layer to its left.
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("ir", ("yibaolang.ir",)),
+    ("base", ("yibaolang", "yibaolang.diagnostics", "yibaolang.paths")),
+    ("frontend", ("yibaolang.frontend",)),
+    ("semantics", ("yibaolang.semantics",)),
+    ("checks", ("yibaolang.checks",)),
+    ("engines", ("yibaolang.engines",)),
+    ("analysis", ("yibaolang.analysis",)),
+    ("outputs", ("yibaolang.outputs",)),
+    ("tools", ("yibaolang.tools", "yibaolang.__main__")),
+)
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        out[".".join(parts)] = path
+    return out
+
+
+def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
+    """The yibaolang modules `name` imports anywhere in its body (a package import counts as its __init__)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        targets: list[str] = []
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                anchor = package[: len(package) - node.level + 1]
+                prefix = ".".join([*anchor, *([node.module] if node.module else [])])
+            else:
+                prefix = node.module or ""
+            # `from yibaolang.ir import walk` imports the module yibaolang.ir.walk; `import X` names X.
+            targets = [f"{prefix}.{alias.name}" if f"{prefix}.{alias.name}" in known else prefix
+                       for alias in node.names]
+        for target in targets:
+            while target and target not in known:
+                target = target.rpartition(".")[0]
+            # A module reading its own package (render.html → render) uses the package's interface.
+            if target and target != name and not name.startswith(target + "."):
+                found.add(target)
+    return found
+
+
+def layer_of(name: str) -> int:
+    best, rank = -1, -1
+    for i, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (name == prefix or name.startswith(prefix + ".")) and len(prefix) > best:
+                best, rank = len(prefix), i
+    return rank
+
+
+GRAPH = {name: imports(name, path, known) for known in [modules()] for name, path in known.items()}
+
+
+def test_every_module_has_a_layer() -> None:
+    assert [name for name in GRAPH if layer_of(name) < 0] == []
+
+
+def test_imports_follow_the_layers() -> None:
+    wrong = [f"{a} ({LAYERS[layer_of(a)][0]}) imports {b} ({LAYERS[layer_of(b)][0]})"
+             for a, targets in sorted(GRAPH.items()) for b in sorted(targets) if layer_of(b) > layer_of(a)]
+    assert wrong == []
+
+
+def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Tarjan's algorithm: the groups of modules that import each other, directly or not."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10 * len(graph) + 100))
+    try:
+        for v in sorted(graph):
+            if v not in index:
+                visit(v)
+    finally:
+        sys.setrecursionlimit(limit)
+    return groups
+
+
+def test_no_import_cycles() -> None:
+    assert strongly_connected(GRAPH) == []
+
+
+def test_the_cycle_finder_finds_cycles() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": {"e"}}
+    assert strongly_connected(graph) == [["a", "b", "c"]]
+
+
+def test_the_import_reader_sees_function_local_imports(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from yibaolang.tools import cli\n    import yibaolang.ir.walk\n", "utf-8")
+    known = {"yibaolang.tools.cli": module, "yibaolang.ir.walk": module, "yibaolang.ir": module}
+    assert imports("yibaolang.x", module, known) == {"yibaolang.tools.cli", "yibaolang.ir.walk"}
+
+
+# ------------------------------------------------------------------ the IR traversal knows every node
+
+
+def node_classes() -> set[type]:
+    return {v for v in vars(nodes).values() if isinstance(v, type) and attrs.has(v) and v.__module__ == nodes.__name__}
+
+
+def test_walk_tables_cover_every_ir_class() -> None:
+    assert node_classes() - walk.NODE_CLASSES == set()
+    tables = (walk.EXPRESSIONS, walk.PARTS, walk.DECLARATIONS, walk.SUPPORT)
+    assert sum(len(t) for t in tables) == len(walk.NODE_CLASSES)  # no class in two roles
+
+
+def test_walk_tables_match_the_type_aliases() -> None:
+    assert set(walk.EXPRESSIONS) == set(nodes.Expr.__args__)  # type: ignore[attr-defined]
+    assert set(walk.DECLARATIONS) == set(nodes.Declaration.__args__)  # type: ignore[attr-defined]
+
+
+def test_walk_reaches_every_subexpression_of_the_constructs_program() -> None:
+    """Every expression node of a program that uses each construct, found by a generic field scan, is walked."""
+    from yibaolang.checks.compiler import compile_policy
+
+    program = compile_policy(PACKAGE.parent / "tests" / "golden" / "check" / "good" / "all_constructs.ybl")
+    module = program.root.module
+    expr_types = tuple(walk.EXPRESSIONS)
+    ASSIGNED = {(nodes.ExceptionRule, "target"), (nodes.ExampleLine, "name")}
+
+    def scan(node: object) -> list[object]:
+        out = []
+        stack = [node]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, tuple):
+                stack.extend(item)
+            elif attrs.has(type(item)):
+                if isinstance(item, expr_types):
+                    out.append(item)
+                stack.extend(value for name, value in walk.fields(item) if (type(item), name) not in ASSIGNED)
+        return out
+
+    walked = [id(e) for _, root in walk.module_exprs(module) for e in walk.walk(root)]
+    scanned = [id(e) for decl in walk.declarations(module) for e in scan(decl)]
+    assert sorted(walked) == sorted(scanned)
+    seen = {type(e) for _, root in walk.module_exprs(module) for e in walk.walk(root)}
+    assert seen == set(walk.EXPRESSIONS)  # the program really uses every construct
