@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import operator
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
@@ -35,6 +34,7 @@ from yibaolang import ir
 from yibaolang.checks.resolve import ModuleScope, Program, Symbol, SymbolKind, lookup
 from yibaolang.checks.typecheck import EVALUATION_DATE
 from yibaolang.diagnostics import Diagnostic, closest, error
+from yibaolang.engines.outcome import CaseInput, Outcome, OutputValue
 from yibaolang.engines.trace import Building, ClauseRef, SourceRef, TraceNode, Tracer, excerpt, unparse
 from yibaolang.ir.types import (
     BOOL,
@@ -51,10 +51,17 @@ from yibaolang.ir.types import (
     Type,
     arith_result,
 )
-from yibaolang.semantics import dates
-from yibaolang.semantics.values import CONTEXT, QUANTUM, ZERO, display, divide, plain
+from yibaolang.semantics import bands as band_rules
+from yibaolang.semantics import builtins, dates, instances
+from yibaolang.semantics import exceptions as exception_rules
+from yibaolang.semantics import limits
+from yibaolang.semantics.instances import InstanceKey, Instances
+from yibaolang.semantics.numbers import PLACES, rounding_target
+from yibaolang.semantics.ops import COMPARE, DECIMAL
+from yibaolang.semantics.values import CONTEXT, ZERO, display, divide, plain
 
 Fn = Callable[["Frame"], Any]
+Instance = instances.Instance[ModuleScope]
 
 
 class _Unset:
@@ -90,7 +97,7 @@ class MissingInput(Exception):
 class Frame:
     """The state of one case: its inputs, the memo of computed figures, the 计算日期."""
 
-    __slots__ = ("args", "date", "date_source", "inputs", "memo", "tracer")
+    __slots__ = ("args", "calls", "date", "date_source", "depth", "inputs", "memo", "steps", "tracer")
 
     def __init__(self, inputs: Mapping[str, Any], size: int, date: dt.date | None,
                  tracer: Tracer | None = None, date_source: str = "") -> None:
@@ -100,6 +107,11 @@ class Frame:
         self.tracer = tracer
         self.date_source = date_source
         self.args: tuple[Any, ...] = ()
+        # The evaluation budget (semantics/limits.py): figures and calls computed, and how deeply nested.
+        self.steps = 0
+        self.depth = 0
+        # Function calls already made in this case: a function is pure, so its value depends on its arguments only.
+        self.calls: dict[tuple[int, tuple[Any, ...]], Any] = {}
 
 
 @attrs.frozen(slots=True)
@@ -118,6 +130,9 @@ class Env:
     # False directly under 四舍五入: the × or ÷ there is neither rounded to the 分 nor
     # required to be a whole duration, because the explicit rounding decides.
     whole: bool = True
+    # The figure being compiled and its clause, for evaluation errors that name them (YB422).
+    owner: str | None = None
+    clause: str | None = None
 
 
 @attrs.define(eq=False)
@@ -133,76 +148,15 @@ class Figure:
 
 
 @attrs.define(eq=False)
-class Instance:
-    """One evaluation of a module: the root policy, or an imported one with its 代入."""
+class Tables:
+    """What the interpreter compiled for one instance (`yibaolang.semantics.instances.Instance`)."""
 
-    scope: ModuleScope
-    parent: Instance | None
-    imp: ir.Import | None
-    label: str
-    quantum: Decimal
-    unit: str
-    bindings: dict[str, ir.Binding] = attrs.Factory(dict)
-    children: dict[int, Instance] = attrs.Factory(dict)
     figures: dict[str, Figure] = attrs.Factory(dict)
     functions: dict[str, Compiled] = attrs.Factory(dict)
     assertions: list[tuple[ir.Assertion, Fn]] = attrs.Factory(list)
 
-    def qualified(self, name: str) -> str:
-        return f"{self.label}.{name}" if self.label else name
 
-
-@attrs.define
-class CaseInput:
-    """A validated case: typed input values by name and the 计算日期 with where it came from."""
-
-    values: dict[str, Any]
-    date: dt.date | None = None
-    date_source: str = ""
-    file: str | None = None
-
-
-@attrs.define
-class OutputValue:
-    name: str
-    type: Type
-    value: Any = None
-    ok: bool = False
-
-
-@attrs.define
-class Outcome:
-    """The result of evaluating one case."""
-
-    outputs: list[OutputValue]
-    diagnostics: list[Diagnostic]
-    date: dt.date | None
-    date_source: str
-    inputs: dict[str, tuple[Type, Any]]
-    trace: list[TraceNode] = attrs.Factory(list)
-    assertions: list[TraceNode] = attrs.Factory(list)
-    skipped: list[str] = attrs.Factory(list)
-    figures: dict[str, tuple[Type, Any]] = attrs.Factory(dict)
-
-    @property
-    def ok(self) -> bool:
-        return not any(d.is_error for d in self.diagnostics)
-
-    def value(self, name: str) -> Any:
-        for out in self.outputs:
-            if out.name == name:
-                return out.value
-        raise KeyError(name)
-
-
-_COMPARE: dict[ir.CompareOp, Callable[[Any, Any], bool]] = {
-    ir.CompareOp.GT: operator.gt,
-    ir.CompareOp.GE: operator.ge,
-    ir.CompareOp.LT: operator.lt,
-    ir.CompareOp.LE: operator.le,
-    ir.CompareOp.EQ: operator.eq,
-    ir.CompareOp.NE: operator.ne,
-}
+_COMPARE = COMPARE
 
 _UNIT_WORD = {Kind.YEARS: "年", Kind.MONTHS: "个月", Kind.DAYS: "日"}
 _PLACEHOLDER: dict[Kind, Any] = {
@@ -219,6 +173,32 @@ def _internal(span: ir.Span, message: str) -> EvalError:
     return EvalError(error("YB499", span, f"内部错误：{message}", "这是 yibaolang 的缺陷，请报告给维护者"))
 
 
+_MAX_RESULT = limits.MAX_RESULT
+_MAX_STEPS = limits.MAX_STEPS
+_MAX_DEPTH = limits.MAX_EVAL_DEPTH
+
+
+def _enter(fr: Frame, name: str, span: ir.Span) -> None:
+    """Count one figure or call against the case's budget, one level deeper (the caller steps back out)."""
+    fr.steps += 1
+    fr.depth += 1
+    if fr.steps > _MAX_STEPS:
+        fr.depth -= 1
+        raise EvalError(error(
+            "YB423", span, f"计算步数超过上限：计算 {name} 时已算了 {limits.grouped(_MAX_STEPS)} 个数额与函数调用",
+            "计算量随函数的层层调用成倍增长；把重复用到的结果写成一个 定义，或减少调用的层数"))
+    if fr.depth > _MAX_DEPTH:
+        fr.depth -= 1
+        raise EvalError(error(
+            "YB424", span, f"计算嵌套过深：计算 {name} 时数额与函数调用嵌套超过 {_MAX_DEPTH} 层",
+            "把一长串互相依赖的 定义 或函数合并、缩短"))
+
+
+def _too_large(name: str, span: ir.Span, value: Decimal) -> EvalError:
+    problem = limits.result_problem(value)
+    return EvalError(error("YB419", span, f"{name} 的{problem}", "请检查输入的数额和公式：结果远超任何真实的金额"))
+
+
 class Evaluator:
     """A Program compiled to closures, traced or not."""
 
@@ -226,68 +206,57 @@ class Evaluator:
         self.program = program
         self.traced = traced
         self.nslots = 0
-        self.compiling: set[tuple[int, str]] = set()
-        self.shared: dict[str, Instance] = {}
-        self.instances: list[Instance] = []
+        self.compiling: set[tuple[InstanceKey, str]] = set()
+        self.tree: Instances[ModuleScope] = Instances(program)
+        self.tables: dict[InstanceKey, Tables] = {}
         self.outputs_cache: dict[str, Figure | Diagnostic] = {}
-        self.root = self.new_instance(program.root, None, None, "")
-        self.shared[program.root.path] = self.root
+        self.root = self.tree.root
         self.compile_instance(self.root, set())
 
     # -------------------------------------------------------------- instances
 
-    def new_instance(self, scope: ModuleScope, parent: Instance | None, imp: ir.Import | None,
-                     label: str) -> Instance:
-        header = scope.module.header
-        unit = header.rounding if header is not None and header.rounding in QUANTUM else "分"
-        assert unit is not None
-        bindings = {b.input: b for b in imp.bindings} if imp is not None else {}
-        inst = Instance(scope, parent, imp, label, QUANTUM[unit], unit, bindings)
-        self.instances.append(inst)
-        return inst
+    @property
+    def instances(self) -> list[Instance]:
+        """Every instance created so far, the root first."""
+        return self.tree.order
 
     def child(self, inst: Instance, imp: ir.Import) -> Instance:
-        found = inst.children.get(id(imp))
-        if found is not None:
-            return found
-        child_scope = next(c for i, c in inst.scope.imports if i is imp)
-        label = imp.alias or ""
-        if inst.label and label:
-            label = f"{inst.label}.{label}"
-        if not imp.bindings and child_scope.path in self.shared:
-            child = self.shared[child_scope.path]
-        else:
-            child = self.new_instance(child_scope, inst, imp, label)
-            if not imp.bindings:
-                self.shared[child_scope.path] = child
-        inst.children[id(imp)] = child
-        return child
+        return self.tree.child(inst, imp)
 
-    def compile_instance(self, inst: Instance, done: set[int]) -> None:
-        if id(inst) in done:
+    def compiled(self, inst: Instance) -> Tables:
+        found = self.tables.get(inst.key)
+        if found is None:
+            found = self.tables[inst.key] = Tables()
+        return found
+
+    def figures_of(self, inst: Instance) -> dict[str, Figure]:
+        """The figures compiled for `inst`, by name."""
+        return self.compiled(inst).figures
+
+    def compile_instance(self, inst: Instance, done: set[InstanceKey]) -> None:
+        if inst.key in done:
             return
-        done.add(id(inst))
+        done.add(inst.key)
         for symbol in list(inst.scope.own.values()):
             if symbol.kind is not SymbolKind.FUNCTION:
                 self.figure(inst, symbol)
+        tables = self.compiled(inst)
         for assertion in inst.scope.module.assertions:
-            inst.assertions.append((assertion, self.expr(assertion.condition, Env(inst)).fn))
+            tables.assertions.append((assertion, self.expr(assertion.condition, Env(inst)).fn))
         for imp, _child in inst.scope.imports:
             self.compile_instance(self.child(inst, imp), done)
 
     def instance_of(self, scope: ModuleScope) -> Instance:
-        for inst in self.instances:
-            if inst.scope is scope:
-                return inst
-        return self.root
+        return self.tree.of_scope(scope)
 
     # -------------------------------------------------------------- figures
 
     def figure(self, inst: Instance, symbol: Symbol) -> Figure:
-        found = inst.figures.get(symbol.name)
+        figures = self.compiled(inst).figures
+        found = figures.get(symbol.name)
         if found is not None:
             return found
-        key = (id(inst), symbol.name)
+        key = (inst.key, symbol.name)
         if key in self.compiling:
             raise _internal(symbol.decl.span, f"“{symbol.name}”循环依赖")
         self.compiling.add(key)
@@ -295,7 +264,7 @@ class Evaluator:
             fig = self.compile_figure(inst, symbol)
         finally:
             self.compiling.discard(key)
-        inst.figures[symbol.name] = fig
+        figures[symbol.name] = fig
         return fig
 
     def compile_figure(self, inst: Instance, symbol: Symbol) -> Figure:
@@ -315,7 +284,7 @@ class Evaluator:
                 compute = self.param_compute(inst, decl, type_)
                 kind = "parameter"
             case ir.Definition():
-                compute = self.expr(decl.expr, Env(inst)).fn
+                compute = self.expr(decl.expr, Env(inst, owner=name, clause=decl.clause)).fn
                 expr = decl.expr
             case ir.Requirement():
                 compute = self.requirement_compute(decl)
@@ -360,12 +329,17 @@ class Evaluator:
             def get(fr: Frame) -> Any:
                 value = fr.memo[slot]
                 if value is unset:
+                    _enter(fr, name, span)
                     try:
                         value = compute(fr)
                     except MissingInput as exc:
                         if sets_figure and exc.figure is None:
                             exc.figure, exc.figure_span = name, span
                         raise
+                    finally:
+                        fr.depth -= 1
+                    if value.__class__ is Decimal and not -_MAX_RESULT < value < _MAX_RESULT:
+                        raise _too_large(name, span, value)
                     fr.memo[slot] = value
                 return value
 
@@ -381,7 +355,13 @@ class Evaluator:
             node = make_node()
             building = tracer.begin(node, expr)
             try:
-                value = compute(fr)
+                _enter(fr, name, span)
+                try:
+                    value = compute(fr)
+                finally:
+                    fr.depth -= 1
+                if value.__class__ is Decimal and not -_MAX_RESULT < value < _MAX_RESULT:
+                    raise _too_large(name, span, value)
             except MissingInput as exc:
                 tracer.abandon(building)
                 if sets_figure and exc.figure is None:
@@ -398,9 +378,10 @@ class Evaluator:
 
     def input_compute(self, inst: Instance, decl: ir.InputDecl, type_: Type) -> tuple[Fn, ir.Expr | None]:
         name = decl.name
-        binding = inst.bindings.get(name)
-        if binding is not None and inst.parent is not None:
-            bound = self.expr(binding.value, Env(inst.parent)).fn
+        bound_here = inst.binding(name)
+        if bound_here is not None:
+            binding, reader = bound_here
+            bound = self.expr(binding.value, Env(reader)).fn
             if not self.traced:
                 return bound, None
             where = inst.imp.path if inst.imp is not None else ""
@@ -507,9 +488,7 @@ class Evaluator:
     def exception_rules(self, inst: Instance, symbol: Symbol) -> list[tuple[ir.ExceptionRule, Instance, Fn, Fn]]:
         out = []
         for scope, rule in self.program.exceptions.get(symbol.key, []):
-            where: Instance | None = inst
-            while where is not None and where.scope is not scope:
-                where = where.parent
+            where = inst.enclosing(scope)
             if where is None:
                 continue
             env = Env(where)
@@ -526,20 +505,16 @@ class Evaluator:
         else:
             base_text = f"参数 {symbol.name} 的规定值"
         base_cite = f"（条款 {base_clause}）" if base_clause else ""
+        beaten = exception_rules.beaten_by([rule for rule, _, _, _ in rules])
+        conditions = [cond for _, _, cond, _ in rules]
+        values = [value for _, _, _, value in rules]
 
         def conflict(a: ir.ExceptionRule, b: ir.ExceptionRule, va: Any, vb: Any) -> EvalError:
-            ca, cb = a.clause or "（无条款）", b.clause or "（无条款）"
-            same = a.clause == b.clause
-            hint = ("同一条款里的两条例外无法排定先后：请把其中一条移到单独的条款，再写 优先于" if same
-                    else f"若条款 {ca} 的例外应当优先，在它后面写 优先于 \"{cb}\"（反之亦然）")
-            return EvalError(error(
-                "YB412", a.span,
-                f"例外冲突：条款 {ca} 与条款 {cb} 的例外同时成立，"
-                f"给 {symbol.name} 的值不同（{display(type_, va)} 与 {display(type_, vb)}）",
-                hint, clause=a.clause, related=((b.span, f"条款 {cb} 的例外"),)))
+            return EvalError(exception_rules.conflict(symbol.name, type_, a, b, va, vb))
 
         def compute(fr: Frame) -> Any:
-            fired = [(rule, value) for rule, _, cond, value in rules if cond(fr)]
+            holds = [cond(fr) for cond in conditions]
+            fired = [(rules[i][0], values[i]) for i, h in enumerate(holds) if h]
             if traced:
                 tracer = fr.tracer
                 assert tracer is not None
@@ -554,12 +529,8 @@ class Evaluator:
             if len(fired) == 1:
                 winners = fired
             else:
-                winners = [
-                    (rule, value) for rule, value in fired
-                    if not any(rule.clause is not None and rule.clause in other.overrides
-                               for other, _ in fired if other is not rule)
-                ]
-                if not winners:
+                winners = [(rules[i][0], values[i]) for i in exception_rules.winners(holds, beaten)]
+                if not winners:  # every one that holds is beaten: a cycle of 优先于
                     a, b = fired[0][0], fired[1][0]
                     raise conflict(a, b, fired[0][1](fr), fired[1][1](fr))
             results = [(rule, value(fr)) for rule, value in winners]
@@ -923,11 +894,9 @@ class Evaluator:
     # -------------------------------------------------------------- calls
 
     def call(self, e: ir.Call, env: Env) -> Compiled:
-        from yibaolang.checks.typecheck import BUILTINS
-
-        if not env.whole and e.function not in ("取较小", "取较大", "绝对值"):
+        if not env.whole and not builtins.passes_unrounded(e):
             env = attrs.evolve(env, whole=True)  # only a value passed straight through stays unrounded
-        if e.function in BUILTINS and e.qualifier is None:
+        if builtins.is_builtin(e):
             return self.builtin(e, env)
         found = lookup(env.inst.scope, e.callee)
         if found is None or not isinstance(found.symbol.decl, ir.FunctionDecl):
@@ -938,15 +907,28 @@ class Evaluator:
         args = [self.expr(a, env) for a in e.args]
         arg_fns = [a.fn for a in args]
         body_fn, type_ = body.fn, body.type
+        # Calls are memoised per case: a function reads only its parameters (YB322), so
+        # the same arguments give the same value, and f(x) + f(x) nested 30 deep stays linear.
+        fid = id(body)
+        fname, fspan = decl.name, decl.span
+        unset = UNSET
         if not self.traced:
             def invoke(fr: Frame) -> Any:
-                values = tuple(f(fr) for f in arg_fns)
+                values = tuple([f(fr) for f in arg_fns])
+                key = (fid, values)
+                result = fr.calls.get(key, unset)
+                if result is not unset:
+                    return result
+                _enter(fr, fname, fspan)
                 saved = fr.args
                 fr.args = values
                 try:
-                    return body_fn(fr)
+                    result = body_fn(fr)
                 finally:
                     fr.args = saved
+                    fr.depth -= 1
+                fr.calls[key] = result
+                return result
 
             return Compiled(invoke, type_)
         scope = target.scope
@@ -959,7 +941,14 @@ class Evaluator:
         def invoke_traced(fr: Frame) -> Any:
             tracer = fr.tracer
             assert tracer is not None
-            values = tuple(f(fr) for f in arg_fns)
+            values = tuple([f(fr) for f in arg_fns])
+            key = (fid, values)
+            done = fr.calls.get(key, unset)
+            if done is not unset:
+                result, finished = done
+                tracer.attach(finished)
+                tracer.record(e, result, type_)
+                return result
             shown = ", ".join(f"{p.name} = {display(t, v)}" for p, t, v in zip(params, arg_types, values, strict=True))
             node = TraceNode(f"{decl.name}({shown})", "function", type_,
                              expression=unparse(decl.body), clause=ref, source=source)
@@ -967,20 +956,26 @@ class Evaluator:
             saved = fr.args
             fr.args = values
             try:
-                result = body_fn(fr)
+                _enter(fr, fname, fspan)
+                try:
+                    result = body_fn(fr)
+                finally:
+                    fr.depth -= 1
             except BaseException:
                 tracer.abandon(building)
                 raise
             finally:
                 fr.args = saved
-            tracer.end(building, result)
+            finished = tracer.end(building, result)
+            fr.calls[key] = (result, finished)
             tracer.record(e, result, type_)
             return result
 
         return Compiled(invoke_traced, type_)
 
     def function_body(self, inst: Instance, decl: ir.FunctionDecl) -> Compiled:
-        found = inst.functions.get(decl.name)
+        functions = self.compiled(inst).functions
+        found = functions.get(decl.name)
         if found is not None:
             return found
         from yibaolang.checks.typecheck import function_types
@@ -988,105 +983,15 @@ class Evaluator:
         locals_, result_type = function_types(self.program, inst.scope, decl)
         body = self.expr(decl.body, Env(inst, locals_))
         compiled = Compiled(body.fn, result_type if result_type.kind is not Kind.ERROR else body.type)
-        inst.functions[decl.name] = compiled
+        functions[decl.name] = compiled
         return compiled
 
     def builtin(self, e: ir.Call, env: Env) -> Compiled:
-        name, args = e.function, e.args
-        span = e.span
-        if name in ("取较小", "取较大"):
-            compiled = [self.expr(a, env) for a in args]
-            fns = [c.fn for c in compiled]
-            type_ = next((c.type for c in compiled if c.type.kind is not Kind.ERROR), ERROR)
-            pick = min if name == "取较小" else max
-            traced = self.traced
-            if len(fns) == 2:
-                f1, f2 = fns
-                if name == "取较小":
-                    def smaller(fr: Frame) -> Any:
-                        a, b = f1(fr), f2(fr)
-                        return b if b < a else a
-
-                    return Compiled(smaller, type_)
-
-                def larger(fr: Frame) -> Any:
-                    a, b = f1(fr), f2(fr)
-                    if b > a:
-                        if traced:
-                            assert fr.tracer is not None
-                            fr.tracer.reason(f"{unparse(args[0])} 为 {display(type_, a)}，取较大值 {display(type_, b)}")
-                        return b
-                    return a
-
-                return Compiled(larger, type_)
-            return Compiled(lambda fr: pick(f(fr) for f in fns), type_)
-        if name == "四舍五入":
-            return self.round_call(e, env)
-        if name == "数值":
-            inner = self.expr(args[0], env)
-            f = inner.fn
-            if inner.type.is_duration:
-                return Compiled(lambda fr: Decimal(f(fr)), NUMBER)
-            return Compiled(f, NUMBER)
-        if name == "年月日":
-            y, m, d = (self.expr(a, env).fn for a in args)
-
-            def make_date(fr: Frame) -> dt.date:
-                parts = (y(fr), m(fr), d(fr))
-                try:
-                    if any(Decimal(p) != Decimal(p).to_integral_value() for p in parts):
-                        raise ValueError
-                    return dt.date(*(int(p) for p in parts))
-                except (ValueError, OverflowError):
-                    shown = "-".join(plain(Decimal(p)) for p in parts)
-                    raise EvalError(error("YB417", span, f"日期不存在：年月日({shown})",
-                                          "年、月、日要组成真实存在的日期")) from None
-
-            return Compiled(make_date, DATE)
-        if name in ("年份", "月份"):
-            f = self.expr(args[0], env).fn
-            if name == "年份":
-                return Compiled(lambda fr: Decimal(f(fr).year), NUMBER)
-            return Compiled(lambda fr: Decimal(f(fr).month), NUMBER)
-        if name in ("相差天数", "相差月数", "相差年数"):
-            a, b = self.expr(args[0], env).fn, self.expr(args[1], env).fn
-            if name == "相差天数":
-                return Compiled(lambda fr: dates.days_between(a(fr), b(fr)), DAYS)
-            if name == "相差月数":
-                return Compiled(lambda fr: dates.months_between(a(fr), b(fr)), MONTHS)
-            return Compiled(lambda fr: dates.years_between(a(fr), b(fr)), YEARS)
-        if name == "绝对值":
-            inner = self.expr(args[0], env)
-            f = inner.fn
-            return Compiled(lambda fr: abs(f(fr)), inner.type)
-        raise _internal(span, f"内置函数 {name} 没有实现")
-
-    def round_call(self, e: ir.Call, env: Env) -> Compiled:
-        args = e.args
-        inner = self.expr(args[0], attrs.evolve(env, whole=False))
-        f = inner.fn
-        kind = inner.type.kind
-        if len(args) == 2:
-            unit_name = args[1].name if isinstance(args[1], ir.Name) else "分"
-            quantum, unit, type_ = QUANTUM.get(unit_name, QUANTUM["分"]), unit_name, MONEY
-        elif kind is Kind.MONEY:
-            quantum, unit, type_ = env.inst.quantum, env.inst.unit, MONEY
-        elif kind is Kind.RATIO:
-            quantum, unit, type_ = Decimal("0.01"), "百分点", RATIO
-        else:
-            quantum, unit, type_ = Decimal(1), "整数", inner.type
-        as_int = type_.is_duration
-        traced = self.traced
-
-        def round_(fr: Frame) -> Any:
-            raw = Decimal(f(fr))
-            value = raw.quantize(quantum, ROUND_HALF_UP)
-            if traced and value != raw:
-                assert fr.tracer is not None
-                fr.tracer.note(f"四舍五入到{unit}：{plain(raw)} → {plain(value)}")
-            return int(value) if as_int else value
-
-        return Compiled(round_, type_)
+        implement = builtins.implementation("interpreter", e.function)
+        if implement is None:
+            raise _internal(e.span, f"内置函数 {e.function} 没有实现")
+        result: Compiled = implement(self, e, env)
+        return result
 
     # -------------------------------------------------------------- block expressions
 
@@ -1095,7 +1000,7 @@ class Evaluator:
         sf = subject.fn
         type_ = subject.type if subject.type.kind is not Kind.ERROR else MONEY
         money = type_.kind is Kind.MONEY
-        quantum = env.inst.quantum
+        places = PLACES[env.inst.unit] if money else None
         bands = []
         for band in e.bands:
             low = self.expr(band.lower.value, env) if band.lower is not None else _const(ZERO, type_)
@@ -1104,24 +1009,21 @@ class Evaluator:
             bands.append((low, high, rate))
         constant = all(lo.const is not UNSET and (hi is None or hi.const is not UNSET) and r.const is not UNSET
                        for lo, hi, r in bands)
-        if not self.traced and constant and money:
-            table = [(lo.const, None if hi is None else hi.const, r.const) for lo, hi, r in bands]
+        table = [(lo.const, None if hi is None else hi.const, r.const) for lo, hi, r in bands] if constant else []
+        if not self.traced and constant and money and not any(band_rules.inverted(DECIMAL, lo, hi)
+                                                               for lo, hi, _ in table):
+            total_of = band_rules.total
 
             def banded_const(fr: Frame) -> Any:
-                x = sf(fr)
-                total = ZERO
-                for low, high, rate in table:
-                    if x > low:
-                        top = x if high is None or x < high else high
-                        total += ((top - low) * rate).quantize(quantum, ROUND_HALF_UP)
-                return total
+                return total_of(DECIMAL, sf(fr), table, places)
 
             return Compiled(banded_const, type_)
         fns = [(lo.fn, None if hi is None else hi.fn, r.fn) for lo, hi, r in bands]
         traced = self.traced
-        labels = [_band_label(b) for b in e.bands]
+        labels = [band_rules.band_label(b) for b in e.bands]
         subject_text = unparse(e.subject)
         whole = type_.is_duration
+        owner, clause = env.owner, env.clause
 
         def banded_general(fr: Frame) -> Any:
             x = sf(fr)
@@ -1130,13 +1032,12 @@ class Evaluator:
             for i, (lo_f, hi_f, rate_f) in enumerate(fns):
                 low = lo_f(fr)
                 high = hi_f(fr) if hi_f is not None else None
+                if band_rules.inverted(DECIMAL, low, high):
+                    raise EvalError(band_rules.inverted_band(e, i, owner, clause, type_, low, high))
                 rate = rate_f(fr)
-                if x > low:
-                    top = x if high is None or x < high else high
-                    raw = (top - low) * rate
-                else:
-                    top, raw = low, ZERO
-                amount = raw.quantize(quantum, ROUND_HALF_UP) if money else raw
+                part = band_rules.piece(DECIMAL, x, low, high)
+                top, raw = low + part, part * rate
+                amount = DECIMAL.round(raw, places)
                 total += amount
                 if traced:
                     assert tracer is not None
@@ -1179,39 +1080,31 @@ class Evaluator:
         sf = subject.fn
         rows = []
         for step in e.steps:
-            low = self.expr(step.low.value, env).fn if step.low is not None else None
-            high = self.expr(step.high.value, env).fn if step.high is not None else None
-            rows.append((step.kind, low, step.low.inclusive if step.low else False,
-                         high, step.high.inclusive if step.high else False, self.expr(step.result, env)))
+            edges = {"low": self.expr(step.low.value, env).fn if step.low is not None else None,
+                     "high": self.expr(step.high.value, env).fn if step.high is not None else None}
+            # The row's guards, in order (a later edge is read only when the earlier one holds).
+            guards = tuple((_COMPARE[op], edges[side]) for op, side in band_rules.step_guards(step))
+            rows.append((guards, self.expr(step.result, env)))
         other = self.expr(e.otherwise, env) if e.otherwise is not None else None
-        type_ = next((r[5].type for r in rows if r[5].type.kind is not Kind.ERROR),
+        type_ = next((r[1].type for r in rows if r[1].type.kind is not Kind.ERROR),
                      other.type if other is not None else ERROR)
-        exact = ir.StepKind.EXACT
-        table = [(k, lo, li, hi, hi_incl, r.fn) for k, lo, li, hi, hi_incl, r in rows]
+        table = [(guards, r.fn) for guards, r in rows]
         of = other.fn if other is not None else None
         no_row = error("YB418", e.span, f"分档 没有与 {unparse(e.subject)} 相符的档，也没有 其余 行",
                        "补上缺少的档，或加一行 其余 : 值")
         traced = self.traced
         subject_text = unparse(e.subject)
-        labels = [_step_label(s) for s in e.steps]
+        labels = [band_rules.step_label(s) for s in e.steps]
 
         def pick_step(fr: Frame) -> Any:
             x = sf(fr)
-            for i, (kind, lo, lo_incl, hi, hi_incl, rf) in enumerate(table):
-                if kind is exact:
-                    assert lo is not None
-                    if x != lo(fr):
-                        continue
+            for i, (guards, rf) in enumerate(table):
+                for holds, edge in guards:
+                    if not holds(x, edge(fr)):  # type: ignore[misc]
+                        break
                 else:
-                    if lo is not None:
-                        bound = lo(fr)
-                        if x < bound or (x == bound and not lo_incl):
-                            continue
-                    if hi is not None:
-                        bound = hi(fr)
-                        if x > bound or (x == bound and not hi_incl):
-                            continue
-                if traced:
+                    if not traced:
+                        return rf(fr)
                     value = rf(fr)
                     assert fr.tracer is not None
                     fr.tracer.detail(TraceNode(
@@ -1219,7 +1112,6 @@ class Evaluator:
                         source=SourceRef(e.steps[i].span.file, e.steps[i].span.line),
                         notes=[f"{subject_text} 为 {display(subject.type, x)}，落在「{labels[i]}」这一档"]))
                     return value
-                return rf(fr)
             if of is None:
                 raise EvalError(no_row)
             if traced:
@@ -1391,37 +1283,113 @@ class Evaluator:
             return compiled.fn(fr)
 
 
-def _bound_text(bound: ir.Bound) -> str:
-    return unparse(bound.value) + ("（含）" if bound.marked else "")
+# ------------------------------------------------------------------ builtins (semantics/builtins.py declares them)
 
 
-def _band_label(band: ir.Band) -> str:
-    if band.lower is None and band.upper is not None:
-        return f"{_bound_text(band.upper)} 以下"
-    if band.upper is None and band.lower is not None:
-        return f"{_bound_text(band.lower)} 以上" if band.lower.inclusive else f"超过 {_bound_text(band.lower)}"
-    assert band.lower is not None and band.upper is not None
-    return f"{_bound_text(band.lower)} 至 {_bound_text(band.upper)}"
+@builtins.implements("interpreter", "取较小", "取较大")
+def _extreme(ev: Evaluator, e: ir.Call, env: Env) -> Compiled:
+    name, args = e.function, e.args
+    compiled = [ev.expr(a, env) for a in args]
+    fns = [c.fn for c in compiled]
+    type_ = next((c.type for c in compiled if c.type.kind is not Kind.ERROR), ERROR)
+    pick = min if name == "取较小" else max
+    traced = ev.traced
+    if len(fns) == 2:
+        f1, f2 = fns
+        if name == "取较小":
+            def smaller(fr: Frame) -> Any:
+                a, b = f1(fr), f2(fr)
+                return b if b < a else a
+
+            return Compiled(smaller, type_)
+
+        def larger(fr: Frame) -> Any:
+            a, b = f1(fr), f2(fr)
+            if b > a:
+                if traced:
+                    assert fr.tracer is not None
+                    fr.tracer.reason(f"{unparse(args[0])} 为 {display(type_, a)}，取较大值 {display(type_, b)}")
+                return b
+            return a
+
+        return Compiled(larger, type_)
+    return Compiled(lambda fr: pick(f(fr) for f in fns), type_)
 
 
-def _step_label(step: ir.Step) -> str:
-    low = _bound_text(step.low) if step.low is not None else ""
-    high = _bound_text(step.high) if step.high is not None else ""
-    match step.kind:
-        case ir.StepKind.EXACT:
-            return low
-        case ir.StepKind.AT_LEAST:
-            return f"{low} 以上"
-        case ir.StepKind.ABOVE:
-            return f"超过 {low}"
-        case ir.StepKind.AT_MOST:
-            return f"{high} 以下"
-        case ir.StepKind.BELOW:
-            return f"不满 {high}"
-        case ir.StepKind.BETWEEN:
-            return f"{low} 至 {high}"
-        case _:
-            assert_never(step.kind)
+@builtins.implements("interpreter", "四舍五入")
+def _round(ev: Evaluator, e: ir.Call, env: Env) -> Compiled:
+    args = e.args
+    inner = ev.expr(args[0], attrs.evolve(env, whole=False))
+    f = inner.fn
+    unit_name = (args[1].name if isinstance(args[1], ir.Name) else "分") if len(args) == 2 else None
+    target = rounding_target(inner.type.kind, unit_name, env.inst.unit)
+    quantum, unit = target.quantum, target.unit
+    type_ = inner.type if target.kind is inner.type.kind else MONEY
+    as_int = type_.is_duration
+    traced = ev.traced
+
+    def round_(fr: Frame) -> Any:
+        raw = Decimal(f(fr))
+        value = raw.quantize(quantum, ROUND_HALF_UP)
+        if traced and value != raw:
+            assert fr.tracer is not None
+            fr.tracer.note(f"四舍五入到{unit}：{plain(raw)} → {plain(value)}")
+        return int(value) if as_int else value
+
+    return Compiled(round_, type_)
+
+
+@builtins.implements("interpreter", "数值")
+def _number(ev: Evaluator, e: ir.Call, env: Env) -> Compiled:
+    inner = ev.expr(e.args[0], env)
+    f = inner.fn
+    if inner.type.is_duration:
+        return Compiled(lambda fr: Decimal(f(fr)), NUMBER)
+    return Compiled(f, NUMBER)
+
+
+@builtins.implements("interpreter", "年月日")
+def _make_date(ev: Evaluator, e: ir.Call, env: Env) -> Compiled:
+    y, m, d = (ev.expr(a, env).fn for a in e.args)
+    span = e.span
+
+    def make_date(fr: Frame) -> dt.date:
+        parts = (y(fr), m(fr), d(fr))
+        try:
+            if any(Decimal(p) != Decimal(p).to_integral_value() for p in parts):
+                raise ValueError
+            return dt.date(*(int(p) for p in parts))
+        except (ValueError, OverflowError):
+            shown = "-".join(plain(Decimal(p)) for p in parts)
+            raise EvalError(error("YB417", span, f"日期不存在：年月日({shown})",
+                                  "年、月、日要组成真实存在的日期")) from None
+
+    return Compiled(make_date, DATE)
+
+
+@builtins.implements("interpreter", "年份", "月份")
+def _date_part(ev: Evaluator, e: ir.Call, env: Env) -> Compiled:
+    f = ev.expr(e.args[0], env).fn
+    if e.function == "年份":
+        return Compiled(lambda fr: Decimal(f(fr).year), NUMBER)
+    return Compiled(lambda fr: Decimal(f(fr).month), NUMBER)
+
+
+@builtins.implements("interpreter", "相差天数", "相差月数", "相差年数")
+def _between_dates(ev: Evaluator, e: ir.Call, env: Env) -> Compiled:
+    a, b = ev.expr(e.args[0], env).fn, ev.expr(e.args[1], env).fn
+    if e.function == "相差天数":
+        return Compiled(lambda fr: dates.days_between(a(fr), b(fr)), DAYS)
+    if e.function == "相差月数":
+        return Compiled(lambda fr: dates.months_between(a(fr), b(fr)), MONTHS)
+    return Compiled(lambda fr: dates.years_between(a(fr), b(fr)), YEARS)
+
+
+@builtins.implements("interpreter", "绝对值")
+def _absolute(ev: Evaluator, e: ir.Call, env: Env) -> Compiled:
+    inner = ev.expr(e.args[0], env)
+    f = inner.fn
+    return Compiled(lambda fr: abs(f(fr)), inner.type)
 
 
 # ------------------------------------------------------------------ the entry point
@@ -1496,7 +1464,7 @@ def evaluate(program: Program, case: CaseInput, outputs: Iterable[str] | None = 
     if details if details is not None else trace:
         outcome.inputs = _inputs_used(evaluator, fr, case)
         for inst in evaluator.instances:
-            for fig in inst.figures.values():
+            for fig in evaluator.figures_of(inst).values():
                 value = fr.memo[fig.slot]
                 if value is not UNSET and fig.name not in outcome.figures:
                     outcome.figures[fig.name] = (fig.type, value)
@@ -1512,8 +1480,13 @@ def _guarded(run: Callable[[], Any], fig: Figure | None) -> Diagnostic | Missing
         return exc
     except EvalError as exc:
         return exc.diagnostic
+    except decimal.Inexact:
+        return error("YB419", span, f"计算结果无法精确表示：需要超过 {limits.EXACT_DIGITS} 位有效数字",
+                     "请检查输入的数额和公式：连乘使结果的位数过多")
     except decimal.DecimalException:
         return error("YB419", span, "计算结果超出可表示的范围", "请检查输入的数额是否过大")
+    except RecursionError:
+        return error("YB424", span, "计算嵌套过深，无法完成", "把一长串互相依赖的 定义 或函数合并、缩短")
     except (OverflowError, dates.DateRangeError) as exc:
         return error("YB417", span, f"日期或数值超出范围：{exc}", "请检查输入")
     return None
@@ -1572,7 +1545,7 @@ def _placeholder(type_: Type) -> Any:
 
 def _check_assertions(evaluator: Evaluator, fr: Frame, tracer: Tracer | None, outcome: Outcome) -> None:
     for inst in evaluator.instances:
-        for assertion, fn in inst.assertions:
+        for assertion, fn in evaluator.compiled(inst).assertions:
             clause = assertion.clause
             cite = f"条款 {clause}" if clause else "断言"
             building: Building | None = None
@@ -1624,7 +1597,7 @@ def _substituted(evaluator: Evaluator, inst: Instance, fr: Frame, expr: ir.Expr)
             found = lookup(inst.scope, node)
             if found is not None and found.symbol.kind is not SymbolKind.FUNCTION:
                 target = inst if found.via is None else evaluator.child(inst, found.via)
-                fig = target.figures.get(found.symbol.name)
+                fig = evaluator.figures_of(target).get(found.symbol.name)
                 if fig is not None and fr.memo[fig.slot] is not UNSET:
                     values[id(node)] = (fr.memo[fig.slot], fig.type)
             return
@@ -1643,7 +1616,7 @@ def _inputs_used(evaluator: Evaluator, fr: Frame, case: CaseInput) -> dict[str, 
     out: dict[str, tuple[Type, Any]] = {}
     declared: dict[str, Type] = {}
     for inst in evaluator.instances:
-        for fig in inst.figures.values():
+        for fig in evaluator.figures_of(inst).values():
             if fig.symbol.kind is SymbolKind.INPUT:
                 declared.setdefault(fig.symbol.name, fig.type)
                 if inst.label == "" and fig.symbol.name not in inst.bindings and fr.memo[fig.slot] is not UNSET:

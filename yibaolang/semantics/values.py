@@ -30,11 +30,9 @@ from typing import Any
 import attrs
 
 from yibaolang.ir.types import BOOL, DATE, DAYS, MONEY, MONTHS, NUMBER, RATIO, YEARS, Kind, Type
+from yibaolang.semantics.numbers import CENT, DIVISION_PLACES, QUANTUM
 
 ZERO = Decimal(0)
-CENT = Decimal("0.01")
-QUANTUM: dict[str, Decimal] = {"分": CENT, "角": Decimal("0.1"), "元": Decimal("1")}
-DIVISION_PLACES = 10
 _TEN_PLACES = Decimal(1).scaleb(-DIVISION_PLACES)
 
 # The context every evaluation runs in: wide enough that + - × are exact for

@@ -1,0 +1,66 @@
+"""The data several layers read: a validated case going in, the outcome coming out.
+
+The case loaders (`yibaolang.engines.cases`), the interpreter, the batch layer
+and the renderers all use these; none of them needs the interpreter to read them.
+
+>>> out = Outcome([OutputValue("报销", MONEY, Decimal("70000"), True)], [], None, "", {})
+>>> out.ok, out.value("报销")
+(True, Decimal('70000'))
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+
+from yibaolang.diagnostics import Diagnostic
+from yibaolang.engines.trace import TraceNode
+from yibaolang.ir.types import Type
+
+
+@attrs.define
+class CaseInput:
+    """A validated case: typed input values by name and the 计算日期 with where it came from."""
+
+    values: dict[str, Any]
+    date: dt.date | None = None
+    date_source: str = ""
+    file: str | None = None
+
+
+@attrs.define
+class OutputValue:
+    name: str
+    type: Type
+    value: Any = None
+    ok: bool = False
+
+
+@attrs.define
+class Outcome:
+    """The result of evaluating one case."""
+
+    outputs: list[OutputValue]
+    diagnostics: list[Diagnostic]
+    date: dt.date | None
+    date_source: str
+    inputs: dict[str, tuple[Type, Any]]
+    trace: list[TraceNode] = attrs.Factory(list)
+    assertions: list[TraceNode] = attrs.Factory(list)
+    skipped: list[str] = attrs.Factory(list)
+    figures: dict[str, tuple[Type, Any]] = attrs.Factory(dict)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+    def value(self, name: str) -> Any:
+        for out in self.outputs:
+            if out.name == name:
+                return out.value
+        raise KeyError(name)
+
+
+__all__ = ["CaseInput", "Outcome", "OutputValue"]
