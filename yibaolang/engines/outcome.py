@@ -3,6 +3,8 @@
 The case loaders (`yibaolang.engines.cases`), the interpreter, the batch layer
 and the renderers all use these; none of them needs the interpreter to read them.
 
+>>> from decimal import Decimal
+>>> from yibaolang.ir.types import MONEY
 >>> out = Outcome([OutputValue("报销", MONEY, Decimal("70000"), True)], [], None, "", {})
 >>> out.ok, out.value("报销")
 (True, Decimal('70000'))

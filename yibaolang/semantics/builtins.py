@@ -12,8 +12,8 @@ interpreter and the vector engine).
 ('至少 2 个', True)
 >>> BUILTINS["相差月数"].result is MONTHS, BUILTINS["绝对值"].result is None
 (True, True)
->>> is_builtin(ir.Call("年份", None, (), SPAN))
-True
+>>> is_builtin(ir.Call("年份", (), SPAN)), is_builtin(ir.Call("年份", (), SPAN, "别名"))
+(True, False)
 """
 
 from __future__ import annotations

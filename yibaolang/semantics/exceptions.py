@@ -13,11 +13,10 @@ The rule (docs/language.md, 例外):
 Written once over `Ops`: the interpreter passes Python truth values, the vector
 engine boolean arrays, the prover z3 terms.
 
->>> rules = [ir.ExceptionRule(ir.Name("甲", None, SPAN), ir.Literal(ir.LiteralKind.BOOL, True, SPAN),
-...                           ir.Literal(ir.LiteralKind.BOOL, True, SPAN), ("一",), "二", SPAN),
-...          ir.ExceptionRule(ir.Name("甲", None, SPAN), ir.Literal(ir.LiteralKind.BOOL, True, SPAN),
-...                           ir.Literal(ir.LiteralKind.BOOL, True, SPAN), (), "一", SPAN)]
->>> beaten = beaten_by(rules)
+>>> def rule(clause, overrides=()):
+...     yes = ir.Literal(ir.LiteralKind.BOOL, True, "是", SPAN)
+...     return ir.ExceptionRule(ir.Name("甲", None, SPAN), yes, yes, overrides, clause, SPAN)
+>>> beaten = beaten_by([rule("二", ("一",)), rule("一")])   # 二 优先于 一
 >>> beaten
 ((), (0,))
 >>> winner_guards(DECIMAL, [True, True], beaten)
