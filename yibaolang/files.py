@@ -13,6 +13,7 @@ with a Chinese message naming the path (YB020, YB021 in docs/diagnostics.md).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import os
@@ -129,6 +130,10 @@ def remove_temporaries() -> None:
         with contextlib.suppress(OSError):
             os.unlink(name)
         _LIVE.discard(name)
+
+
+# A temporary file never outlives the process, however it ends short of SIGKILL.
+atexit.register(remove_temporaries)
 
 
 def _register(name: str) -> None:

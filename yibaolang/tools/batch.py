@@ -92,6 +92,7 @@ class ParquetReader(Reader):
             self.file = pq.ParquetFile(path)
         except Exception as exc:  # pyarrow raises ArrowInvalid and friends for a corrupt file
             raise BatchError(f"无法读取案例文件 {path}：不是有效的 Parquet 文件（{exc}）") from None
+        refuse_duplicate_columns(path, self.file.schema_arrow.names)
         self.path = path
         self.chunk_size = chunk_size
         self.total = self.file.metadata.num_rows
@@ -104,8 +105,34 @@ class ParquetReader(Reader):
             yield pa.Table.from_batches([batch])
 
 
+# Bounds on what one row may hold (docs/batch.md, "坏行"): beyond them the row is an error row, never a crash.
+MAX_RECORD_BYTES = 1 << 20  # a line, or a row whose quoted cells span lines
+MAX_RECORD_LINES = 100  # physical lines one quoted row may span
+MAX_CELL_BYTES = 1000  # one cell (5,000 digits is not a figure)
+CSV_BLOCK = 8 << 20
+
+
+def refuse_duplicate_columns(path: str, names: Sequence[str]) -> None:
+    seen: set[str] = set()
+    twice = [n for n in names if n in seen or seen.add(n)]  # type: ignore[func-returns-value]
+    if twice:
+        shown = "、".join(f"“{n}”" for n in dict.fromkeys(twice))
+        raise BatchError(f"案例文件 {path} 有重名的列：{shown}，无法确定每个输入用哪一列"
+                         "（请在生成 Parquet 文件时给每列不同的名字）")
+
+
 class CsvReader(Reader):
-    """pyarrow's streaming CSV reader, every column as bytes; a malformed row becomes an empty row."""
+    """A CSV file read in blocks whose every physical line is accounted for.
+
+    Record boundaries are found with numpy (a line end is a boundary when the
+    quotes before it are balanced); a row whose quoted cell runs past
+    MAX_RECORD_LINES or MAX_RECORD_BYTES, or across lines whose cells then do
+    not match the header, is an error row for its first line and reading starts
+    again on the next line — so a stray `"` costs one row, not the rest of the
+    file.  Each block is then parsed by pyarrow (every column as bytes); a row
+    with the wrong number of cells becomes an error row naming its line.  Blank
+    lines are skipped and counted.  Line ends may be LF, CRLF or CR.
+    """
 
     def __init__(self, path: str, chunk_size: int) -> None:
         import csv
@@ -113,10 +140,17 @@ class CsvReader(Reader):
         self.path = path
         self.chunk_size = chunk_size
         self.problems = {}
+        self.blank_lines = 0
         with open(path, "rb") as fh:
-            first = fh.readline()
+            head = fh.read(MAX_RECORD_BYTES + 1)
+        end, after = _line_end(head)
+        if end is None:
+            if len(head) > MAX_RECORD_BYTES:
+                raise BatchError(f"无法读取案例文件 {path}：第一行（表头）超过 {MAX_RECORD_BYTES:,} 字节")
+            end = after = len(head)
+        self.header_end = after
         try:
-            header_text = first.decode("utf-8-sig")
+            header_text = head[:end].decode("utf-8-sig")
         except UnicodeDecodeError:
             raise BatchError(f"无法读取案例文件 {path}：表头不是 UTF-8 编码") from None
         if not header_text.strip():
@@ -125,70 +159,280 @@ class CsvReader(Reader):
         self.names = _unique_names([n.strip() for n in names])
 
     def chunks(self) -> Iterator[Any]:
+        pending: list[Any] = []
+        pending_rows = 0
+        for table in self._blocks():
+            pending.append(table)
+            pending_rows += table.num_rows
+            if pending_rows >= self.chunk_size:
+                yield from _split(_concat(pending), self.chunk_size, keep_tail=pending)
+                pending_rows = sum(t.num_rows for t in pending)
+        if pending:
+            yield from _split(_concat(pending), self.chunk_size, keep_tail=None)
+
+    def _blocks(self) -> Iterator[Any]:
+        line = 2  # the physical line the next block starts on
+        rows = 0
+        carry = b""
+        skipping = False  # inside a line longer than MAX_RECORD_BYTES: drop bytes up to its end
+        with open(self.path, "rb") as fh:
+            fh.seek(self.header_end)
+            while True:
+                data = fh.read(CSV_BLOCK)
+                eof = not data
+                buf = carry + data if carry else data
+                carry = b""
+                if skipping:
+                    end, after = _line_end(buf)
+                    if end is None:
+                        if eof:
+                            break
+                        continue
+                    buf = buf[after:]
+                    line += 1
+                    skipping = False
+                if eof and buf and buf[-1:] not in (b"\n", b"\r"):
+                    buf += b"\n"
+                if not buf:
+                    if eof:
+                        break
+                    continue
+                block = _scan_block(buf, eof, line, len(self.names))
+                if block.oversized:
+                    skipping = True
+                carry = buf[block.consumed:]
+                line += block.lines
+                self.blank_lines += block.blanks
+                if block.records:
+                    table, problems = self._parse(block)
+                    for index, text in problems.items():
+                        self.problems[rows + index] = text
+                    rows += table.num_rows
+                    yield table
+                if eof:
+                    break
+        if carry.strip():  # cannot happen (the last block ends with a line end); kept as a guard on the count
+            raise BatchError(f"无法读取案例文件 {self.path}：文件末尾有未读完的内容")
+
+    def _parse(self, block: _Block) -> tuple[Any, dict[int, str]]:
         import pyarrow as pa
         import pyarrow.csv as pv
 
-        skipped: dict[int, str] = {}
         expected = len(self.names)
+        problems = dict(block.problems)
+        ragged: dict[int, int] = {}  # row → how many cells pyarrow found
 
         def invalid(row: Any) -> str:
-            index = (row.number or 0) - 2
-            skipped[index] = (f"第 {row.number} 行有 {row.actual_columns} 个字段，与表头的 {expected} 列不符："
-                              f"{_shorten(row.text)}")
+            ragged[(row.number or 0) - 1] = row.actual_columns
             return "skip"
 
-        try:
-            reader = pv.open_csv(
-                self.path,
-                read_options=pv.ReadOptions(column_names=self.names, skip_rows=1, use_threads=False,
-                                            block_size=8 << 20),
-                parse_options=pv.ParseOptions(invalid_row_handler=invalid, newlines_in_values=True),
-                convert_options=pv.ConvertOptions(column_types={n: pa.binary() for n in self.names},
-                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
-            )
-        except Exception as exc:
-            raise BatchError(f"无法读取案例文件 {self.path}：{exc}") from None
-        empty_row = pa.table({n: pa.array([None], pa.binary()) for n in self.names})
-        position = 0
-        pending: list[Any] = []
-        pending_rows = 0
-
-        def emit_slices(table: Any) -> Iterator[Any]:
-            nonlocal position
-            start = 0
-            while start < table.num_rows or position in skipped:
-                if position in skipped:
-                    self.problems[position] = skipped.pop(position)
-                    yield empty_row
-                    position += 1
-                    continue
-                upcoming = [k for k in skipped if k >= position]
-                stop = table.num_rows if not upcoming else min(table.num_rows, start + min(upcoming) - position)
-                if stop <= start:
-                    break
-                yield table.slice(start, stop - start)
-                position += stop - start
-                start = stop
-
-        while True:
+        options = (pv.ReadOptions(column_names=self.names, use_threads=False, block_size=CSV_BLOCK + MAX_RECORD_BYTES),
+                   pv.ParseOptions(invalid_row_handler=invalid, newlines_in_values=True),
+                   pv.ConvertOptions(column_types={n: pa.binary() for n in self.names},
+                                     strings_can_be_null=False, quoted_strings_can_be_null=False))
+        feed = block.feed()
+        for _ in range(2):
+            ragged.clear()
             try:
-                batch = reader.read_next_batch()
-            except StopIteration:
-                break
-            except Exception as exc:
+                table = pv.read_csv(pa.BufferReader(feed), *options)
+            except (pa.ArrowInvalid, OSError) as exc:
                 raise BatchError(f"无法读取案例文件 {self.path}：{exc}") from None
-            for piece in emit_slices(pa.Table.from_batches([batch])):
-                pending.append(piece)
-                pending_rows += piece.num_rows
-                if pending_rows >= self.chunk_size:
-                    table = pa.concat_tables(pending)
-                    yield from _split(table, self.chunk_size, keep_tail=pending)
-                    pending_rows = sum(t.num_rows for t in pending)
-        for index in sorted(skipped):
-            self.problems[index] = skipped[index]
-            pending.append(empty_row)
-        if pending:
-            yield from _split(pa.concat_tables(pending), self.chunk_size, keep_tail=None)
+            if not ragged:
+                break
+            # Rare: rows with the wrong number of cells; read the block again with them replaced.
+            for row, cells in ragged.items():
+                record = block.record_of_row(row)
+                problems[row] = (f"第 {block.line_of(record)} 行有 {cells} 个字段，与表头的 {expected} 列不符："
+                                 f"{_shorten(block.text(record))}")
+                block.bad.add(record)
+            feed = block.feed()
+        if table.num_rows != block.rows:
+            raise BatchError(f"无法读取案例文件 {self.path}：第 {block.line_of(0)} 行起的一块读出 {table.num_rows} 行，"
+                             f"应为 {block.rows} 行")
+        return table, problems
+
+
+def _concat(tables: list[Any]) -> Any:
+    import pyarrow as pa
+
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
+
+def _line_end(data: bytes) -> tuple[int | None, int]:
+    """Where the first line of `data` ends and where the next begins (LF, CRLF or CR)."""
+    lf = data.find(b"\n")
+    cr = data.find(b"\r", 0, lf if lf >= 0 else len(data))
+    if cr >= 0:
+        return cr, cr + 2 if data[cr + 1:cr + 2] == b"\n" else cr + 1
+    if lf >= 0:
+        return lf, lf + 1
+    return None, len(data)
+
+
+@attrs.define
+class _Block:
+    """The whole rows of one block of a CSV file, found by `_scan_block`."""
+
+    buf: bytes
+    starts: Any  # numpy: byte where each record starts
+    ends: Any  # numpy: byte where each record ends (its line end, excluded)
+    first_line: int  # physical line of the block's first byte
+    record_lines: Any  # numpy: physical line each record starts on, relative to first_line
+    blank: Any  # numpy bool: the record is a blank line
+    ncols: int
+    bad: set[int]  # records replaced by an empty row (their problem is in `problems`)
+    problems: dict[int, str]  # row → text
+    consumed: int = 0
+    lines: int = 0
+    blanks: int = 0
+    oversized: bool = False  # the block ends inside a line longer than MAX_RECORD_BYTES
+
+    @property
+    def records(self) -> int:
+        return len(self.starts)
+
+    @property
+    def rows(self) -> int:
+        return self.records - self.blanks
+
+    def line_of(self, record: int) -> int:
+        return self.first_line + int(self.record_lines[record]) if self.records else self.first_line
+
+    def text(self, record: int) -> str:
+        return self.buf[self.starts[record]:min(self.ends[record], self.starts[record] + 200)].decode("utf-8", "replace")
+
+    def row_of(self, record: int) -> int:
+        import numpy as np
+
+        return record - int(np.count_nonzero(self.blank[:record]))
+
+    def record_of_row(self, row: int) -> int:
+        import numpy as np
+
+        return int(np.flatnonzero(~self.blank)[row])
+
+    def feed(self) -> bytes | memoryview:
+        """The bytes pyarrow reads: the block, with each bad record replaced by a row of empty cells."""
+        view = memoryview(self.buf)
+        if not self.bad:
+            return view[:self.consumed]
+        empty = b",".join([b'""'] * self.ncols)
+        parts: list[bytes | memoryview] = []
+        at = 0
+        for record in sorted(self.bad):
+            parts.append(view[at:self.starts[record]])
+            parts.append(empty)
+            at = int(self.ends[record])
+        parts.append(view[at:self.consumed])
+        return b"".join(parts)
+
+
+def _scan_block(buf: bytes, eof: bool, first_line: int, ncols: int) -> _Block:
+    """Split `buf` into whole records; what follows the last one is left for the next block."""
+    import numpy as np
+
+    a = np.frombuffer(buf, dtype=np.uint8)
+    n = len(a)
+    newlines = np.flatnonzero(a == 10)
+    cr = np.flatnonzero(a == 13)
+    if cr.size:
+        after = np.minimum(cr + 1, n - 1)
+        lone = cr[(cr + 1 >= n) | (a[after] != 10)]
+        if not eof:
+            lone = lone[lone != n - 1]  # a CR ending the block may be the first half of a CRLF
+        if lone.size:
+            newlines = np.sort(np.concatenate([newlines, lone]))
+    m = len(newlines)
+    # Extended index j: j = 0 is the block's start, j ≥ 1 is just after newline j-1.
+    starts_of = np.concatenate([[0], newlines + 1])
+    quotes = np.flatnonzero(a == 34)
+    bad: dict[int, str] = {}  # extended index of a record start → problem of that record (its first line only)
+    consumed_at = m  # extended index where the carried-over rest begins
+    if not quotes.size:
+        bounds = np.arange(m + 1)
+    else:
+        parity = np.concatenate([[0], np.searchsorted(quotes, newlines) & 1])
+        flips = np.flatnonzero(parity[1:] != parity[:-1]) + 1
+        parts = []
+        k = 0
+        while True:
+            fi = int(np.searchsorted(flips, k, side="right"))
+            if fi == len(flips):
+                parts.append(np.arange(k, m + 1))
+                break
+            f = int(flips[fi])
+            parts.append(np.arange(k, f))
+            s = f - 1  # a quoted cell opens on the line starting at s and is still open at its end
+            start = int(starts_of[s])
+            e = int(flips[fi + 1]) if fi + 1 < len(flips) else None
+            if e is None and not eof and n - start <= MAX_RECORD_BYTES and m - s <= MAX_RECORD_LINES:
+                consumed_at = s  # the row may close in the next block
+                break
+            if e is not None:
+                lines, size = e - s, int(newlines[e - 1]) - start
+                if lines <= MAX_RECORD_LINES and size <= MAX_RECORD_BYTES \
+                        and _cells(buf[start:int(newlines[e - 1])]) == ncols:
+                    k = e  # a row whose quoted cell spans lines
+                    continue
+            first = buf[start:int(newlines[f - 1])]
+            cells = _cells(first)
+            if cells != ncols:
+                line = first_line + s
+                if e is None:
+                    why = "到文件末尾也没有闭合" if eof or n - start > MAX_RECORD_BYTES else \
+                        f"跨过了 {MAX_RECORD_LINES} 行以上"
+                elif e - s > MAX_RECORD_LINES or int(newlines[e - 1]) - start > MAX_RECORD_BYTES:
+                    why = f"跨过了 {e - s} 行（上限 {MAX_RECORD_LINES} 行）"
+                else:
+                    why = f"到第 {first_line + e - 1} 行才闭合，这几行的字段数与表头的 {ncols} 列不符"
+                bad[s] = (f"第 {line} 行的引号没有闭合（以引号开始的字段{why}），这一行无法读取，"
+                          f"从下一行起照常读取：{_shorten(first.decode('utf-8', 'replace'))}")
+            k = f  # start again on the next line
+        bounds = np.concatenate(parts) if parts else np.arange(1)
+        bounds = bounds[bounds <= consumed_at]
+    record_start = bounds[:-1]
+    starts = starts_of[record_start]
+    ends = newlines[bounds[1:] - 1] if len(bounds) > 1 else np.zeros(0, dtype=np.int64)
+    length = ends - starts
+    blank = (length == 0) | ((length == 1) & (a[np.minimum(starts, n - 1)] == 13))
+    consumed = int(starts_of[bounds[-1]])
+    oversized = False
+    if n - consumed > MAX_RECORD_BYTES and bounds[-1] == m:
+        # One line longer than the bound and no line end yet: it becomes an error row, read no further.
+        record_start = np.append(record_start, m)
+        starts = np.append(starts, consumed)
+        ends = np.append(ends, n)
+        blank = np.append(blank, False)
+        bad[m] = f"第 {first_line + m} 行超过 {MAX_RECORD_BYTES:,} 字节，无法读取"
+        consumed = n
+        oversized = True
+    too_long = np.flatnonzero(~blank & (length > MAX_RECORD_BYTES))
+    for r in too_long.tolist():
+        bad.setdefault(int(record_start[r]), f"第 {first_line + int(record_start[r])} 行超过 {MAX_RECORD_BYTES:,} 字节，无法读取")
+    block = _Block(buf, starts, ends, first_line, record_start, blank, ncols, set(), {})
+    block.consumed = consumed
+    block.lines = int(bounds[-1])  # the line ends consumed (an oversized line's own end comes later)
+    block.blanks = int(np.count_nonzero(blank))
+    block.oversized = oversized
+    if bad:
+        index = {int(j): r for r, j in enumerate(record_start.tolist())}
+        for j, text in bad.items():
+            record = index[j]
+            block.bad.add(record)
+            block.problems[block.row_of(record)] = text
+    return block
+
+
+def _cells(record: bytes) -> int:
+    """How many cells Python's csv module finds in one record; -1 when it is not exactly one record."""
+    import csv
+    import io
+
+    try:
+        rows = list(csv.reader(io.StringIO(record.decode("utf-8", "replace"), newline=""), strict=True))
+    except csv.Error:
+        return -1
+    return len(rows[0]) if len(rows) == 1 else -1
 
 
 def _split(table: Any, size: int, keep_tail: list[Any] | None) -> Iterator[Any]:
@@ -226,12 +470,19 @@ def _unique_names(names: list[str]) -> list[str]:
 
 
 class JsonlReader(Reader):
-    """One JSON object per line; numbers are read as exact decimals, never through float."""
+    """One JSON object per line; numbers are read as exact decimals, never through float.
+
+    Lines are read with a bound (MAX_RECORD_BYTES): a longer line is an error
+    row and is skipped without being held in memory.  Blank lines are skipped
+    and counted; a key given twice in one object is an error row (like YB408
+    for a case file).
+    """
 
     def __init__(self, path: str, chunk_size: int) -> None:
         self.path = path
         self.chunk_size = chunk_size
         self.problems = {}
+        self.blank_lines = 0
         self.names: list[str] = []
         with open(path, "rb"):
             pass
@@ -241,17 +492,21 @@ class JsonlReader(Reader):
 
         rows: list[dict[str, Any] | None] = []
         start = 0
-        with open(self.path, "rb") as fh:
-            for number, raw in enumerate(fh, 1):
-                if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                    raw = raw[3:]
-                if not raw.strip():
-                    continue
+        for number, raw in _bounded_lines(self.path):
+            if number == 1 and raw is not None and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            if raw is None:
+                self.problems[start + len(rows)] = f"第 {number} 行超过 {MAX_RECORD_BYTES:,} 字节，无法读取"
+                rows.append(None)
+            elif not raw.strip():
+                self.blank_lines += 1
+                continue
+            else:
                 rows.append(self._parse(raw, number, start + len(rows)))
-                if len(rows) >= self.chunk_size:
-                    yield self._table(rows, pa)
-                    start += len(rows)
-                    rows = []
+            if len(rows) >= self.chunk_size:
+                yield self._table(rows, pa)
+                start += len(rows)
+                rows = []
         if rows or start == 0:
             yield self._table(rows, pa)
 
@@ -262,8 +517,18 @@ class JsonlReader(Reader):
             self.problems[index] = f"第 {number} 行不是 UTF-8 编码"
             return None
         try:
-            value = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
-        except (ValueError, RecursionError) as exc:
+            value = json.loads(text, parse_float=_bounded_decimal, parse_int=_bounded_int,
+                               parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys)
+        except _RowProblem as exc:
+            self.problems[index] = f"第 {number} 行{exc}"
+            return None
+        except RecursionError:
+            self.problems[index] = f"第 {number} 行嵌套过深，不是一个案例"
+            return None
+        except json.JSONDecodeError as exc:
+            self.problems[index] = f"第 {number} 行不是有效的 JSON（第 {exc.colno} 个字符附近）：{_shorten(text)}"
+            return None
+        except ValueError as exc:
             self.problems[index] = f"第 {number} 行不是有效的 JSON：{_shorten(str(exc))}"
             return None
         if not isinstance(value, dict):
@@ -284,8 +549,50 @@ class JsonlReader(Reader):
         return pa.table({name: pa.array(cells, pa.string()) for name, cells in columns.items()})
 
 
+def _bounded_lines(path: str) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, bytes) for each line; None for a line longer than MAX_RECORD_BYTES (never held whole)."""
+    with open(path, "rb") as fh:
+        number = 0
+        while True:
+            raw = fh.readline(MAX_RECORD_BYTES + 1)
+            if not raw:
+                return
+            number += 1
+            if len(raw) > MAX_RECORD_BYTES and not raw.endswith(b"\n"):
+                while raw and not raw.endswith(b"\n"):
+                    raw = fh.readline(MAX_RECORD_BYTES)
+                yield number, None
+                continue
+            yield number, raw
+
+
+class _RowProblem(ValueError):
+    """What is wrong with one JSON Lines row, in the words shown after "第 N 行"."""
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _RowProblem(f"的键“{key}”出现了两次，无法确定用哪一个值")
+        out[key] = value
+    return out
+
+
+def _bounded_int(text: str) -> Any:
+    if len(text) > MAX_CELL_BYTES:
+        raise _RowProblem(f"有一个 {len(text):,} 位的数，超过上限 {MAX_CELL_BYTES:,} 个字符")
+    return int(text)
+
+
+def _bounded_decimal(text: str) -> Decimal:
+    if len(text) > MAX_CELL_BYTES:
+        raise _RowProblem(f"有一个 {len(text):,} 个字符的数，超过上限 {MAX_CELL_BYTES:,} 个字符")
+    return Decimal(text)
+
+
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"不支持的数值 {name}")
+    raise _RowProblem(f"有不支持的数值 {name}")
 
 
 def _json_cell(value: Any) -> str | None:
@@ -610,13 +917,15 @@ class Runner:
             if fixed is not None and name in fixed:
                 converted[name] = fixed[name]
             elif name in names:
-                column = table[name]
+                column, too_long = _drop_long_cells(table[name])
                 bad_text: list[int] = []
                 if pa.types.is_binary(column.type):
                     column, bad_text = _decode_text(column)
                 conv = converted[name] = convert(column, self.inputs[name], self.program, self.bounds[name])
                 for row in bad_text:  # a cell that is not UTF-8 text: a problem of this input
                     conv.problems[row] = f"输入 {name}：不是有效的 UTF-8 文字"
+                for row, size in too_long.items():
+                    conv.problems[row] = f"输入 {name}：单元格有 {size:,} 字节，超过上限 {MAX_CELL_BYTES:,} 字节"
         row_problems: dict[int, list[str]] = {}
         for row, text in (problems or {}).items():
             row_problems.setdefault(row, []).append(text)
@@ -697,10 +1006,12 @@ class Runner:
 
         if DATE_COLUMN not in table.column_names or self.date is not None:
             return None
-        column = table[DATE_COLUMN]
+        column, too_long = _drop_long_cells(table[DATE_COLUMN])
         if pa.types.is_binary(column.type):
             column, _ = _decode_text(column)
         converted = convert(column, _date_info(self.program), self.program, None)
+        for row, size in too_long.items():
+            converted.problems[row] = f"{DATE_COLUMN}：单元格有 {size:,} 字节，超过上限 {MAX_CELL_BYTES:,} 字节"
         for row, text in converted.problems.items():
             row_problems.setdefault(row, []).append(text.replace(f"输入 {DATE_COLUMN}：", f"{DATE_COLUMN}："))
         return converted
@@ -748,6 +1059,27 @@ class Runner:
                 continue  # the cell's own problem is already reported
             errors.append(d.message)
         return results, errors
+
+
+def _drop_long_cells(column: Any) -> tuple[Any, dict[int, int]]:
+    """Text cells longer than MAX_CELL_BYTES as empty, and which rows they were (row → bytes)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if not (pa.types.is_binary(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind)
+            or pa.types.is_large_binary(kind)):
+        return column, {}
+    lengths = pc.binary_length(column)
+    long = pc.fill_null(pc.greater(lengths, MAX_CELL_BYTES), False)
+    if not pc.any(long).as_py():
+        return column, {}
+    mask = np.asarray(long.combine_chunks() if isinstance(long, pa.ChunkedArray) else long, dtype=bool)
+    sizes = np.asarray(lengths.combine_chunks() if isinstance(lengths, pa.ChunkedArray) else lengths)
+    rows = np.flatnonzero(mask)
+    column = pc.if_else(long, pa.scalar(None, kind), column)
+    return column, {int(r): int(sizes[r]) for r in rows.tolist()}
 
 
 def _decode_text(column: Any) -> tuple[Any, list[int]]:
@@ -1147,7 +1479,8 @@ def run_command(options: Options, executor: Callable[[Any, Options], Summary] | 
         return 1
     seconds = time.perf_counter() - started
     rate = summary.rows / seconds if seconds > 0 else 0.0
-    click.echo(f"共 {summary.rows:,} 行，出错 {summary.errors:,} 行，用时 {seconds:.2f} 秒"
+    blank = f"，跳过空行 {summary.blank_lines:,} 行" if summary.blank_lines else ""
+    click.echo(f"共 {summary.rows:,} 行，出错 {summary.errors:,} 行{blank}，用时 {seconds:.2f} 秒"
                f"（{rate:,.0f} 行/秒）；已写入 {options.out}", err=True)
     return 1 if summary.errors else 0
 
@@ -1157,6 +1490,7 @@ class Summary:
     rows: int = 0
     errors: int = 0
     vector_rows: int = 0
+    blank_lines: int = 0  # skipped, not rows (CSV and JSON Lines)
 
 
 def execute(program: Any, options: Options, progress: Any = None) -> Summary:
@@ -1214,6 +1548,7 @@ def execute(program: Any, options: Options, progress: Any = None) -> Summary:
         writer.abort()
         raise
     summary.vector_rows = runner.rows - runner.fallback_rows
+    summary.blank_lines = getattr(reader, "blank_lines", 0)
     return summary
 
 

@@ -123,6 +123,15 @@ def _run(program: Any, options: Any, dask: Any, dd: Any, client: Any) -> Any:
     from yibaolang.tools.batch import BatchError, Summary, _progress, open_writer
 
     try:
+        import pyarrow.parquet as pq
+
+        from yibaolang.tools.batch import refuse_duplicate_columns
+
+        try:
+            names = pq.read_schema(options.cases).names
+        except Exception as exc:  # pyarrow's errors for a file that is not Parquet
+            raise BatchError(f"无法读取案例文件 {options.cases}：不是有效的 Parquet 文件（{exc}）") from None
+        refuse_duplicate_columns(options.cases, names)
         try:
             frame = dd.read_parquet(options.cases, dtype_backend="pyarrow", split_row_groups=True)
         except Exception as exc:
@@ -130,8 +139,6 @@ def _run(program: Any, options: Any, dask: Any, dd: Any, client: Any) -> Any:
         sources = _sources(program)
         policy = str(Path(program.root.path).resolve())
         outputs = tuple(options.outputs)
-        import pyarrow.parquet as pq
-
         meta, schema = _meta(program, outputs, options.keep_inputs, pq.read_schema(options.cases))
         results = frame.map_partitions(evaluate_partition, policy, sources, outputs, options.date,
                                        options.keep_inputs, meta=meta, enforce_metadata=False)

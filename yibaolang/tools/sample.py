@@ -175,8 +175,8 @@ def _scaled_decimal(values: Any, scale: int, empty: Any) -> Any:
 def write_sample(program: Any, rows: int, out: str, seed: int, inputs: Sequence[str] = ()) -> list[str]:
     """Write `rows` synthetic cases to `out` (CSV, JSON Lines or Parquet); returns the column names."""
     fmt = format_of(out)
-    writer = open_writer(out, inputs)
     names: list[str] = [name for name, _, _ in sample_columns(program)]
+    writer = open_writer(out, inputs)
     try:
         written = 0
         block = 0
