@@ -94,29 +94,66 @@ def cell_width(text: str) -> int:
     return cell_len(text)
 
 
+# Characters a terminal would act on rather than show: C0 controls (but tab and line feed), DEL,
+# C1 controls, and the bidirectional overrides and isolates that reorder what follows them.
+_INVISIBLE = {cp: f"\\x{cp:02x}" for cp in [*range(0x00, 0x20), *range(0x7F, 0xA0)] if cp not in (0x09, 0x0A)}
+_INVISIBLE.update({cp: f"\\u{cp:04x}" for cp in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F),
+                                                   *range(0x2066, 0x206A), 0x2028, 0x2029)})
+
+MAX_SHOWN_LINE = 160  # source characters shown around the caret; longer lines are cut with …
+
+
+def visible(text: str) -> str:
+    r"""`text` safe to print on a terminal: ESC, CSI, OSC and bidi overrides are shown, not obeyed.
+
+    >>> visible("甲\x1b]0;标题\x07乙\u202e")
+    '甲\\x1b]0;标题\\x07乙\\u202e'
+    """
+    return text.translate(_INVISIBLE)
+
+
 def render_text(d: Diagnostic, source_lines: Sequence[str] | None) -> str:
-    """The text form of CLI.md: location, code, message, source line, caret, hint."""
-    head = f"{d.location}: {d.severity.label}[{d.code}]: {d.message}"
+    """The text form of CLI.md: location, code, message, source line, caret, hint.
+
+    Everything printed passes through `visible`, so a policy or case file
+    cannot move the cursor, set the title or reorder the line it is shown on;
+    a long line is shown as a window around the caret.
+    """
+    head = f"{visible(d.location)}: {d.severity.label}[{d.code}]: {visible(d.message)}"
     out = [head]
     if source_lines is not None and 1 <= d.span.line <= len(source_lines):
         line_text = source_lines[d.span.line - 1].replace("\t", " ")
         number = str(d.span.line)
         gutter = " " * len(number)
-        out.append(f"    {number} | {line_text}")
         start = max(d.span.column - 1, 0)
         if d.span.end_line == d.span.line:
             end = max(d.span.end_column - 1, start + 1)
         else:
             end = max(len(line_text.rstrip()), start + 1)
         end = min(end, max(len(line_text), start + 1))
-        pad = cell_width(line_text[:start])
-        width = max(cell_width(line_text[start:end]), 1)
+        lo, hi = _window(len(line_text), start, end)
+        before = ("…" if lo > 0 else "") + visible(line_text[lo:start])
+        marked = visible(line_text[start:min(end, hi)])
+        after = visible(line_text[min(end, hi):hi]) + ("…" if hi < len(line_text) else "")
+        out.append(f"    {number} | {before}{marked}{after}")
+        pad = cell_width(before)
+        width = max(cell_width(marked), 1)
         out.append(f"    {gutter} | {' ' * pad}{'^' * width}")
     for span, note in d.related:
-        out.append(f"  参见 {span.file}:{span.line}:{span.column}：{note}")
+        out.append(f"  参见 {visible(span.file)}:{span.line}:{span.column}：{visible(note)}")
     if d.hint:
-        out.append(f"  提示：{d.hint}")
+        out.append(f"  提示：{visible(d.hint)}")
     return "\n".join(out)
+
+
+def _window(length: int, start: int, end: int) -> tuple[int, int]:
+    """The slice of a line to show: all of it when short, else MAX_SHOWN_LINE characters from near the caret."""
+    if length <= MAX_SHOWN_LINE:
+        return 0, length
+    lo = max(0, start - MAX_SHOWN_LINE // 4)
+    hi = min(length, max(end, lo + MAX_SHOWN_LINE // 2))
+    hi = min(hi, lo + MAX_SHOWN_LINE)
+    return lo, max(hi, min(length, start + 1))
 
 
 def to_json_obj(d: Diagnostic) -> dict[str, object]:

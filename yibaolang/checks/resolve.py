@@ -2,8 +2,11 @@
 
 `load_program(path)` reads a policy and everything it imports (relative to
 the importing file, then the project root, then the installed stdlib), builds
-one scope per module and reports clashes, cycles, keywords used as names and
-imports that leave the policy roots.  References inside expressions are
+one scope per module and reports clashes, cycles and keywords used as names.
+Every path an 引用 or 依据 names goes through `yibaolang.paths.resolve`: a file
+outside the roots is reported exactly like a file that is not there (YB310,
+YB313), and a file that is refused is never read, so none of its lines can
+appear in a diagnostic.  References inside expressions are
 looked up by the type checker through `lookup`, so that enumeration values
 can be resolved with the expected type at hand.
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import attrs
@@ -20,9 +23,9 @@ import attrs
 from yibaolang import ir
 from yibaolang.diagnostics import Diagnostic, closest, error
 from yibaolang.frontend import cache
-from yibaolang.frontend.source import SourceError, SourceFile, decode
+from yibaolang.frontend.source import MAX_SOURCE_BYTES, SourceError, SourceFile, decode
 from yibaolang.ir.types import EnumType, Type
-from yibaolang.paths import stdlib_dir
+from yibaolang.paths import ReadRefused, Refusal, find_project_root, policy_roots, read_limited, resolve, stdlib_dir
 
 MAX_MODULES = 64
 
@@ -66,6 +69,7 @@ class ModuleScope:
     imports: list[tuple[ir.Import, ModuleScope]] = attrs.Factory(list)
     enums: dict[str, EnumType] = attrs.Factory(dict)
     input_enums: dict[str, EnumType] = attrs.Factory(dict)
+    real: Path | None = None  # the resolved file (None for text that is not on disk)
 
     def enum_values(self) -> dict[str, list[EnumType]]:
         values: dict[str, list[EnumType]] = {}
@@ -106,14 +110,10 @@ class Program:
     def type_of(self, symbol: Symbol) -> Type | None:
         return self.types.get(symbol.key)
 
-
-def find_project_root(start: Path) -> Path:
-    """The nearest folder up with pyproject.toml or yibaolang.toml, else the file's folder."""
-    here = start.resolve()
-    for folder in [here, *here.parents]:
-        if (folder / "pyproject.toml").is_file() or (folder / "yibaolang.toml").is_file():
-            return folder
-    return start.resolve()
+    @property
+    def roots(self) -> tuple[Path, ...]:
+        """The folders this policy may read: its project root and the stdlib."""
+        return policy_roots(self.project_root)
 
 
 def display_path(path: Path) -> str:
@@ -124,13 +124,18 @@ def display_path(path: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
+# A source already decoded and parsed, by real path and shown path (see `load_program`).
+Prepared = Callable[[Path, str], "tuple[SourceFile, ir.Module, list[Diagnostic]] | None"]
+
+
 class Loader:
     """Reads modules once each, following imports; records every problem."""
 
     def __init__(self, root_file: Path, overrides: dict[str, str] | None = None,
-                 extra_roots: tuple[Path, ...] = ()) -> None:
+                 extra_roots: tuple[Path, ...] = (), *, prepared: Prepared | None = None) -> None:
         self.project_root = find_project_root(root_file.parent)
-        self.roots = (self.project_root, stdlib_dir().resolve(), *(r.resolve() for r in extra_roots))
+        self.prepared = prepared
+        self.roots = policy_roots(self.project_root, *extra_roots)
         self.overrides = {str(Path(k).resolve()): v for k, v in (overrides or {}).items()}
         self.diagnostics: list[Diagnostic] = []
         self.modules: dict[str, ModuleScope] = {}
@@ -138,20 +143,25 @@ class Loader:
         self.in_progress: list[Path] = []
 
     def read(self, real: Path, shown: str, at: ir.Span | None = None) -> SourceFile | None:
+        """The decoded file: its size and kind are checked before a byte is read."""
         key = str(real)
         try:
             if key in self.overrides:
-                data = self.overrides[key].encode("utf-8")
+                data = self.overrides[key].encode("utf-8", "surrogatepass")
             else:
-                data = real.read_bytes()
+                data = read_limited(real, MAX_SOURCE_BYTES)
             return decode(shown, data)
         except SourceError as exc:
             span = ir.Span(shown, exc.line, exc.column, exc.line, exc.column + 1)
             self.diagnostics.append(error(exc.code, span, exc.message, exc.hint))
-        except OSError as exc:
+        except ReadRefused as refused:
             span = at or ir.Span(shown, 1, 1, 1, 1)
-            self.diagnostics.append(error("YB003", span, f"无法读取 {shown}：{_os_reason(exc)}",
-                                          "请检查路径和权限"))
+            if refused.refusal.kind == "too-large":
+                self.diagnostics.append(error("YB001", span, refused.refusal.reason,
+                                              "请把政策拆成几个文件，用 引用 组合起来"))
+            else:
+                reason = "文件不存在" if refused.refusal.kind == "missing" else refused.refusal.reason
+                self.diagnostics.append(error("YB003", span, f"无法读取 {shown}：{reason}", "请检查路径和权限"))
         return None
 
     def load(self, real: Path, shown: str, at: ir.Span | None = None) -> ModuleScope | None:
@@ -159,12 +169,17 @@ class Loader:
             return self.by_real[real]
         if len(self.by_real) >= MAX_MODULES:
             return None
-        source = self.read(real, shown, at)
-        if source is None:
-            return None
-        module, diags = cache.parse(source)
+        ready = self.prepared(real, shown) if self.prepared is not None else None
+        if ready is not None:
+            source, module, diags = ready
+        else:
+            found = self.read(real, shown, at)
+            if found is None:
+                return None
+            source = found
+            module, diags = cache.parse(source)
         self.diagnostics.extend(diags)
-        scope = ModuleScope(shown, module, source)
+        scope = ModuleScope(shown, module, source, real=real)
         self.by_real[real] = scope
         self.modules[shown] = scope
         self.in_progress.append(real)
@@ -174,24 +189,20 @@ class Loader:
         self.in_progress.pop()
         return scope
 
-    def locate(self, importer: Path, imp: ir.Import) -> Path | None:
-        candidates = [importer.parent / imp.path, self.project_root / imp.path, stdlib_dir() / imp.path]
-        for candidate in candidates:
-            if candidate.exists() or str(candidate.resolve()) in self.overrides:
-                return candidate.resolve()
-        return None
+    def locate(self, importer: Path, imp: ir.Import) -> Path | Refusal:
+        """Beside the importer, then the project root, then the stdlib; confined to the roots."""
+        candidates = [importer.parent / imp.path, self.project_root / imp.path, stdlib_dir().resolve() / imp.path]
+        if self.overrides:
+            for candidate in candidates:
+                found = _override(candidate, self.overrides, self.roots)
+                if found is not None:
+                    return found
+        return resolve(candidates, self.roots)
 
     def follow(self, scope: ModuleScope, real: Path, imp: ir.Import) -> None:
         target = self.locate(real, imp)
-        if target is None:
-            near = _nearby_files(real.parent, imp.path)
-            hint = f"是否想写 \"{near}\"？" if near else "路径相对于本文件，其次相对于项目根目录，最后在标准库 stdlib/ 中查找"
-            self.diagnostics.append(error("YB310", imp.span, f"找不到引用的文件：{imp.path}", hint))
-            return
-        if not any(_is_within(target, root) for root in self.roots):
-            self.diagnostics.append(error(
-                "YB311", imp.span, f"引用的文件在政策目录之外：{imp.path}",
-                "只能引用本项目（最近的含 pyproject.toml 或 yibaolang.toml 的上级目录）之内或标准库中的文件"))
+        if isinstance(target, Refusal):
+            self.diagnostics.append(_import_refused(imp, target, real.parent))
             return
         if target in self.in_progress:
             chain = " → ".join(display_path(p) for p in [*self.in_progress[self.in_progress.index(target):], target])
@@ -280,22 +291,53 @@ class Loader:
                 scope.input_enums[symbol.name] = EnumType(symbol.name, values, scope.path)
 
 
-def _os_reason(exc: OSError) -> str:
-    if isinstance(exc, IsADirectoryError):
-        return "这是一个文件夹，不是政策文件"
-    if isinstance(exc, PermissionError):
-        return "没有读取权限"
-    if isinstance(exc, FileNotFoundError):
-        return "文件不存在"
-    return exc.strerror or str(exc)
+ROOTS_HINT = ("路径相对于本文件，其次相对于项目根目录（向上最近的含 pyproject.toml 或 yibaolang.toml 的文件夹），"
+              "最后在标准库中查找；项目与标准库之外的文件一律不读")
+BASIS_HINT = "路径相对于本文件，其次相对于项目根目录；项目与标准库之外的文件一律不读"
 
 
-def _is_within(path: Path, root: Path) -> bool:
+def _import_refused(imp: ir.Import, refusal: Refusal, folder: Path) -> Diagnostic:
+    if refusal.kind != "missing":
+        return error("YB003", imp.span, f"无法读取引用的文件 {_shown(imp.path)}：{refusal.reason}",
+                     "引用 应指向项目之内的 .ybl 文件")
+    # Not there and outside the roots read the same: nothing here says which files exist elsewhere.
+    near = _nearby_files(folder, imp.path)
+    hint = f"是否想写 \"{near}\"？" if near else ROOTS_HINT
+    return error("YB310", imp.span, f"找不到引用的文件：{_shown(imp.path)}", hint)
+
+
+def _shown(path: str, limit: int = 120) -> str:
+    """A path from the source, shortened for a message (the span still points at all of it)."""
+    return path if len(path) <= limit else path[: limit // 2] + "…" + path[-limit // 3:]
+
+
+def _override(candidate: Path, overrides: dict[str, str], roots: tuple[Path, ...]) -> Path | None:
+    """An unsaved editor buffer standing for `candidate` (the language server), when inside the roots."""
+    from yibaolang.paths import is_within
+
     try:
-        path.resolve().relative_to(root)
-    except ValueError:
-        return False
-    return True
+        real = Path(os.path.realpath(candidate))
+    except (OSError, ValueError):
+        return None
+    return real if str(real) in overrides and is_within(real, roots) else None
+
+
+def locate_basis(program: Program, scope: ModuleScope, basis: ir.Basis) -> Path | Diagnostic:
+    """The file a `依据` names (beside the file, then the project root), or the diagnostic saying why not.
+
+    The same resolver as 引用: confined to the roots, regular files only, and
+    one answer (YB313) for "not there" and "outside the roots".
+    """
+    here = (scope.real or Path(scope.path).resolve()).parent
+    root_folder = (program.root.real or Path(program.root.path).resolve()).parent
+    candidates = list(dict.fromkeys([here / basis.path, program.project_root / basis.path, root_folder / basis.path]))
+    found = resolve(candidates, program.roots)
+    if isinstance(found, Path):
+        return found
+    if found.kind == "missing":
+        return error("YB313", basis.span, f"找不到 依据 的文件：{_shown(basis.path)}", BASIS_HINT)
+    return error("YB003", basis.span, f"无法读取 依据 的文件 {_shown(basis.path)}：{found.reason}",
+                 "依据 应指向项目之内的 .ybl 文件")
 
 
 def _nearby_files(folder: Path, wanted: str) -> str | None:
@@ -306,10 +348,15 @@ def _nearby_files(folder: Path, wanted: str) -> str | None:
     return closest(Path(wanted).name, names, limit=3)
 
 
-def load_program(path: str | Path, overrides: dict[str, str] | None = None) -> Program:
-    """Read a policy and its imports; the Program still needs `typecheck.check`."""
+def load_program(path: str | Path, overrides: dict[str, str] | None = None, *,
+                 prepared: Prepared | None = None) -> Program:
+    """Read a policy and its imports; the Program still needs `typecheck.check`.
+
+    `prepared(real, shown)` may hand over a file already decoded and parsed (the
+    language server parses open documents incrementally); None means read it.
+    """
     real = Path(path).resolve()
-    loader = Loader(real, overrides)
+    loader = Loader(real, overrides, prepared=prepared)
     root = loader.load(real, str(path))
     if root is None:
         empty = ir.Module(str(path), None, (), (), (), (), (), (), (), (), (), (), (), (), (), ())

@@ -36,6 +36,7 @@ from yibaolang.ir.types import (
     comparable,
     enum_type,
 )
+from yibaolang.ir.walk import walk
 
 ROUNDING_UNITS = ("分", "角", "元")
 EVALUATION_DATE = "计算日期"  # readable in any expression: the date the case is computed for
@@ -316,13 +317,11 @@ class Checker:
         self.agree(kind, self.infer(ctx, binding.value, kind), binding.value.span, f"代入 {binding.input} 的值应为")
 
     def check_basis(self, scope: ModuleScope, basis: ir.Basis) -> None:
-        from pathlib import Path
+        from yibaolang.checks.resolve import locate_basis
 
-        real = Path(self.program.root.path).resolve().parent
-        here = Path(scope.path).resolve().parent
-        candidates = [here / basis.path, self.program.project_root / basis.path, real / basis.path]
-        if not any(c.is_file() for c in candidates):
-            self.report("YB313", basis.span, f"依据 的文件不存在：{basis.path}", "路径相对于本文件")
+        found = locate_basis(self.program, scope, basis)
+        if isinstance(found, Diagnostic):
+            self.report(found.code, found.span, found.message, found.hint)
 
     def check_example(self, ctx: Context, example: ir.Example) -> None:
         for line in example.inputs:
@@ -694,8 +693,6 @@ class Checker:
 
 
 def _walk(expr: ir.Expr) -> list[ir.Expr]:
-    from yibaolang.analysis.lint.context import walk
-
     return list(walk(expr))
 
 

@@ -16,10 +16,11 @@ A `*.cases.yaml` file holds a list of `{名称, 输入, 期望, 计算日期?}`;
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -32,10 +33,16 @@ from yibaolang.checks.resolve import ModuleScope, Program, SymbolKind
 from yibaolang.diagnostics import Diagnostic, closest, error
 from yibaolang.engines.evaluate import CaseInput, evaluator_for
 from yibaolang.ir.types import DATE, Kind, Type
+from yibaolang.paths import ReadRefused, read_limited
 from yibaolang.semantics.values import Problem, display, parse_date_text, parse_value
 
 DATE_KEY = "计算日期"
+# Bounds on what a case file may hold (docs/reliability.md, "案例文件"): each is far above any real
+# case and keeps every value's message short, exact and in Chinese.
 MAX_CASE_BYTES = 16 * 1024 * 1024
+MAX_DEPTH = 32          # YAML/JSON nesting: a suite needs four levels
+MAX_VALUE_CHARS = 200   # one value written as text, e.g. "15万元"
+MAX_DIGITS = 40         # digits of a plain number (money allows 15 before the point)
 
 
 @attrs.frozen(slots=True)
@@ -61,12 +68,38 @@ class RawCase:
 # ------------------------------------------------------------------ reading
 
 
+class _Problem(yaml.YAMLError):
+    """A problem found while reading YAML, already in the drafter's words."""
+
+    def __init__(self, code: str, message: str, hint: str, mark: Any) -> None:
+        super().__init__(message)
+        self.code, self.message, self.hint, self.mark = code, message, hint, mark
+
+
 class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader with floats read as exact decimals."""
+    """PyYAML's safe loader: floats read as exact decimals, nesting bounded, dates and big integers checked."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        # PyYAML composes recursively: bound the depth before Python's own limit says it in English.
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Problem("YB401", f"案例文件嵌套过深（超过 {MAX_DEPTH} 层）",
+                               "案例是一层“名称: 值”的映射；样例文件是这样的映射组成的列表", self._next_mark())
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def _next_mark(self) -> Any:
+        peek: Any = self.peek_event  # PyYAML is untyped
+        return peek().start_mark
 
 
 def _construct_decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
     text = str(loader.construct_scalar(node))
+    _check_digits(text, node)
     try:
         value = Decimal(text.replace("_", ""))
     except InvalidOperation:
@@ -74,7 +107,52 @@ def _construct_decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
     return value if value.is_finite() else text
 
 
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    _check_digits(str(node.value), node)
+    return yaml.SafeLoader.construct_yaml_int(loader, node)
+
+
+def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError):
+        raise _Problem("YB405", f"日期不存在：{node.value}{_why_no_date(str(node.value))}",
+                       "请核对年、月、日；例如 2024-02-29 存在，2023-02-29 不存在", node.start_mark) from None
+
+
+def _why_no_date(text: str) -> str:
+    match = re.match(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})", text)
+    if match is None:
+        return ""
+    year, month, day = (int(g) for g in match.groups())
+    if not 1 <= month <= 12:
+        return f"（没有 {month} 月）"
+    days = calendar.monthrange(year, month)[1]
+    return f"（{year} 年 {month} 月只有 {days} 天）" if day > days or day < 1 else ""
+
+
+def _construct_unknown(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+    raise _Problem("YB403", f"不支持的 YAML 标签 {_short(tag)}",
+                   "案例中的值只能是数、文字、日期或 true/false；请删去标签", node.start_mark)
+
+
+def _check_digits(text: str, node: yaml.Node) -> None:
+    digits = sum(ch.isdigit() for ch in text)
+    if digits > MAX_DIGITS:
+        raise _Problem("YB403", f"数的位数过多（{digits} 位）", f"一个数最多 {MAX_DIGITS} 位；金额的整数部分最多 15 位",
+                       node.start_mark)
+
+
 _Loader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+_Loader.add_constructor(None, _construct_unknown)  # every tag the safe loader does not know
+
+
+def _short(text: str, limit: int = 40) -> str:
+    """A value from the case file, cut to a length a message can show."""
+    return text if len(text) <= limit else text[:limit] + f"…（共 {len(text)} 个字符）"
 
 
 def _span(file: str, mark: Any, length: int = 1) -> ir.Span:
@@ -82,14 +160,36 @@ def _span(file: str, mark: Any, length: int = 1) -> ir.Span:
     return ir.Span(file, line, column, line, column + max(length, 1))
 
 
+def _position(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+# C0 controls other than tab and line ends, DEL, C1 controls and bidi overrides: never part of a case.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _control_problem(text: str, file: str) -> Diagnostic | None:
+    found = _CONTROL.search(text)
+    if found is None:
+        return None
+    line, column = _position(text, found.start())
+    char = found.group()
+    name = "空字符（NUL）" if char == "\x00" else f"控制字符 U+{ord(char):04X}"
+    return error("YB401", ir.Span(file, line, column, line, column + 1), f"案例文件含有{name}",
+                 "案例文件应是纯文本；请删去这个不可见的字符（可用编辑器的“显示不可见字符”找到它）")
+
+
 def _read_text(path: str) -> tuple[str | None, list[Diagnostic]]:
     where = ir.Span(path, 1, 1, 1, 1)
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        return None, [error("YB401", where, f"无法读取案例文件：{exc.strerror or exc}", "请检查路径和权限")]
-    if len(data) > MAX_CASE_BYTES:
-        return None, [error("YB401", where, "案例文件过大", f"单个案例文件最多 {MAX_CASE_BYTES // 1024 // 1024} MB")]
+        data = read_limited(path, MAX_CASE_BYTES)  # size and kind first: a FIFO or a huge file is never read
+    except ReadRefused as refused:
+        if refused.refusal.kind == "too-large":
+            return None, [error("YB401", where, "案例文件过大",
+                                f"单个案例文件最多 {MAX_CASE_BYTES // 1024 // 1024} MB；大量案例请用 run --cases 批量计算")]
+        reason = "文件不存在" if refused.refusal.kind == "missing" else refused.refusal.reason
+        return None, [error("YB401", where, f"无法读取案例文件：{reason}", "请检查路径和权限")]
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -112,6 +212,13 @@ _YAML_PROBLEMS = (
     ("found duplicate anchor", "锚点（&）重复"),
     ("while scanning a quoted scalar", "引号没有成对"),
     ("found unknown escape character", "字符串里有无法识别的转义（\\）"),
+    ("expected ',' or ']'", "方括号 [ ] 没有成对，或元素之间缺逗号"),
+    ("expected ',' or '}'", "花括号 { } 没有成对，或元素之间缺逗号"),
+    ("found unexpected ':'", "冒号的位置不对"),
+    ("expected alphabetic or numeric character", "锚点或别名的名称不对"),
+    ("expected a comment or a line break", "这一行的末尾多了内容"),
+    ("expected the node content", "缺少值"),
+    ("expected a single document", "文件里有多个文档（---）：一个案例文件只写一个"),
 )
 
 
@@ -119,22 +226,28 @@ def _yaml_problem(problem: str) -> str:
     for english, chinese in _YAML_PROBLEMS:
         if english in problem:
             return chinese
-    return f"格式错误（{problem}）" if problem else "格式错误"
+    return "格式错误"
 
 
 def _compose(text: str, file: str) -> tuple[Any, list[Diagnostic]]:
+    control = _control_problem(text, file)
+    if control is not None:
+        return None, [control]
     loader: _Loader | None = None
     try:
         loader = _Loader(text)
         return loader.get_single_node(), []
+    except _Problem as exc:
+        return None, [error(exc.code, _span(file, exc.mark), exc.message, exc.hint)]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         span = _span(file, mark) if mark is not None else ir.Span(file, 1, 1, 1, 1)
         problem = _yaml_problem(exc.problem or "")
         return None, [error("YB401", span, f"案例文件不是有效的 YAML：{problem}",
                             "检查缩进、冒号后的空格和引号是否成对")]
-    except yaml.YAMLError as exc:
-        return None, [error("YB401", ir.Span(file, 1, 1, 1, 1), f"案例文件不是有效的 YAML：{exc}", "")]
+    except yaml.YAMLError:
+        return None, [error("YB401", ir.Span(file, 1, 1, 1, 1), "案例文件不是有效的 YAML",
+                            "检查缩进、冒号后的空格和引号是否成对")]
     except RecursionError:
         return None, [error("YB401", ir.Span(file, 1, 1, 1, 1), "案例文件嵌套过深", "案例是一层 名称: 值 的映射")]
     finally:
@@ -145,10 +258,35 @@ def _compose(text: str, file: str) -> tuple[Any, list[Diagnostic]]:
 def _construct(node: Any, file: str) -> tuple[Any, list[Diagnostic]]:
     loader = _Loader("")
     try:
-        return loader.construct_object(node, deep=True), []
-    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+        value = loader.construct_object(node, deep=True)
+    except _Problem as exc:
+        return None, [error(exc.code, _span(file, exc.mark), exc.message, exc.hint)]
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError):
         span = _span(file, node.start_mark)
-        return None, [error("YB403", span, f"无法读取这个值：{exc}", "请把值写成字符串，例如 \"15万元\"")]
+        return None, [error("YB403", span, "无法读取这个值", "请把值写成字符串，例如 \"15万元\"")]
+    problem = _value_problem(value)
+    if problem is not None:
+        return None, [error("YB403", _span(file, node.start_mark), problem[0], problem[1])]
+    return value, []
+
+
+def _value_problem(value: Any) -> tuple[str, str] | None:
+    """A value no input could take, found before its type is known: too long, or with control characters."""
+    if isinstance(value, str):
+        if len(value) > MAX_VALUE_CHARS:
+            return (f"值过长（{len(value)} 个字符）：{_short(value)}",
+                    f"一个值最多 {MAX_VALUE_CHARS} 个字符，例如 \"15万元\"、\"三级\"")
+        found = _CONTROL.search(value) or re.search("[\n\r\t]", value)
+        if found is not None:
+            return (f"值里有控制字符 U+{ord(found.group()):04X}", "删去值里不可见的字符（例如 \\0、\\t 或换行）")
+    if isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) > MAX_DIGITS:
+        return (f"数的位数过多（{len(str(abs(value)))} 位）", f"一个数最多 {MAX_DIGITS} 位")
+    if isinstance(value, Decimal) and value.is_finite():
+        if len(value.as_tuple().digits) > MAX_DIGITS:
+            return (f"数的位数过多（{len(value.as_tuple().digits)} 位）", f"一个数最多 {MAX_DIGITS} 位")
+        if not -MAX_DIGITS <= value.adjusted() <= MAX_DIGITS:
+            return (f"数过大或过于精细：{_short(str(value))}", "写成普通的十进制数，例如 1234.5（不用指数）")
+    return None
 
 
 def _mapping_entries(node: Any, file: str, what: str) -> tuple[list[RawEntry], list[Diagnostic]]:
@@ -164,6 +302,10 @@ def _mapping_entries(node: Any, file: str, what: str) -> tuple[list[RawEntry], l
             problems.append(error("YB408", key_span, "名称应为文字", "每行写一个 输入名: 值"))
             continue
         name = str(key_node.value).strip()
+        if len(name) > MAX_VALUE_CHARS or _CONTROL.search(name):
+            problems.append(error("YB408", key_span, f"名称“{_short(name)}”过长或含有控制字符",
+                                  "名称应是政策里声明的一个输入名"))
+            continue
         value, diags = _construct(value_node, file)
         if diags:
             problems.extend(diags)
@@ -202,7 +344,53 @@ def _json_position(text: str, key: str, start: int = 0) -> tuple[int, int]:
 
 
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"不支持的数值 {name}")
+    raise _JsonProblem(f"不支持的数值 {name}", "JSON 里的数写成普通的十进制数，例如 1234.5", name)
+
+
+class _JsonProblem(ValueError):
+    """A problem found while decoding JSON, in the drafter's words, near the text `near`."""
+
+    def __init__(self, message: str, hint: str, near: str) -> None:
+        super().__init__(message)
+        self.message, self.hint, self.near = message, hint, near
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise _JsonProblem(f"数的位数过多（{len(text.lstrip('-'))} 位）", f"一个数最多 {MAX_DIGITS} 位", text)
+    return int(text)
+
+
+def _bounded_decimal(text: str) -> Decimal:
+    digits = sum(ch.isdigit() for ch in text)
+    if digits > MAX_DIGITS:
+        raise _JsonProblem(f"数的位数过多（{digits} 位）", f"一个数最多 {MAX_DIGITS} 位", text)
+    return Decimal(text)
+
+
+def _json_too_deep(text: str) -> int | None:
+    """Where JSON nesting first passes MAX_DEPTH (an index into `text`), or None."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return None
+    depth = 0
+    in_string = escaped = False
+    for index, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return index
+        elif ch in "]}":
+            depth -= 1
+    return None
 
 
 def _parse_json_case(text: str, file: str) -> tuple[RawCase | None, list[Diagnostic]]:
@@ -216,14 +404,28 @@ def _parse_json_case(text: str, file: str) -> tuple[RawCase | None, list[Diagnos
             out[key] = value
         return out
 
+    control = _control_problem(text, file)
+    if control is not None:
+        return None, [control]
+    deep = _json_too_deep(text)
+    if deep is not None:
+        line, column = _position(text, deep)
+        return None, [error("YB401", ir.Span(file, line, column, line, column + 1),
+                            f"案例文件嵌套过深（超过 {MAX_DEPTH} 层）", "案例是一层 {\"名称\": 值} 的映射")]
     try:
-        data = json.loads(text, parse_float=Decimal, parse_int=int, parse_constant=_reject_constant,
-                          object_pairs_hook=pairs)
+        data = json.loads(text, parse_float=_bounded_decimal, parse_int=_bounded_int,
+                          parse_constant=_reject_constant, object_pairs_hook=pairs)
     except json.JSONDecodeError as exc:
         span = ir.Span(file, exc.lineno, exc.colno, exc.lineno, exc.colno + 1)
-        return None, [error("YB401", span, f"案例文件不是有效的 JSON：{exc.msg}", "检查逗号、引号和括号是否成对")]
-    except (ValueError, RecursionError) as exc:
-        return None, [error("YB401", ir.Span(file, 1, 1, 1, 1), f"案例文件不是有效的 JSON：{exc}", "")]
+        return None, [error("YB401", span, f"案例文件不是有效的 JSON：{_json_problem(exc.msg)}",
+                            "检查逗号、引号和括号是否成对")]
+    except _JsonProblem as exc:
+        index = text.find(exc.near)
+        line, column = _position(text, index) if index >= 0 else (1, 1)
+        return None, [error("YB403", ir.Span(file, line, column, line, column + min(len(exc.near), 40)),
+                            exc.message, exc.hint)]
+    except (ValueError, RecursionError):
+        return None, [error("YB401", ir.Span(file, 1, 1, 1, 1), "案例文件不是有效的 JSON", "检查逗号、引号和括号是否成对")]
     if not isinstance(data, dict):
         return None, [error("YB408", ir.Span(file, 1, 1, 1, 2), "案例文件应为“名称: 值”的映射",
                             "JSON 写作 {\"输入名\": 值, …}")]
@@ -231,13 +433,42 @@ def _parse_json_case(text: str, file: str) -> tuple[RawCase | None, list[Diagnos
     for key in duplicates:
         line, column = _json_position(text, key)
         problems.append(error("YB408", ir.Span(file, line, column, line, column + len(key) + 2),
-                              f"“{key}”写了两次", "每个输入只写一次"))
+                              f"“{_short(key)}”写了两次", "每个输入只写一次"))
     entries = []
     for key, value in data.items():
         line, column = _json_position(text, key)
         span = ir.Span(file, line, column, line, column + len(key) + 2)
+        if len(key) > MAX_VALUE_CHARS or _CONTROL.search(key):
+            problems.append(error("YB408", span, f"名称“{_short(key)}”过长或含有控制字符",
+                                  "名称应是政策里声明的一个输入名"))
+            continue
+        problem = _value_problem(value)
+        if problem is not None:
+            problems.append(error("YB403", span, f"“{_short(key)}”的{problem[0]}", problem[1]))
+            continue
         entries.append(RawEntry(str(key), value, span, span))
-    return RawCase(file, entries, lines=text.splitlines()), problems
+    return RawCase(file, entries, lines=re.split(r"\r?\n", text)), problems  # json counts lines at \n only
+
+
+# json's messages, in the drafter's language.
+_JSON_PROBLEMS = (
+    ("Expecting value", "这里缺少值"),
+    ("Expecting property name enclosed in double quotes", "名称要用双引号括起来（最后一项后面不能有逗号）"),
+    ("Expecting ':' delimiter", "名称后面缺少冒号"),
+    ("Expecting ',' delimiter", "两项之间缺少逗号"),
+    ("Unterminated string", "引号没有成对"),
+    ("Invalid control character", "字符串里有控制字符"),
+    ("Invalid \\escape", "字符串里有无法识别的转义（\\）"),
+    ("Invalid \\uXXXX escape", "字符串里的 \\u 转义不完整"),
+    ("Extra data", "映射结束之后还有多余的内容"),
+)
+
+
+def _json_problem(message: str) -> str:
+    for english, chinese in _JSON_PROBLEMS:
+        if message.startswith(english):
+            return chinese
+    return "格式错误"
 
 
 def load_case_file(path: str) -> tuple[RawCase | None, list[Diagnostic]]:
@@ -408,6 +639,10 @@ def _plain_scalar(raw: str) -> Any:
 # ------------------------------------------------------------------ tests: 样例 and *.cases.yaml
 
 
+# Renders a figure's trace as text (the caller's renderer: engines do not render).
+Explain = Callable[[Any], str]
+
+
 @attrs.define
 class SampleResult:
     policy: str
@@ -422,8 +657,8 @@ def suites_beside(policy: Path) -> list[Path]:
     return [p for p in (policy.with_name(f"{stem}.cases.yaml"), policy.with_name(f"{stem}.cases.yml")) if p.is_file()]
 
 
-def run_examples(program: Program) -> list[SampleResult]:
-    """Every 样例 block of the policy."""
+def run_examples(program: Program, explain: Explain | None = None) -> list[SampleResult]:
+    """Every 样例 block of the policy (`explain` renders the trace of a wrong figure into the details)."""
     results = []
     evaluator = evaluator_for(program, False)
     scope = program.root
@@ -451,7 +686,7 @@ def run_examples(program: Program) -> list[SampleResult]:
             result.details.append(f"无法读取样例的值：{exc}")
             results.append(result)
             continue
-        _compare(program, case, expected, result)
+        _compare(program, case, expected, result, explain)
         results.append(result)
     return results
 
@@ -463,7 +698,7 @@ def _as_raw(value: Any, type_: Type) -> Any:
     return value
 
 
-def run_suite(program: Program, path: str) -> list[SampleResult]:
+def run_suite(program: Program, path: str, explain: Explain | None = None) -> list[SampleResult]:
     """Every case of a `*.cases.yaml` file."""
     raw_cases, problems = load_suite(path)
     results = []
@@ -492,7 +727,7 @@ def run_suite(program: Program, path: str) -> list[SampleResult]:
                 continue
             expected.append((entry.name, value))
         if result.passed:
-            _compare(program, case, expected, result)
+            _compare(program, case, expected, result, explain)
         results.append(result)
     return results
 
@@ -501,7 +736,8 @@ def _render_problem(d: Diagnostic, cases: Iterable[RawCase]) -> str:
     return f"{d.span.file}:{d.span.line}:{d.span.column}: {d.message}" + (f"（{d.hint}）" if d.hint else "")
 
 
-def _compare(program: Program, case: CaseInput, expected: list[tuple[str, Any]], result: SampleResult) -> None:
+def _compare(program: Program, case: CaseInput, expected: list[tuple[str, Any]], result: SampleResult,
+             explain: Explain | None) -> None:
     from yibaolang.engines.evaluate import evaluate
 
     if not expected:
@@ -521,18 +757,16 @@ def _compare(program: Program, case: CaseInput, expected: list[tuple[str, Any]],
     for d in errors:
         hint = f"（{d.hint}）" if d.hint else ""
         result.details.append(f"{d.span.file}:{d.span.line}: 错误[{d.code}]: {d.message}{hint}")
-    if not failed:
-        return
-    from yibaolang.outputs.render import text as text_render
-
-    traced = evaluate(program, case, [name for name, *_ in failed], trace=True)
-    nodes = {node.name: node for node in traced.trace}
+    nodes = {}
+    if failed and explain is not None:
+        traced = evaluate(program, case, [name for name, *_ in failed], trace=True)
+        nodes = {node.name: node for node in traced.trace}
     for name, want, got, type_ in failed:
         result.details.append(f"{name}：期望 {display(type_, want)}，实际 {display(type_, got)}")
         node = nodes.get(name)
-        if node is not None:
+        if node is not None and explain is not None:
             result.details.append("解释：")
-            result.details.extend("  " + line for line in text_render.render_node_plain(node).splitlines())
+            result.details.extend("  " + line for line in explain(node).splitlines())
 
 
 __all__ = [

@@ -1,5 +1,9 @@
 """Source text: decoding, size limits and the full-width mapping.
 
+Files are read by `yibaolang.paths.read_limited` (kind and size checked
+before a byte is read, at most MAX_SOURCE_BYTES + 1 bytes); `decode` then
+checks the bytes it is given.
+
 The mapping keeps one character for one character, so a line and column in
 the normalised text are the line and column in the drafter's file.
 
@@ -42,9 +46,15 @@ class SourceFile:
     text: str
     titles: dict[int, str] = attrs.field(factory=dict, eq=False)
 
+    def lines(self) -> list[str]:
+        """The drafter's lines, split at line feeds only: the lexer counts lines the same way
+        (str.splitlines would also split at form feeds and U+2028, and shift every later line)."""
+        lines = self.original.split("\n")
+        return lines[:-1] if lines[-1] == "" else lines  # no line after the final newline
+
     def line(self, number: int) -> str:
         """The drafter's own line `number` (1-based), without its newline."""
-        lines = self.original.splitlines()
+        lines = self.lines()
         if 1 <= number <= len(lines):
             return lines[number - 1]
         return ""
