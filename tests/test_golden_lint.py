@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from yibaolang import ir
 from yibaolang.tools.cli import main
 
 HERE = Path(__file__).resolve().parent
@@ -316,3 +317,70 @@ def test_prove_finds_a_broken_assertion() -> None:
     code, out, _ = run_in(BAD, "check", "--prove", "YB580_assertion_broken.ybl")
     assert code == 1
     assert "[YB580]" in out
+
+
+MULTI_LIB = """政策 乙
+输入 费用 : 金额 范围 0元 至 100万元
+输入 比例 : 比例 范围 0% 至 100%
+定义 基数 : 金额 = 费用 保底 0元
+定义 报销 : 金额 = 基数 × 比例 封顶 基数
+"""
+
+
+def multi_import(i: int) -> str:
+    """One module imported three times with different 代入 (each 引用 is its own instance)."""
+    return f"""政策 甲{i}
+引用 "b.ybl" 作为 份0
+    代入 费用 = 总费用
+    代入 比例 = {i}0%
+引用 "b.ybl" 作为 份1
+    代入 费用 = 总费用 + 总费用
+    代入 比例 = 60%
+引用 "b.ybl" 作为 份2
+    代入 费用 = 1元
+    代入 比例 = 70%
+输入 总费用 : 金额 范围 0元 至 10万元
+定义 合计 : 金额 = 份0.报销 + 份1.报销 + 份2.报销
+断言 份0.报销 不超过 总费用 × {i}0% "份0"
+断言 份1.报销 不低于 总费用 "份1"
+断言 份2.报销 不超过 1元 "份2"
+断言 合计 不低于 总费用 "合计"
+断言 合计 不超过 总费用 + 总费用 + 总费用 + 1元 "合计上限"
+输出 合计
+"""
+
+
+def test_prove_over_files_importing_one_module_several_times(tmp_path: Path) -> None:
+    """Memos are keyed on the instance (引用 site chain), not on the id() of a short-lived dict:
+    every true assertion of every file is proved, whatever else ran in the process."""
+    import z3  # noqa: F401 - the prove extra is a test dependency
+
+    (tmp_path / "yibaolang.toml").write_text("", encoding="utf-8")
+    (tmp_path / "b.ybl").write_text(MULTI_LIB, encoding="utf-8")
+    names = []
+    for i in (1, 2, 3, 4):
+        (tmp_path / f"a{i}.ybl").write_text(multi_import(i), encoding="utf-8")
+        names.append(f"a{i}.ybl")
+    for order in (names, names[::-1]):
+        code, out, _ = run_in(tmp_path, "check", "--prove", *order)
+        assert code == 0, out
+        assert "YB592" not in out and "YB580" not in out, out
+        assert out.count("[YB590]") == 5 * len(names), out
+
+
+def test_translator_memo_has_one_entry_per_instance(tmp_path: Path) -> None:
+    import z3
+
+    from yibaolang.analysis import search
+    from yibaolang.analysis.prove import Translator
+    from yibaolang.checks.compiler import compile_policy
+
+    (tmp_path / "yibaolang.toml").write_text("", encoding="utf-8")
+    (tmp_path / "b.ybl").write_text(MULTI_LIB, encoding="utf-8")
+    (tmp_path / "a.ybl").write_text(multi_import(1), encoding="utf-8")
+    program = compile_policy(tmp_path / "a.ybl")
+    tr = Translator(z3, program, {"总费用": z3.Real("n:总费用")})
+    tr.expr(ir.Name("合计", None, ir.NO_SPAN), search.at_root(program))
+    keys = [inst for (symbol, inst) in tr.memo if symbol[1] == "报销"]
+    assert len(keys) == 3 and len(set(keys)) == 3
+    assert sorted(k.text.rsplit("@", 1)[1] for k in keys) == [f"{tmp_path / 'a.ybl'}:{line}:1" for line in (2, 5, 8)]

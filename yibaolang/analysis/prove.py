@@ -36,9 +36,11 @@ from fractions import Fraction
 from typing import Any
 
 from yibaolang import ir
+from yibaolang.analysis.search import Where, at_root, bound_input, enter, in_function, rule_where
 from yibaolang.checks.resolve import Program, SymbolKind, lookup
 from yibaolang.diagnostics import Diagnostic, Severity, error, warning
 from yibaolang.ir.types import DURATIONS, Kind
+from yibaolang.semantics.instances import InstanceKey
 
 TIMEOUT_MS = 5000
 EXACT = "舍入按精确计算"
@@ -68,7 +70,7 @@ class Translator:
         self.program = program
         self.variables = variables  # input name → z3 term (already scaled to its unit)
         self.domain: list[Any] = []  # conditions for evaluation to succeed
-        self.memo: dict[tuple[str, str, int], Any] = {}
+        self.memo: dict[tuple[tuple[str, str], InstanceKey], Any] = {}  # (symbol, instance) → term
         self.depth = 0
 
     def num(self, value: Decimal | int) -> Any:
@@ -268,33 +270,27 @@ class Translator:
             raise Unsupported(f"用到了函数 {name}")
         decl = found.symbol.decl
         assert isinstance(decl, ir.FunctionDecl)
-        from yibaolang.analysis.search import Where, _enter
+        return self.expr(decl.body, in_function(self.program, where, found, e))
 
-        inner = _enter(self.program, where, found)
-        params = {p.name: (a, where) for p, a in zip(decl.params, e.args, strict=False)}
-        return self.expr(decl.body, Where(inner.scope, inner.bindings, params))
-
-    def name(self, e: ir.Name, where: Any) -> Any:
-        from yibaolang.analysis.search import Where, _enter
-
+    def name(self, e: ir.Name, where: Where) -> Any:
         if e.qualifier is None and e.name in where.params:
             arg, arg_where = where.params[e.name]
             return self.expr(arg, arg_where)
         found = lookup(where.scope, e)
         if found is None:
             raise Unsupported(f"无法解析“{e.display}”")
-        inner = _enter(self.program, where, found)
+        inner = enter(self.program, where, found)
         symbol = found.symbol
         decl = symbol.decl
         if isinstance(decl, ir.InputDecl):
-            if symbol.name in inner.bindings:
-                bound, bound_where = inner.bindings[symbol.name]
-                return self.expr(bound, bound_where)
+            bound = bound_input(inner, symbol.name)
+            if bound is not None:
+                return self.expr(*bound)
             if symbol.name not in self.variables:
                 type_ = self.program.types.get(symbol.key)
                 raise Unsupported(f"输入“{symbol.name}”是 {type_.name if type_ else '未知类型'}")
             return self.variables[symbol.name]
-        key = (symbol.module, symbol.name, id(inner.bindings) if inner.bindings else 0)
+        key = (symbol.key, inner.key)
         if key in self.memo:
             return self.memo[key]
         z3 = self.z3
@@ -310,8 +306,8 @@ class Translator:
         if rules:
             fired = []
             for rule_scope, rule in rules:
-                rule_where = inner if rule_scope is inner.scope else Where(rule_scope)
-                fired.append((rule, self.expr(rule.condition, rule_where), self.expr(rule.value, rule_where)))
+                read = rule_where(self.program, inner, rule_scope)
+                fired.append((rule, self.expr(rule.condition, read), self.expr(rule.value, read)))
             for rule, cond, result in reversed(fired):
                 beaten = [c for other, c, _ in fired if other is not rule and rule.clause is not None
                           and rule.clause in other.overrides]
@@ -331,14 +327,14 @@ def prove(program: Program) -> list[Diagnostic]:
     from yibaolang.analysis.lint import apply_config
     from yibaolang.analysis.lint.context import LintContext, load_config
     from yibaolang.analysis.lint.properties import input_only, payments
-    from yibaolang.analysis.search import Where, space
+    from yibaolang.analysis.search import space
 
     config = load_config(program.project_root)
     ctx = LintContext(program, config)
     searched = space(program, config)
     found: list[Diagnostic] = []
     variables, assumptions = _variables(z3, searched)
-    where = Where(program.root)
+    where = at_root(program)
     guards = [a for a in ctx.module.assertions if input_only(ctx, a.condition)]
 
     def base(tr: Translator) -> list[Any]:

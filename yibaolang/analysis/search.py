@@ -41,11 +41,12 @@ import attrs
 
 from yibaolang import ir
 from yibaolang.analysis.lint.context import LintConfig, money_text
-from yibaolang.checks.resolve import ModuleScope, Program, Symbol, SymbolKind, lookup
+from yibaolang.checks.resolve import ModuleScope, Program, SymbolKind, lookup
 from yibaolang.diagnostics import Diagnostic
 from yibaolang.engines.cases import InputInfo, declared_inputs
 from yibaolang.ir.types import DURATIONS, Kind, Type
 from yibaolang.ir.walk import children, walk
+from yibaolang.semantics.instances import Instance, InstanceKey, Instances
 
 CENT = Decimal("0.01")
 MAX_DISCRETE_COMBINATIONS = 48
@@ -65,33 +66,78 @@ def case_inputs(program: Program) -> dict[str, InputInfo]:
 # ------------------------------------------------------------------ dependencies
 
 
-Bindings = dict[str, tuple[ir.Expr, "Where"]]
+_TREES: weakref.WeakKeyDictionary[Program, Instances[ModuleScope]] = weakref.WeakKeyDictionary()
+
+
+def instances(program: Program) -> Instances[ModuleScope]:
+    """The import instances of a program (one tree per program, shared by the search and the prover)."""
+    found = _TREES.get(program)
+    if found is None:
+        found = _TREES[program] = Instances(program)
+    return found
 
 
 @attrs.frozen(slots=True, eq=False)
 class Where:
-    """Where an expression is read: its module, the 代入 of the import it was reached through,
-    and the parameters of the function body it belongs to."""
+    """Where an expression is read: the instance of its module (which 引用 and 代入 reached it), and
+    the parameters of the function body it belongs to."""
 
-    scope: ModuleScope
-    bindings: Bindings = attrs.field(factory=dict)
+    inst: Instance[ModuleScope]
     params: dict[str, tuple[ir.Expr, Where]] = attrs.field(factory=dict)
 
+    @property
+    def scope(self) -> ModuleScope:
+        return self.inst.scope
 
-def _enter(program: Program, where: Where, found: Any) -> Where:
+    @property
+    def key(self) -> InstanceKey:
+        """Stable across runs and processes: what memos are keyed on (never an `id()`)."""
+        return self.inst.key
+
+
+def at_root(program: Program) -> Where:
+    return Where(instances(program).root)
+
+
+def enter(program: Program, where: Where, found: Any) -> Where:
     """The Where of a symbol reached from `where` (through an import when `found.via` is set)."""
-    symbol: Symbol = found.symbol
-    scope = program.modules.get(symbol.module, where.scope)
-    if found.via is None or scope is where.scope:
-        return Where(scope, where.bindings)
-    return Where(scope, {b.input: (b.value, where) for b in found.via.bindings})
+    tree = instances(program)
+    if found.via is not None:
+        return Where(tree.child(where.inst, found.via))
+    scope = program.modules.get(found.symbol.module)
+    if scope is None or scope is where.scope:
+        return Where(where.inst)
+    return Where(tree.of_scope(scope))
+
+
+def bound_input(where: Where, name: str) -> tuple[ir.Expr, Where] | None:
+    """The 代入 expression giving input `name` in this instance, and where it is read."""
+    found = where.inst.binding(name)
+    if found is None:
+        return None
+    binding, parent = found
+    return binding.value, Where(parent)
+
+
+def rule_where(program: Program, where: Where, rule_scope: ModuleScope) -> Where:
+    """Where an 例外 declared in `rule_scope` is read for a figure of `where`'s instance."""
+    inst = where.inst.enclosing(rule_scope)
+    return Where(inst if inst is not None else instances(program).of_scope(rule_scope))
+
+
+def in_function(program: Program, where: Where, found: Any, call: ir.Call) -> Where:
+    """Where the body of the declared function `found` is read for `call` (its parameters bound)."""
+    decl = found.symbol.decl
+    assert isinstance(decl, ir.FunctionDecl)
+    inner = enter(program, where, found)
+    return Where(inner.inst, {p.name: (a, where) for p, a in zip(decl.params, call.args, strict=False)})
 
 
 def depends_on(program: Program, roots: Iterable[tuple[ir.Expr, Where]]) -> set[str]:
     """The case inputs the expressions read, through definitions, parameters, exceptions,
     functions, defaults and imports' 代入."""
     inputs: set[str] = set()
-    seen: set[tuple[str, str, int]] = set()
+    seen: set[tuple[tuple[str, str], InstanceKey]] = set()
     stack: list[tuple[ir.Expr, Where]] = list(roots)
     while stack:
         expr, where = stack.pop()
@@ -103,16 +149,17 @@ def depends_on(program: Program, roots: Iterable[tuple[ir.Expr, Where]]) -> set[
                 found = lookup(where.scope, node)
                 if found is None:
                     continue
-                inner = _enter(program, where, found)
+                inner = enter(program, where, found)
                 symbol = found.symbol
-                key = (symbol.module, symbol.name, id(inner.bindings) if inner.bindings else 0)
+                key = (symbol.key, inner.key)
                 if key in seen:
                     continue
                 seen.add(key)
                 decl = symbol.decl
                 if isinstance(decl, ir.InputDecl):
-                    if symbol.name in inner.bindings:
-                        stack.append(inner.bindings[symbol.name])
+                    bound = bound_input(inner, symbol.name)
+                    if bound is not None:
+                        stack.append(bound)
                     else:
                         inputs.add(symbol.name)
                         if decl.default is not None:
@@ -122,18 +169,16 @@ def depends_on(program: Program, roots: Iterable[tuple[ir.Expr, Where]]) -> set[
                 elif isinstance(decl, ir.ParamDecl):
                     stack.extend((v.value, inner) for v in decl.versions)
                 for rule_scope, rule in program.exceptions.get(symbol.key, []):
-                    rule_where = inner if rule_scope is inner.scope else Where(rule_scope)
-                    stack.append((rule.condition, rule_where))
-                    stack.append((rule.value, rule_where))
+                    read = rule_where(program, inner, rule_scope)
+                    stack.append((rule.condition, read))
+                    stack.append((rule.value, read))
             elif isinstance(node, ir.Call):
                 found = lookup(where.scope, node.callee)
                 if found is None or found.symbol.kind is not SymbolKind.FUNCTION:
                     continue
                 decl = found.symbol.decl
                 assert isinstance(decl, ir.FunctionDecl)
-                inner = _enter(program, where, found)
-                params = {p.name: (a, where) for p, a in zip(decl.params, node.args, strict=False)}
-                stack.append((decl.body, Where(inner.scope, inner.bindings, params)))
+                stack.append((decl.body, in_function(program, where, found, node)))
     return inputs
 
 
@@ -171,14 +216,15 @@ class CriticalPoints:
     def __init__(self, program: Program) -> None:
         self.program = program
         self.points: dict[str, set[Decimal]] = {}
-        self.memo: dict[tuple[str, str, int], list[Form] | None] = {}
-        self.active: set[tuple[str, str, int]] = set()
+        self.memo: dict[tuple[tuple[str, str], InstanceKey], list[Form] | None] = {}
+        self.active: set[tuple[tuple[str, str], InstanceKey]] = set()
         self.depth = 0
 
     def run(self) -> dict[str, set[Decimal]]:
+        tree = instances(self.program)
         for scope in self.program.modules.values():
             m = scope.module
-            where = Where(scope)
+            where = Where(tree.of_scope(scope))
             exprs: list[ir.Expr] = [d.expr for d in m.definitions]
             exprs += [v.value for p in m.params for v in p.versions]
             exprs += [e for r in m.exceptions for e in (r.condition, r.value)]
@@ -303,18 +349,18 @@ class CriticalPoints:
         found = lookup(where.scope, expr)
         if found is None:
             return None
-        inner = _enter(self.program, where, found)
+        inner = enter(self.program, where, found)
         symbol = found.symbol
         decl = symbol.decl
         if isinstance(decl, ir.InputDecl):
-            if symbol.name in inner.bindings:
-                bound, bound_where = inner.bindings[symbol.name]
-                return self.forms(bound, bound_where)
+            bound = bound_input(inner, symbol.name)
+            if bound is not None:
+                return self.forms(*bound)
             type_ = self.program.types.get(symbol.key)
             if type_ is None or not type_.is_numeric:
                 return None
             return [_form({symbol.name: Decimal(1)}, Decimal(0))]
-        key = (symbol.module, symbol.name, id(inner.bindings) if inner.bindings else 0)
+        key = (symbol.key, inner.key)
         if key in self.memo:
             return self.memo[key]
         if key in self.active:
@@ -327,9 +373,9 @@ class CriticalPoints:
             elif isinstance(decl, ir.ParamDecl):
                 result = self.union([v.value for v in decl.versions], inner)
             for rule_scope, rule in self.program.exceptions.get(symbol.key, []):
-                rule_where = inner if rule_scope is inner.scope else Where(rule_scope)
-                self.forms(rule.condition, rule_where)
-                extra = self.forms(rule.value, rule_where)
+                read = rule_where(self.program, inner, rule_scope)
+                self.forms(rule.condition, read)
+                extra = self.forms(rule.value, read)
                 result = None if result is None or extra is None else (result + extra)[:MAX_FORMS]
         finally:
             self.active.discard(key)
@@ -351,9 +397,7 @@ class CriticalPoints:
             return None
         decl = found.symbol.decl
         assert isinstance(decl, ir.FunctionDecl)
-        inner = _enter(self.program, where, found)
-        params = {p.name: (a, where) for p, a in zip(decl.params, expr.args, strict=False)}
-        return self.forms(decl.body, Where(inner.scope, inner.bindings, params))
+        return self.forms(decl.body, in_function(self.program, where, found, expr))
 
     def banded(self, expr: ir.Banded, where: Where) -> list[Form] | None:
         subject = self.forms(expr.subject, where)
@@ -679,7 +723,7 @@ class Space:
     def needed_inputs(self, outputs: Sequence[str]) -> set[str]:
         """Inputs of a written case: those the policy's 输出 and the named outputs read."""
         roots: list[tuple[ir.Expr, Where]] = []
-        where = Where(self.program.root)
+        where = at_root(self.program)
         for out in self.program.root.module.outputs:
             roots.append((out, where))
         for name in outputs:

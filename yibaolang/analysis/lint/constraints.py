@@ -22,7 +22,7 @@ from typing import Any
 from yibaolang import ir
 from yibaolang.analysis import search
 from yibaolang.analysis.lint.context import LintContext
-from yibaolang.analysis.search import SearchCase, Space, Where
+from yibaolang.analysis.search import SearchCase, Space
 from yibaolang.checks.resolve import Program, SymbolKind, display_path, lookup
 from yibaolang.diagnostics import Diagnostic, error, has_errors, warning
 from yibaolang.ir.printer import expr_text
@@ -118,7 +118,7 @@ def _cases(ctx: LintContext, space: Space, relevant: set[str]) -> Iterator[Searc
 def _violation(ctx: LintContext, space: Space, names: list[str],
                holds: Callable[[dict[str, Any], Any], bool | None]) -> tuple[SearchCase, dict[str, Any], int,
                                                                           list[str]] | None:
-    where = Where(ctx.scope)
+    where = search.at_root(ctx.program)
     relevant = search.depends_on(ctx.program, [(ir.Name(n, None, ir.NO_SPAN), where) for n in names])
     first: tuple[SearchCase, dict[str, Any]] | None = None
     count = 0
@@ -156,7 +156,7 @@ def _condition(cited: Program, condition: ir.Expr) -> Callable[[dict[str, Any], 
         fn = evaluator.expr(condition, Env(inst)).fn
     except Exception:
         return None
-    slots = {name: fig.slot for name, fig in inst.figures.items()}
+    slots = {name: fig.slot for name, fig in evaluator.figures_of(inst).items()}
 
     def holds(values: dict[str, Any], date: Any) -> bool | None:
         frame = Frame({}, evaluator.nslots, date)

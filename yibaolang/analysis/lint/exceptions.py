@@ -28,7 +28,6 @@ import attrs
 from yibaolang import ir
 from yibaolang.analysis import search
 from yibaolang.analysis.lint.context import LintContext
-from yibaolang.analysis.search import Where
 from yibaolang.checks.resolve import SymbolKind, lookup
 from yibaolang.diagnostics import Diagnostic, warning
 from yibaolang.ir.printer import expr_text
@@ -350,7 +349,7 @@ def _conflicts(ctx: LintContext, rules: list[ir.ExceptionRule]) -> Iterator[Diag
     for rule in rules:
         by_target.setdefault(rule.target.display, []).append(rule)
     program = ctx.program
-    where = Where(ctx.scope)
+    where = search.at_root(ctx.program)
     reported: set[tuple[int, int]] = set()
     own = {rule.span: rule for rule in rules}
     for target, group in by_target.items():

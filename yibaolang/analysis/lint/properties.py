@@ -26,7 +26,7 @@ import attrs
 from yibaolang import ir
 from yibaolang.analysis import search
 from yibaolang.analysis.lint.context import LintContext
-from yibaolang.analysis.search import SearchCase, Space, Where
+from yibaolang.analysis.search import SearchCase, Space
 from yibaolang.checks.resolve import SymbolKind, lookup
 from yibaolang.diagnostics import Diagnostic, error, warning
 from yibaolang.ir.printer import expr_text
@@ -68,7 +68,7 @@ def cite(clause: str | None) -> str:
 
 
 def _assertions(ctx: LintContext, space: Space, guards: list[ir.Assertion]) -> Iterator[Diagnostic]:
-    where = Where(ctx.scope)
+    where = search.at_root(ctx.program)
     for assertion in ctx.module.assertions:
         if assertion in guards:
             continue
@@ -138,7 +138,7 @@ def payments(ctx: LintContext, space: Space) -> list[Payment]:
             continue
         if not any(w in name.name for w in ctx.config.payment_words) or any(w in name.name for w in LIMIT_WORDS):
             continue
-        relevant = search.depends_on(ctx.program, [(name, Where(ctx.scope))])
+        relevant = search.depends_on(ctx.program, [(name, search.at_root(ctx.program))])
         expenses = tuple(sorted(
             n for n in relevant
             if n in space.inputs and space.inputs[n].info.type.kind is Kind.MONEY
