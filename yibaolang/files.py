@@ -191,13 +191,14 @@ class Output:
         self.mode = mode
         stem = target.name.encode("utf-8")[:120].decode("utf-8", "ignore")
         name = folder / f".{stem}.{secrets.token_hex(4)}.tmp"
+        _register(str(name))  # before the file exists, so a signal can never leave it behind
         try:
             # 0o666 through the umask, as any program creating a file; O_EXCL so nothing is clobbered.
             fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
         except OSError as exc:
+            _unregister(str(name))
             raise write_failed(exc, self.shown) from None
         self.tmp = name
-        _register(str(name))
         self.handle: IO[bytes] | None = os.fdopen(fd, "wb")
         self.done = False
 

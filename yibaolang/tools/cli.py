@@ -71,6 +71,92 @@ def guarded(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+# click's own messages (a bad option value, a missing argument) in Chinese: click looks each one up through
+# gettext at the moment it is shown, so its modules' `_` and `ngettext` are pointed at this table.
+CLICK_MESSAGES: dict[str, str] = {
+    "Usage:": "用法",
+    "Error: {message}": "错误：{message}",
+    "Try '{command} {option}' for help.": "运行 '{command} {option}' 查看用法。",
+    "Invalid value for {param_hint}: {message}": "{param_hint} 的值不对：{message}",
+    "Invalid value: {message}": "值不对：{message}",
+    "Missing argument": "缺少参数",
+    "Missing option": "缺少选项",
+    "Missing parameter": "缺少参数",
+    "Missing parameter: {param_name}": "缺少参数：{param_name}",
+    "{missing}{param_hint}.{msg}": "{missing}{param_hint}。{msg}",
+    "No such option {name!r}.": "没有选项 {name!r}。",
+    "No such command {name!r}.": "没有命令 {name!r}。",
+    "Missing command.": "缺少命令。",
+    "Did you mean {possibility}?": "是否想写 {possibility}？",
+    "(Did you mean one of: {possibilities}?)": "（是否想写其中之一：{possibilities}？）",
+    "Option {name!r} requires an argument.": "选项 {name!r} 需要一个值。",
+    "Option {name!r} requires {nargs} arguments.": "选项 {name!r} 需要 {nargs} 个值。",
+    "Option {name!r} does not take a value.": "选项 {name!r} 不接受值。",
+    "Got unexpected extra argument ({args})": "多余的参数（{args}）",
+    "Got unexpected extra arguments ({args})": "多余的参数（{args}）",
+    "Argument {name!r} takes {nargs} values.": "参数 {name!r} 需要 {nargs} 个值。",
+    "Takes {nargs} values but 1 was given.": "需要 {nargs} 个值，只给了 1 个。",
+    "Takes {nargs} values but {len} were given.": "需要 {nargs} 个值，给了 {len} 个。",
+    "{value!r} is not a valid {number_type}.": "{value!r} 不是有效的{number_type}。",
+    "{value} is not in the range {range}.": "{value} 不在允许的范围 {range} 之内。",
+    "{value!r} is not one of {choices}.": "{value!r} 不是可选的值（可选：{choices}）。",
+    "{value!r} is not {choice}.": "{value!r} 不是可选的值（只能是 {choice}）。",
+    "{value!r} is not a valid boolean. Recognized values: {states}": "{value!r} 不是有效的是否值（可写：{states}）",
+    "{value!r} does not match the format {format}.": "{value!r} 不符合格式 {format}。",
+    "{value!r} does not match the formats {formats}.": "{value!r} 不符合任何一种格式：{formats}。",
+    "{name} {filename!r} does not exist.": "{name} {filename!r} 不存在。",
+    "{name} {filename!r} is a directory.": "{name} {filename!r} 是一个文件夹，这里需要文件。",
+    "{name} {filename!r} is a file.": "{name} {filename!r} 是一个文件，这里需要文件夹。",
+    "{name} {filename!r} is not readable.": "{name} {filename!r} 没有读取权限。",
+    "{name} {filename!r} is not writable.": "{name} {filename!r} 没有写入权限。",
+    "{name} {filename!r} is not executable.": "{name} {filename!r} 没有执行权限。",
+    "Could not open file {filename!r}: {message}": "无法打开文件 {filename!r}：{message}",
+    "file": "文件",
+    "directory": "文件夹",
+    "path": "路径",
+    "Aborted!": "已中止。",
+    "Show this message and exit.": "显示本帮助并退出。",
+    "Show the version and exit.": "显示版本并退出。",
+    "Options": "选项",
+    "Commands": "命令",
+    "default: {default}": "默认：{default}",
+    "required": "必需",
+}
+NUMBER_TYPES = {"integer": "整数", "float": "数", "integer range": "整数", "float range": "数"}
+
+
+def _zh(message: str) -> str:
+    return CLICK_MESSAGES.get(message, message)
+
+
+def _zh_plural(singular: str, plural: str, n: int) -> str:
+    return _zh(singular if n == 1 else plural)
+
+
+def _speak_chinese() -> None:
+    import importlib
+
+    for name in ("core", "decorators", "exceptions", "formatting", "parser", "termui", "types", "utils"):
+        module = importlib.import_module(f"click.{name}")
+        if hasattr(module, "_"):
+            module._ = _zh  # type: ignore[attr-defined]
+        if hasattr(module, "ngettext"):
+            module.ngettext = _zh_plural  # type: ignore[attr-defined]
+    for kind in (click.types.IntParamType, click.types.FloatParamType, click.types.IntRange, click.types.FloatRange):
+        kind.name = NUMBER_TYPES.get(kind.name, kind.name)
+    missing = click.exceptions.MissingParameter
+    english = missing.format_message
+    if not getattr(english, "chinese", False):
+        def format_message(self: click.exceptions.MissingParameter) -> str:
+            return english(self).replace("'.", "'。", 1)  # the full stop after the name is not looked up
+
+        format_message.chinese = True  # type: ignore[attr-defined]
+        missing.format_message = format_message  # type: ignore[method-assign]
+
+
+_speak_chinese()
+
+
 # Commands that live in their own modules, imported only when invoked so that
 # `yibaolang check` does not pay for the formatter, the language server or numpy.
 LAZY_COMMANDS: dict[str, str] = {
@@ -122,7 +208,7 @@ def _stdout_broken(exc: BaseException) -> bool:
 def _source_lines(program: Any, file: str) -> list[str] | None:
     for scope in program.modules.values():
         if scope.path == file:
-            lines: list[str] = scope.source.original.splitlines()
+            lines: list[str] = scope.source.lines()
             return lines
     return None
 
@@ -370,17 +456,39 @@ def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any,
 @click.option("--output", "outputs", multiple=True, metavar="NAME", help="要解释的数额（可多次；默认为政策的 输出）")
 @click.option("--date", "date", default=None, metavar="YYYY-MM-DD", callback=_date_option,
               help="计算日期，覆盖案例中的 计算日期")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text",
-              show_default=True, help="输出格式")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html", "letter"]), default="text",
+              show_default=True, help="输出格式（letter：给参保人的待遇结算告知书，HTML；-o 为 .pdf 时打印成 PDF）")
 @click.option("-o", "--out", "out_file", type=click.Path(dir_okay=False), default=None,
               help="写入文件而不是标准输出")
 @click.option("--what-if", "what_ifs", multiple=True, metavar="NAME=VALUE",
               help="假设某个输入取另一个值，并列显示哪些数额因此改变（可多次）")
+@click.option("--partial", is_flag=True, help="计算有错误时仍写出 -o 文件（页面顶部注明未算出的数额）")
+@click.option("--template", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="--format letter：经办机构自己的 Jinja2 模板（见 docs/letter.md）")
+@click.option("--cases", "cases_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="一个人一年的理赔：CSV、JSON Lines 或 Parquet 案例文件（与 --person 一起用）")
+@click.option("--person", default=None, metavar="ID", help="--cases：要说明的人员标识（如身份证号）")
+@click.option("--person-column", default=None, metavar="COL", help="--cases：人员标识所在的列（默认自动找出）")
+@click.option("--claim-date", default=None, metavar="COL", help="--cases：理赔日期列（默认自动找出）")
 @click.option("--width", type=click.IntRange(40, 400), default=None, hidden=True)
 @guarded
 def explain(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any, fmt: str,
-            out_file: str | None, what_ifs: tuple[str, ...], width: int | None) -> None:
-    """计算一个案例，并逐项说明每个数额的来历（条款、原文、公式）。"""
+            out_file: str | None, what_ifs: tuple[str, ...], partial: bool, template: str | None,
+            cases_path: str | None, person: str | None, person_column: str | None, claim_date: str | None,
+            width: int | None) -> None:
+    """计算一个案例，并逐项说明每个数额的来历（条款、原文、公式）。
+
+    \b
+    示例：
+      yibaolang explain examples/tianjin_daibing.ybl --case examples/tianjin_daibing.case.yaml
+      yibaolang explain 政策.ybl --case 案例.yaml --format letter -o 告知书.pdf
+      yibaolang explain 政策.ybl --cases 理赔.csv --person 110101199001011234
+    """
+    if fmt == "letter" or cases_path is not None or person is not None:
+        from yibaolang.tools.cmd_letter import explain_letter
+
+        sys.exit(explain_letter(policy, case_path, outputs, date, fmt, out_file, partial, template,
+                                cases_path, person, person_column, claim_date))
 
     from yibaolang.diagnostics import Diagnostic
     from yibaolang.engines.cases import parse_assignment
@@ -423,10 +531,17 @@ def explain(policy: str, case_path: str | None, outputs: tuple[str, ...], date: 
     document = explanation(program, outcome, what_if)
     to_terminal = out_file is None and fmt == "text" and sys.stdout.isatty()
     if width is None:
+        import os
         import shutil
 
-        width = shutil.get_terminal_size((100, 24)).columns if to_terminal else 100
+        # COLUMNS counts for piped output too (shutil reads it first); without it a pipe gets 100.
+        width = shutil.get_terminal_size((100, 24)).columns if to_terminal or os.environ.get("COLUMNS") else 100
+        width = min(max(width, 40), 400)
     text = render(document, fmt, color=to_terminal, width=width)
+    if out_file is not None and not outcome.ok and not partial:
+        _echo_problems(outcome.diagnostics, program)
+        click.echo(f"未写入 {out_file}：计算有错误，有的数额没有算出（加 --partial 仍写出已算出的部分）", err=True)
+        sys.exit(EXIT_INPUT)
     if out_file is not None:
         write_text(out_file, text, inputs)
         click.echo(f"已写入 {out_file}", err=True)
