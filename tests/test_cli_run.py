@@ -198,3 +198,49 @@ def test_random_case_bytes_never_produce_a_traceback(tmp_path: Path, data: bytes
     result = cli("run", EXAMPLE, "--case", str(path))
     assert result.exit_code in (0, 1), (result.exit_code, result.output)
     assert "Traceback" not in result.output and "内部错误" not in result.output
+
+
+# ------------------------------------------------------------------ every bad option value: Chinese, exit 2
+
+POLICY = "policies/huangshi_2010.ybl"
+BAD_OPTIONS = [
+    ["run", POLICY, "--engine", "gpu"],
+    ["run", POLICY, "--chunk-size", "abc"],
+    ["run", POLICY, "--chunk-size", "0"],
+    ["run", POLICY, "--chunk-size"],
+    ["run", POLICY, "--format", "xml", "--case", EXAMPLE_CASE],
+    ["run", POLICY, "--date", "2023-02-30", "--case", EXAMPLE_CASE],
+    ["run", POLICY, "--cases", "没有这个文件.csv", "-o", "x.csv"],
+    ["run", POLICY, "--cases", "policies/huangshi_2010.cases.yaml", "-o", "x.csv"],
+    ["run", POLICY, "--cases", "policies", "-o", "x.csv"],
+    ["run", POLICY, "--person", "甲", "--cases", "tests/fixtures/batch/capped.ybl", "-o", "x.csv"],
+    ["run", POLICY, "--bogus"],
+    ["run"],
+    ["run", "没有这个政策.ybl"],
+    ["explain", POLICY, "--width", "5", "--case", EXAMPLE_CASE],
+    ["explain", POLICY, "--format", "pdf"],
+    ["explain", POLICY, "-o"],
+    ["check", POLICY, "--format", "yaml"],
+    ["check", POLICY, "--counterexamples", POLICY],
+    ["sample", POLICY, "--rows", "-1", "-o", "x.csv"],
+    ["sample", POLICY, "--rows", "1e3", "-o", "x.csv"],
+    ["sample", POLICY, "--rows", "3", "-o", "x.xlsx"],
+    ["sample", POLICY, "--rows", "3", "-o", "x.csv", "--seed", "abc"],
+    ["compare", POLICY, POLICY, "--cases", "x.csv", "--top", "1000"],
+    ["compare", POLICY, POLICY, "--cases", "policies/huangshi_2010.cases.yaml"],
+    ["plot", POLICY, "--vary", "费用", "--from", "0元", "--to", "1元", "-o", "x.png"],
+    ["plot", POLICY, "--vary", "起付标准", "--from", "0元", "--to", "1元", "--points", "1", "-o", "x.svg"],
+    ["fmt"],
+    ["nosuchcommand"],
+]
+
+
+@pytest.mark.parametrize("args", BAD_OPTIONS, ids=[" ".join(a[:1] + a[2:4]) for a in BAD_OPTIONS])
+def test_every_bad_option_value_is_a_chinese_usage_diagnostic(args: list[str]) -> None:
+    result = cli(*args)
+    assert result.exit_code == 2, result.output
+    text = result.output
+    assert "错误" in text
+    for english in ("Error:", "Usage:", "Invalid value", "Missing", "No such", "is not", "does not exist",
+                    "Traceback", "内部错误"):
+        assert english not in text, text
