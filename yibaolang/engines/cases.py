@@ -37,6 +37,7 @@ from yibaolang.paths import ReadRefused, read_limited
 from yibaolang.semantics.values import Problem, display, parse_date_text, parse_value
 
 DATE_KEY = "计算日期"
+META_KEY = "元数据"
 # Bounds on what a case file may hold (docs/reliability.md, "案例文件"): each is far above any real
 # case and keeps every value's message short, exact and in Chinese.
 MAX_CASE_BYTES = 16 * 1024 * 1024
@@ -582,6 +583,8 @@ def validate(program: Program, raw: RawCase) -> tuple[CaseInput, list[Diagnostic
     case = CaseInput({}, file=raw.file)
     problems: list[Diagnostic] = []
     for entry in raw.entries:
+        if entry.name == META_KEY and isinstance(entry.value, dict):
+            continue  # who and which claim: for the decision letter, never an input (docs/letter.md)
         if entry.name == DATE_KEY:
             value = parse_value(entry.value, DATE)
             if isinstance(value, Problem):
