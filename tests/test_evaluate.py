@@ -397,3 +397,77 @@ def test_examples_evaluate_their_samples(policy_file: Path) -> None:
     assert not any(d.is_error for d in program.diagnostics)
     results = run_examples(program)
     assert all(r.passed for r in results), [r.details for r in results if not r.passed]
+
+
+# ---------------------------------------------------------------- defects of issue 10
+
+
+INVERTED = """
+    输入 费用 : 金额
+    输入 起付 : 金额
+    条款 "二" 大病保险
+        定义 大病 : 金额 =
+            分段累进 费用
+                起付 至 10万元（含） 按 50%
+                超过 10万元 按 60%
+"""
+
+
+def test_an_inverted_band_is_an_error_naming_the_band_the_clause_and_both_values(tmp_path: Path) -> None:
+    p = policy(tmp_path, INVERTED)
+    assert value(p, "大病", 费用=Decimal(150000), 起付=Decimal(20000)) == Decimal(70000)
+    for trace in (False, True):
+        outcome = run(p, ["大病"], trace=trace, 费用=Decimal(150000), 起付=Decimal(200000))
+        assert codes(outcome) == ["YB422"]
+        problem = outcome.diagnostics[0]
+        assert problem.message == ("分段颠倒：大病 的 分段累进 第1段「起付 至 10万元（含）」的起点 200,000.00元 "
+                                   "高于终点 100,000.00元")
+        assert problem.clause == "二"
+        assert problem.span.line == 8  # the band's own line
+
+
+def test_the_vector_engine_sends_inverted_band_rows_to_the_interpreter(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from yibaolang.tools.batch import Runner
+
+    p = policy(tmp_path, INVERTED)
+    table = pa.table({"费用": pa.array(["15万元", "15万元", "5万元"]), "起付": pa.array(["2万元", "20万元", "20万元"])})
+    fast = Runner(p, strict=True).evaluate(table)
+    slow = Runner(p, engine="interpreter").evaluate(table)
+    assert fast.errors.to_pylist() == slow.errors.to_pylist()
+    assert fast.columns["大病"].to_pylist() == slow.columns["大病"].to_pylist()
+    errors = fast.errors.to_pylist()
+    assert not errors[0] and "分段颠倒" in errors[1] and "200,000.00元" in errors[2]
+
+
+@pytest.mark.parametrize(("body", "path"), [
+    ("""
+        输入 费用 : 金额
+        定义 甲 : 金额 = 费用 × 50%
+        例外 甲 当 甲 > 1元 时 = 1元
+    """, "甲 →（例外）甲"),
+    ("""
+        输入 费用 : 金额
+        定义 报销 : 金额 = 费用 × 50%
+        定义 翻倍 : 金额 = 报销 × 2
+        条款 "三" 例外
+            例外 报销 当 翻倍 > 1万元 时 = 5000元
+    """, "报销 →（条款 三 的例外）翻倍 → 报销"),
+])
+def test_an_exception_reading_its_own_figure_is_a_cycle(tmp_path: Path, body: str, path: str) -> None:
+    from click.testing import CliRunner
+
+    from yibaolang.tools.cli import main
+
+    file = tmp_path / "p.ybl"
+    file.write_text(HEADER + textwrap.dedent(body).lstrip("\n"), encoding="utf-8")
+    program = compile_policy(file)
+    cycles = [d for d in program.diagnostics if d.code == "YB320"]
+    assert [d.message for d in cycles] == [f"定义之间循环依赖：{path}"]
+    checked = CliRunner().invoke(main, ["check", str(file)])
+    assert checked.exit_code == 1 and path in checked.output
+    case = tmp_path / "c.yaml"
+    case.write_text("费用: 100元\n", encoding="utf-8")
+    ran = CliRunner().invoke(main, ["run", str(file), "--case", str(case)])
+    assert ran.exit_code == 1 and "YB320" in ran.output and "内部错误" not in ran.output

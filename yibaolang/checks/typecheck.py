@@ -20,16 +20,13 @@ from yibaolang.diagnostics import Diagnostic, Suggestion, closest, error
 from yibaolang.ir.types import (
     BOOL,
     DATE,
-    DAYS,
     DURATIONS,
     ERROR,
     LITERAL_TYPES,
     MONEY,
-    MONTHS,
     NUMBER,
     PRIMITIVES,
     RATIO,
-    YEARS,
     Kind,
     Type,
     arith_result,
@@ -37,24 +34,13 @@ from yibaolang.ir.types import (
     enum_type,
 )
 from yibaolang.ir.walk import walk
+from yibaolang.semantics import builtins
 
 ROUNDING_UNITS = ("分", "角", "元")
 EVALUATION_DATE = "计算日期"  # readable in any expression: the date the case is computed for
 
-# name → (minimum args, maximum args or None); the types are checked in `_call`.
-BUILTINS: dict[str, tuple[int, int | None]] = {
-    "取较小": (2, None),
-    "取较大": (2, None),
-    "四舍五入": (1, 2),
-    "数值": (1, 1),
-    "年月日": (3, 3),
-    "年份": (1, 1),
-    "月份": (1, 1),
-    "相差天数": (2, 2),
-    "相差月数": (2, 2),
-    "相差年数": (2, 2),
-    "绝对值": (1, 1),
-}
+# The builtin functions and their type rules are declared once, in semantics/builtins.py.
+BUILTINS = builtins.BUILTINS
 
 _ARITH_WORDS = {ir.ArithOp.ADD: "相加", ir.ArithOp.SUB: "相减", ir.ArithOp.MUL: "相乘", ir.ArithOp.DIV: "相除"}
 
@@ -78,7 +64,103 @@ class Checker:
     def run(self) -> None:
         for scope in self.program.modules.values():
             self.check_module(scope)
+        self.check_exception_cycles()
         self.program.diagnostics.extend(self.diagnostics)
+
+    # -------------------------------------------------------------- cycles through 例外
+
+    def reads(self, symbol: Symbol) -> list[tuple[Symbol, ir.ExceptionRule | None]]:
+        """The figures `symbol` reads, each with the 例外 it is read through (None: its own expression)."""
+        scope = self.program.modules[symbol.module]
+        decl = symbol.decl
+        own: list[ir.Expr] = []
+        match decl:
+            case ir.Definition():
+                own.append(decl.expr)
+            case ir.ParamDecl():
+                own.extend(v.value for v in decl.versions)
+            case ir.InputDecl():
+                if decl.default is not None:
+                    own.append(decl.default)
+            case ir.FunctionDecl() | ir.Requirement():
+                pass
+            case _:
+                assert_never(decl)
+        out: list[tuple[Symbol, ir.ExceptionRule | None]] = []
+        for expr in own:
+            out.extend((s, None) for s in self.figures_read(scope, expr))
+        for rule_scope, rule in self.program.exceptions.get(symbol.key, []):
+            for expr in (rule.condition, rule.value):
+                out.extend((s, rule) for s in self.figures_read(rule_scope, expr))
+        return out
+
+    def figures_read(self, scope: ModuleScope, expr: ir.Expr) -> Iterator[Symbol]:
+        for node in walk(expr):
+            if isinstance(node, ir.Name):
+                found = lookup(scope, node)
+                if found is not None and found.symbol.kind is not SymbolKind.FUNCTION:
+                    yield found.symbol
+
+    def check_exception_cycles(self) -> None:
+        """YB320 for a cycle that runs through an 例外: its condition or value reads the figure it changes.
+
+        Cycles among plain definitions are found while inferring their types;
+        an exception is not part of its target's type, so those are found here.
+        """
+        done: set[tuple[str, str]] = set()
+        for scope in self.program.modules.values():
+            for symbol in scope.own.values():
+                if symbol.key not in done and symbol.key in self.program.exceptions:
+                    self.cycles_from(symbol, done)
+
+    def cycles_from(self, start: Symbol, done: set[tuple[str, str]]) -> None:
+        # Iterative depth-first search; `path` holds (symbol, the 例外 the next step is read through).
+        path: list[tuple[Symbol, ir.ExceptionRule | None]] = []
+        on_path: dict[tuple[str, str], int] = {}
+        stack: list[Iterator[tuple[Symbol, ir.ExceptionRule | None]]] = []
+
+        def push(symbol: Symbol) -> None:
+            on_path[symbol.key] = len(path)
+            path.append((symbol, None))
+            stack.append(iter(self.reads(symbol)))
+
+        push(start)
+        while stack:
+            step = next(stack[-1], None)
+            if step is None:
+                stack.pop()
+                symbol, _ = path.pop()
+                del on_path[symbol.key]
+                done.add(symbol.key)
+                continue
+            target, rule = step
+            path[-1] = (path[-1][0], rule)
+            if target.key in on_path:
+                self.report_exception_cycle(path[on_path[target.key]:], target)
+            elif target.key not in done:
+                push(target)
+
+    def report_exception_cycle(self, chain: list[tuple[Symbol, ir.ExceptionRule | None]], back: Symbol) -> None:
+        rules = [rule for _, rule in chain if rule is not None]
+        if not rules:
+            return  # a cycle of definitions alone: reported while inferring types
+        key = frozenset(s.key for s, _ in chain)
+        if key in self.reported_cycles:
+            return
+        self.reported_cycles.add(key)
+        parts = []
+        for symbol, rule in chain:
+            if rule is None:
+                parts.append(f"{symbol.name} → ")
+            else:
+                cite = f"条款 {rule.clause} 的例外" if rule.clause else "例外"
+                parts.append(f"{symbol.name} →（{cite}）")
+        path = "".join(parts) + back.name
+        rule = rules[0]
+        self.report("YB320", rule.span, f"定义之间循环依赖：{path}",
+                    f"例外的条件和取值不能读取它所改变的 {rule.target.display}，直接或经由别的定义都不行；"
+                    "请用改变之前就能确定的数额写条件（例如另写一个 定义）",
+                    clause=rule.clause)
 
     def report(self, code: str, span: ir.Span, message: str, hint: str = "", **kw: object) -> None:
         kw.setdefault("clause", self.clause)
@@ -539,14 +621,14 @@ class Checker:
     def call(self, ctx: Context, expr: ir.Call, expected: Type | None) -> Type:
         name = expr.display
         args = expr.args
-        if name in BUILTINS:
-            low, high = BUILTINS[name]
+        if builtins.is_builtin(expr):
+            builtin = BUILTINS[name]
+            low, high = builtin.min_args, builtin.max_args
             if len(args) < low or (high is not None and len(args) > high):
-                count = f"{low} 个" if low == high else f"至少 {low} 个" if high is None else f"{low} 到 {high} 个"
-                self.report("YB205", expr.span, f"{name} 需要{count}参数，这里给了 {len(args)} 个",
-                            f"例如 {name}({', '.join(['甲', '乙', '丙'][:max(low, 1)])})" if name in ("取较小", "取较大") else "")
+                example = f"例如 {name}({', '.join(['甲', '乙', '丙'][:max(low, 1)])})" if high is None else ""
+                self.report("YB205", expr.span, f"{name} 需要{builtin.arity_text}参数，这里给了 {len(args)} 个", example)
                 for arg in args:
-                    if not (name == "四舍五入" and _is_unit(arg)):
+                    if not (builtin.unit_argument and _is_unit(arg)):
                         self.infer(ctx, arg)
                 return ERROR
             return self.builtin(ctx, expr, expected)
@@ -575,49 +657,37 @@ class Checker:
         return result
 
     def builtin(self, ctx: Context, expr: ir.Call, expected: Type | None) -> Type:
-        name, args = expr.function, expr.args
-        if name in ("取较小", "取较大"):
-            types = [(self.infer(ctx, a, expected), a) for a in args]
-            result = self.unify(types, f"{name} 的参数")
-            if result.kind in (Kind.BOOL, Kind.ENUM):
-                self.report("YB205", expr.span, f"{name} 的参数不能是 {result.name}", "")
-                return ERROR
-            return result
-        if name == "四舍五入":
+        """A builtin's type, by its declaration in semantics/builtins.py."""
+        decl, args = BUILTINS[expr.function], expr.args
+        name = decl.name
+        if decl.unit_argument and len(args) == 2:
             got = self.infer(ctx, args[0])
-            if len(args) == 2:
-                if not _is_unit(args[1]):
-                    self.report("YB205", args[1].span, "四舍五入 的第二个参数应为 分、角 或 元", "例如 四舍五入(金额, 元)")
-                if got.kind not in (Kind.MONEY, Kind.ERROR):
-                    self.report("YB205", args[0].span, f"四舍五入 到 分/角/元 只用于金额，这里是 {got.name}", "")
-                return MONEY
-            if got.kind in (Kind.BOOL, Kind.ENUM, Kind.DATE):
-                self.report("YB205", args[0].span, f"{got.name} 不能四舍五入", "")
-                return ERROR
-            return got
-        if name == "数值":
+            if not _is_unit(args[1]):
+                self.report("YB205", args[1].span, f"{name} 的第二个参数应为 分、角 或 元", f"例如 {name}(金额, 元)")
+            if got.kind not in (Kind.MONEY, Kind.ERROR):
+                self.report("YB205", args[0].span, f"{name} 到 分/角/元 只用于金额，这里是 {got.name}", "")
+            return MONEY
+        if decl.params is not None:
+            for arg in args:
+                self.agree(decl.params, self.infer(ctx, arg, decl.params), arg.span, f"{name} 的参数应为")
+            assert decl.result is not None
+            return decl.result
+        if decl.accepts is not None:
             got = self.infer(ctx, args[0])
-            if got.kind not in (*DURATIONS, Kind.MONEY, Kind.RATIO, Kind.NUMBER, Kind.ERROR):
-                self.report("YB205", args[0].span, f"数值 的参数应为年数、月数、日数或金额，这里是 {got.name}", "")
-            return NUMBER
-        if name == "年月日":
-            for arg in args:
-                self.agree(NUMBER, self.infer(ctx, arg, NUMBER), arg.span, "年月日 的参数应为")
-            return DATE
-        if name in ("年份", "月份"):
-            self.agree(DATE, self.infer(ctx, args[0], DATE), args[0].span, f"{name} 的参数应为")
-            return NUMBER
-        if name in ("相差天数", "相差月数", "相差年数"):
-            for arg in args:
-                self.agree(DATE, self.infer(ctx, arg, DATE), arg.span, f"{name} 的参数应为")
-            return {"相差天数": DAYS, "相差月数": MONTHS, "相差年数": YEARS}[name]
-        if name == "绝对值":
-            got = self.infer(ctx, args[0], expected)
-            if got.kind in (Kind.BOOL, Kind.ENUM, Kind.DATE):
-                self.report("YB205", args[0].span, f"{got.name} 没有绝对值", "")
-                return ERROR
-            return got
-        raise AssertionError(name)
+            if got.kind not in decl.accepts:
+                self.report("YB205", args[0].span, decl.expects.format(name=name, type=got.name), "")
+            return decl.result or got
+        # The arguments give the result its type (取较小, 取较大, 四舍五入, 绝对值).
+        hint = None if decl.unit_argument else expected
+        if len(args) > 1:
+            result = self.unify([(self.infer(ctx, a, hint), a) for a in args], f"{name} 的参数")
+        else:
+            result = self.infer(ctx, args[0], hint)
+        if result.kind in decl.refuses:
+            at = expr.span if decl.refusal_at_call else args[0].span
+            self.report("YB205", at, decl.refusal.format(name=name, type=result.name), "")
+            return ERROR
+        return decl.result or result
 
     def bound_types(self, ctx: Context, subject: Type, bounds: Iterator[ir.Bound | None], what: str) -> None:
         for bound in bounds:

@@ -52,9 +52,8 @@ from yibaolang.ir.types import (
     arith_result,
 )
 from yibaolang.semantics import bands as band_rules
-from yibaolang.semantics import builtins, dates, instances
+from yibaolang.semantics import builtins, dates, instances, limits
 from yibaolang.semantics import exceptions as exception_rules
-from yibaolang.semantics import limits
 from yibaolang.semantics.instances import InstanceKey, Instances
 from yibaolang.semantics.numbers import PLACES, rounding_target
 from yibaolang.semantics.ops import COMPARE, DECIMAL
@@ -174,6 +173,8 @@ def _internal(span: ir.Span, message: str) -> EvalError:
 
 
 _MAX_RESULT = limits.MAX_RESULT
+_EXACT = limits.EXACT
+_DECIMAL_KINDS = frozenset({Kind.MONEY, Kind.RATIO, Kind.NUMBER})
 _MAX_STEPS = limits.MAX_STEPS
 _MAX_DEPTH = limits.MAX_EVAL_DEPTH
 
@@ -203,6 +204,7 @@ class Evaluator:
     """A Program compiled to closures, traced or not."""
 
     def __init__(self, program: Program, traced: bool) -> None:
+        limits.ensure_recursion_limit()  # compiling and evaluating nest as deep as the budget allows
         self.program = program
         self.traced = traced
         self.nslots = 0
@@ -682,6 +684,13 @@ class Evaluator:
         if op in (ir.ArithOp.ADD, ir.ArithOp.SUB):
             if lt.kind is Kind.DATE or rt.kind is Kind.DATE:
                 return Compiled(self.date_arith(e, lf, rf, lt, rt), result)
+            if result.kind in _DECIMAL_KINDS:
+                # Exact or decimal.Inexact (YB419): never rounded by the context.
+                combine = _EXACT.add if op is ir.ArithOp.ADD else _EXACT.subtract
+                if right.const is not UNSET:
+                    k = right.const
+                    return Compiled(lambda fr: combine(lf(fr), k), result)
+                return Compiled(lambda fr: combine(lf(fr), rf(fr)), result)
             if op is ir.ArithOp.ADD:
                 if right.const is not UNSET:
                     c = right.const
@@ -696,10 +705,11 @@ class Evaluator:
                 return Compiled(self.rounded(e, env, lambda a, b: a * b, lf, rf, right.const), result)
             if result.is_duration:
                 return Compiled(self.whole(e, env, result, lambda fr: lf(fr) * rf(fr)), result)
+            multiply = _EXACT.multiply
             if right.const is not UNSET:
                 c = right.const
-                return Compiled(lambda fr: lf(fr) * c, result)
-            return Compiled(lambda fr: lf(fr) * rf(fr), result)
+                return Compiled(lambda fr: multiply(lf(fr), c), result)
+            return Compiled(lambda fr: multiply(lf(fr), rf(fr)), result)
         # division
         zero = error("YB411", e.span, f"除数为零：{unparse(e.right)} 等于 0",
                      "请检查除数的来源；需要时先用 如果 排除为零的情形")
@@ -737,10 +747,12 @@ class Evaluator:
             raw_fn = lf
         elif right_const is not UNSET:
             c = right_const
-            raw_fn = lambda fr: lf(fr) * c  # noqa: E731
+            multiply = _EXACT.multiply
+            raw_fn = lambda fr: multiply(lf(fr), c)  # noqa: E731
         else:
             assert rf is not None
-            raw_fn = lambda fr: lf(fr) * rf(fr)  # noqa: E731
+            multiply = _EXACT.multiply
+            raw_fn = lambda fr: multiply(lf(fr), rf(fr))  # noqa: E731
         if not env.whole:
             return raw_fn  # the enclosing 四舍五入 rounds it
         if not self.traced:
@@ -1012,10 +1024,11 @@ class Evaluator:
         table = [(lo.const, None if hi is None else hi.const, r.const) for lo, hi, r in bands] if constant else []
         if not self.traced and constant and money and not any(band_rules.inverted(DECIMAL, lo, hi)
                                                                for lo, hi, _ in table):
-            total_of = band_rules.total
+            total_of = band_rules.decimal_total
+            unit_quantum = env.inst.quantum
 
             def banded_const(fr: Frame) -> Any:
-                return total_of(DECIMAL, sf(fr), table, places)
+                return total_of(sf(fr), table, unit_quantum)
 
             return Compiled(banded_const, type_)
         fns = [(lo.fn, None if hi is None else hi.fn, r.fn) for lo, hi, r in bands]

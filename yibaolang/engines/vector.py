@@ -61,12 +61,16 @@ from yibaolang.ir.types import (
     MONEY,
     MONTHS,
     NUMBER,
-    RATIO,
     YEARS,
     Kind,
     Type,
     arith_result,
 )
+from yibaolang.semantics import bands as band_rules
+from yibaolang.semantics import builtins
+from yibaolang.semantics import exceptions as exception_rules
+from yibaolang.semantics.instances import InstanceKey
+from yibaolang.semantics.numbers import DIVISION_PLACES, PLACES, rounding_target
 
 # Every Num keeps |data| < SAFE: a sum of two fits int64 without wrapping, and a
 # product is checked against SAFE before it is formed.
@@ -75,7 +79,6 @@ _FLOAT_LIMIT = float(SAFE) * (1 - 2.0**-40)
 _EPOCH = dt.date(1970, 1, 1).toordinal()
 MIN_DAY = dt.date(1, 1, 1).toordinal() - _EPOCH
 MAX_DAY = dt.date(9999, 12, 31).toordinal() - _EPOCH
-DIVISION_PLACES = 10
 BLOCK = 65_536  # rows evaluated at once: the working arrays stay in the processor's cache
 
 NUM, DATEK, BOOLK, ENUMK = "num", "date", "bool", "enum"
@@ -776,9 +779,6 @@ class VInstance:
         return self.interp.scope
 
 
-_QUANTUM_SCALE = {"分": 2, "角": 1, "元": 0}
-
-
 def _all_bad(type_: Type) -> Fn:
     def bad(fr: VFrame) -> Vec:
         return placeholder(type_, fr.n).with_masks(ALL, None)
@@ -817,8 +817,8 @@ class Engine:
         self.strict = strict
         self.ev: Evaluator = evaluator_for(program, False)
         self.nslots = 0
-        self.instances: dict[int, VInstance] = {}
-        self.compiling: set[tuple[int, str]] = set()
+        self.instances: dict[InstanceKey, VInstance] = {}
+        self.compiling: set[tuple[InstanceKey, str]] = set()
         self.unsupported: list[str] = []
         for interp in self.ev.instances:
             self.vinstance(interp)
@@ -854,12 +854,12 @@ class Engine:
     # -------------------------------------------------------------- instances and figures
 
     def vinstance(self, interp: Instance) -> VInstance:
-        found = self.instances.get(id(interp))
+        found = self.instances.get(interp.key)
         if found is not None:
             return found
         parent = self.vinstance(interp.parent) if interp.parent is not None else None
-        inst = VInstance(interp, parent, _QUANTUM_SCALE.get(interp.unit, 2))
-        self.instances[id(interp)] = inst
+        inst = VInstance(interp, parent, PLACES[interp.unit])
+        self.instances[interp.key] = inst
         return inst
 
     def child(self, inst: VInstance, imp: ir.Import) -> VInstance:
@@ -869,7 +869,7 @@ class Engine:
         found = inst.figures.get(symbol.name)
         if found is not None:
             return found
-        key = (id(inst), symbol.name)
+        key = (inst.interp.key, symbol.name)
         if key in self.compiling:
             raise Unsupported(f"“{symbol.name}”循环依赖")
         self.compiling.add(key)
@@ -917,9 +917,10 @@ class Engine:
 
     def input_compute(self, inst: VInstance, decl: ir.InputDecl, type_: Type) -> Fn:
         name = decl.name
-        binding = inst.interp.bindings.get(name)
-        if binding is not None and inst.parent is not None:
-            return self.expr(binding.value, VEnv(inst.parent)).fn
+        bound_here = inst.interp.binding(name)
+        if bound_here is not None:
+            assert inst.parent is not None
+            return self.expr(bound_here[0].value, VEnv(inst.parent)).fn
         default = self.expr(decl.default, VEnv(inst)).fn if decl.default is not None else None
         kind = vec_kind(type_)
 
@@ -986,23 +987,16 @@ class Engine:
     def exception_rules(self, inst: VInstance, symbol: Symbol) -> list[tuple[ir.ExceptionRule, Fn, Fn]]:
         out = []
         for scope, rule in self.program.exceptions.get(symbol.key, []):
-            where: VInstance | None = inst
-            while where is not None and where.scope is not scope:
-                where = where.parent
-            if where is None:
+            found = inst.interp.enclosing(scope)
+            if found is None:
                 continue
-            env = VEnv(where)
+            env = VEnv(self.vinstance(found))
             out.append((rule, self.expr(rule.condition, env).fn, self.expr(rule.value, env).fn))
         return out
 
     def with_exceptions(self, symbol: Symbol, type_: Type, base: Fn,
                         rules: list[tuple[ir.ExceptionRule, Fn, Fn]]) -> Fn:
-        # overrides[i][j]: rule i is overridden when rule j also holds (j 优先于 i's clause).
-        overridden_by = [
-            [j for j, (other, _, _) in enumerate(rules)
-             if j != i and rule.clause is not None and rule.clause in other.overrides]
-            for i, (rule, _, _) in enumerate(rules)
-        ]
+        beaten = exception_rules.beaten_by([rule for rule, _, _ in rules])
 
         def compute(fr: VFrame) -> Vec:
             n = fr.n
@@ -1016,14 +1010,9 @@ class Engine:
                 value = base(fr)
                 return value.with_masks(m_or(bad, value.bad), m_or(miss, value.miss))
             count = sum(np.asarray(f, dtype=np.int64) for f in fired)
-            winners = []
-            for i, f in enumerate(fired):
-                beaten = np.zeros(n, dtype=bool)
-                for j in overridden_by[i]:
-                    beaten = beaten | fired[j]
-                winners.append(np.broadcast_to(np.asarray(f, dtype=bool), (n,)) & ~beaten)
-            nwin = sum(w.astype(np.int64) for w in winners)
-            conflict = (count > 0) & (nwin == 0)
+            winners = [np.broadcast_to(np.asarray(w, dtype=bool), (n,))
+                       for w in exception_rules.winner_guards(MASKS, fired, beaten)]
+            conflict = np.broadcast_to(np.asarray(exception_rules.unresolved(MASKS, fired, winners)), (n,))
             active = [i for i, w in enumerate(winners) if w.any()]
             values = {i: rules[i][2](fr) for i in active}
             chosen = select([winners[i] for i in active], [values[i] for i in active], None, n) if active else None
@@ -1230,11 +1219,9 @@ class Engine:
     # -------------------------------------------------------------- calls
 
     def call(self, e: ir.Call, env: VEnv) -> VC:
-        from yibaolang.checks.typecheck import BUILTINS
-
-        if not env.whole and e.function not in ("取较小", "取较大", "绝对值"):
+        if not env.whole and not builtins.passes_unrounded(e):
             env = attrs.evolve(env, whole=True)
-        if e.function in BUILTINS and e.qualifier is None:
+        if builtins.is_builtin(e):
             return self.builtin(e, env)
         found = lookup(env.inst.scope, e.callee)
         if found is None or not isinstance(found.symbol.decl, ir.FunctionDecl):
@@ -1269,67 +1256,11 @@ class Engine:
         return compiled
 
     def builtin(self, e: ir.Call, env: VEnv) -> VC:
-        name, args = e.function, e.args
-        if name in ("取较小", "取较大"):
-            compiled = [self.expr(a, env) for a in args]
-            fns = [c.fn for c in compiled]
-            type_ = next((c.type for c in compiled if c.type.kind is not Kind.ERROR), ERROR)
-            smaller = name == "取较小"
-
-            def pick(fr: VFrame) -> Vec:
-                value = fns[0](fr)
-                for f in fns[1:]:
-                    value = extreme(value, f(fr), smaller)
-                return value
-
-            return VC(pick, type_)
-        if name == "四舍五入":
-            return self.round_call(e, env)
-        if name == "数值":
-            inner = self.expr(args[0], env)
-            return VC(inner.fn, NUMBER)
-        if name == "年月日":
-            y, m, d = (self.expr(a, env).fn for a in args)
-            return VC(lambda fr: make_date(y(fr), m(fr), d(fr)), DATE)
-        if name in ("年份", "月份"):
-            f = self.expr(args[0], env).fn
-            index = 0 if name == "年份" else 1
-
-            def part(fr: VFrame) -> Vec:
-                v = f(fr)
-                data = date_parts(v)[index]
-                if is_array(data):
-                    return num_array(data, 0, bad=v.bad, miss=v.miss)
-                return Vec(NUM, int(data), lo=int(data), hi=int(data), bad=v.bad, miss=v.miss)
-
-            return VC(part, NUMBER)
-        if name in ("相差天数", "相差月数", "相差年数"):
-            a, b = self.expr(args[0], env).fn, self.expr(args[1], env).fn
-            if name == "相差天数":
-                return VC(lambda fr: _date_diff(b(fr), a(fr)), DAYS)
-            per = 1 if name == "相差月数" else 12
-            return VC(lambda fr: months_between(a(fr), b(fr), per), MONTHS if per == 1 else YEARS)
-        if name == "绝对值":
-            inner = self.expr(args[0], env)
-            f = inner.fn
-            return VC(lambda fr: absolute(f(fr)), inner.type)
-        raise Unsupported(f"内置函数 {name}")
-
-    def round_call(self, e: ir.Call, env: VEnv) -> VC:
-        args = e.args
-        inner = self.expr(args[0], attrs.evolve(env, whole=False))
-        f = inner.fn
-        kind = inner.type.kind
-        if len(args) == 2:
-            unit_name = args[1].name if isinstance(args[1], ir.Name) else "分"
-            scale, type_ = _QUANTUM_SCALE.get(unit_name, 2), MONEY
-        elif kind is Kind.MONEY:
-            scale, type_ = env.inst.quantum_scale, MONEY
-        elif kind is Kind.RATIO:
-            scale, type_ = 2, RATIO
-        else:
-            scale, type_ = 0, inner.type
-        return VC(lambda fr: round_to(f(fr), scale), type_)
+        implement = builtins.implementation("vector", e.function)
+        if implement is None:
+            raise Unsupported(f"内置函数 {e.function}")
+        result: VC = implement(self, e, env)
+        return result
 
     # -------------------------------------------------------------- block expressions
 
@@ -1339,7 +1270,7 @@ class Engine:
         type_ = subject.type if subject.type.kind is not Kind.ERROR else MONEY
         money = type_.kind is Kind.MONEY
         duration = type_.is_duration
-        quantum = env.inst.quantum_scale
+        places = env.inst.quantum_scale if money else None
         zero = num_const(0)
         bands = []
         for band in e.bands:
@@ -1347,18 +1278,21 @@ class Engine:
             high = self.expr(band.upper.value, env).fn if band.upper is not None else None
             rate = self.expr(band.rate, env).fn
             bands.append((low, high, rate))
+        ops = VECTOR_OPS
 
         def banded(fr: VFrame) -> Vec:
             x = sf(fr)
             total = zero
+            inverted: Mask = None
             for low_f, high_f, rate_f in bands:
                 low = low_f(fr)
                 high = high_f(fr) if high_f is not None else None
-                rate = rate_f(fr)
-                part = _band_part(x, low, high, fr.n)
-                raw = mul(part, rate)
-                total = add(total, round_to(raw, quantum) if money else raw)
-            total = total.with_masks(m_or(total.bad, x.bad), m_or(total.miss, x.miss))
+                if high is not None:
+                    # An inverted band is an error (YB422): those rows go to the interpreter, which words it.
+                    crossed = band_rules.inverted(ops, low, high)
+                    inverted = m_or(inverted, crossed if m_any(crossed) else None)
+                total = ops.add(total, band_rules.band_amount(ops, x, low, high, rate_f(fr), places))
+            total = total.with_masks(m_or(m_or(total.bad, x.bad), inverted), m_or(total.miss, x.miss))
             if duration:
                 return _whole_duration(total)
             return total
@@ -1370,12 +1304,12 @@ class Engine:
         sf = subject.fn
         rows = []
         for step in e.steps:
-            low = self.expr(step.low.value, env).fn if step.low is not None else None
-            high = self.expr(step.high.value, env).fn if step.high is not None else None
-            rows.append((step.kind, low, step.low.inclusive if step.low else False,
-                         high, step.high.inclusive if step.high else False, self.expr(step.result, env)))
+            edges = {"low": self.expr(step.low.value, env).fn if step.low is not None else None,
+                     "high": self.expr(step.high.value, env).fn if step.high is not None else None}
+            guards = [(op, edges[side]) for op, side in band_rules.step_guards(step)]
+            rows.append((guards, self.expr(step.result, env)))
         other = self.expr(e.otherwise, env) if e.otherwise is not None else None
-        type_ = next((r[5].type for r in rows if r[5].type.kind is not Kind.ERROR),
+        type_ = next((r[1].type for r in rows if r[1].type.kind is not Kind.ERROR),
                      other.type if other is not None else ERROR)
         of = other.fn if other is not None else None
 
@@ -1384,22 +1318,13 @@ class Engine:
             bad, miss = x.bad, x.miss
             conds: list[Any] = []
             values: list[Vec] = []
-            for kind, lo, lo_incl, hi, hi_incl, result in rows:
+            for guards, result in rows:
                 match: Any = True
-                if kind is ir.StepKind.EXACT:
-                    assert lo is not None
-                    c = compare(ir.CompareOp.EQ, x, lo(fr))
-                    match = c.data
+                for op, edge in guards:
+                    assert edge is not None  # step_guards names only the edges a row has
+                    c = compare(op, x, edge(fr))
+                    match = match & c.data
                     bad = m_or(bad, m_or(c.bad, c.miss))  # a bound read by an unreached row: let the interpreter decide
-                else:
-                    if lo is not None:
-                        c = compare(ir.CompareOp.GE if lo_incl else ir.CompareOp.GT, x, lo(fr))
-                        match = c.data
-                        bad = m_or(bad, m_or(c.bad, c.miss))
-                    if hi is not None:
-                        c = compare(ir.CompareOp.LE if hi_incl else ir.CompareOp.LT, x, hi(fr))
-                        match = match & c.data
-                        bad = m_or(bad, m_or(c.bad, c.miss))
                 conds.append(match)
                 values.append(result.fn(fr))
             value = select(conds, values, of(fr) if of is not None else None, fr.n)
@@ -1670,28 +1595,67 @@ def _whole_duration(v: Vec) -> Vec:
     return to_whole(v)
 
 
-def _band_part(x: Vec, low: Vec, high: Vec | None, n: int) -> Vec:
-    """The part of x inside (low, high]: min(x, high) - low where x > low, else 0."""
-    if high is None:
-        diff = add(x, low, subtract=True)
-        return extreme(diff, Vec(NUM, 0, scale=diff.scale), smaller=False)
-    x, low, high = align(x, low, high)
-    bad = m_or(m_or(x.bad, low.bad), high.bad)
-    miss = m_or(m_or(x.miss, low.miss), high.miss)
-    if not is_array(low.data) and not is_array(high.data) and low.data <= high.data:
-        lo_v, hi_v = int(low.data), int(high.data)
-        if is_array(x.data):
-            data = np.clip(x.data, lo_v, hi_v)
-            data -= lo_v  # in place on the clipped copy
-        else:
-            data = min(max(int(x.data), lo_v), hi_v) - lo_v
-        return Vec(NUM, data, scale=x.scale, lo=0, hi=hi_v - lo_v, bad=bad, miss=miss)
-    top = extreme(x, high, smaller=True)
-    diff = add(top, low, subtract=True)
-    above = compare(ir.CompareOp.GT, x, low)
-    zero = Vec(NUM, 0, scale=diff.scale)
-    part = select([above.data], [diff], zero, n) if is_array(above.data) else (diff if above.data else zero)
-    return part.with_masks(m_or(bad, diff.bad), miss)
+# ------------------------------------------------------------------ the operations of the shared rules
+
+
+class MaskLogic:
+    """Truth values as row masks (a numpy bool array or one numpy bool for every row)."""
+
+    __slots__ = ()
+
+    def all_of(self, conditions: Sequence[Any]) -> Any:
+        out: Any = np.True_
+        for c in conditions:
+            out = out & c
+        return _scalar(out)
+
+    def any_of(self, conditions: Sequence[Any]) -> Any:
+        out: Any = np.False_
+        for c in conditions:
+            out = out | c
+        return _scalar(out)
+
+    def not_(self, condition: Any) -> Any:
+        return _scalar(np.logical_not(condition))
+
+
+class VectorOps(MaskLogic):
+    """`yibaolang.semantics.ops.Ops` over Vec numbers and row masks: the rules of semantics/ run column-wise."""
+
+    __slots__ = ()
+
+    def zero(self) -> Vec:
+        return Vec(NUM, 0)
+
+    def add(self, a: Vec, b: Vec) -> Vec:
+        return add(a, b)
+
+    def sub(self, a: Vec, b: Vec) -> Vec:
+        return add(a, b, subtract=True)
+
+    def mul(self, a: Vec, b: Vec) -> Vec:
+        return mul(a, b)
+
+    def clamp(self, x: Vec, low: Vec, high: Vec | None) -> Vec:
+        if high is None:
+            return extreme(x, low, smaller=False)
+        x, low, high = align(x, low, high)
+        if not is_array(low.data) and not is_array(high.data) and low.data <= high.data:
+            lo_v, hi_v = int(low.data), int(high.data)
+            data = np.clip(x.data, lo_v, hi_v) if is_array(x.data) else min(max(int(x.data), lo_v), hi_v)
+            return Vec(NUM, data, scale=x.scale, lo=min(max(x.lo, lo_v), hi_v), hi=min(max(x.hi, lo_v), hi_v),
+                       bad=m_or(m_or(x.bad, low.bad), high.bad), miss=m_or(m_or(x.miss, low.miss), high.miss))
+        return extreme(extreme(x, low, smaller=False), high, smaller=True)
+
+    def round(self, a: Vec, places: int | None) -> Vec:
+        return a if places is None else round_to(a, places)
+
+    def compare(self, op: ir.CompareOp, a: Vec, b: Vec) -> Any:
+        return compare(op, a, b).data
+
+
+MASKS = MaskLogic()
+VECTOR_OPS = VectorOps()
 
 
 def _pick_cells(codes: Any, cellmap: Sequence[int], fns: Sequence[Fn | None], otherwise: Fn | None, fr: VFrame,
@@ -1748,6 +1712,79 @@ def _pick_cells(codes: Any, cellmap: Sequence[int], fns: Sequence[Fn | None], ot
     if not present:
         return default if default is not None else placeholder(type_, n).with_masks(ALL, None)
     return select([index == t for t in present], [values[t] for t in present], default, n)
+
+
+# ------------------------------------------------------------------ builtins (semantics/builtins.py declares them)
+
+
+@builtins.implements("vector", "取较小", "取较大")
+def _extreme(engine: Engine, e: ir.Call, env: VEnv) -> VC:
+    compiled = [engine.expr(a, env) for a in e.args]
+    fns = [c.fn for c in compiled]
+    type_ = next((c.type for c in compiled if c.type.kind is not Kind.ERROR), ERROR)
+    smaller = e.function == "取较小"
+
+    def pick(fr: VFrame) -> Vec:
+        value = fns[0](fr)
+        for f in fns[1:]:
+            value = extreme(value, f(fr), smaller)
+        return value
+
+    return VC(pick, type_)
+
+
+@builtins.implements("vector", "四舍五入")
+def _round(engine: Engine, e: ir.Call, env: VEnv) -> VC:
+    args = e.args
+    inner = engine.expr(args[0], attrs.evolve(env, whole=False))
+    f = inner.fn
+    unit_name = (args[1].name if isinstance(args[1], ir.Name) else "分") if len(args) == 2 else None
+    target = rounding_target(inner.type.kind, unit_name, env.inst.interp.unit)
+    scale = target.places
+    type_ = inner.type if target.kind is inner.type.kind else MONEY
+    return VC(lambda fr: round_to(f(fr), scale), type_)
+
+
+@builtins.implements("vector", "数值")
+def _number(engine: Engine, e: ir.Call, env: VEnv) -> VC:
+    return VC(engine.expr(e.args[0], env).fn, NUMBER)
+
+
+@builtins.implements("vector", "年月日")
+def _make_date(engine: Engine, e: ir.Call, env: VEnv) -> VC:
+    y, m, d = (engine.expr(a, env).fn for a in e.args)
+    return VC(lambda fr: make_date(y(fr), m(fr), d(fr)), DATE)
+
+
+@builtins.implements("vector", "年份", "月份")
+def _date_part(engine: Engine, e: ir.Call, env: VEnv) -> VC:
+    f = engine.expr(e.args[0], env).fn
+    index = 0 if e.function == "年份" else 1
+
+    def part(fr: VFrame) -> Vec:
+        v = f(fr)
+        data = date_parts(v)[index]
+        if is_array(data):
+            return num_array(data, 0, bad=v.bad, miss=v.miss)
+        return Vec(NUM, int(data), lo=int(data), hi=int(data), bad=v.bad, miss=v.miss)
+
+    return VC(part, NUMBER)
+
+
+@builtins.implements("vector", "相差天数", "相差月数", "相差年数")
+def _between_dates(engine: Engine, e: ir.Call, env: VEnv) -> VC:
+    a, b = engine.expr(e.args[0], env).fn, engine.expr(e.args[1], env).fn
+    if e.function == "相差天数":
+        return VC(lambda fr: _date_diff(b(fr), a(fr)), DAYS)
+    per = 1 if e.function == "相差月数" else 12
+    return VC(lambda fr: months_between(a(fr), b(fr), per), MONTHS if per == 1 else YEARS)
+
+
+@builtins.implements("vector", "绝对值")
+def _absolute(engine: Engine, e: ir.Call, env: VEnv) -> VC:
+    inner = engine.expr(e.args[0], env)
+    f = inner.fn
+    return VC(lambda fr: absolute(f(fr)), inner.type)
 
 
 __all__ = ["SAFE", "Engine", "InputColumn", "Result", "Unsupported", "VFrame", "Vec", "to_decimal"]

@@ -28,6 +28,7 @@ Decimal('0')
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal, assert_never
 
 import attrs
@@ -38,6 +39,7 @@ from yibaolang.ir.types import Type
 from yibaolang.semantics.ops import B, Ops, V
 
 INVERTED_BAND = "YB422"
+_ZERO = Decimal(0)
 
 Side = Literal["low", "high"]
 
@@ -57,6 +59,21 @@ def total(ops: Ops[V, B], x: V, bands: Sequence[tuple[V, V | None, V]], places: 
     result = ops.zero()
     for low, high, rate in bands:
         result = ops.add(result, band_amount(ops, x, low, high, rate, places))
+    return result
+
+
+def decimal_total(x: Decimal, bands: Sequence[tuple[Decimal, Decimal | None, Decimal]], unit: Decimal) -> Decimal:
+    """`total` over Decimal with money rounded to the quantum `unit`, unrolled for the interpreter's hot path.
+
+    The same rule as `total(DECIMAL, …)` — a test holds the two equal on every
+    input — written without the indirection of `Ops`, which costs the
+    interpreter a third of its speed on a banded figure.
+    """
+    result = _ZERO
+    for low, high, rate in bands:
+        if x > low:
+            top = x if high is None or x < high else high
+            result += ((top - low) * rate).quantize(unit, ROUND_HALF_UP)
     return result
 
 

@@ -10,7 +10,7 @@ The rule (docs/language.md, 例外):
 - a conflict (YB412) is when exceptions fired but every one is beaten (a
   cycle of 优先于), or when two winners give different values.
 
-Written once over `Ops`: the interpreter passes Python truth values, the vector
+Written once over `Logic` (the truth values of `Ops`): the interpreter passes Python truth values, the vector
 engine boolean arrays, the prover z3 terms.
 
 >>> def rule(clause, overrides=()):
@@ -33,7 +33,7 @@ from typing import Any
 from yibaolang import ir
 from yibaolang.diagnostics import Diagnostic, error
 from yibaolang.ir.types import Type
-from yibaolang.semantics.ops import DECIMAL, B, Ops, V
+from yibaolang.semantics.ops import DECIMAL, B, Logic
 
 SPAN = ir.Span("<例>", 1, 1, 1, 1)
 CONFLICT = "YB412"
@@ -48,7 +48,7 @@ def beaten_by(rules: Sequence[ir.ExceptionRule]) -> tuple[tuple[int, ...], ...]:
     )
 
 
-def winner_guards(ops: Ops[V, B], fired: Sequence[B], beaten: Sequence[Sequence[int]]) -> list[B]:
+def winner_guards(ops: Logic[B], fired: Sequence[B], beaten: Sequence[Sequence[int]]) -> list[B]:
     """For each rule, the condition that it wins: it fires and none of the rules that beat it fires."""
     out = []
     for i, condition in enumerate(fired):
@@ -57,7 +57,7 @@ def winner_guards(ops: Ops[V, B], fired: Sequence[B], beaten: Sequence[Sequence[
     return out
 
 
-def unresolved(ops: Ops[V, B], fired: Sequence[B], guards: Sequence[B]) -> B:
+def unresolved(ops: Logic[B], fired: Sequence[B], guards: Sequence[B]) -> B:
     """Exceptions fired but none wins: every fired one is beaten (a cycle of 优先于) — a conflict."""
     return ops.all_of([ops.any_of(list(fired)), ops.not_(ops.any_of(list(guards)))])
 

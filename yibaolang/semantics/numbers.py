@@ -44,9 +44,13 @@ def unit_of(rounding: str | None) -> str:
     return rounding if rounding is not None and rounding in PLACES else DEFAULT_UNIT
 
 
+_QUANTA = {places: Decimal(1).scaleb(-places) for places in range(DIVISION_PLACES + 1)}
+
+
 def quantum(places: int) -> Decimal:
     """10**-places as a Decimal: the quantum of `places` decimal places."""
-    return Decimal(1).scaleb(-places)
+    found = _QUANTA.get(places)
+    return found if found is not None else Decimal(1).scaleb(-places)
 
 
 def round_half_up(value: Decimal, places: int) -> Decimal:

@@ -42,7 +42,20 @@ COMPARE: dict[ir.CompareOp, Callable[[Any, Any], bool]] = {
 }
 
 
-class Ops(Protocol[V, B]):
+class Logic(Protocol[B]):
+    """The truth values a shared rule needs from an engine."""
+
+    def all_of(self, conditions: Sequence[B]) -> B:
+        ...
+
+    def any_of(self, conditions: Sequence[B]) -> B:
+        ...
+
+    def not_(self, condition: B) -> B:
+        ...
+
+
+class Ops(Logic[B], Protocol[V, B]):
     """The arithmetic a shared rule needs from an engine."""
 
     def zero(self) -> V:
@@ -67,15 +80,6 @@ class Ops(Protocol[V, B]):
         ...
 
     def compare(self, op: ir.CompareOp, a: V, b: V) -> B:
-        ...
-
-    def all_of(self, conditions: Sequence[B]) -> B:
-        ...
-
-    def any_of(self, conditions: Sequence[B]) -> B:
-        ...
-
-    def not_(self, condition: B) -> B:
         ...
 
 
@@ -121,4 +125,4 @@ class DecimalOps:
 
 DECIMAL = DecimalOps()
 
-__all__ = ["COMPARE", "DECIMAL", "DecimalOps", "Ops"]
+__all__ = ["COMPARE", "DECIMAL", "DecimalOps", "Logic", "Ops"]
