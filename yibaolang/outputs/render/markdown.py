@@ -1,23 +1,47 @@
-"""Markdown: a heading per output, the figures as nested lists, inputs and results as tables."""
+"""Markdown: a heading per output, the figures as nested lists, inputs and results as tables.
+
+Every string that comes from a policy or a case (原文, titles, names, enumeration
+values, notes, file names) goes through `escape` or `code`, so that it reads
+as text under any CommonMark renderer, raw HTML allowed or not
+(docs/reliability.md, "输出中的转义").
+
+>>> escape("<img src=x onerror=alert(1)>")
+'\\\\<img src=x onerror=alert(1)\\\\>'
+>>> code("a`b")
+'`` a`b ``'
+"""
 
 from __future__ import annotations
 
 import re
 
+from yibaolang.diagnostics import visible
 from yibaolang.engines.trace import TraceNode
 from yibaolang.outputs.render import KIND_LABELS, Explanation, node_details
 from yibaolang.semantics.values import display
 
-_SPECIAL = re.compile(r"([\\`*_\[\]|<>#])")
+# What could open a tag, an autolink, an entity, a link or image, emphasis, a code span, a table cell
+# or an attribute block inside a line.  Escaped text never starts a line (every line it is put on
+# begins with our own "- ", "| " or "### "), and its line breaks become <br>, so characters that
+# matter only at the start of a line (-, +, =, digits) are left alone and numbers stay readable.
+_SPECIAL = re.compile(r"([\\`*_\[\]|<>#&!~{}])")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_BACKTICKS = re.compile(r"`+")
 
 
 def escape(text: str) -> str:
-    return _SPECIAL.sub(r"\\\1", text)
+    """`text` as literal Markdown inline text; line breaks become <br> so no line can start a new block."""
+    escaped = _SPECIAL.sub(r"\\\1", visible(text).replace("\t", " "))
+    return _LINE_BREAK.sub("<br>", escaped)
 
 
 def code(text: str) -> str:
-    fence = "``" if "`" in text else "`"
-    return f"{fence}{text}{fence}"
+    """`text` as a code span: fenced by more backticks than any run inside it (CommonMark 6.1)."""
+    text = visible(_LINE_BREAK.sub(" ", text))
+    longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith(("`", " ")) or text.endswith(("`", " ")) or longest else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _node(node: TraceNode, depth: int, seen: set[int], out: list[str], clauses: set[tuple[str, str]]) -> None:

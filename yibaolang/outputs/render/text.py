@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from yibaolang.diagnostics import visible
 from yibaolang.engines.trace import TraceNode
 from yibaolang.outputs.render import KIND_LABELS, Explanation, WhatIf
 from yibaolang.semantics.values import display
@@ -58,7 +59,8 @@ class _Label:
         self.lines: list[Line] = []
 
     def add(self, content: str, style: str = "", indent: str = "    ") -> None:
-        for piece in fold(content, self.width, indent):
+        # Text from the policy or case (原文, titles, names, file names) is shown, never obeyed by the terminal.
+        for piece in fold(visible(content), self.width, indent):
             self.lines.append([(piece, style)])
 
 
@@ -148,8 +150,8 @@ def _header(exp: Explanation, width: int) -> list[Line]:
 def what_if_table(what_if: WhatIf) -> list[Line]:
     """The figures that change, side by side, in a box-drawn table."""
     head = ["数额", "原值", "假设后", "变化"]
-    rows = [[c.name + ("（输入）" if c.kind == "input" else ""), c.before_display, c.after_display,
-             c.delta_display or ""] for c in what_if.changes]
+    rows = [[visible(c.name) + ("（输入）" if c.kind == "input" else ""), visible(c.before_display),
+             visible(c.after_display), c.delta_display or ""] for c in what_if.changes]
     widths = [max(cell_len(r[i]) for r in [head, *rows]) for i in range(4)]
 
     def cells(row: list[str], style: str) -> Line:
