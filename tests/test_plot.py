@@ -152,6 +152,76 @@ def test_explanation_html_embeds_band_chart() -> None:
     assert found.value_at("大病保险报销", Decimal("300000.01")) == Decimal(170000)
 
 
+LAYERED = "examples/layered_claim.ybl"
+
+
+def test_layered_claim_marks_the_kinks_of_this_input(tmp_path: Path) -> None:
+    """Tianjin's band edges sit on 大病个人负担 (= 政策范围内费用 − 基本医保支付 through 代入), not on this input;
+    the basic insurance cap (山西 二、(三)) and the end of the 大病 bands must be marked where they really are."""
+    out = tmp_path / "layered.svg"
+    result = cli("plot", LAYERED, "--vary", "政策范围内费用", "--from", "0元", "--to", "50万元",
+                 "--case", "examples/layered_claim.case.yaml", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    marks = re.findall(r'<g class="breakpoint" data-x="([^"]+)" data-clause="([^"]*)">', text)
+    assert marks == [("1000", "二、(三)"), ("64333.32", "二、(五)"), ("101000", "二、(三)"), ("170000", "二、(五)"),
+                     ("270000", "二、(五)"), ("370000", "二、(五)"), ("428000", "三、(五)3.")]
+    assert ">二、(五) 10万元</text>" not in text
+    program = compile_policy(LAYERED)
+    base = {"政策范围外费用": Decimal(50000), "住院起付标准": Decimal(1000), "住院报销比例": Decimal("0.7")}
+
+    def paid(x: Decimal, name: str) -> Decimal:
+        outcome = evaluate(program, CaseInput(values={**base, "政策范围内费用": x}), [name])
+        assert outcome.ok, outcome.diagnostics
+        return Decimal(outcome.value(name))
+
+    # the basic insurance stops at its 7万元 cap from 101000 on; 大病保险 stops at 17万元 from 370000 on
+    assert paid(Decimal(101000), "基本医保支付") == 70000 and paid(Decimal(101100), "基本医保支付") == 70000
+    assert paid(Decimal(100900), "基本医保支付") < 70000
+    assert paid(Decimal(370000), "大病保险支付") == 170000 > paid(Decimal(369900), "大病保险支付")
+
+
+EXCEPTION_POLICY = """政策 例外替代分段
+输入 大病个人负担 : 金额 范围 0元 至 1亿元
+条款 "二、(五)" 分段报销
+    定义 大病保险报销 : 金额 =
+        分段累进 大病个人负担
+            2万元 至 10万元(含)  按 50%
+            10万元 至 20万元(含) 按 60%
+            20万元 至 30万元(含) 按 70%
+条款 "三、(一)" 特殊人员
+    例外 大病保险报销 当 大病个人负担 超过 12万元 时 = 15万元
+输出 大病保险报销
+"""
+
+
+def test_explanation_chart_of_a_figure_replaced_by_an_exception(tmp_path: Path) -> None:
+    """The chart shows the figure's real values (the 例外 included): its marker agrees with the explanation."""
+    (tmp_path / "yibaolang.toml").write_text("", encoding="utf-8")
+    (tmp_path / "p.ybl").write_text(EXCEPTION_POLICY, encoding="utf-8")
+    (tmp_path / "c.yaml").write_text("大病个人负担: 15万元\n", encoding="utf-8")
+    html = cli("explain", str(tmp_path / "p.ybl"), "--case", str(tmp_path / "c.yaml"), "--format", "html").stdout
+    assert "<h3>大病保险报销 = 150,000.00元</h3>" in html
+    (chart,) = re.findall(r'<figure class="chart">(.*?)</svg>', html, re.S)
+    assert '<g class="case-marker" data-x="150000" data-y="150000">' in chart
+    assert "本案：15万元 → 150,000.00元" in chart and "70,000.00元" not in chart
+    marks = re.findall(r'<g class="breakpoint" data-x="([^"]+)" data-clause="([^"]*)">', chart)
+    assert marks == [("20000", "二、(五)"), ("100000", "二、(五)"), ("120000", "三、(一)")]
+
+
+def test_renderers_do_not_evaluate() -> None:
+    """The chart drawing and the HTML renderer draw what they are handed: no evaluator, no analysis."""
+    import ast
+
+    evaluators = ("yibaolang.engines.evaluate", "yibaolang.engines.vector", "yibaolang.analysis")
+    for module in ("yibaolang/outputs/render/html.py", "yibaolang/outputs/plot.py"):
+        tree = ast.parse((ROOT / module).read_text(encoding="utf-8"))
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        if module.endswith("plot.py"):  # the chart data types come from the service
+            imported.discard("yibaolang.analysis.function")
+        assert not any(m.startswith(evaluators) for m in imported), (module, imported)
+
+
 # ------------------------------------------------------------------ headless Chromium
 
 

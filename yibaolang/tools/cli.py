@@ -528,7 +528,13 @@ def explain(policy: str, case_path: str | None, outputs: tuple[str, ...], date: 
         what_if = compare(base, outcome, assignments)
     else:
         outcome = evaluate(program, case, names, trace=True, date=date)
-    document = explanation(program, outcome, what_if)
+    charts = {}
+    if fmt == "html":  # the charts under 分段累进 figures: the figure's real values, computed before rendering
+        from yibaolang.analysis.function import band_charts
+
+        shown = changed if what_ifs else case
+        charts = band_charts(program, dict(shown.values), outcome.date)
+    document = explanation(program, outcome, what_if, charts)
     to_terminal = out_file is None and fmt == "text" and sys.stdout.isatty()
     if width is None:
         import os

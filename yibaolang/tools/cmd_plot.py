@@ -40,8 +40,8 @@ def plot(policy: str, input_name: str, low_text: str, high_text: str, case_path:
     from yibaolang.diagnostics import closest
     from yibaolang.engines.cases import check_value, declared_inputs
     from yibaolang.engines.evaluate import CaseInput, choose_date
-    from yibaolang.outputs.plot import PlotError, html_page, svg_file
-    from yibaolang.outputs.plot import plot as draw
+    from yibaolang.analysis.function import FunctionError, figure_function
+    from yibaolang.outputs.plot import html_page, svg_file
     from yibaolang.semantics.values import Problem
     from yibaolang.tools.cli import _case_or_exit, _compile_or_exit
 
@@ -68,8 +68,8 @@ def plot(policy: str, input_name: str, low_text: str, high_text: str, case_path:
     values = dict(case.values)
     values.pop(input_name, None)
     try:
-        chart = draw(program, input_name, low, high, values, when, outputs, points)
-    except PlotError as exc:
+        chart = figure_function(program, input_name, low, high, values, when, outputs, points)
+    except FunctionError as exc:
         _fail(str(exc))
         return
     text = svg_file(chart) if suffix == ".svg" else html_page(chart, program.root.path)

@@ -75,8 +75,9 @@ class Explanation:
     diagnostics: list[Diagnostic]
     skipped: list[str] = attrs.Factory(list)
     what_if: WhatIf | None = None
-    # The checked program, for the charts of the HTML page; never rendered itself.
-    program: Program | None = attrs.field(default=None, repr=False, eq=False)
+    # Charts to draw under figures (figure name → chart data), computed before rendering
+    # (`yibaolang.analysis.function.band_charts`); the HTML page draws them, the other formats ignore them.
+    charts: dict[str, Any] = attrs.Factory(dict)
 
 
 def node_details(node: TraceNode, clauses: set[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -100,7 +101,8 @@ def node_details(node: TraceNode, clauses: set[tuple[str, str]]) -> list[tuple[s
     return parts
 
 
-def explanation(program: Program, outcome: Outcome, what_if: WhatIf | None = None) -> Explanation:
+def explanation(program: Program, outcome: Outcome, what_if: WhatIf | None = None,
+                charts: dict[str, Any] | None = None) -> Explanation:
     header = program.root.module.header
     return Explanation(
         policy=program.root.path,
@@ -114,7 +116,7 @@ def explanation(program: Program, outcome: Outcome, what_if: WhatIf | None = Non
         diagnostics=outcome.diagnostics,
         skipped=outcome.skipped,
         what_if=what_if,
-        program=program,
+        charts=charts or {},
     )
 
 

@@ -81,14 +81,11 @@ def _node(node: TraceNode, seen: set[int], out: list[str], clauses: set[tuple[st
     out.append("</li>")
 
 
-def _band_charts(exp: Explanation) -> dict[str, str]:
-    """SVG of each 分段累进 figure as its band subject varies, the case marked (yibaolang.outputs.plot)."""
-    if exp.program is None:
-        return {}
-    from yibaolang.outputs.plot import band_charts, svg
+def _charts(exp: Explanation) -> dict[str, str]:
+    """The SVG of each chart handed over with the explanation (drawn here, computed before rendering)."""
+    from yibaolang.outputs.plot import svg
 
-    values = {name: value for name, (_, value) in exp.inputs.items()}
-    return {name: svg(chart, width=720, height=360) for name, chart in band_charts(exp.program, values, exp.date).items()}
+    return {name: svg(chart, width=720, height=360) for name, chart in exp.charts.items()}
 
 
 def render_html(exp: Explanation) -> str:
@@ -136,7 +133,7 @@ def render_html(exp: Explanation) -> str:
         out += ["</table>", "<h2>计算过程</h2>"]
     seen: set[int] = set()
     clauses: set[tuple[str, str]] = set()
-    charts = _band_charts(exp)
+    charts = _charts(exp)
     for node in exp.outputs:
         out.append(f"<h3>{escape(node.name)} = {escape(node.display)}</h3>")
         out.append('<ul class="tree">')
