@@ -37,10 +37,10 @@ def plot(policy: str, input_name: str, low_text: str, high_text: str, case_path:
     suffix = Path(out_file).suffix.lower()
     if suffix not in (".svg", ".html", ".htm"):
         raise click.UsageError(f"无法识别图的文件格式：{out_file}（支持 .svg、.html）")
+    from yibaolang.analysis.function import FunctionError, figure_function
     from yibaolang.diagnostics import closest
     from yibaolang.engines.cases import check_value, declared_inputs
     from yibaolang.engines.evaluate import CaseInput, choose_date
-    from yibaolang.analysis.function import FunctionError, figure_function
     from yibaolang.outputs.plot import html_page, svg_file
     from yibaolang.semantics.values import Problem
     from yibaolang.tools.cli import _case_or_exit, _compile_or_exit
