@@ -119,7 +119,7 @@ def test_quoted_cells_may_span_lines_within_the_bound(policy: Path, tmp_path: Pa
     cases.write_text('费用,类别\n"100",甲\n"2\n00",乙\n300,"甲"\n', "utf-8")
     result = run(policy, cases, tmp_path / "o.csv", "--keep-inputs")
     rows = rows_of(tmp_path / "o.csv")
-    assert len(rows) == 3
+    assert len(rows) == 3, result.output
     assert rows[1]["费用"] == "2\n00" and rows[1]["错误"]  # a value, read whole (and not a money amount)
     assert rows[2]["支付"] == "240.00"
 
@@ -157,7 +157,7 @@ def test_jsonl_bounded_lines_duplicate_keys_and_blank_lines(policy: Path, tmp_pa
     with cases.open("wb") as fh:
         fh.write('{"费用": "100"}\n'.encode())
         fh.write(b'{"x": "' + b"a" * (50 << 20) + b'"}\n')  # a 50 MB line
-        fh.write("\n".encode())
+        fh.write(b"\n")
         fh.write('{"费用":"100","费用":"200"}\n'.encode())
         fh.write(('{"费用": ' + "9" * 5000 + "}\n").encode())
         fh.write(("[" * 100_000 + "]" * 100_000 + "\n").encode())
