@@ -51,7 +51,9 @@ def init(document: str, out_file: str | None, force: bool) -> None:
     if target.exists() and not force:
         click.echo(f"错误：{out_file} 已存在（加 --force 覆盖）", err=True)
         sys.exit(EXIT_INPUT)
-    target.write_text(text, encoding="utf-8")
+    from yibaolang.files import write_text
+
+    write_text(target, text, [document])  # yibaolang.files: atomic, never over the document itself
     todo = sum(1 for line in text.splitlines() if line.lstrip().startswith("# TODO"))
     click.echo(f"已写入 {out_file}：{len(parsed.sections)} 个条款，{todo} 处 TODO", err=True)
 
@@ -101,5 +103,7 @@ def coverage(policy: str, source: str, fmt: str, line_range: tuple[int, int] | N
     if out_file is None:
         click.echo(text, nl=False)
     else:
-        Path(out_file).write_text(text, encoding="utf-8")
+        from yibaolang.files import program_files, write_text
+
+        write_text(out_file, text, [*program_files(program), source])
         click.echo(f"已写入 {out_file}：{cov.summary(result)}", err=True)
