@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -384,3 +385,29 @@ def test_translator_memo_has_one_entry_per_instance(tmp_path: Path) -> None:
     keys = [inst for (symbol, inst) in tr.memo if symbol[1] == "报销"]
     assert len(keys) == 3 and len(set(keys)) == 3
     assert sorted(k.text.rsplit("@", 1)[1] for k in keys) == [f"{tmp_path / 'a.ybl'}:{line}:1" for line in (2, 5, 8)]
+
+
+def test_prove_follows_the_exception_conflict_rule(tmp_path: Path) -> None:
+    """Two 例外 that both hold with different values are a conflict (YB412, an evaluation error), not "the first
+    one wins": the prover assumes evaluation succeeds, as for every other evaluation error."""
+    import z3  # noqa: F401 - the prove extra is a test dependency
+
+    from yibaolang.analysis.prove import prove
+    from yibaolang.checks.compiler import compile_policy
+    from yibaolang.engines.evaluate import CaseInput, evaluate
+
+    (tmp_path / "yibaolang.toml").write_text("", encoding="utf-8")
+    (tmp_path / "p.ybl").write_text(
+        "输入 费用 : 金额 范围 0元 至 10万元\n"
+        "定义 报销 : 金额 = 0元\n"
+        "条款 \"乙\" 后一条\n"
+        "    例外 报销 当 费用 超过 6万元 时 = 2元\n"
+        "条款 \"甲\" 前一条\n"
+        "    例外 报销 当 费用 超过 5万元 时 = 1元\n"
+        "断言 报销 不超过 1元 \"至多一元\"\n"
+        "输出 报销\n", encoding="utf-8")
+    program = compile_policy(tmp_path / "p.ybl")
+    outcome = evaluate(program, CaseInput({"费用": Decimal(70000)}), ["报销"])
+    assert [d.code for d in outcome.diagnostics if d.is_error] == ["YB412"]
+    found = [d for d in prove(program) if "至多一元" in d.message]
+    assert [d.code for d in found] == ["YB590"], [d.message for d in found]

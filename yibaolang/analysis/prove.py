@@ -30,16 +30,19 @@ property outside the fragment is YB592 "无法证明：…（不在分段线性�
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, assert_never
 
 from yibaolang import ir
 from yibaolang.analysis.search import Where, at_root, bound_input, enter, in_function, rule_where
 from yibaolang.checks.resolve import Program, SymbolKind, lookup
 from yibaolang.diagnostics import Diagnostic, Severity, error, warning
 from yibaolang.ir.types import DURATIONS, Kind
+from yibaolang.semantics import bands
+from yibaolang.semantics import exceptions as exception_rules
+from yibaolang.semantics.builtins import implementation, implements, is_builtin
 from yibaolang.semantics.instances import InstanceKey
 
 TIMEOUT_MS = 5000
@@ -62,6 +65,88 @@ def info(code: str, span: ir.Span, message: str, hint: str = "", clause: str | N
 # ------------------------------------------------------------------ translation
 
 
+class Z3Ops:
+    """`Ops` over z3 terms (yibaolang.semantics.ops): the shared rules of meaning, written once, read by z3."""
+
+    def __init__(self, z3: Any) -> None:
+        self.z3 = z3
+
+    def zero(self) -> Any:
+        return self.z3.RealVal(0)
+
+    def add(self, a: Any, b: Any) -> Any:
+        return a + b
+
+    def sub(self, a: Any, b: Any) -> Any:
+        return a - b
+
+    def mul(self, a: Any, b: Any) -> Any:
+        return a * b
+
+    def smaller(self, a: Any, b: Any) -> Any:
+        return self.z3.If(a <= b, a, b)
+
+    def larger(self, a: Any, b: Any) -> Any:
+        return self.z3.If(a >= b, a, b)
+
+    def clamp(self, x: Any, low: Any, high: Any | None) -> Any:
+        floor = self.larger(x, low)
+        return floor if high is None else self.smaller(floor, high)
+
+    def round(self, a: Any, places: int | None) -> Any:
+        return a  # rounding modelled as exact arithmetic (every result says so: EXACT)
+
+    def compare(self, op: ir.CompareOp, a: Any, b: Any) -> Any:
+        match op:
+            case ir.CompareOp.GT:
+                return a > b
+            case ir.CompareOp.GE:
+                return a >= b
+            case ir.CompareOp.LT:
+                return a < b
+            case ir.CompareOp.LE:
+                return a <= b
+            case ir.CompareOp.EQ:
+                return a == b
+            case ir.CompareOp.NE:
+                return a != b
+            case _:
+                assert_never(op)
+
+    def all_of(self, conditions: Sequence[Any]) -> Any:
+        return self.z3.And(*conditions) if conditions else self.z3.BoolVal(True)
+
+    def any_of(self, conditions: Sequence[Any]) -> Any:
+        return self.z3.Or(*conditions) if conditions else self.z3.BoolVal(False)
+
+    def not_(self, condition: Any) -> Any:
+        return self.z3.Not(condition)
+
+
+# The builtins inside the fragment, registered by name (yibaolang.semantics.builtins); the others are Unsupported.
+
+
+@implements("z3", "取较小", "取较大")
+def _select(tr: Translator, e: ir.Call, where: Any) -> Any:
+    pick = tr.ops.smaller if e.function == "取较小" else tr.ops.larger
+    args = [tr.expr(a, where) for a in e.args]
+    result = args[0]
+    for a in args[1:]:
+        result = pick(result, a)
+    return result
+
+
+@implements("z3", "四舍五入", "数值")
+def _as_is(tr: Translator, e: ir.Call, where: Any) -> Any:
+    return tr.ops.round(tr.expr(e.args[0], where), None)  # rounding modelled as exact
+
+
+@implements("z3", "绝对值")
+def _absolute(tr: Translator, e: ir.Call, where: Any) -> Any:
+    a = tr.expr(e.args[0], where)
+    return tr.ops.larger(a, -a)
+
+
 class Translator:
     """IR → z3 for one copy of the case inputs (a second copy shares all but `own` inputs)."""
 
@@ -72,6 +157,7 @@ class Translator:
         self.domain: list[Any] = []  # conditions for evaluation to succeed
         self.memo: dict[tuple[tuple[str, str], InstanceKey], Any] = {}  # (symbol, instance) → term
         self.depth = 0
+        self.ops = Z3Ops(z3)
 
     def num(self, value: Decimal | int) -> Any:
         return self.z3.RealVal(str(Fraction(Decimal(value))))
@@ -124,9 +210,7 @@ class Translator:
                     return a / b
                 case ir.Compare(op=op, left=left, right=right):
                     a, b = self.operands(left, right, where)
-                    return {ir.CompareOp.GT: lambda: a > b, ir.CompareOp.GE: lambda: a >= b,
-                            ir.CompareOp.LT: lambda: a < b, ir.CompareOp.LE: lambda: a <= b,
-                            ir.CompareOp.EQ: lambda: a == b, ir.CompareOp.NE: lambda: a != b}[op]()
+                    return self.ops.compare(op, a, b)
                 case ir.Member(subject=subject, values=values, negated=negated):
                     s, enum_ = self.enum_term(subject, where)
                     held = z3.Or(*[s == enum_.index(v) for v in values if v in enum_]) if values else z3.BoolVal(False)
@@ -146,22 +230,22 @@ class Translator:
                     return result
                 case ir.Bounded(kind=kind, value=value, limit=limit):
                     a, b = self.expr(value, where), self.expr(limit, where)
-                    return z3.If(a <= b, a, b) if kind is ir.BoundKind.CAP else z3.If(a >= b, a, b)
+                    return self.ops.smaller(a, b) if kind is ir.BoundKind.CAP else self.ops.larger(a, b)
                 case ir.Call():
                     return self.call(e, where)
-                case ir.Banded(subject=subject, bands=bands):
+                case ir.Banded(subject=subject):
                     x = self.expr(subject, where)
-                    total = self.num(0)
-                    for band in bands:
-                        low = self.expr(band.lower.value, where) if band.lower is not None else self.num(0)
-                        rate = self.expr(band.rate, where)
+                    table = []
+                    for edge in bands.edges(e):
+                        start = self.expr(edge.lower, where) if edge.lower is not None else self.ops.zero()
+                        end = self.expr(edge.upper, where) if edge.upper is not None else None
+                        rate = self.expr(edge.band.rate, where)
                         if not self.piecewise_constant(rate):
                             raise Unsupported("分段的比例随案例变化")
-                        top = x if band.upper is None else z3.If(x <= self.expr(band.upper.value, where), x,
-                                                                   self.expr(band.upper.value, where))
-                        part = top - low
-                        total = total + rate * z3.If(part >= 0, part, self.num(0))
-                    return total
+                        if edge.may_invert:  # an inverted band is an evaluation error (YB422): assumed not to occur
+                            self.domain.append(z3.Not(bands.inverted(self.ops, start, end)))
+                        table.append((start, end, rate))
+                    return bands.total(self.ops, x, table, None)  # rounding modelled as exact
                 case ir.Stepped(subject=subject, steps=steps, otherwise=otherwise):
                     x = self.expr(subject, where)
                     matches = [self.step_match(step, x, where) for step in steps]
@@ -230,41 +314,17 @@ class Translator:
         return self.expr(e, where), values
 
     def step_match(self, step: ir.Step, x: Any, where: Any) -> Any:
-        z3 = self.z3
         low = self.expr(step.low.value, where) if step.low is not None else None
         high = self.expr(step.high.value, where) if step.high is not None else None
-        match step.kind:
-            case ir.StepKind.EXACT:
-                return x == low
-            case ir.StepKind.AT_LEAST:
-                return x >= low
-            case ir.StepKind.ABOVE:
-                return x > low
-            case ir.StepKind.AT_MOST:
-                return x <= high
-            case ir.StepKind.BELOW:
-                return x < high
-            case ir.StepKind.BETWEEN:
-                assert step.low is not None
-                return z3.And(x >= low if step.low.inclusive else x > low, x <= high)
-        raise Unsupported("分档的写法")
+        return bands.step_matches(self.ops, step, x, low, high)
 
     def call(self, e: ir.Call, where: Any) -> Any:
-        z3 = self.z3
         name = e.function if e.qualifier is None else e.display
-        if name in ("取较小", "取较大"):
-            args = [self.expr(a, where) for a in e.args]
-            result = args[0]
-            for a in args[1:]:
-                result = z3.If(a < result, a, result) if name == "取较小" else z3.If(a > result, a, result)
-            return result
-        if name == "四舍五入":
-            return self.expr(e.args[0], where)  # rounding modelled as exact
-        if name == "绝对值":
-            a = self.expr(e.args[0], where)
-            return z3.If(a >= 0, a, -a)
-        if name == "数值":
-            return self.expr(e.args[0], where)
+        if is_builtin(e):
+            implement = implementation("z3", e.function)
+            if implement is None:
+                raise Unsupported(f"用到了函数 {name}")
+            return implement(self, e, where)
         found = lookup(where.scope, e.callee)
         if found is None or found.symbol.kind is not SymbolKind.FUNCTION:
             raise Unsupported(f"用到了函数 {name}")
@@ -304,15 +364,19 @@ class Translator:
             raise Unsupported(f"“{symbol.name}”不是可以计算的数额")
         rules = self.program.exceptions.get(symbol.key, [])
         if rules:
-            fired = []
+            fired, results = [], []
             for rule_scope, rule in rules:
                 read = rule_where(self.program, inner, rule_scope)
-                fired.append((rule, self.expr(rule.condition, read), self.expr(rule.value, read)))
-            for rule, cond, result in reversed(fired):
-                beaten = [c for other, c, _ in fired if other is not rule and rule.clause is not None
-                          and rule.clause in other.overrides]
-                wins = z3.And(cond, *[z3.Not(c) for c in beaten]) if beaten else cond
-                value = z3.If(wins, result, value)
+                fired.append(self.expr(rule.condition, read))
+                results.append(self.expr(rule.value, read))
+            guards = exception_rules.winner_guards(self.ops, fired, exception_rules.beaten_by([r for _, r in rules]))
+            # A conflict (YB412) is an evaluation error: assumed not to occur, as every evaluation succeeds.
+            self.domain.append(z3.Not(exception_rules.unresolved(self.ops, fired, guards)))
+            for i in range(len(rules)):
+                for j in range(i + 1, len(rules)):
+                    self.domain.append(z3.Not(z3.And(guards[i], guards[j], results[i] != results[j])))
+            for guard, result in reversed(list(zip(guards, results, strict=True))):
+                value = z3.If(guard, result, value)
         self.memo[key] = value
         return value
 
