@@ -116,3 +116,147 @@ def test_doc_block_checks(block: Block, tmp_path: Path) -> None:
         assert result.exit_code == 1, f"{block.id} should be rejected by `yibaolang check --strict`:\n{output}"
         for code in block.codes:
             assert f"[{code}]" in output, f"{block.id} should report {code}:\n{output}"
+
+
+# ---------------------------------------------------------------- console transcripts
+#
+# A ```console block is a transcript: each `$ yibaolang …` line is run and the lines after it are what
+# it prints (standard output and error, as a terminal shows them).  A line starting with …… stands for
+# any number of lines the page leaves out.  The files a transcript uses are the page's blocks before it:
+# a block with `file=名称` defines that file; an unnamed ybl/ybl-error block defines the policy the next
+# transcript names, an unnamed yaml block its --case file.  `<!-- 改 文件：旧 → 新 -->` edits a file
+# the way the prose says (the tutorial's "改第一处后再检查").  Transcripts that name none of the page's
+# files run at the repository root (policies/, examples/).
+#
+# Pages whose transcripts are run; the others' still show older output and are to be brought in.
+TRANSCRIPT_PAGES = ("tutorial.md", "init.md", "letter.md")
+ROOT = DOCS.parent
+
+_FENCE = re.compile(r"^```(\S*)(?:[ \t]+(.*))?$")
+_EDIT = re.compile(r"^<!-- 改 (\S+)：(.+?) → (.+?) -->$")
+_ELIDED = "……"
+
+
+@attrs.frozen
+class Transcript:
+    page: str
+    line: int
+    text: str
+    files: dict[str, str]
+
+    @property
+    def id(self) -> str:
+        return f"{self.page}:{self.line}"
+
+    def commands(self) -> list[str]:
+        return [line[2:] for line in self.text.splitlines() if line.startswith("$ ")]
+
+
+def _named(args: list[str], suffixes: tuple[str, ...]) -> list[str]:
+    return [a for a in args if a.endswith(suffixes)]
+
+
+def transcripts(page: Path) -> list[Transcript]:
+    import shlex
+
+    lines = page.read_text(encoding="utf-8").split("\n")
+    files: dict[str, str] = {}
+    pending: dict[str, str] = {}  # kind (ybl | yaml) → text of the last unnamed block
+    out: list[Transcript] = []
+    i = 0
+    while i < len(lines):
+        edit = _EDIT.match(lines[i])
+        if edit is not None:
+            name, old, new = edit.groups()
+            assert old in files.get(name, ""), f"{page.name}:{i + 1}: {name} has no “{old}” to change"
+            files[name] = files[name].replace(old, new, 1)
+            i += 1
+            continue
+        fence = _FENCE.match(lines[i])
+        if fence is None or not fence.group(1):
+            i += 1
+            continue
+        start, kind = i, fence.group(1)
+        words = (fence.group(2) or "").split()
+        body: list[str] = []
+        i += 1
+        while i < len(lines) and not _CLOSE.match(lines[i]):
+            body.append(lines[i])
+            i += 1
+        i += 1
+        text = "\n".join(body) + "\n"
+        name = next((w.split("=", 1)[1] for w in words if w.startswith("file=")), None)
+        if name is not None:
+            files[name] = text
+        elif kind in ("ybl", "ybl-error"):
+            pending["ybl"] = text
+        elif kind == "yaml":
+            pending["yaml"] = text
+        elif kind == "console" and any(line.startswith("$ yibaolang ") for line in body):
+            args = [a for line in body if line.startswith("$ ") for a in shlex.split(line[2:])]
+            for suffix, key in ((".ybl", "ybl"), (".yaml", "yaml")):
+                named = [a for a in _named(args, (suffix,)) if not (ROOT / a).exists()]
+                if key in pending and named:
+                    files[named[0]] = pending.pop(key)
+            out.append(Transcript(page.name, start + 1, text, dict(files)))
+    return out
+
+
+TRANSCRIPTS = [t for name in TRANSCRIPT_PAGES if (DOCS / name).exists() for t in transcripts(DOCS / name)]
+
+
+def expected_pattern(text: str) -> re.Pattern[str]:
+    parts = []
+    for line in text.splitlines():
+        parts.append(r"(?:[^\n]*\n)*?" if line.strip().startswith(_ELIDED) else re.escape(line) + r"\n")
+    return re.compile("".join(parts))
+
+
+def run_transcript(t: Transcript, folder: Path) -> str:
+    import shlex
+
+    uses_page_files = any(name in cmd for cmd in t.commands() for name in t.files)
+    where = folder if uses_page_files else ROOT
+    if uses_page_files:
+        (folder / "yibaolang.toml").write_text("", encoding="utf-8")
+        for name, text in t.files.items():
+            (folder / name).write_text(text, encoding="utf-8")
+    shown = []
+    old = os.getcwd()
+    os.chdir(where)
+    try:
+        for line in t.text.splitlines():
+            if not line.startswith("$ "):
+                continue
+            args = shlex.split(line[2:])
+            assert args[0] == "yibaolang", f"{t.id}: only yibaolang commands are run"
+            result = CliRunner(env={"COLUMNS": None}).invoke(main, args[1:], catch_exceptions=False)
+            shown.append(line + "\n" + result.output)
+    finally:
+        os.chdir(old)
+    return "".join(shown)
+
+
+def test_transcript_pages_have_transcripts() -> None:
+    pages = {t.page for t in TRANSCRIPTS}
+    assert "tutorial.md" in pages and len(TRANSCRIPTS) >= 10
+
+
+@pytest.mark.parametrize("transcript", TRANSCRIPTS, ids=lambda t: t.id)
+def test_console_transcript_is_what_the_tool_prints(transcript: Transcript, tmp_path: Path) -> None:
+    actual = run_transcript(transcript, tmp_path)
+    assert expected_pattern(transcript.text).fullmatch(actual), (
+        f"{transcript.id}: the transcript differs from what the tool prints now:\n{actual}")
+
+
+def test_the_tianjin_example_case_gives_every_input() -> None:
+    """examples/tianjin_case.yaml says it gives every input the outputs need: it runs without a YB410."""
+    old = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        result = CliRunner().invoke(main, ["run", "policies/tianjin_2016.ybl", "--case", "examples/tianjin_case.yaml"])
+    finally:
+        os.chdir(old)
+    assert result.exit_code == 0, result.output
+    assert "YB410" not in result.output
+    assert "次年住院最高支付标准 = 301,800.00元" in result.output and "划入社会保障卡金额 = 140.00元" in result.output

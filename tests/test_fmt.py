@@ -353,3 +353,16 @@ def test_doc_has_examples_and_its_full_policy_is_formatted() -> None:
     assert len(_DOC_PAIRS) >= 7
     full = re.findall(r"```ybl\n(.*?)```", DOC, re.S)
     assert full and all(format_text(text) == text for text in full)
+
+
+def test_the_tutorials_files_are_already_formatted(tmp_path: Path) -> None:
+    """What the tutorial asks the reader to type is what `fmt` would write (docs/tutorial.md, docs/fmt.md §3)."""
+    from tests.test_docs import DOCS, extract
+
+    blocks = [b for b in extract(DOCS / "tutorial.md") if b.kind == "ybl"]
+    assert len(blocks) >= 2
+    for block in blocks:
+        path = tmp_path / "门诊统筹.ybl"
+        path.write_text(block.text, encoding="utf-8")
+        result = CliRunner().invoke(main, ["fmt", "--check", str(path)])
+        assert result.exit_code == 0, f"{block.id} is not in fmt's form:\n{result.output}"
