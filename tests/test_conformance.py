@@ -1,0 +1,972 @@
+"""The conformance suite (docs/conformance.md): every construct, through every engine.
+
+`tests/conformance/<feature>/good/<name>.ybl` are small programs, each with
+`<name>.cases.yaml` beside it (the `yibaolang test` form: 名称, 输入, 期望,
+计算日期) whose expected values were worked out by hand.  Every case goes
+through
+
+- the interpreter (`engines.evaluate`), one case at a time;
+- the vector engine, all cases of a program as rows of one batch
+  (`tools.batch.Runner`); the engine itself must finish every row (no row
+  handed back to the interpreter) and give the same values;
+- z3 (`analysis.prove`): the translated figure, with the inputs pinned to the
+  case, must take the expected value in the solver's model; every 断言 of the
+  program must be proved;
+- the counterexample search's evaluation (`analysis.search`);
+- the charts (`outputs.plot`): the plotted function at the case's value of an
+  input equals the expected value, every annotated breakpoint is a point
+  where the interpreter's slope changes or its value jumps, and every such
+  change between plotted points has a breakpoint ("plot-kinks"); the
+  explanation's band charts mark the figure's real value ("chart").
+
+`<feature>/bad/<name>.ybl` either carries `# 期望诊断 YBnnn` lines (`check`
+must report each code) or has `<name>.errors.yaml` beside it: cases
+(名称, 输入, 计算日期, 错误, 提及) on which every engine must fail with that
+evaluation error instead of producing a value.
+
+A construct outside an engine's fragment is listed in `OUTSIDE`, the one
+table of exclusions; the test of such a program × engine asserts that the
+engine really reports it (z3 raises Unsupported with that text, rounding
+makes z3's exact value differ, …), so the table cannot go stale.  Known
+defects (issue 10) are in `DEFECTS` and run as strict xfails: once fixed,
+they turn red until their entry is removed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pyarrow as pa
+import pytest
+import yaml
+
+from yibaolang import ir
+from yibaolang.checks.compiler import compile_policy
+from yibaolang.checks.resolve import Program
+from yibaolang.diagnostics import Diagnostic
+from yibaolang.engines.cases import RawCase, RawEntry, declared_inputs, load_suite, validate
+from yibaolang.engines.evaluate import CaseInput, Outcome, evaluate, evaluator_for
+from yibaolang.ir.types import DURATIONS, Kind, Type
+from yibaolang.semantics.values import to_json
+
+ROOT = Path(__file__).resolve().parent.parent
+SUITE = ROOT / "tests" / "conformance"
+EXPECT_MARK = "# 期望诊断 "
+ENGINES = ("interpreter", "vector", "z3", "search", "plot", "plot-kinks")
+ERROR_ENGINES = ("interpreter", "vector", "z3", "search", "plot")
+PLOT_POINTS = 40
+
+# One table of what lies outside an engine's fragment: (program, engine) → what the engine reports.
+# z3: the text of prove.Unsupported, or EXACT (rounding is modelled as exact arithmetic, so some case's
+# value differs), or VALIDATED (the case is refused before any evaluation, which z3 does not model).
+# z3: MISSING (a free input is not missing to z3: it finds a value where the interpreter needs the input).
+# vector: FALLBACK (rows the engine hands to the interpreter, whose values are then final), or the text
+# of what the engine lists as unsupported.
+# plot: NOTHING_TO_PLOT (no numeric input that a numeric figure of the cases depends on).
+# search: VALIDATED (the search builds its cases from the declarations; it never reads a case file).
+EXACT = "舍入按精确计算"
+VALIDATED = "案例在求值之前就被拒绝"
+NOTHING_TO_PLOT = "没有可以画的数值输入与数额"
+MISSING = "z3 的每个输入都有值，不会缺少输入"
+NO_CHART = "分段累进的对象不只读一个输入，解释里不画图"
+FALLBACK = "有的行交给解释器"
+OUTSIDE: dict[tuple[str, str], str] = {
+    ("params/good/dated_versions", "z3"): "按日期分版本",
+    ("rounding/good/per_production", "z3"): EXACT,
+    ("rounding/good/policy_yuan", "z3"): EXACT,
+    ("rounding/good/policy_jiao", "z3"): EXACT,
+    ("rounding/good/round_builtin", "z3"): EXACT,
+    ("banded/good/per_band_rounding", "z3"): EXACT,
+    ("arithmetic/good/division_places", "z3"): "除以随案例变化的数额",
+    ("arithmetic/good/products", "z3"): "两个随案例变化的数额相乘",
+    ("rounding/good/round_builtin", "vector"): FALLBACK,
+    ("imports/good/layered", "z3"): EXACT,
+    ("exceptions/good/dated_exception", "z3"): "日期",
+    ("dates/good/month_end", "z3"): "日期",
+    ("dates/good/date_builtins", "z3"): "用到了函数 年月日",
+    ("dates/good/evaluation_date", "z3"): "计算日期",
+    ("dates/good/month_end", "plot"): NOTHING_TO_PLOT,
+    ("dates/good/month_end", "plot-kinks"): NOTHING_TO_PLOT,
+    ("dates/good/date_builtins", "plot"): NOTHING_TO_PLOT,
+    ("dates/good/date_builtins", "plot-kinks"): NOTHING_TO_PLOT,
+    ("dates/good/evaluation_date", "plot"): NOTHING_TO_PLOT,
+    ("dates/good/evaluation_date", "plot-kinks"): NOTHING_TO_PLOT,
+    ("exceptions/good/dated_exception", "plot"): NOTHING_TO_PLOT,
+    ("exceptions/good/dated_exception", "plot-kinks"): NOTHING_TO_PLOT,
+    ("imports/good/layered", "chart"): NO_CHART,
+    ("cases/good/cases_rows", "plot"): NOTHING_TO_PLOT,
+    ("cases/good/cases_rows", "plot-kinks"): NOTHING_TO_PLOT,
+    ("table/good/lookup", "plot"): NOTHING_TO_PLOT,
+    ("table/good/lookup", "plot-kinks"): NOTHING_TO_PLOT,
+    ("inputs/bad/out_of_range", "z3"): VALIDATED,
+    ("inputs/bad/out_of_range", "search"): VALIDATED,
+    ("inputs/bad/out_of_range", "plot"): VALIDATED,
+    ("inputs/bad/missing_input", "z3"): MISSING,
+    ("params/bad/before_first_version", "z3"): "按日期分版本",
+    ("arithmetic/bad/division_by_zero", "z3"): "除以随案例变化的数额",
+    ("dates/bad/no_such_date", "z3"): "用到了函数 年月日",
+    ("dates/bad/no_such_date", "plot"): NOTHING_TO_PLOT,
+}
+
+# Known defects, as strict xfails: (program, engine) → the defect (details in the findings of issue 10).
+# When one is fixed its test passes, the strict xfail turns red, and its entry here must go.
+INVERTED_BAND = "issue 10: an inverted 分段累进 (bounds from inputs) is not an evaluation error everywhere"
+DEFECTS: dict[tuple[str, str], str] = {
+    ("banded/bad/inverted_band", "check"): INVERTED_BAND + " (check has no warning when the search finds it)",
+    ("arithmetic/good/division_places", "vector"): "vector divide(): IndexError when a column is divided by a "
+                                                   "constant and a quotient past row 0 does not terminate",
+    ("compare/good/boundary_words", "plot-kinks"): "plot: a 是否 figure defined by a comparison jumps where "
+                                                   "the comparison flips, and no breakpoint is marked there",
+    ("logic/good/and_or_not", "plot-kinks"): "plot: a 是否 figure defined by a comparison jumps where "
+                                             "the comparison flips, and no breakpoint is marked there",
+    ("minmax/good/caps_and_floors", "plot-kinks"): "plot: a 封顶 whose limit is met exactly at a grid point "
+                                                   "(门诊费用 6500元 on 0..20000元) is not marked",
+}
+
+
+# ------------------------------------------------------------------ the programs
+
+
+def _id(path: Path) -> str:
+    return path.relative_to(SUITE).with_suffix("").as_posix()
+
+
+GOOD = sorted(SUITE.glob("*/good/*.ybl"))
+BAD = sorted(SUITE.glob("*/bad/*.ybl"))
+BAD_CHECK = [p for p in BAD if not p.with_suffix(".errors.yaml").is_file()]
+BAD_EVAL = [p for p in BAD if p.with_suffix(".errors.yaml").is_file()]
+
+
+@functools.cache
+def program_of(path: Path) -> Program:
+    """The front end only (no lints): what every engine evaluates."""
+    program = compile_policy(path)
+    errors = [d for d in program.diagnostics if d.is_error]
+    assert not errors, [f"{d.code} {d.message}" for d in errors]
+    return program
+
+
+def checked(path: Path) -> Program:
+    """The front end and the lints: what `yibaolang check` reports."""
+    try:
+        from yibaolang.analysis.lint import check_policy  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return compile_policy(path, lint=True)  # type: ignore[call-arg,unused-ignore]
+    return check_policy(path)  # type: ignore[no-any-return,unused-ignore]
+
+
+@attrs.frozen
+class Case:
+    name: str
+    cells: dict[str, Any]  # the case file's values as written (计算日期 included)
+    case: CaseInput | None  # None when the case is refused before evaluation
+    problems: tuple[Diagnostic, ...]
+    expected: dict[str, Any]  # figure → value (good cases)
+    types: dict[str, Type]
+    error: str = ""  # bad cases: the code (or code prefix) every engine must fail with
+    mentions: tuple[str, ...] = ()  # texts the interpreter's message must contain
+    clause: str | None = None  # the clause the diagnostic must name
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _figure_type(program: Program, name: str) -> Type:
+    fig = evaluator_for(program, False).resolve_output(name)
+    assert not isinstance(fig, Diagnostic), f"{name}: {fig.message}"
+    return fig.type
+
+
+@functools.cache
+def good_cases(path: Path) -> tuple[Case, ...]:
+    from yibaolang.semantics.values import Problem, parse_value
+
+    program = program_of(path)
+    raws, problems = load_suite(str(path.with_suffix(".cases.yaml")))
+    assert not problems, [d.message for d in problems]
+    out = []
+    for raw in raws:
+        case, diags = validate(program, raw)
+        assert not diags, (raw.name, [d.message for d in diags])
+        expected, types = {}, {}
+        for entry in raw.expect:
+            types[entry.name] = _figure_type(program, entry.name)
+            value = parse_value(entry.value, types[entry.name])
+            assert not isinstance(value, Problem), (raw.name, entry.name, value.message)
+            expected[entry.name] = value
+        cells = {e.name: _cell(e.value) for e in raw.entries}
+        out.append(Case(str(raw.name), cells, case, (), expected, types))
+    assert out, f"{path}: no cases"
+    return tuple(out)
+
+
+@functools.cache
+def error_cases(path: Path) -> tuple[Case, ...]:
+    program = program_of(path)
+    items = yaml.safe_load(path.with_suffix(".errors.yaml").read_text("utf-8"))
+    span = ir.Span(str(path), 1, 1, 1, 1)
+    out = []
+    for item in items:
+        assert set(item) <= {"名称", "输入", "计算日期", "错误", "提及", "条款"}, item
+        cells = dict(item.get("输入", {}))
+        if "计算日期" in item:
+            cells["计算日期"] = item["计算日期"]
+        assert not any(isinstance(v, float) for v in cells.values()), "write numbers with their unit"
+        raw = RawCase(str(path), [RawEntry(k, v, span, span) for k, v in cells.items()], name=item["名称"])
+        case, diags = validate(program, raw)
+        out.append(Case(item["名称"], {k: _cell(v) for k, v in cells.items()}, None if diags else case,
+                        tuple(diags), {}, {}, str(item["错误"]), tuple(item.get("提及", ())), item.get("条款")))
+    return tuple(out)
+
+
+def expected_codes(path: Path) -> list[str]:
+    return [code for line in path.read_text("utf-8").splitlines() if line.startswith(EXPECT_MARK)
+            for code in line[len(EXPECT_MARK):].split()]
+
+
+def same(type_: Type, a: Any, b: Any) -> bool:
+    """Equal as values of the type (50% and 0.50 alike), never through a binary float."""
+    return bool(to_json(type_, a) == to_json(type_, b))
+
+
+def mismatches(case: Case, got: dict[str, Any]) -> list[str]:
+    out = []
+    for name, want in case.expected.items():
+        value = got.get(name, "（没有值）")
+        if value == "（没有值）" or not same(case.types[name], value, want):
+            out.append(f"{case.name}: {name} 期望 {to_json(case.types[name], want)}，实际 {value!r}")
+    return out
+
+
+def fails_with(case: Case, diagnostics: list[Diagnostic]) -> bool:
+    return any(d.is_error and d.code.startswith(case.error) and all(m in d.message for m in case.mentions)
+               and (case.clause is None or d.clause == case.clause) for d in diagnostics)
+
+
+def all_values(program: Program, case: CaseInput) -> dict[str, Any]:
+    """The case's values and every declared default the interpreter would take (those that are constants)."""
+    values = dict(case.values)
+    evaluator = evaluator_for(program, False)
+    for name, info in declared_inputs(program).items():
+        if name not in values and info.decl.default is not None:
+            try:
+                values[name] = evaluator.constant(info.scope, info.decl.default)
+            except Exception:  # a default that reads other inputs: the engine under test computes it
+                continue
+    return values
+
+
+# ------------------------------------------------------------------ the engines, each behind one function
+# Each returns {figure: value} for a case, or the diagnostics that stopped it.
+
+
+def run_interpreter(program: Program, case: CaseInput, names: list[str]) -> Outcome:
+    return evaluate(program, case, names)
+
+
+def interpreter_values(program: Program, case: Case) -> dict[str, Any]:
+    assert case.case is not None
+    outcome = run_interpreter(program, case.case, list(case.expected))
+    assert outcome.ok, [f"{d.code} {d.message}" for d in outcome.diagnostics]
+    return {o.name: o.value for o in outcome.outputs if o.ok}
+
+
+@attrs.frozen
+class Batch:
+    values: list[dict[str, Any]]  # per row: figure → value (None where the row failed)
+    errors: list[str]  # per row: the 错误 column
+    fallback: list[bool]  # per row: handed to the interpreter
+    unsupported: list[str]  # what the vector engine said it does not reproduce
+
+
+def run_batch(program: Program, cases: tuple[Case, ...], names: list[str], engine: str = "numpy") -> Batch:
+    from yibaolang.tools.batch import Runner
+
+    columns: list[str] = []
+    for c in cases:
+        columns.extend(k for k in c.cells if k not in columns)
+    table = pa.table({k: pa.array([None if c.cells.get(k) is None else str(c.cells[k]) for c in cases],
+                                  pa.string()) for k in columns}) if columns else pa.table({"_": pa.nulls(len(cases))})
+    runner = Runner(program, names, engine=engine, strict=True)
+    out = runner.evaluate(table)
+    types = {n: _figure_type(program, n) for n in runner.outputs}
+    listed = {n: out.columns[n].to_pylist() for n in runner.outputs}
+    values = [{n: _from_arrow(types[n], listed[n][i]) for n in runner.outputs} for i in range(out.n)]
+    unsupported = list(runner.engine.unsupported) if runner.engine is not None else []
+    return Batch(values, out.errors.to_pylist(), [bool(x) for x in out.fallback], unsupported)
+
+
+def _from_arrow(type_: Type, value: Any) -> Any:
+    if value is None or type_.kind in (Kind.BOOL, Kind.DATE, Kind.ENUM) or type_.kind in DURATIONS:
+        return value
+    return Decimal(str(value))
+
+
+class Z3Unsupported(Exception):
+    """prove's translation refused a construct (the message is prove's)."""
+
+
+def run_z3(program: Program, values: dict[str, Any], names: list[str],
+           conditions: tuple[ir.Expr, ...] = ()) -> tuple[str, dict[Any, Any]]:
+    """z3's model of each figure (and each condition, by its index) with the case inputs pinned:
+    ("sat", values) or ("unsat", {})."""
+    import z3  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+    from yibaolang.analysis import prove
+    from yibaolang.analysis.lint.context import load_config
+    from yibaolang.analysis.search import space
+
+    searched = space(program, load_config(program.project_root))
+    variables, assumptions = prove._variables(z3, searched)
+    tr = prove.Translator(z3, program, variables)
+    try:
+        terms: dict[Any, Any] = {n: tr.expr(_name(n), _root_where(program)) for n in names}
+        terms.update({i: tr.expr(c, _root_where(program)) for i, c in enumerate(conditions)})
+    except prove.Unsupported as exc:
+        raise Z3Unsupported(str(exc)) from exc
+    pins = []
+    for name, term in variables.items():
+        if name not in values:
+            continue
+        value = values[name]
+        kind = searched.inputs[name].info.type.kind
+        if kind is Kind.BOOL:
+            pins.append(term == z3.BoolVal(bool(value)))
+        elif kind is Kind.ENUM:
+            pins.append(term == searched.inputs[name].candidates.index(value))
+        else:
+            pins.append(term == z3.RealVal(str(Fraction(Decimal(value)))))
+    solver = z3.Solver()
+    solver.set("timeout", 5000)
+    solver.add(*assumptions, *tr.domain, *pins)
+    verdict = solver.check()
+    if verdict == z3.unsat:
+        return "unsat", {}
+    assert verdict == z3.sat, verdict
+    model = solver.model()
+    out: dict[Any, Any] = {}
+    for n, term in terms.items():
+        found = model.eval(term, model_completion=True)
+        if isinstance(n, int):
+            out[n] = z3.is_true(found)
+            continue
+        type_ = _figure_type(program, n)
+        if type_.kind is Kind.BOOL:
+            out[n] = z3.is_true(found)
+        elif type_.kind is Kind.ENUM:
+            assert type_.enum is not None
+            out[n] = list(type_.enum.values)[found.as_long()]
+        else:
+            exact = Fraction(found.numerator_as_long(), found.denominator_as_long()) if z3.is_rational_value(found) \
+                else Fraction(found.as_long())
+            out[n] = exact
+    return "sat", out
+
+
+def _root_where(program: Program) -> Any:
+    """Where the root policy's expressions are read, as the search and prove model it."""
+    from yibaolang.analysis import search
+
+    if hasattr(search, "at_root"):
+        return search.at_root(program)
+    where: Any = search.Where
+    return where(program.root)  # before import instances had stable keys
+
+
+def z3_same(type_: Type, got: Any, want: Any) -> bool:
+    if isinstance(got, Fraction):
+        return got == Fraction(Decimal(want)) if not isinstance(want, bool) else False
+    return bool(got == want)
+
+
+def prove_assertions(program: Program) -> list[Diagnostic]:
+    """What `check --prove` says about each 断言 of the program (YB590 proved, YB580 false, YB592 unknown)."""
+    from yibaolang.analysis.prove import prove
+
+    spans = {a.span for a in program.root.module.assertions}
+    return [d for d in prove(program) if d.span in spans]
+
+
+def run_search(program: Program, case: CaseInput, names: list[str]) -> Outcome:
+    from yibaolang.analysis.lint.context import load_config
+    from yibaolang.analysis.search import SearchCase, space
+
+    searched = space(program, load_config(program.project_root))
+    return searched.run(SearchCase(dict(case.values), case.date), names)  # type: ignore[no-any-return]
+
+
+def run_plot(program: Program, input_name: str, low: Decimal, high: Decimal, case: CaseInput | None,
+             names: list[str]) -> Any:
+    from yibaolang.outputs.plot import plot
+
+    assert case is not None
+    values = {k: v for k, v in case.values.items() if k != input_name}
+    return plot(program, input_name, low, high, values, case.date, names, points=PLOT_POINTS)
+
+
+def band_markers(program: Program, case: CaseInput) -> dict[str, Any]:
+    """The explanation's band charts of the case: figure → the value its marker shows."""
+    from yibaolang.outputs.plot import band_charts
+
+    charts = band_charts(program, dict(case.values), case.date)
+    return {name: chart.marker[1] for name, chart in charts.items() if chart.marker is not None}
+
+
+def _name(text: str) -> ir.Name:
+    qualifier, _, name = text.rpartition(".")
+    return ir.Name(name, qualifier or None, ir.NO_SPAN)
+
+
+# ------------------------------------------------------------------ which charts a case has
+
+
+NUMERIC_KINDS = (Kind.MONEY, Kind.RATIO, Kind.NUMBER, *DURATIONS)
+
+
+@attrs.frozen
+class Plan:
+    """One chart: vary `input_name` over [low, high] (the case's value `x` is a plotted point)."""
+
+    case: Case
+    input_name: str
+    x: Any
+    low: Decimal
+    high: Decimal
+    names: tuple[str, ...]
+
+
+def plot_plans(program: Program, cases: tuple[Case, ...], every_input: bool = False) -> list[Plan]:
+    from yibaolang.outputs.plot import dependencies
+
+    inputs = declared_inputs(program)
+    evaluator = evaluator_for(program, False)
+    plans = []
+    for case in cases:
+        assert case.case is not None
+        for input_name, x in all_values(program, case.case).items():
+            info = inputs[input_name]
+            if info.type.kind not in NUMERIC_KINDS:
+                continue
+            groups: dict[Kind, list[str]] = {}
+            for name, type_ in case.types.items():
+                if name == input_name or not (type_.kind in NUMERIC_KINDS or type_.kind is Kind.BOOL):
+                    continue
+                if input_name in dependencies(program, name).inputs:
+                    groups.setdefault(type_.kind, []).append(name)
+            if not groups:
+                continue
+            low_limit = _bound(evaluator, info, info.decl.range_low)
+            if low_limit is None and info.type.kind in (Kind.MONEY, *DURATIONS) and x >= 0:
+                low_limit = Decimal(0)
+            high_limit = _bound(evaluator, info, info.decl.range_high)
+            low, high = _window(Decimal(x), low_limit, high_limit, info.type.kind)
+            for names in groups.values():
+                plans.append(Plan(case, input_name, x, low, high, tuple(names)))
+            if not every_input:
+                break  # one varied input per case keeps the suite fast; the cases vary different inputs
+    return plans
+
+
+def _bound(evaluator: Any, info: Any, expr: ir.Expr | None) -> Decimal | None:
+    return None if expr is None else Decimal(evaluator.constant(info.scope, expr))
+
+
+def _window(x: Decimal, low: Decimal | None, high: Decimal | None, kind: Kind) -> tuple[Decimal, Decimal]:
+    """An interval with x at its middle or at one end, so x is one of the evenly spaced points."""
+    d = abs(x) if x != 0 else (Decimal(1) if kind is Kind.RATIO else Decimal(PLOT_POINTS))
+    if kind in DURATIONS:
+        d = d.to_integral_value() or Decimal(PLOT_POINTS)
+        if d % 2:
+            d += 1
+    left = d if low is None else min(d, x - low)
+    right = d if high is None else min(d, high - x)
+    if left >= d and right >= d:
+        return x - d, x + d
+    if right >= d or right >= left:
+        return x, x + (right if right > 0 else d)
+    return x - left, x
+
+
+def _kinked(ys: list[Any], xs: list[Decimal], tolerance: Decimal) -> bool:
+    """The middle point is off the line through the outer two by more than rounding explains."""
+    (x0, x1, x2), (y0, y1, y2) = xs, [Decimal(int(y)) if isinstance(y, bool) else Decimal(y) for y in ys]
+    if x2 == x0:
+        return False
+    line = y0 + (y2 - y0) * (x1 - x0) / (x2 - x0)
+    return abs(y1 - line) > tolerance
+
+
+def _tolerance(type_: Type, values: list[Any] = ()) -> Decimal:  # type: ignore[assignment]
+    """What rounding explains: a few 分, or two steps of a series rounded to the 角 or the 元."""
+    if type_.kind is not Kind.MONEY:
+        return Decimal("0.000001")
+    for unit in (Decimal(1), Decimal("0.1")):
+        if values and all(Decimal(v) % unit == 0 for v in values):
+            return 2 * unit + Decimal("0.05")
+    return Decimal("0.05")
+
+
+# ------------------------------------------------------------------ parametrization
+
+
+def _param(program: str, engine: str, *args: Any) -> Any:
+    reason = DEFECTS.get((program, engine))
+    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+    return pytest.param(*args, engine, id=f"{program}-{engine}", marks=marks)
+
+
+def _good_params() -> Iterator[Any]:
+    for path in GOOD:
+        for engine in ENGINES:
+            yield _param(_id(path), engine, path)
+
+
+def _error_params() -> Iterator[Any]:
+    for path in BAD_EVAL:
+        for engine in ERROR_ENGINES:
+            yield _param(_id(path), engine, path)
+
+
+def _check_params() -> Iterator[Any]:
+    for path in BAD_CHECK:
+        yield _param(_id(path), "check", path)
+
+
+# ------------------------------------------------------------------ good programs: every engine agrees
+
+
+def check_interpreter(program: Program, cases: tuple[Case, ...]) -> None:
+    problems = [m for case in cases for m in mismatches(case, interpreter_values(program, case))]
+    assert not problems, problems
+
+
+def check_vector(program: Program, cases: tuple[Case, ...]) -> None:
+    names = list(dict.fromkeys(n for case in cases for n in case.expected))
+    batch = run_batch(program, cases, names)
+    problems = []
+    for i, case in enumerate(cases):
+        if batch.fallback[i] or batch.errors[i]:
+            problems.append(f"{case.name}: 向量引擎没有算完这一行（{batch.errors[i] or '交给解释器'}；"
+                            f"引擎不支持：{batch.unsupported}）")
+        problems.extend(mismatches(case, batch.values[i]))
+    assert not problems, problems
+
+
+def check_z3(program: Program, cases: tuple[Case, ...]) -> None:
+    problems = []
+    for case in cases:
+        assert case.case is not None
+        try:
+            verdict, got = run_z3(program, all_values(program, case.case), list(case.expected))
+        except Z3Unsupported as exc:
+            raise AssertionError(f"{case.name}: z3 不支持：{exc}（不在 OUTSIDE 表中）") from exc
+        if verdict != "sat":
+            problems.append(f"{case.name}: z3 认为这个案例算不出（unsat）")
+            continue
+        for name, want in case.expected.items():
+            if not z3_same(case.types[name], got[name], want):
+                problems.append(f"{case.name}: {name} 期望 {to_json(case.types[name], want)}，z3 为 {got[name]}")
+    if program.root.module.assertions:
+        verdicts = prove_assertions(program)
+        problems.extend(f"断言（第 {d.span.line} 行）：{d.code} {d.message}" for d in verdicts if d.code != "YB590")
+        if len(verdicts) != len(program.root.module.assertions):
+            problems.append(f"prove 对 {len(program.root.module.assertions)} 条断言给出了 {len(verdicts)} 个结论")
+    assert not problems, problems
+
+
+def check_search(program: Program, cases: tuple[Case, ...]) -> None:
+    problems = []
+    for case in cases:
+        assert case.case is not None
+        outcome = run_search(program, case.case, list(case.expected))
+        assert outcome.ok, [f"{d.code} {d.message}" for d in outcome.diagnostics]
+        problems.extend(mismatches(case, {o.name: o.value for o in outcome.outputs if o.ok}))
+    assert not problems, problems
+
+
+# The smallest step over which a change of slope shows through the rounding to the 分.
+VISIBLE = {Kind.MONEY: Decimal(1), Kind.RATIO: Decimal("0.01")}
+
+
+def _lattice(kind: Kind, value: Decimal) -> Decimal:
+    if kind is Kind.MONEY:
+        return max(value.quantize(Decimal("0.01")), Decimal("0.01"))
+    if kind in DURATIONS:
+        return max(value.to_integral_value(), Decimal(1))
+    return value
+
+
+def _interpreter_at(program: Program, plan: Plan, x: Decimal) -> list[Any]:
+    assert plan.case.case is not None
+    kind = declared_inputs(program)[plan.input_name].type.kind
+    value: Any = int(x) if kind in DURATIONS else x
+    case = CaseInput({**plan.case.case.values, plan.input_name: value}, date=plan.case.case.date)
+    outcome = run_interpreter(program, case, list(plan.names))
+    assert all(o.ok for o in outcome.outputs), [f"{d.code} {d.message}" for d in outcome.diagnostics]
+    return [o.value for o in outcome.outputs]  # a 断言 broken at this point leaves the values as they are
+
+
+def false_breakpoints(program: Program, plan: Plan, chart: Any) -> list[str]:
+    """Annotated breakpoints where no plotted figure changes slope or jumps (by the interpreter)."""
+    kind = declared_inputs(program)[plan.input_name].type.kind
+    h = max(_lattice(kind, (plan.high - plan.low) / PLOT_POINTS / 4), VISIBLE.get(kind, Decimal(0)))
+    problems = []
+    for bp in chart.breakpoints:
+        if not plan.low <= bp.x - h or not bp.x + h <= plan.high:
+            continue  # at the edge of the chart a kink cannot be seen
+        xs = [bp.x - h, bp.x, bp.x + h]
+        ys = [_interpreter_at(program, plan, x) for x in xs]
+        if not any(_kinked([y[k] for y in ys], xs, _tolerance(plan.case.types[n]))
+                   for k, n in enumerate(plan.names)):
+            problems.append(f"{plan.case.name}: 分界点 {bp.label(chart.x_type)}（{plan.input_name} = {bp.x}）"
+                            f"处 {'、'.join(plan.names)} 的斜率没有变化")
+    return problems
+
+
+def unmarked_kinks(plan: Plan, chart: Any) -> list[str]:
+    """Changes of slope (or jumps) between plotted points with no breakpoint there."""
+    marked = sorted(bp.x for bp in chart.breakpoints)
+    problems = []
+    for series in chart.series:
+        points = series.points
+        tolerance = _tolerance(series.type, [y for _, y in points])
+        for i in range(1, len(points) - 1):
+            xs = [p[0] for p in points[i - 1:i + 2]]
+            if _kinked([p[1] for p in points[i - 1:i + 2]], xs, tolerance) and \
+                    not any(xs[0] <= x <= xs[2] for x in marked):
+                problems.append(f"{plan.case.name}: {series.name} 在 {plan.input_name} = {xs[1]} 附近"
+                                f"改变了斜率，图上没有分界点")
+                break
+    return problems
+
+
+def check_plot(program: Program, cases: tuple[Case, ...]) -> None:
+    """The chart's value at the case equals the expected one; each breakpoint is a real kink or jump."""
+    plans = plot_plans(program, cases)
+    assert plans, "没有可以画的输入（若确实如此，写进 OUTSIDE）"
+    problems = []
+    for plan in plans:
+        chart = run_plot(program, plan.input_name, plan.low, plan.high, plan.case.case, list(plan.names))
+        for name in plan.names:
+            got = chart.value_at(name, Decimal(plan.x))
+            if not same(plan.case.types[name], got, plan.case.expected[name]):
+                problems.append(f"{plan.case.name}: 图上 {plan.input_name} = {plan.x} 处 {name} 为 {got}，"
+                                f"期望 {to_json(plan.case.types[name], plan.case.expected[name])}")
+        problems.extend(false_breakpoints(program, plan, chart))
+    assert not problems, problems
+
+
+def check_plot_kinks(program: Program, cases: tuple[Case, ...]) -> None:
+    """Every change of slope (or jump) between plotted points has a breakpoint there."""
+    plans = plot_plans(program, cases)
+    assert plans, "没有可以画的输入（若确实如此，写进 OUTSIDE）"
+    problems = []
+    for plan in plans:
+        chart = run_plot(program, plan.input_name, plan.low, plan.high, plan.case.case, list(plan.names))
+        problems.extend(unmarked_kinks(plan, chart))
+    assert not problems, problems
+
+
+GOOD_CHECKS: dict[str, Callable[[Program, tuple[Case, ...]], None]] = {
+    "interpreter": check_interpreter, "vector": check_vector, "z3": check_z3, "search": check_search,
+    "plot": check_plot, "plot-kinks": check_plot_kinks,
+}
+
+
+def assert_outside(program: Program, cases: tuple[Case, ...], engine: str, reason: str) -> None:
+    """The exclusion in OUTSIDE is what the engine itself reports."""
+    if reason == VALIDATED:
+        assert all(case.case is None for case in cases), "有的案例通过了核对：不应列为 VALIDATED"
+    elif engine == "z3" and reason == MISSING:
+        for case in cases:
+            assert case.case is not None and case.error == "YB410", "MISSING 只用于缺少输入的案例"
+            verdict, _ = run_z3(program, all_values(program, case.case), _outputs(program))
+            assert verdict == "sat", f"{case.name}: z3 也算不出（{verdict}）：不应列为 MISSING"
+    elif engine == "chart" and reason == NO_CHART:
+        assert not any(band_markers(program, c.case) for c in cases if c.case is not None), "其实画出了图"
+    elif engine == "vector" and reason == FALLBACK:
+        names = list(dict.fromkeys(n for c in cases for n in c.expected))
+        batch = run_batch(program, cases, names)
+        assert any(batch.fallback), "向量引擎算完了每一行：应从 OUTSIDE 中删去"
+        problems = [m for i, case in enumerate(cases) for m in mismatches(case, batch.values[i])]
+        assert not problems, problems
+    elif engine == "z3" and reason == EXACT:
+        differs: list[str] = []
+        for case in cases:
+            assert case.case is not None
+            verdict, got = run_z3(program, all_values(program, case.case), list(case.expected))
+            differs.extend(n for n, want in case.expected.items()
+                           if verdict == "sat" and not z3_same(case.types[n], got[n], want))
+        assert differs, "z3 的精确值与每个期望值都相同：舍入并不影响这个程序，应从 OUTSIDE 中删去"
+    elif engine == "z3":
+        said = []
+        for case in cases:
+            if case.case is None:
+                continue
+            try:
+                run_z3(program, all_values(program, case.case), list(case.expected) or _outputs(program))
+            except Z3Unsupported as exc:
+                said.append(str(exc))
+        assert any(reason in s for s in said), f"z3 没有报告“{reason}”（报告的是 {said}）"
+    elif engine in ("plot", "plot-kinks") and reason == NOTHING_TO_PLOT:
+        assert not plot_plans(program, tuple(c for c in cases if c.case is not None)), "其实有可以画的输入"
+    elif engine == "vector":
+        batch = run_batch(program, cases, list(dict.fromkeys(n for c in cases for n in c.expected)))
+        assert any(reason in u for u in batch.unsupported), batch.unsupported
+    else:
+        raise AssertionError(f"OUTSIDE 中 {engine} 的理由“{reason}”没有对应的核对方法")
+
+
+def _outputs(program: Program) -> list[str]:
+    return list(evaluator_for(program, False).default_outputs())
+
+
+@pytest.mark.parametrize(("path", "engine"), list(_good_params()))
+def test_good(path: Path, engine: str) -> None:
+    program, cases = program_of(path), good_cases(path)
+    reason = OUTSIDE.get((_id(path), engine))
+    if reason is not None:
+        assert_outside(program, cases, engine, reason)
+    else:
+        GOOD_CHECKS[engine](program, cases)
+
+
+# ------------------------------------------------------------------ bad programs
+
+
+@pytest.mark.parametrize(("path", "engine"), list(_check_params()))
+def test_bad_check(path: Path, engine: str) -> None:
+    codes = expected_codes(path)
+    assert codes, f"{path.name}: 写出 {EXPECT_MARK}YBnnn，或在旁边写 .errors.yaml"
+    found = {d.code for d in checked(path).diagnostics}
+    assert set(codes) <= found, f"期望 {codes}，check 报告了 {sorted(found)}"
+
+
+def _failing(program: Program, cases: tuple[Case, ...]) -> Iterator[tuple[Case, CaseInput]]:
+    for case in cases:
+        assert case.case is not None, f"{case.name}: 案例没有通过核对（{[d.message for d in case.problems]}）"
+        yield case, case.case
+
+
+def errors_interpreter(program: Program, cases: tuple[Case, ...]) -> None:
+    problems = []
+    for case in cases:
+        if case.case is None:
+            diagnostics = list(case.problems)
+        else:
+            diagnostics = run_interpreter(program, case.case, _outputs(program)).diagnostics
+        if not fails_with(case, diagnostics):
+            problems.append(f"{case.name}: 期望 {case.error} {list(case.mentions)}，"
+                            f"解释器报告 {[f'{d.code} {d.message}' for d in diagnostics]}")
+    assert not problems, problems
+
+
+def errors_vector(program: Program, cases: tuple[Case, ...]) -> None:
+    names = _outputs(program)
+    batch = run_batch(program, cases, names)
+    interpreted = run_batch(program, cases, names, engine="interpreter")
+    problems = []
+    for i, case in enumerate(cases):
+        if not batch.errors[i] or not batch.fallback[i]:
+            problems.append(f"{case.name}: 批量计算没有报错（{batch.values[i]}）")
+        elif batch.errors[i] != interpreted.errors[i]:
+            problems.append(f"{case.name}: 向量引擎报告“{batch.errors[i]}”，解释器报告“{interpreted.errors[i]}”")
+        elif case.case is not None:
+            diagnostics = run_interpreter(program, case.case, names).diagnostics
+            if not any(d.message in batch.errors[i] for d in diagnostics if d.is_error):
+                problems.append(f"{case.name}: 错误列“{batch.errors[i]}”不是解释器的诊断")
+    assert not problems, problems
+
+
+def errors_z3(program: Program, cases: tuple[Case, ...]) -> None:
+    """prove assumes evaluation succeeds: a case that fails must lie outside the solver's domain."""
+    problems = []
+    assertions = tuple(a.condition for a in program.root.module.assertions)
+    for case, given in _failing(program, cases):
+        try:
+            verdict, got = run_z3(program, all_values(program, given), _outputs(program), assertions)
+        except Z3Unsupported as exc:
+            raise AssertionError(f"{case.name}: z3 不支持：{exc}（不在 OUTSIDE 表中）") from exc
+        if case.error == "YB415":  # a broken 断言 is a value z3 computes: it must be false there too
+            if verdict != "sat" or all(got[i] for i in range(len(assertions))):
+                problems.append(f"{case.name}: 解释器说断言不成立，z3 认为成立（{verdict}）")
+        elif verdict != "unsat":
+            problems.append(f"{case.name}: 解释器报 {case.error}，z3 却算出了 {got}")
+    assert not problems, problems
+
+
+def errors_search(program: Program, cases: tuple[Case, ...]) -> None:
+    problems = []
+    for case, given in _failing(program, cases):
+        outcome = run_search(program, given, _outputs(program))
+        if not fails_with(case, outcome.diagnostics):
+            problems.append(f"{case.name}: 搜索的求值报告 {[f'{d.code} {d.message}' for d in outcome.diagnostics]}")
+    assert not problems, problems
+
+
+def errors_plot(program: Program, cases: tuple[Case, ...]) -> None:
+    from yibaolang.outputs.plot import PlotError
+
+    problems = []
+    names = [n for n in _outputs(program)]
+    for case, given in _failing(program, cases):
+        shaped = attrs.evolve(case, types={n: _figure_type(program, n) for n in names},
+                              expected={n: None for n in names})
+        plans = plot_plans(program, (shaped,), every_input=True)
+        assert plans, f"{case.name}: 没有可以画的输入（若确实如此，写进 OUTSIDE）"
+        said = []
+        for plan in plans:
+            try:
+                run_plot(program, plan.input_name, plan.low, plan.high, given, list(plan.names))
+            except PlotError as exc:
+                said.append(str(exc))
+        if not any(f"[{case.error}" in text for text in said):
+            problems.append(f"{case.name}: 图没有报 {case.error}（变化 {[p.input_name for p in plans]}：{said}）")
+    assert not problems, problems
+
+
+ERROR_CHECKS: dict[str, Callable[[Program, tuple[Case, ...]], None]] = {
+    "interpreter": errors_interpreter, "vector": errors_vector, "z3": errors_z3, "search": errors_search,
+    "plot": errors_plot,
+}
+
+
+@pytest.mark.parametrize(("path", "engine"), list(_error_params()))
+def test_bad_evaluation(path: Path, engine: str) -> None:
+    program, cases = program_of(path), error_cases(path)
+    reason = OUTSIDE.get((_id(path), engine))
+    if reason is not None:
+        assert_outside(program, cases, engine, reason)
+    else:
+        ERROR_CHECKS[engine](program, cases)
+
+
+# ------------------------------------------------------------------ the explanation's band charts
+
+
+CHARTED = [p for p in GOOD if "分段累进" in p.read_text("utf-8")]
+
+
+@pytest.mark.parametrize(("path", "engine"), [_param(_id(p), "chart", p) for p in CHARTED])
+def test_band_chart_marks_the_figure(path: Path, engine: str) -> None:
+    """The explanation's chart of a 分段累进 figure marks the value the explanation states for the case."""
+    program = program_of(path)
+    reason = OUTSIDE.get((_id(path), engine))
+    if reason is not None:
+        assert_outside(program, good_cases(path), engine, reason)
+        return
+    marked = 0
+    problems = []
+    for case in good_cases(path):
+        assert case.case is not None
+        markers = band_markers(program, case.case)
+        for name, y in markers.items():
+            marked += 1
+            outcome = run_interpreter(program, case.case, [name])
+            assert outcome.ok, [d.message for d in outcome.diagnostics]
+            if outcome.outputs[0].value != y:
+                problems.append(f"{case.name}: 图上标出 {name} = {y}，解释为 {outcome.outputs[0].value}")
+    assert marked, "没有一个案例的图标出了本案的位置"
+    assert not problems, problems
+
+
+# ------------------------------------------------------------------ beyond one program
+
+
+def test_layout() -> None:
+    """Every program has what its kind needs, and both tables name programs and engines that exist."""
+    for path in GOOD:
+        assert path.with_suffix(".cases.yaml").is_file(), f"{_id(path)}: 没有 .cases.yaml"
+    for path in BAD_CHECK:
+        assert expected_codes(path), f"{_id(path)}: 没有 {EXPECT_MARK}… 也没有 .errors.yaml"
+    programs = {_id(p) for p in [*GOOD, *BAD]}
+    for program, engine in [*OUTSIDE, *DEFECTS]:
+        assert program in programs, program
+        assert engine in (*ENGINES, "check", "chart"), engine
+    features = {p.parent.parent.name for p in GOOD}
+    assert len(features) >= 18, sorted(features)
+
+
+def test_yibaolang_test_reads_the_cases() -> None:
+    """`yibaolang test` over the suite's folder runs every good case and passes (the bad ones have none)."""
+    from click.testing import CliRunner
+
+    from yibaolang.tools.cli import main
+
+    result = CliRunner().invoke(main, ["test", "-q", str(SUITE)])
+    total = sum(len(good_cases(p)) for p in GOOD)
+    assert result.output.strip().splitlines()[-1] == f"{total} passed, 0 failed", result.output
+    assert result.exit_code == 0
+
+
+def test_default_outputs_in_order() -> None:
+    """`输出` lines, in order, are what `run` computes by default; an imported figure among them."""
+    program = program_of(SUITE / "outputs" / "good" / "outputs.ybl")
+    assert _outputs(program) == ["报销", "自付", "比例", "费用", "基本.基本医保支付"]
+
+
+def test_accumulated_claims() -> None:
+    """累计: the batch settles each person's claims in date order within the 统筹年度 (from 7月1日)."""
+    from pyarrow import csv
+
+    from yibaolang.tools.batch import Runner, accumulators, settle_claims
+
+    path = SUITE / "accumulate" / "good" / "annual_cap.ybl"
+    program = program_of(path)
+    text = csv.ConvertOptions(column_types={"参保人": pa.string(), "结算日期": pa.string(), "住院费用": pa.string()})
+    table = csv.read_csv(path.with_suffix(".claims.csv"), convert_options=text)
+    runner = Runner(program, ["统筹支付", "年度已支付"], claim_date="结算日期",
+                    extras=[a.figure for a in accumulators(program)], strict=True)
+    out = settle_claims(runner, table.select(["参保人", "结算日期", "住院费用"]), "参保人", "结算日期")
+    assert out.errors.to_pylist() == [""] * table.num_rows
+    for name in ("统筹支付", "年度已支付"):
+        got = [Decimal(str(v)) for v in out.columns[name].to_pylist()]
+        want = [Decimal(str(v)) for v in table[f"期望.{name}"].to_pylist()]
+        assert got == want, name
+
+
+LAYERED = ROOT / "examples" / "layered_claim.ybl"
+
+
+def test_layered_claim_plot_breakpoints() -> None:
+    """The chart of examples/layered_claim.ybl over 政策范围内费用: the kinks are where the layers cap,
+    not the 大病 band edges read as if they were values of this input (issue 10)."""
+    from yibaolang.engines.cases import load_case_file
+
+    program = program_of(LAYERED)
+    raw, read = load_case_file(str(LAYERED.with_suffix(".case.yaml")))
+    assert raw is not None and not read
+    given, refused = validate(program, raw)
+    assert not refused
+    names = ["基本医保支付", "大病保险支付", "补充保险支付"]
+    x = given.values["政策范围内费用"]
+    values = {out.name: out.value for out in run_interpreter(program, given, names).outputs}
+    case = Case("layered_claim.case.yaml", {}, given, (), values, {n: _figure_type(program, n) for n in names})
+    plan = Plan(case, "政策范围内费用", x, Decimal(0), 2 * Decimal(x), tuple(names))
+    chart = run_plot(program, plan.input_name, plan.low, plan.high, given, names)
+    assert {n: chart.value_at(n, Decimal(x)) for n in names} == values
+    problems = false_breakpoints(program, plan, chart) + unmarked_kinks(plan, chart)
+    assert not problems, problems
+
+
+@pytest.mark.xfail(strict=True, reason=DEFECTS[("banded/bad/inverted_band", "check")])
+def test_inverted_band_warned_by_check() -> None:
+    """The search finds the inverted band (起付标准 above the band's end) and `check` warns of it."""
+    path = SUITE / "banded" / "bad" / "inverted_band.ybl"
+    found = [d for d in checked(path).diagnostics if d.span.line == 11 or "分段颠倒" in d.message]
+    assert any(not d.is_error and d.code.startswith("YB5") for d in found), \
+        [f"{d.code} {d.span.line} {d.message}" for d in checked(path).diagnostics]
