@@ -15,6 +15,7 @@ from yibaolang import ir
 from yibaolang.analysis.lint.context import LintContext, show
 from yibaolang.diagnostics import Diagnostic, error, warning
 from yibaolang.ir.walk import walk
+from yibaolang.semantics import bands as band_rules
 
 _OPEN_TOP = re.compile(
     r"(?:超过|高于)\s*(?P<amount>[\d.]+)\s*(?P<unit>[万亿]?)\s*元?\s*(?:以上)?的?部分|不设封顶线?"
@@ -26,8 +27,32 @@ def check(ctx: LintContext) -> Iterator[Diagnostic]:
         for node in walk(definition.expr):
             if isinstance(node, ir.Banded):
                 yield from _bands(ctx, node, definition)
+                if any(edge.may_invert for edge in band_rules.edges(node)):
+                    yield from _inverted_on_a_case(ctx, node, definition)
             elif isinstance(node, ir.Stepped):
                 yield from _steps(ctx, node, definition)
+
+
+def _inverted_on_a_case(ctx: LintContext, banded: ir.Banded, definition: ir.Definition) -> Iterator[Diagnostic]:
+    """YB507: bounds read from the case invert on a case the search finds (the evaluation fails with YB422)."""
+    from yibaolang.analysis import search
+
+    space = search.space(ctx.program, ctx.config)
+    name = ir.Name(definition.name, None, definition.span)
+    relevant = search.depends_on(ctx.program, [(name, search.at_root(ctx.program))])
+    spans = {band.span for band in banded.bands}
+    for case in space.all_cases(relevant):
+        outcome = space.run(case, [definition.name])
+        found = next((d for d in outcome.diagnostics if d.code == band_rules.INVERTED_BAND and d.span in spans), None)
+        if found is None:
+            continue
+        what = found.message.removeprefix("分段颠倒：")
+        yield warning("YB507", found.span, f"分段可能颠倒（反例搜索）：{what}",
+                      search.counterexample_hint("界限取自输入或参数时要保证起点不高于终点（计算时为错误 YB422）；"
+                                                 "可用 取较小 / 取较大 限定界限",
+                                                 space.case_yaml(case, space.needed_inputs([definition.name]))),
+                      clause=definition.clause)
+        return
 
 
 def _value(ctx: LintContext, bound: ir.Bound | None) -> Decimal | None:
