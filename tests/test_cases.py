@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import textwrap
 from decimal import Decimal
 from pathlib import Path
@@ -164,3 +165,53 @@ def test_suite_expectations_pass_and_fail(program: Program, tmp_path: Path) -> N
     assert "期望 600.00元，实际 500.00元" in wrong
     assert "1,000.00元 × 50%" in wrong  # the explanation of the figure
     assert "比例" in "\n".join(results[2].details)
+
+
+# ------------------------------------------------------------------ hostile case files, through the CLI
+
+
+HOSTILE_POLICY = "输入 费用 : 金额\n输入 日 : 日期 默认 2024-01-01\n定义 报销 : 金额 = 费用 × 50%\n输出 报销\n"
+# Words of Python's and the parsers' own messages that must never reach a drafter.
+ENGLISH = re.compile(r"[A-Za-z]{4,}")
+ALLOWED = {"YAML", "JSON", "true", "false", "python", "object", "apply", "system"}  # the tag is quoted back
+
+
+@pytest.mark.parametrize(("name", "text", "code", "where", "words"), [
+    ("leap.yaml", "费用: 100元\n日: 2023-02-29\n", "YB405", (2, 4), "2 月只有 28 天"),
+    ("feb30.yaml", "费用: 100元\n日: 2022-02-30\n", "YB405", (2, 4), "2 月只有 28 天"),
+    ("month13.yaml", "费用: 100元\n日: 2022-13-01\n", "YB405", (2, 4), "没有 13 月"),
+    ("tag.yaml", "费用: !!python/object:os.system {}\n", "YB403", (1, 5), "不支持的 YAML 标签"),
+    ("tag2.yaml", "费用: !!python/object/apply:os.system [echo]\n", "YB403", (1, 5), "不支持的 YAML 标签"),
+    ("nul.yaml", "费用: 1\x00\n", "YB401", (1, 6), "空字符"),
+    ("nul-escape.yaml", '费用: "1\\0元"\n', "YB403", (1, 5), "控制字符 U+0000"),
+    ("long.yaml", "费用: \"" + "1" * 100_000 + "\"\n", "YB403", (1, 5), "值过长"),
+    ("digits.yaml", "费用: " + "1" * 5000 + "\n", "YB403", (1, 5), "位数过多"),
+    ("deep.yaml", "费用: " + "[" * 5000 + "]" * 5000 + "\n", "YB401", (1, 36), "嵌套过深"),
+    ("big.json", '{"费用": ' + "1" * 5000 + "}", "YB403", (1, 8), "位数过多"),
+    ("exponent.json", '{"费用": 1e99999999}', "YB403", (1, 2), "过大或过于精细"),
+    ("deep.json", '{"费用": ' + "[" * 5000 + "]" * 5000 + "}", "YB401", (1, 39), "嵌套过深"),
+    ("nul.json", '{"费用": "1\\u0000"}', "YB403", (1, 2), "控制字符 U+0000"),
+    ("raw-nul.json", '{"费用": "1\x00"}', "YB401", (1, 10), "空字符"),
+    ("bad.json", '{"费用": 1,}', "YB401", (1, 10), "名称要用双引号"),
+])
+def test_hostile_case_values_get_a_located_chinese_diagnostic(tmp_path: Path, name: str, text: str, code: str,
+                                                             where: tuple[int, int], words: str) -> None:
+    from click.testing import CliRunner
+
+    from yibaolang.tools.cli import main
+
+    policy = tmp_path / "p.ybl"
+    policy.write_text(HOSTILE_POLICY, encoding="utf-8")
+    case = tmp_path / name
+    case.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", str(policy), "--case", str(case)], catch_exceptions=False)
+    assert result.exit_code == 1, result.output
+    head = result.output.splitlines()[0]
+    assert head.startswith(f"{case}:{where[0]}:{where[1]}: 错误[{code}]"), head
+    assert words in result.output
+    assert "提示：" in result.output
+    assert len(result.output) < 2000  # a long value is never echoed whole
+    words_shown = [line.split(": ", 1)[1] for line in result.output.splitlines() if "错误[" in line]
+    words_shown += [line for line in result.output.splitlines() if "提示：" in line]
+    leaked = set(ENGLISH.findall(" ".join(words_shown))) - ALLOWED  # the messages, not the echoed source line
+    assert not leaked, result.output

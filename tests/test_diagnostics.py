@@ -57,3 +57,43 @@ def test_check_walks_folders(tmp_path: Path) -> None:
     assert result.exit_code == 1
     files = {Path(d["file"]).name for d in json.loads(result.stdout)["diagnostics"]}
     assert files == {"b.ybl"}
+
+
+# ------------------------------------------------------------------ what a policy cannot do to a terminal
+
+
+def test_control_sequences_in_a_source_line_are_shown_not_obeyed(tmp_path: Path) -> None:
+    """ESC/CSI/OSC (set the title, clear the screen) and bidi overrides print as visible escapes."""
+    path = tmp_path / "p.ybl"
+    hostile = "\x1b]0;被改的标题\x07\x1b[2J\x1b[H\u202e\x9b31m\x7f"
+    path.write_text(f'定义 甲 = 未知数额  # {hostile}\n原文 "{hostile}"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 1
+    out = result.output
+    assert not any(ch in out for ch in "\x1b\x07\u202e\x9b\x7f"), repr(out)
+    assert "\\x1b]0;被改的标题\\x07\\x1b[2J" in out and "\\u202e" in out and "\\x9b" in out
+
+
+def test_the_caret_still_points_at_the_name_after_shown_escapes() -> None:
+    line = "\x1b[2J定义 甲 = 未知数额"
+    d = Diagnostic("YB301", Severity.ERROR, Span("p.ybl", 1, 12, 1, 16), "未知的名称：未知数额")
+    _, source, caret = render_text(d, [line]).splitlines()[:3]
+    assert "\\x1b[2J" in source
+    assert cell_width(source[: source.index("未知数额")]) == cell_width(caret[: caret.index("^")])
+    assert caret.count("^") == cell_width("未知数额")
+
+
+def test_escapes_in_messages_hints_and_file_names_are_shown() -> None:
+    d = Diagnostic("YB310", Severity.ERROR, Span("a\x1b[31m.ybl", 1, 1, 1, 2), "找不到引用的文件：\x1b]0;x\x07",
+                   "提示\u202e")
+    out = render_text(d, None)
+    assert "\x1b" not in out and "\u202e" not in out and "a\\x1b[31m.ybl" in out
+
+
+def test_a_long_line_is_shown_as_a_window_around_the_caret() -> None:
+    line = "定义 甲 = " + "1 + " * 5000 + "未知"
+    column = len(line) - 1
+    d = Diagnostic("YB301", Severity.ERROR, Span("p.ybl", 1, column, 1, column + 2), "未知的名称：未知")
+    _, source, caret = render_text(d, [line]).splitlines()[:3]
+    assert len(source) < 250 and source.endswith("未知") and "…" in source
+    assert cell_width(caret[: caret.index("^")]) == cell_width(source[: source.index("未知")])
