@@ -96,11 +96,13 @@ class Harness:
         self.loop = asyncio.new_event_loop()
         self.client = BaseLanguageClient("yibaolang-tests", "1")
         self.diagnostics: dict[str, list[Any]] = {}
+        self.versions: dict[str, int | None] = {}
         self.arrived: asyncio.Event | None = None
 
         @self.client.feature(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
         def published(params: Any) -> None:
             self.diagnostics[params.uri] = list(params.diagnostics)
+            self.versions[params.uri] = params.version
             if self.arrived is not None:
                 self.arrived.set()
 
@@ -132,9 +134,18 @@ class Harness:
             text_document=lsp.TextDocumentItem(uri=uri, language_id="yibaolang", version=1, text=text)))
         return await self.wait_for(uri)
 
-    async def wait_for(self, uri: str) -> list[Any]:
+    async def wait_for(self, uri: str, version: int | None = None) -> list[Any]:
+        """The diagnostics published for `uri` (for that version of it, when given)."""
         assert self.arrived is not None
-        while uri not in self.diagnostics:
+        while uri not in self.diagnostics or (version is not None and self.versions.get(uri) != version):
+            self.arrived.clear()
+            await self.arrived.wait()
+        return self.diagnostics[uri]
+
+    async def until(self, uri: str, done: Any) -> list[Any]:
+        """The diagnostics of `uri` once `done(diagnostics)` holds (the lints are published after the rest)."""
+        assert self.arrived is not None
+        while uri not in self.diagnostics or not done(self.diagnostics[uri]):
             self.arrived.clear()
             await self.arrived.wait()
         return self.diagnostics[uri]
@@ -215,7 +226,7 @@ def test_diagnostics_follow_edits(server: Harness) -> None:
         content_changes=[WHOLE_DOCUMENT(
             text="输入 甲 : 金额\n定义 乙 : 金额 = 甲 + 50%\n输出 乙\n")],
     ))
-    found = server.run(server.wait_for(uri))
+    found = server.run(server.wait_for(uri, version=2))
     assert [d.code for d in found] == ["YB201"]
     assert found[0].range.start.line == 1
 
@@ -236,7 +247,9 @@ def test_hover_on_dated_parameter_lists_versions(server: Harness) -> None:
     assert "基础.ybl" in result.contents.value
     base = server.run(server.open("基础.ybl", BASE))
     assert [d for d in base if d.severity == lsp.DiagnosticSeverity.Error] == []
-    assert "YB532" in {d.code for d in base}  # the lints run too: 政策没有 输出
+    # The lints run too (政策没有 输出), published once they are done.
+    base = server.run(server.until(server.uri("基础.ybl"), lambda found: "YB532" in {d.code for d in found}))
+    assert [d for d in base if d.severity == lsp.DiagnosticSeverity.Error] == []
     result = server.run(server.client.text_document_hover_async(lsp.HoverParams(
         text_document=doc(server, "基础.ybl"), position=position(BASE, "起付标准, 0元"))))
     text = result.contents.value

@@ -255,7 +255,7 @@ def keywords() -> tuple[str, ...]:
 
 def parse(source: SourceFile) -> tuple[ir.Module, list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
-    diagnostics.extend(_tab_errors(source))
+    diagnostics.extend(tab_errors(source))
     if diagnostics:
         return build_module(source.path, []), diagnostics
     items, first_pass = _parse_text(source.path, source.text, 0, source.titles)
@@ -264,7 +264,10 @@ def parse(source: SourceFile) -> tuple[ir.Module, list[Diagnostic]]:
     # Recovery: parse each top-level statement alone to report every error.
     items = []
     unparsed: set[str] = set()
-    for start_line, chunk in _chunks(source.text):
+    for start_line, chunk in statements(source.text):
+        if not chunk.strip(" \t\n"):
+            continue
+        chunk = chunk if chunk.endswith("\n") else chunk + "\n"
         chunk_items, chunk_diags = _parse_text(source.path, chunk, start_line, source.titles)
         items.extend(chunk_items)
         if chunk_diags:
@@ -305,20 +308,54 @@ def _parse_text(path: str, text: str, line_offset: int,
     return items, (lowering.diagnostics or None)
 
 
-def _chunks(text: str) -> Iterator[tuple[int, str]]:
-    """Top-level statements with the line offset of each."""
+_LEXICAL = re.compile(r'"""[\s\S]*?(?:"""|\Z)|"[^"\n]*"?|“[^”\n]*”?|#[^\n]*')
+
+
+def statements(text: str) -> list[tuple[int, str]]:
+    r'''The text cut before each top-level statement: (0-based first line, the lines with their newlines).
+
+    A statement starts at a line whose first character (full-width forms
+    mapped) is not a space or `#`, unless the line lies inside a """…"""
+    string; joined, the pieces are the text again (blank and comment lines
+    stay with the statement before them).
+
+    >>> statements('政策 甲\n\n定义 乙 = """一\n二"""\n  # 注\n输出 乙')
+    [(0, '政策 甲\n\n'), (2, '定义 乙 = """一\n二"""\n  # 注\n'), (5, '输出 乙')]
+    '''
+    from yibaolang.frontend.source import normalize
+
     lines = text.split("\n")
+    inside: set[int] = set()  # 0-based lines that start inside a multi-line string
+    if '"""' in text:
+        for match in _LEXICAL.finditer(text):
+            if match.group(0).startswith('"""'):
+                first = text.count("\n", 0, match.start())
+                last = first + match.group(0).count("\n")
+                inside.update(range(first + 1, last + 1))
+    out = []
     start = 0
     for i in range(1, len(lines) + 1):
-        at_end = i == len(lines)
-        if at_end or (lines[i][:1] not in ("", " ", "#")):
-            body = "\n".join(lines[start:i])
-            if body.strip(" \t\n"):
-                yield start, body + "\n"
-            start = i
+        if i < len(lines):
+            head = lines[i][:1]
+            head = head if head < "\x80" else normalize(head)
+            if head in ("", " ", "#") or i in inside:
+                continue
+        body = "\n".join(lines[start:i]) + ("\n" if i < len(lines) else "")
+        out.append((start, body))
+        start = i
+    return out
 
 
-def _tab_errors(source: SourceFile) -> list[Diagnostic]:
+def parse_statement(path: str, text: str, line_offset: int,
+                    titles: dict[int, str]) -> tuple[list[Any], list[Diagnostic] | None]:
+    """One top-level statement (`text`, ending in a newline) whose first line is `line_offset` + 1."""
+    return _parse_text(path, text, line_offset, titles)
+
+
+finish = _finish
+
+
+def tab_errors(source: SourceFile) -> list[Diagnostic]:
     out = []
     for number, line in enumerate(source.text.split("\n"), 1):
         indent = len(line) - len(line.lstrip(" \t"))

@@ -1,13 +1,17 @@
 """The language server (`yibaolang lsp`): the protocol edge over `compiler` and `navigate`.
 
 It speaks LSP over stdio through pygls (the optional extra `lsp`; imported
-inside `build_server`, so importing this module needs nothing but the core).
-Each document is checked in full — syntax, names, types and the lints, as
-`yibaolang check` does — with the text the editor holds, not the file on disk:
-every open document is passed to the compiler as an override, so an unsaved
-imported file is seen too.  Checks run one at a time on a worker thread (the
-parser keeps state while it runs) and, while the drafter types, only after a
-short pause.
+inside `build_server`, so importing this module needs nothing but the core),
+with framing of its own that survives a broken or hostile client (`lsp_io`).
+Each document is checked as `yibaolang check` does — syntax, names, types and
+the lints — with the text the editor holds, not the file on disk: every open
+document is passed to the compiler as an override, so an unsaved imported
+file is seen too.  An edit re-parses only the top-level statements it touched
+(`incremental`); names and types are checked again over the whole program and
+published at once; the index for hover and completion and the lints follow
+when nothing is more urgent.  Every check runs on one worker thread within a
+time budget, so one slow document cannot hold up the others, and requests are
+answered from the newest index while a check runs (docs/editor.md).
 
 yibaolang counts columns in code points from 1; the protocol counts from 0 in
 the units negotiated at start-up (UTF-16 unless the client offers another), so
@@ -25,16 +29,30 @@ every position crosses `to_lsp_character` / `from_lsp_character`:
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import contextlib
+import ctypes
+import functools
+import hashlib
+import json
 import logging
+import os
+import queue
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import attrs
 
 from yibaolang import ir
-from yibaolang.checks.resolve import ModuleScope, Program
-from yibaolang.diagnostics import Diagnostic, Severity
+from yibaolang.checks.resolve import ModuleScope, Prepared, Program
+from yibaolang.diagnostics import Diagnostic, Severity, error, warning
+from yibaolang.frontend.source import SourceError, SourceFile
+from yibaolang.semantics.keyword_help import keyword_help
+from yibaolang.tools.incremental import IncrementalParser
 from yibaolang.tools.navigate import Lines, Navigator
 
 if TYPE_CHECKING:
@@ -42,8 +60,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("yibaolang.tools.lsp")
 
-# Seconds of quiet after a keystroke before the document is checked again.
-DEBOUNCE_SECONDS = 0.25
+# Seconds of quiet after a keystroke before the document is checked again (keystrokes typed faster are one check).
+DEBOUNCE_SECONDS = 0.03
+# Seconds a request waits for a document's first analysis before it answers nothing.
+FIRST_ANSWER_SECONDS = 10.0
+# The time budget of each kind of job on the worker (YIBAOLANG_LSP_BUDGET sets all three, in seconds).
+BUDGETS = {"front": 10.0, "index": 10.0, "lint": 20.0}
 
 UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"
 
@@ -91,31 +113,82 @@ def from_lsp_character(line: str, character: int, encoding: str = UTF16) -> int:
 # ------------------------------------------------------------------ one checked document
 
 
-@attrs.frozen
+@attrs.define(eq=False)
 class Analysis:
-    """A document checked as the editor held it."""
+    """A document checked as the editor held it: the front end at once, the index and the lints later."""
 
     uri: str
     text: str
     version: int | None
     module: str  # the document's module key in `program.modules`
-    program: Program
-    nav: Navigator
+    program: Program | None  # None: the text could not be analysed at all (see `diagnostics`)
+    diagnostics: list[Diagnostic]  # syntax, names and types of this document (and its imports' errors)
+    lints: list[Diagnostic] | None = None  # None until the lints have run (or while they cannot)
+    nav: Navigator | None = None
+    note: Diagnostic | None = None  # why the lints or the index are missing (out of time)
+    _lines: dict[str, Lines] = attrs.Factory(dict)
 
     @property
     def has_errors(self) -> bool:
-        return any(d.is_error and d.span.file == self.module for d in self.program.diagnostics)
+        return any(d.is_error for d in self.diagnostics)
+
+    @property
+    def text_lines(self) -> list[str]:
+        lines = self.lines_of(self.module)
+        return lines.original if lines is not None else self.text.split("\n")
 
     def lines_of(self, module: str) -> Lines | None:
-        return self.nav.lines.get(module)
+        if self.nav is not None and module in self.nav.lines:
+            return self.nav.lines[module]
+        found = self._lines.get(module)
+        if found is None and self.program is not None and module in self.program.modules:
+            found = self._lines[module] = Lines(self.program.modules[module].source)
+        return found
+
+    def published(self) -> list[Diagnostic]:
+        out = list(self.diagnostics)
+        if self.lints:
+            out += self.lints
+        if self.note is not None:
+            out.append(self.note)
+        return out
 
 
-def analyse(uri: str, path: Path, text: str, version: int | None, overrides: dict[str, str]) -> Analysis:
-    """Check `text` as the file at `path` (a pure function; runs on the worker thread)."""
-    from yibaolang.analysis.lint import check_policy
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
-    program = check_policy(path, {**overrides, str(path): text})
-    return Analysis(uri, text, version, program.root.path, program, Navigator(program))
+
+def front_end(uri: str, path: Path, text: str, version: int | None, overrides: dict[str, str],
+              prepared: Prepared | None = None) -> Analysis:
+    """Syntax, names and types of `text` as the file at `path` (runs on the worker thread)."""
+    from yibaolang.checks import compiler
+    from yibaolang.checks.resolve import load_program
+
+    odd = _SURROGATE.search(text)
+    if odd is not None:
+        line = text.count("\n", 0, odd.start()) + 1
+        column = odd.start() - (text.rfind("\n", 0, odd.start()) + 1) + 1
+        span = ir.Span(str(path), line, column, line, column + 1)
+        found = error("YB002", span, f"文档含有无效的 Unicode 字符：孤立的代理项 U+{ord(odd.group()):04X}",
+                      "这个字符不能保存为 UTF-8；请删去它（通常来自损坏的复制粘贴）")
+        return Analysis(uri, text, version, str(path), None, [found])
+    program = load_program(path, {**overrides, str(path): text}, prepared=prepared)
+    for run in compiler.PASSES:
+        program = run(program)
+    program.diagnostics[:] = compiler.unique(program.diagnostics)
+    root = program.root.path
+    own = [d for d in program.diagnostics if d.span.file == root] + import_errors(program)
+    return Analysis(uri, text, version, root, program, own)
+
+
+def run_lints(program: Program) -> list[Diagnostic]:
+    """The consistency lints (YB5xx) of the root module, as `yibaolang check` runs them."""
+    from yibaolang.analysis.lint import run
+    from yibaolang.checks.compiler import unique
+
+    before = len(program.diagnostics)
+    run(program)
+    root = program.root.path
+    return unique([d for d in program.diagnostics[before:] if d.span.file == root])
 
 
 def same_file(a: str, b: str) -> bool:
@@ -127,8 +200,6 @@ def same_file(a: str, b: str) -> bool:
 
 def import_errors(program: Program) -> list[Diagnostic]:
     """One error on each 引用 line whose file (or what it imports) has errors."""
-    from yibaolang.diagnostics import error
-
     root = program.root
     out = []
     for imp, child in root.imports:
@@ -157,21 +228,211 @@ def _reachable(scope: ModuleScope) -> list[ModuleScope]:
     return list(seen.values())
 
 
+# ------------------------------------------------------------------ lines of an older text
+
+
+class LineMap:
+    """Positions in an older text of a document and in its current text, across one edited region.
+
+    Lines before and after the region are the same lines, moved; inside it a
+    line is matched only where the two regions have as many lines, and its
+    columns only outside the characters that changed.
+
+    >>> m = LineMap(["甲", "乙 = 1", "丙"], ["甲", "新", "乙 = 12", "丙"])
+    >>> m.to_old(1, 1), m.to_old(4, 1), m.to_old(2, 1)
+    ((1, 1), (3, 1), None)
+    >>> m.to_new(3, 1)
+    (4, 1)
+    """
+
+    def __init__(self, old: list[str], new: list[str]) -> None:
+        self.old, self.new = old, new
+        limit = min(len(old), len(new))
+        prefix = 0
+        while prefix < limit and old[prefix] == new[prefix]:
+            prefix += 1
+        suffix = 0
+        while suffix < limit - prefix and old[-1 - suffix] == new[-1 - suffix]:
+            suffix += 1
+        self.prefix, self.suffix = prefix, suffix
+        self.delta = len(new) - len(old)
+
+    def to_old(self, line: int, column: int) -> tuple[int, int] | None:
+        return self._map(line, column, self.new, self.old, -self.delta)
+
+    def to_new(self, line: int, column: int) -> tuple[int, int] | None:
+        return self._map(line, column, self.old, self.new, self.delta)
+
+    def _map(self, line: int, column: int, here: list[str], there: list[str], delta: int) -> tuple[int, int] | None:
+        if line <= self.prefix:
+            return line, column
+        if line > len(here) - self.suffix:
+            return line + delta, column
+        if delta != 0:
+            return None
+        a, b = here[line - 1] if line <= len(here) else "", there[line - 1] if line <= len(there) else ""
+        same = 0
+        while same < min(len(a), len(b)) and a[same] == b[same]:
+            same += 1
+        if column <= same + 1:
+            return line, column
+        tail = 0
+        while tail < min(len(a), len(b)) - same and a[-1 - tail] == b[-1 - tail]:
+            tail += 1
+        if column > len(a) - tail:
+            return line, column + len(b) - len(a)
+        return None
+
+
+# ------------------------------------------------------------------ the worker
+
+
+class Interrupted(BaseException):  # not an error: a job told to stop
+    """Raised inside the worker thread when its job runs out of time or gives way to a more urgent one.
+
+    A BaseException, so that no `except Exception` in the passes can swallow it.
+    """
+
+
+@attrs.define(eq=False)
+class Job:
+    run: Callable[[], Any]
+    budget: float
+    future: asyncio.Future[tuple[str, Any]]
+    loop: asyncio.AbstractEventLoop
+    reason: str | None = None
+
+
+class Worker:
+    """One thread that runs the checks one at a time, each within a time budget.
+
+    Python cannot kill a thread, so a job over its budget (or one that must
+    give way to an edit) is stopped by raising `Interrupted` inside it
+    (PyThreadState_SetAsyncExc): it takes effect at the next Python bytecode,
+    so the passes, which are Python, stop within milliseconds.  The parser is
+    not reentrant, so there is one worker, and every job runs on it.
+    """
+
+    def __init__(self) -> None:
+        self.queue: queue.SimpleQueue[Job] = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.running: Job | None = None
+        self.thread = threading.Thread(target=self._loop, name="yibaolang-check", daemon=True)
+        self.thread.start()
+
+    def submit(self, run: Callable[[], Any], budget: float) -> Job:
+        loop = asyncio.get_running_loop()
+        job = Job(run, budget, loop.create_future(), loop)
+        self.queue.put(job)
+        return job
+
+    def interrupt(self, job: Job, reason: str) -> None:
+        with self.lock:
+            if self.running is job and job.reason is None and self.thread.ident is not None:
+                job.reason = reason
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.thread.ident),
+                                                           ctypes.py_object(Interrupted))
+
+    def _loop(self) -> None:
+        while True:
+            job = self.queue.get()
+            # At most one interrupt is raised per job (`interrupt` marks the job); it may land after the
+            # job's own code, anywhere up to `_idle`, which clears one that was sent but not yet raised.
+            try:
+                outcome = self._run(job)
+            except Interrupted:
+                outcome = "interrupted", job.reason or "timeout"
+            self._idle()
+            try:
+                job.loop.call_soon_threadsafe(_settle, job.future, outcome)
+            except RuntimeError:  # the event loop is closed: the server is exiting
+                return
+
+    def _run(self, job: Job) -> tuple[str, Any]:
+        timer = threading.Timer(job.budget, self.interrupt, (job, "timeout"))
+        timer.daemon = True
+        with self.lock:
+            self.running = job
+        timer.start()
+        try:
+            return "done", job.run()
+        except Interrupted:
+            return "interrupted", job.reason or "timeout"
+        except RecursionError:
+            log.exception("a check ran too deep")
+            return "failed", None
+        except Exception:  # a bug must not take the server down with it
+            log.exception("a check failed")
+            return "failed", None
+        finally:
+            timer.cancel()
+
+    def _idle(self) -> None:
+        while True:
+            try:
+                with self.lock:
+                    self.running = None
+                    if self.thread.ident is not None:  # clear an interrupt raised too late to matter
+                        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.thread.ident), None)
+                return
+            except Interrupted:
+                continue
+
+
+def _settle(future: asyncio.Future[tuple[str, Any]], outcome: tuple[str, Any]) -> None:
+    if not future.done():
+        future.set_result(outcome)
+
+
 # ------------------------------------------------------------------ the server
 
 
+@attrs.define(eq=False)
+class Document:
+    """What the server keeps of one open document."""
+
+    uri: str
+    path: Path
+    changed_at: float = 0.0
+    current: Analysis | None = None  # the newest front-end analysis
+    navigable: Analysis | None = None  # the newest analysis with its index built
+    last_clean: Analysis | None = None  # the newest without errors (completion while a block is half written)
+    parsers: dict[str, IncrementalParser] = attrs.Factory(dict)
+    ready: asyncio.Event = attrs.Factory(asyncio.Event)  # set once `navigable` exists
+
+    def parser(self, shown: str) -> IncrementalParser:
+        found = self.parsers.get(shown)
+        if found is None:
+            self.parsers.clear()
+            found = self.parsers[shown] = IncrementalParser(shown)
+        return found
+
+
 class Session:
-    """The server's state: the checked documents and the worker that checks them."""
+    """The server's state: the open documents, and the worker that checks them in turn.
+
+    Each edit makes its document due for the front end (syntax, names, types),
+    which is published as soon as it is done; then, when nothing is more
+    urgent, the index for hover and completion and then the lints are built,
+    and an edit stops them to go first.  Requests are answered at once from
+    the newest analysis that has an index, with positions mapped across the
+    edits made since (`LineMap`).
+    """
 
     def __init__(self, server: Any) -> None:
         self.server = server
-        self.analyses: dict[str, Analysis] = {}
-        # The last analysis of each document without errors: while the drafter is in the middle
-        # of a statement, its block does not parse, and completion still offers the names it held.
-        self.last_clean: dict[str, Analysis] = {}
-        self.inflight: dict[str, tuple[str, asyncio.Future[Analysis | None]]] = {}
-        self.pending: dict[str, asyncio.Task[None]] = {}
-        self.worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="yibaolang-check")
+        self.documents: dict[str, Document] = {}
+        self.worker = Worker()
+        self.wake: asyncio.Event | None = None
+        self.running: tuple[str, Document, Job] | None = None
+        self.pump_task: asyncio.Task[None] | None = None
+        self.budgets = dict(BUDGETS)
+        override = os.environ.get("YIBAOLANG_LSP_BUDGET")
+        if override:
+            try:
+                self.budgets = {kind: float(override) for kind in BUDGETS}
+            except ValueError:
+                log.warning("YIBAOLANG_LSP_BUDGET is not a number of seconds: %r", override)
 
     # -------------------------------------------------------------- documents
 
@@ -180,8 +441,24 @@ class Session:
         value = getattr(self.server.workspace, "position_encoding", None) or UTF16
         return str(getattr(value, "value", value))
 
-    def document(self, uri: str) -> Any:
-        return self.server.workspace.get_text_document(uri)
+    def _managed(self, uri: str) -> Any:
+        workspace = self.server.workspace
+        documents = getattr(workspace, "text_documents", None) or getattr(workspace, "documents", {})
+        found = documents.get(uri)
+        if found is None:
+            from urllib.parse import unquote
+
+            found = documents.get(unquote(uri))  # pygls keys its documents by the unquoted URI
+        return found
+
+    def text_of(self, uri: str) -> str | None:
+        """The text of an open document; never read from disk (a request may name any file, /dev/zero too)."""
+        doc = self._managed(uri)
+        return None if doc is None else str(doc.source)
+
+    def version_of(self, uri: str) -> int | None:
+        version = getattr(self._managed(uri), "version", None)
+        return version if isinstance(version, int) else None
 
     def path_of(self, uri: str) -> Path:
         from pygls.uris import to_fs_path
@@ -189,7 +466,7 @@ class Session:
         fs = to_fs_path(uri) if uri.startswith("file:") else None
         if fs:
             return Path(fs).absolute()
-        digest = abs(hash(uri)) % 10**8
+        digest = hashlib.sha256(uri.encode("utf-8", "surrogatepass")).hexdigest()[:8]
         return Path.cwd() / f"未命名-{digest}.ybl"
 
     def uri_of(self, analysis: Analysis, module: str) -> str:
@@ -200,73 +477,266 @@ class Session:
         return str(from_fs_path(str(Path(module).resolve())))
 
     def overrides(self) -> dict[str, str]:
-        workspace = self.server.workspace
-        documents = getattr(workspace, "text_documents", None) or getattr(workspace, "documents", {})
         out = {}
-        for uri, doc in dict(documents).items():
-            if str(uri).startswith("file:"):
-                out[str(self.path_of(str(uri)))] = doc.source
+        for uri in self.documents:
+            text = self.text_of(uri)
+            if uri.startswith("file:") and text is not None:
+                out[str(self.path_of(uri))] = text
         return out
 
-    async def fresh(self, uri: str) -> Analysis | None:
-        """The analysis of the document's current text, checking it if needed."""
-        doc = self.document(uri)
-        text = doc.source
-        cached = self.analyses.get(uri)
-        if cached is not None and cached.text == text:
-            return cached
-        running = self.inflight.get(uri)
-        if running is not None and running[0] == text:
-            return await running[1]
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Analysis | None] = loop.create_future()
-        self.inflight[uri] = (text, future)
-        try:
-            result = await loop.run_in_executor(self.worker, self._analyse_safely, uri, text, doc.version,
-                                                self.overrides())
-        finally:
-            if self.inflight.get(uri, (None, None))[1] is future:
-                del self.inflight[uri]
-        if result is not None and self.document(uri).source == text:
-            self.analyses[uri] = result
-            if not result.has_errors:
-                self.last_clean[uri] = result
-        if not future.done():
-            future.set_result(result)
-        return result
+    def opened(self, uri: str) -> None:
+        self.documents[uri] = Document(uri, self.path_of(uri))
+        self.changed(uri, debounce=False)
 
-    def _analyse_safely(self, uri: str, text: str, version: int | None, overrides: dict[str, str]) -> Analysis | None:
-        try:
-            return analyse(uri, self.path_of(uri), text, version, overrides)
-        except Exception:  # a bug must not take the server down with it
-            log.exception("checking %s failed", uri)
-            return None
-
-    async def check(self, uri: str) -> None:
-        analysis = await self.fresh(uri)
-        if analysis is None or self.document(uri).source != analysis.text:
+    def changed(self, uri: str, debounce: bool = True) -> None:
+        document = self.documents.get(uri)
+        if document is None:
             return
-        self.publish(analysis)
+        document.changed_at = time.monotonic() - (0 if debounce else DEBOUNCE_SECONDS)
+        running = self.running
+        if running is not None and running[0] != "front":
+            self.worker.interrupt(running[2], "preempted")  # an edit goes before the index and the lints
+        self.poke()
 
-    def check_later(self, uri: str) -> None:
-        previous = self.pending.pop(uri, None)
-        if previous is not None:
-            previous.cancel()
+    def closed(self, uri: str) -> None:
+        self.documents.pop(uri, None)
+        self.clear(uri)
 
-        async def later() -> None:
-            await asyncio.sleep(DEBOUNCE_SECONDS)
-            self.pending.pop(uri, None)
+    def poke(self) -> None:
+        if self.wake is None:
+            self.wake = asyncio.Event()
+        if self.pump_task is None or self.pump_task.done():
+            self.pump_task = asyncio.ensure_future(self.pump())
+        self.wake.set()
+
+    # -------------------------------------------------------------- scheduling
+
+    def due(self) -> tuple[str, Document] | tuple[float, None] | None:
+        """The most urgent job: a front end (oldest edit first), then an index, then lints."""
+        now = time.monotonic()
+        waiting: float | None = None
+        fronts = []
+        for document in self.documents.values():
+            text = self.text_of(document.uri)
+            if text is None:
+                continue
+            if document.current is None or document.current.text != text:
+                ready_in = document.changed_at + DEBOUNCE_SECONDS - now
+                if ready_in > 0:
+                    waiting = ready_in if waiting is None else min(waiting, ready_in)
+                else:
+                    fronts.append(document)
+        if fronts:
+            return "front", min(fronts, key=lambda d: d.changed_at)
+        if waiting is not None:
+            return waiting, None
+        for kind in ("index", "lint"):
+            for document in self.documents.values():
+                current = document.current
+                if current is None or current.program is None or current.text != self.text_of(document.uri):
+                    continue
+                if kind == "index" and current.nav is None and current.note is None:
+                    return "index", document
+                if kind == "lint" and current.lints is None and current.note is None and not current.has_errors:
+                    return "lint", document
+        return None
+
+    async def pump(self) -> None:
+        assert self.wake is not None
+        while True:
+            due = self.due()
+            if due is None:
+                self.wake.clear()
+                await self.wake.wait()
+                continue
+            first, document = due
+            if document is None:
+                assert isinstance(first, float)
+                self.wake.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), first)
+                continue
+            assert isinstance(first, str)
             try:
-                await self.check(uri)
-            except Exception:  # nobody awaits this task: log rather than lose the error
-                log.exception("publishing diagnostics for %s failed", uri)
+                await self.step(first, document)
+            except Exception:  # the pump must keep going whatever one step did
+                log.exception("a %s step for %s failed", first, document.uri)
 
-        self.pending[uri] = asyncio.ensure_future(later())
+    async def step(self, kind: str, document: Document) -> None:
+        uri = document.uri
+        text = self.text_of(uri)
+        if text is None:
+            return
+        if kind == "front":
+            overrides = self.overrides()
+            job = self.worker.submit(
+                functools.partial(front_end, uri, document.path, text, self.version_of(uri), overrides,
+                                  self.prepared(overrides)),
+                self.budgets["front"])
+        else:
+            current = document.current
+            assert current is not None and current.program is not None
+            program = current.program
+            job = self.worker.submit(functools.partial(Navigator, program) if kind == "index"
+                                     else functools.partial(run_lints, program), self.budgets[kind])
+        self.running = (kind, document, job)
+        try:
+            status, value = await job.future
+        finally:
+            self.running = None
+        if self.documents.get(uri) is not document:
+            return  # closed meanwhile
+        if kind == "front":
+            self.finish_front(document, text, status, value)
+        elif document.current is not None and document.current.text == text:
+            self.finish_later(kind, document, status, value)
 
-    def publish(self, analysis: Analysis) -> None:
+    def finish_front(self, document: Document, text: str, status: str, value: Any) -> None:
+        if status == "done":
+            analysis: Analysis = value
+            previous = document.current
+            if previous is not None and previous.lints and not analysis.has_errors:
+                # Until the lints run again, keep their findings on the lines the edit did not touch.
+                analysis.lints = None
+                carried = self.carry(previous, analysis)
+                document.current = analysis
+                self.publish(analysis, extra=carried)
+                return
+            document.current = analysis
+        else:
+            span = ir.Span(str(document.path), 1, 1, 1, 1)
+            budget = self.budgets["front"]
+            why = (f"检查这份文档超过了 {budget:g} 秒，已停止" if status == "interrupted"
+                   else "检查这份文档时语言服务器出错（详情已记入服务器日志）")
+            note = warning("YB007", span, why, "用 yibaolang check 检查这个文件；把很长的政策拆成几个文件")
+            document.current = Analysis(document.uri, text, self.version_of(document.uri), str(document.path),
+                                        None, [note])
+        self.publish(document.current)
+
+    def finish_later(self, kind: str, document: Document, status: str, value: Any) -> None:
+        current = document.current
+        assert current is not None
+        if status == "interrupted" and value == "preempted":
+            return  # due again once the edits pause
+        if status != "done":
+            budget = self.budgets[kind]
+            what = "悬停与补全所需的索引" if kind == "index" else "一致性检查（YB5xx）"
+            why = (f"{what}超过了 {budget:g} 秒，已停止" if status == "interrupted"
+                   else f"{what}出错（详情已记入服务器日志）")
+            current.note = warning("YB007", ir.Span(current.module, 1, 1, 1, 1), why,
+                                   "用 yibaolang check 查看完整的检查结果")
+            self.publish(current)
+            return
+        if kind == "index":
+            current.nav = value
+            document.navigable = current
+            if not current.has_errors:
+                document.last_clean = current
+            document.ready.set()
+        else:
+            current.lints = value
+            self.publish(current)
+
+    def carry(self, old: Analysis, new: Analysis) -> list[Any]:
+        """The old analysis's lint findings, moved to the new text, except those on edited lines."""
+        mapping = LineMap(old.text_lines, new.text_lines)
+        out = []
+        for d in old.lints or ():
+            converted = self.to_lsp_diagnostic(old, d)
+            moved = self.map_range(mapping, converted.range)
+            if moved is not None:
+                converted.range = moved
+                out.append(converted)
+        return out
+
+    def prepared(self, overrides: dict[str, str]) -> Prepared:
+        """Open documents, parsed by their own incremental parsers (and never put in the parse cache)."""
+        by_path = {str(self.path_of(uri)): document for uri, document in self.documents.items()}
+
+        def prepare(real: Path, shown: str) -> tuple[SourceFile, ir.Module, list[Diagnostic]] | None:
+            key = str(real)
+            document = by_path.get(key)
+            if document is None:
+                document = next((d for p, d in by_path.items() if same_file(p, key)), None)
+            text = overrides.get(str(document.path)) if document is not None else None
+            if document is None or text is None or _SURROGATE.search(text):
+                return None
+            try:
+                return document.parser(shown)(text)
+            except SourceError:
+                return None  # the loader reads it again and reports the problem
+
+        return prepare
+
+    # -------------------------------------------------------------- answers from the newest index
+
+    async def navigable(self, uri: str) -> tuple[Analysis, LineMap | None] | None:
+        """The newest analysis with an index, and how its lines map to the current text."""
+        document = self.documents.get(uri)
+        if document is None:
+            return None
+        if document.navigable is None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(document.ready.wait(), FIRST_ANSWER_SECONDS)
+        analysis = document.navigable
+        text = self.text_of(uri)
+        if analysis is None or text is None:
+            return None
+        if analysis.text == text:
+            return analysis, None
+        return analysis, LineMap(analysis.text_lines, text.split("\n"))
+
+    async def checked(self, uri: str) -> Analysis | None:
+        """The front-end analysis of the current text (waiting briefly for it), for code actions."""
+        deadline = time.monotonic() + FIRST_ANSWER_SECONDS
+        while True:
+            document = self.documents.get(uri)
+            text = self.text_of(uri)
+            if document is None or text is None:
+                return None
+            current = document.current
+            if current is not None and current.text == text:
+                return current
+            if time.monotonic() > deadline:
+                return None
+            await asyncio.sleep(0.02)
+
+    def position_in(self, analysis: Analysis, mapping: LineMap | None, position: Any) -> tuple[int, int] | None:
+        """A protocol position in the current text, as (line, column) of the analysed text."""
+        line = position.line + 1
+        if mapping is not None:
+            current = mapping.new[line - 1] if 0 < line <= len(mapping.new) else ""
+            column = from_lsp_character(current, position.character, self.encoding)
+            return mapping.to_old(line, column)
+        lines = analysis.lines_of(analysis.module)
+        text = lines.original_line(line) if lines is not None else ""
+        return line, from_lsp_character(text, position.character, self.encoding)
+
+    def map_range(self, mapping: LineMap | None, found: Any) -> Any:
+        """A range computed on an older text, in the current text (None if the edit touched it)."""
+        if mapping is None or found is None:
+            return found
         from lsprotocol import types as lsp
 
-        diagnostics = [self.to_lsp_diagnostic(analysis, d) for d in self.own_diagnostics(analysis)]
+        ends = []
+        for end in (found.start, found.end):
+            line = end.line + 1
+            old_line = mapping.old[line - 1] if 0 < line <= len(mapping.old) else ""
+            column = from_lsp_character(old_line, end.character, self.encoding)
+            moved = mapping.to_new(line, column)
+            if moved is None:
+                return None
+            new_line = mapping.new[moved[0] - 1] if 0 < moved[0] <= len(mapping.new) else ""
+            ends.append(lsp.Position(line=moved[0] - 1,
+                                     character=to_lsp_character(new_line, moved[1], self.encoding)))
+        return lsp.Range(start=ends[0], end=ends[1])
+
+    # -------------------------------------------------------------- publishing
+
+    def publish(self, analysis: Analysis, extra: list[Any] | None = None) -> None:
+        from lsprotocol import types as lsp
+
+        diagnostics = [self.to_lsp_diagnostic(analysis, d) for d in analysis.published()] + (extra or [])
         params = lsp.PublishDiagnosticsParams(uri=analysis.uri, diagnostics=diagnostics, version=analysis.version)
         self._publish(params)
 
@@ -276,15 +746,7 @@ class Session:
         self._publish(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
     def _publish(self, params: Any) -> None:
-        if hasattr(self.server, "text_document_publish_diagnostics"):
-            self.server.text_document_publish_diagnostics(params)
-        else:  # pygls 1.x
-            self.server.publish_diagnostics(params.uri, params.diagnostics, params.version)
-
-    def own_diagnostics(self, analysis: Analysis) -> list[Diagnostic]:
-        root = analysis.program.root.path
-        own = [d for d in analysis.program.diagnostics if d.span.file == root]
-        return own + import_errors(analysis.program)
+        self.server.text_document_publish_diagnostics(params)
 
     # -------------------------------------------------------------- conversions
 
@@ -293,6 +755,13 @@ class Session:
 
         lines = analysis.lines_of(span.file) or analysis.lines_of(analysis.module)
         if span.line < 1 or lines is None:
+            if lines is None and span.line >= 1:  # no program: the text itself
+                text = analysis.text.split("\n")
+                line = text[span.line - 1] if span.line <= len(text) else ""
+                start = lsp.Position(line=span.line - 1, character=to_lsp_character(line, span.column, self.encoding))
+                end = lsp.Position(line=span.line - 1,
+                                   character=to_lsp_character(line, span.end_column, self.encoding))
+                return lsp.Range(start=start, end=end)
             return lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0))
         enc = self.encoding
         start = lsp.Position(line=span.line - 1,
@@ -305,16 +774,15 @@ class Session:
             end = start
         return lsp.Range(start=start, end=end)
 
-    def from_position(self, analysis: Analysis, position: Any) -> tuple[int, int]:
-        lines = analysis.lines_of(analysis.module)
-        line = position.line + 1
-        text = lines.original_line(line) if lines is not None else ""
-        return line, from_lsp_character(text, position.character, self.encoding)
-
-    def location(self, analysis: Analysis, span: ir.Span) -> Any:
+    def location(self, analysis: Analysis, span: ir.Span, mapping: LineMap | None = None) -> Any:
         from lsprotocol import types as lsp
 
-        return lsp.Location(uri=self.uri_of(analysis, span.file), range=self.to_range(analysis, span))
+        found = self.to_range(analysis, span)
+        if span.file == analysis.module:
+            found = self.map_range(mapping, found)
+            if found is None:
+                return None
+        return lsp.Location(uri=self.uri_of(analysis, span.file), range=found)
 
     def to_lsp_diagnostic(self, analysis: Analysis, d: Diagnostic) -> Any:
         from lsprotocol import types as lsp
@@ -322,8 +790,9 @@ class Session:
         severity = {Severity.ERROR: lsp.DiagnosticSeverity.Error, Severity.WARNING: lsp.DiagnosticSeverity.Warning,
                     Severity.INFO: lsp.DiagnosticSeverity.Information}[d.severity]
         message = d.message + (f"\n提示：{d.hint}" if d.hint else "")
+        modules = analysis.program.modules if analysis.program is not None else {}
         related = [lsp.DiagnosticRelatedInformation(location=self.location(analysis, span), message=note)
-                   for span, note in d.related if span.file in analysis.program.modules]
+                   for span, note in d.related if span.file in modules]
         return lsp.Diagnostic(range=self.to_range(analysis, d.span), message=message, severity=severity,
                               code=d.code, source="yibaolang", related_information=related or None)
 
@@ -342,89 +811,105 @@ _SYMBOL_KINDS = {
 }
 
 
+
 def build_server() -> Any:
     """The pygls server with every feature registered."""
     from lsprotocol import types as lsp
 
     from yibaolang import __version__
 
-    server: LanguageServer = _server_class()("yibaolang", __version__)
+    server: LanguageServer = _server_class()("yibaolang", __version__, protocol_cls=_protocol_class())
     session = Session(server)
     server.yibaolang_session = session  # type: ignore[attr-defined]
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
-    async def did_open(ls: Any, params: lsp.DidOpenTextDocumentParams) -> None:
-        await session.check(params.text_document.uri)
+    def did_open(ls: Any, params: lsp.DidOpenTextDocumentParams) -> None:
+        session.opened(params.text_document.uri)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
-    async def did_change(ls: Any, params: lsp.DidChangeTextDocumentParams) -> None:
-        session.check_later(params.text_document.uri)
+    def did_change(ls: Any, params: lsp.DidChangeTextDocumentParams) -> None:
+        session.changed(params.text_document.uri)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
-    async def did_save(ls: Any, params: lsp.DidSaveTextDocumentParams) -> None:
-        saved = params.text_document.uri
-        await session.check(saved)
+    def did_save(ls: Any, params: lsp.DidSaveTextDocumentParams) -> None:
         # Documents that import the saved one see its new text.
-        for uri in list(session.analyses):
-            if uri != saved:
-                session.analyses.pop(uri, None)
-                await session.check(uri)
+        for document in session.documents.values():
+            if document.uri != params.text_document.uri:
+                document.current = None
+        session.poke()
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
-    async def did_close(ls: Any, params: lsp.DidCloseTextDocumentParams) -> None:
-        uri = params.text_document.uri
-        session.analyses.pop(uri, None)
-        session.last_clean.pop(uri, None)
-        pending = session.pending.pop(uri, None)
-        if pending is not None:
-            pending.cancel()
-        session.clear(uri)
+    def did_close(ls: Any, params: lsp.DidCloseTextDocumentParams) -> None:
+        session.closed(params.text_document.uri)
 
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
     async def hover(ls: Any, params: lsp.HoverParams) -> lsp.Hover | None:
-        analysis = await session.fresh(params.text_document.uri)
-        if analysis is None:
+        found = await session.navigable(params.text_document.uri)
+        if found is None:
             return None
-        line, column = session.from_position(analysis, params.position)
-        mention = analysis.nav.mention_at(analysis.module, line, column)
-        if mention is None:
+        analysis, mapping = found
+        assert analysis.nav is not None
+        at = session.position_in(analysis, mapping, params.position)
+        if at is None:
             return None
-        text = analysis.nav.hover(mention.target, analysis.module)
+        mention = analysis.nav.mention_at(analysis.module, *at)
+        if mention is not None:
+            text = analysis.nav.hover(mention.target, analysis.module)
+            where = session.map_range(mapping, session.to_range(analysis, mention.span))
+        else:
+            word = keyword_at(analysis, *at)
+            text = keyword_help(word[0]) if word is not None else ""
+            where = (session.map_range(mapping, session.to_range(analysis, word[1])) if word is not None else None)
         if not text:
             return None
-        return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text),
-                         range=session.to_range(analysis, mention.span))
+        return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text), range=where)
 
     @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
     async def definition(ls: Any, params: lsp.DefinitionParams) -> lsp.Location | None:
-        analysis = await session.fresh(params.text_document.uri)
-        if analysis is None:
+        found = await session.navigable(params.text_document.uri)
+        if found is None:
             return None
-        target = analysis.nav.target_at(analysis.module, *session.from_position(analysis, params.position))
+        analysis, mapping = found
+        assert analysis.nav is not None
+        at = session.position_in(analysis, mapping, params.position)
+        target = analysis.nav.target_at(analysis.module, *at) if at is not None else None
         span = analysis.nav.definition(target) if target is not None else None
-        return session.location(analysis, span) if span is not None else None
+        return session.location(analysis, span, mapping) if span is not None else None
 
     @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
     async def references(ls: Any, params: lsp.ReferenceParams) -> list[lsp.Location] | None:
-        analysis = await session.fresh(params.text_document.uri)
-        if analysis is None:
+        found = await session.navigable(params.text_document.uri)
+        if found is None:
             return None
-        target = analysis.nav.target_at(analysis.module, *session.from_position(analysis, params.position))
+        analysis, mapping = found
+        assert analysis.nav is not None
+        at = session.position_in(analysis, mapping, params.position)
+        target = analysis.nav.target_at(analysis.module, *at) if at is not None else None
         if target is None:
             return None
         spans = analysis.nav.references(target, include_declaration=params.context.include_declaration)
-        return [session.location(analysis, span) for span in spans]
+        return [loc for span in spans if (loc := session.location(analysis, span, mapping)) is not None]
 
     @server.feature(lsp.TEXT_DOCUMENT_COMPLETION,
                     lsp.CompletionOptions(trigger_characters=[".", '"', "“"]))
     async def completion(ls: Any, params: lsp.CompletionParams) -> lsp.CompletionList | None:
-        analysis = await session.fresh(params.text_document.uri)
-        if analysis is None:
+        uri = params.text_document.uri
+        found = await session.navigable(uri)
+        if found is None:
             return None
-        line, column = session.from_position(analysis, params.position)
-        entries = analysis.nav.completions(analysis.module, line, column)
-        parsed = session.last_clean.get(params.text_document.uri)
-        if analysis.has_errors and parsed is not None and any(e.kind == "keyword" for e in entries):
+        analysis = found[0]
+        assert analysis.nav is not None
+        text = session.text_of(uri) or ""
+        lines = text.split("\n")
+        line = params.position.line + 1
+        current = lines[line - 1] if 0 < line <= len(lines) else ""
+        column = from_lsp_character(current, params.position.character, session.encoding)
+        # Completion looks at the text before the cursor: that of the current text, on the analysed index.
+        entries = analysis.nav.completions_for(analysis.module, current[:column - 1])
+        document = session.documents.get(uri)
+        parsed = document.last_clean if document is not None else None
+        if analysis.has_errors and parsed is not None and parsed.nav is not None \
+                and any(e.kind == "keyword" for e in entries):
             known = {e.label for e in entries}
             entries += [e for e in parsed.nav.completions(parsed.module, 0, 0)
                         if e.label not in known and e.replace_from is None]
@@ -438,41 +923,46 @@ def build_server() -> Any:
                 if entry.documentation else None,
             )
             if entry.replace_from is not None:
-                span = ir.Span(analysis.module, line, entry.replace_from, line, column)
-                item.text_edit = lsp.TextEdit(range=session.to_range(analysis, span), new_text=entry.label)
+                start = lsp.Position(line=line - 1,
+                                     character=to_lsp_character(current, entry.replace_from, session.encoding))
+                item.text_edit = lsp.TextEdit(range=lsp.Range(start=start, end=params.position), new_text=entry.label)
                 item.filter_text = entry.label
             items.append(item)
         return lsp.CompletionList(is_incomplete=False, items=items)
 
     @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     async def document_symbol(ls: Any, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol] | None:
-        analysis = await session.fresh(params.text_document.uri)
-        if analysis is None:
+        found = await session.navigable(params.text_document.uri)
+        if found is None:
             return None
+        analysis, mapping = found
+        assert analysis.nav is not None
 
-        def convert(item: Any) -> lsp.DocumentSymbol:
-            whole = session.to_range(analysis, item.span)
-            name = session.to_range(analysis, item.name_span)
-            if not (_before(whole.start, name.start) and _before(name.end, whole.end)):
+        def convert(item: Any) -> lsp.DocumentSymbol | None:
+            whole = session.map_range(mapping, session.to_range(analysis, item.span))
+            if whole is None:
+                return None
+            name = session.map_range(mapping, session.to_range(analysis, item.name_span))
+            if name is None or not (_before(whole.start, name.start) and _before(name.end, whole.end)):
                 name = lsp.Range(start=whole.start, end=whole.start)
+            children = [c for child in item.children if (c := convert(child)) is not None]
             return lsp.DocumentSymbol(
                 name=item.name or "（无名）", detail=item.detail or None,
                 kind=getattr(lsp.SymbolKind, _SYMBOL_KINDS.get(item.kind, "Object")),
-                range=whole, selection_range=name,
-                children=[convert(child) for child in item.children] or None,
+                range=whole, selection_range=name, children=children or None,
             )
 
-        return [convert(item) for item in analysis.nav.outline(analysis.module)]
+        return [s for item in analysis.nav.outline(analysis.module) if (s := convert(item)) is not None]
 
     @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
                     lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]))
     async def code_action(ls: Any, params: lsp.CodeActionParams) -> list[lsp.CodeAction] | None:
-        analysis = await session.fresh(params.text_document.uri)
+        analysis = await session.checked(params.text_document.uri)
         if analysis is None:
             return None
         wanted = params.range
         actions = []
-        for d in session.own_diagnostics(analysis):
+        for d in analysis.published():
             if not d.suggestions:
                 continue
             lsp_diag = session.to_lsp_diagnostic(analysis, d)
@@ -491,15 +981,42 @@ def build_server() -> Any:
     return server
 
 
-def _server_class() -> type[LanguageServer]:
-    import importlib
+def keyword_at(analysis: Analysis, line: int, column: int) -> tuple[str, ir.Span] | None:
+    """The keyword under the cursor (keywords are not mentions: nothing is declared by them)."""
+    lines = analysis.lines_of(analysis.module)
+    text = lines.code_line(line) if lines is not None else ""
+    from yibaolang.frontend.syntax import keywords
 
-    try:
-        module = importlib.import_module("pygls.lsp.server")
-    except ImportError:  # pygls 1.x
-        module = importlib.import_module("pygls.server")
-    cls: type[LanguageServer] = module.LanguageServer
-    return cls
+    for word in keywords():  # longest first: 否则如果 before 否则
+        start = max(column - len(word), 0)
+        while True:
+            at = text.find(word, start, column - 1 + len(word))
+            if at < 0 or at > column - 1:
+                break
+            if at <= column - 1 < at + len(word):
+                return word, ir.Span(analysis.module, line, at + 1, line, at + 1 + len(word))
+            start = at + 1
+    return None
+
+
+def _server_class() -> type[LanguageServer]:
+    from pygls.lsp.server import LanguageServer
+
+    return LanguageServer
+
+
+def _protocol_class() -> type[Any]:
+    from pygls.protocol import LanguageServerProtocol
+
+    from yibaolang.tools.lsp_io import clean_error
+
+    class Protocol(LanguageServerProtocol):
+        """pygls's protocol, but an error response never carries a Python traceback."""
+
+        def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
+            super()._send_response(msg_id, result, clean_error(error))
+
+    return Protocol
 
 
 def _register_formatting(server: LanguageServer, session: Session) -> None:
@@ -511,8 +1028,9 @@ def _register_formatting(server: LanguageServer, session: Session) -> None:
 
     @server.feature(lsp.TEXT_DOCUMENT_FORMATTING)
     async def formatting(ls: Any, params: lsp.DocumentFormattingParams) -> list[lsp.TextEdit] | None:
-        doc = session.document(params.text_document.uri)
-        text = doc.source
+        text = session.text_of(params.text_document.uri)
+        if text is None:
+            return None
         try:
             formatted = formatter(text)
         except Exception:  # a file that does not parse is left alone
@@ -550,6 +1068,60 @@ def _overlaps(a: Any, b: Any) -> bool:
     return _before(a.start, b.end) and _before(b.start, a.end)
 
 
-def serve() -> None:
-    """Run the server over stdin/stdout until the client says exit."""
-    build_server().start_io()
+def serve(stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+    """Run the server over stdin/stdout until the client says exit.
+
+    pygls's own loop is replaced by one with bounded framing (`lsp_io.Framer`);
+    each message then goes to pygls's protocol as before.
+    """
+    from pygls.io_ import StdoutWriter
+
+    from yibaolang.tools.lsp_io import Framer, Rejected, dispatch
+
+    server = build_server()
+    source = stdin or sys.stdin.buffer
+    read = getattr(source, "read1", source.read)
+    framer = Framer(read)
+    server._stop_event = stop = threading.Event()
+    server.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+    # Messages already checked as JSON, read on a thread of their own so a slow client never blocks the loop.
+    frames: asyncio.Queue[Any] | None = None
+
+    def reader(loop: asyncio.AbstractEventLoop) -> None:
+        assert frames is not None
+        while True:
+            try:
+                raw = framer.next()
+            except Exception:
+                log.exception("reading from the client failed")
+                raw = None
+            frame: tuple[str, Any] | Rejected | None = raw if not isinstance(raw, bytes) else None
+            if isinstance(raw, bytes):
+                try:
+                    frame = ("message", json.loads(raw))
+                except (ValueError, RecursionError):
+                    framer.reject_body(raw)
+                    frame = Rejected("消息内容不是有效的 JSON")
+            loop.call_soon_threadsafe(frames.put_nowait, frame)
+            if frame is None:
+                return
+
+    async def main() -> None:
+        nonlocal frames
+        frames = asyncio.Queue()
+        threading.Thread(target=reader, args=(asyncio.get_running_loop(),), daemon=True,
+                         name="yibaolang-stdin").start()
+        while not stop.is_set():
+            frame = await frames.get()
+            if frame is None:
+                return
+            dispatch(server.protocol, frame)
+
+    try:
+        asyncio.run(main())
+    except BrokenPipeError:
+        log.error("the client went away")
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.shutdown()

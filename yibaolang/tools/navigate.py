@@ -36,6 +36,7 @@ from yibaolang import ir
 from yibaolang.checks.resolve import ModuleScope, Program, Symbol, SymbolKind, lookup
 from yibaolang.frontend.source import SourceFile
 from yibaolang.ir.types import PRIMITIVES, EnumType, Kind
+from yibaolang.semantics.builtins import BUILTINS
 
 # What a mention refers to.  The first element says which kind of thing.
 TargetKey = tuple[str, ...]
@@ -43,19 +44,8 @@ TargetKey = tuple[str, ...]
 _NAME_CHAR = re.compile(r"[A-Za-z0-9_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _QUOTED = re.compile(r"\"\"\"[\s\S]*?\"\"\"|\"([^\"\n]*)\"|“([^”\n]*)”")
 
-BUILTIN_DOCS: dict[str, str] = {
-    "取较小": "取较小(a, b, …)：各参数中最小的一个（同一类型）",
-    "取较大": "取较大(a, b, …)：各参数中最大的一个（同一类型）",
-    "四舍五入": "四舍五入(x) 或 四舍五入(金额, 分|角|元)：按四舍五入取整或舍入到 分/角/元",
-    "数值": "数值(x)：年数、月数、日数或金额的数值（数）",
-    "年月日": "年月日(年, 月, 日)：由三个数构成日期",
-    "年份": "年份(日期)：日期的年份（数）",
-    "月份": "月份(日期)：日期的月份（数）",
-    "相差天数": "相差天数(甲, 乙)：两个日期相差的日数",
-    "相差月数": "相差月数(甲, 乙)：两个日期相差的整月数",
-    "相差年数": "相差年数(甲, 乙)：两个日期相差的整年数",
-    "绝对值": "绝对值(x)：x 的绝对值",
-}
+# Hover text of the builtins: declared with them, in semantics/builtins.py.
+BUILTIN_DOCS: dict[str, str] = {name: builtin.doc for name, builtin in BUILTINS.items()}
 
 PRIMITIVE_DOCS: dict[str, str] = {
     "金额": "金额：以元计的钱数，如 2万元、500元、12.5元",
@@ -194,16 +184,32 @@ class Navigator:
 
     def __init__(self, program: Program) -> None:
         self.program = program
-        self.mentions: dict[str, list[Mention]] = {}
-        self.declarations: dict[TargetKey, ir.Span] = {}
-        self.lines: dict[str, Lines] = {}
-        for path, scope in program.modules.items():
-            self.lines[path] = Lines(scope.source)
-            self.mentions[path] = _Indexer(self, scope).run()
-        for mentions in self.mentions.values():
-            for mention in mentions:
+        self.lines: dict[str, Lines] = {path: Lines(scope.source) for path, scope in program.modules.items()}
+        # Built per module on first use: the server indexes the document being edited, not the stdlib.
+        self._mentions: dict[str, list[Mention]] = {}
+        self._by_line: dict[str, dict[int, list[Mention]]] = {}
+        self._declarations: dict[str, dict[TargetKey, ir.Span]] = {}
+
+    def mentions_of(self, module: str) -> list[Mention]:
+        found = self._mentions.get(module)
+        if found is None:
+            scope = self.program.modules.get(module)
+            found = _Indexer(self, scope).run() if scope is not None else []
+            self._mentions[module] = found
+            by_line: dict[int, list[Mention]] = {}
+            declared: dict[TargetKey, ir.Span] = {}
+            for mention in found:
+                by_line.setdefault(mention.span.line, []).append(mention)
                 if mention.declaration:
-                    self.declarations.setdefault(mention.target.key, mention.span)
+                    declared.setdefault(mention.target.key, mention.span)
+            self._by_line[module] = by_line
+            self._declarations[module] = declared
+        return found
+
+    @property
+    def mentions(self) -> dict[str, list[Mention]]:
+        """The mentions of every module (indexes them all)."""
+        return {module: self.mentions_of(module) for module in self.program.modules}
 
     # -------------------------------------------------------------- queries
 
@@ -213,10 +219,11 @@ class Navigator:
         return mention.target if mention is not None else None
 
     def mention_at(self, module: str, line: int, column: int) -> Mention | None:
+        self.mentions_of(module)
         best: Mention | None = None
-        for mention in self.mentions.get(module, []):
+        for mention in self._by_line[module].get(line, []):
             span = mention.span
-            if span.line == line and span.column <= column <= span.end_column:
+            if span.column <= column <= span.end_column:
                 width = span.end_column - span.column
                 # Prefer the mention the cursor is inside over one it merely touches.
                 inside = column < span.end_column
@@ -228,7 +235,17 @@ class Navigator:
     def definition(self, target: Target) -> ir.Span | None:
         if target.kind == "module":
             return ir.Span(target.key[1], 1, 1, 1, 1)
-        return self.declarations.get(target.key)
+        if len(target.key) > 1 and target.key[1] in self.program.modules:
+            self.mentions_of(target.key[1])  # a declaration is indexed with the module that holds it
+            found = self._declarations[target.key[1]].get(target.key)
+            if found is not None:
+                return found
+        for module in self.program.modules:
+            self.mentions_of(module)
+            found = self._declarations[module].get(target.key)
+            if found is not None:
+                return found
+        return None
 
     def references(self, target: Target, include_declaration: bool = True) -> list[ir.Span]:
         out = []
@@ -363,12 +380,16 @@ class Navigator:
 
     def completions(self, module: str, line: int, column: int) -> list[Completion]:
         """What may be typed at (line, column): keywords, names, values, types, clause ids."""
-        from yibaolang.checks.typecheck import BUILTINS
+
+        lines = self.lines.get(module)
+        return self.completions_for(module, lines.code_line(line)[:column - 1] if lines else "")
+
+    def completions_for(self, module: str, before: str) -> list[Completion]:
+        """What may be typed after `before` (the text of the line up to the cursor)."""
         from yibaolang.frontend.syntax import keywords
 
+        column = len(before) + 1
         scope = self.program.modules.get(module)
-        lines = self.lines.get(module)
-        before = lines.code_line(line)[:column - 1] if lines else ""
         # Inside the string of 优先于 "…": only clause ids.
         quoted = re.search(r"优先于\s*(?:[\"“][^\"”\n]*[\"”]\s*,\s*)*[\"“]([^\"”\n]*)$", before)
         if quoted:
@@ -482,7 +503,7 @@ class _Indexer:
         self.program = nav.program
         self.scope = scope
         self.file = scope.path
-        self.lines = Lines(scope.source)
+        self.lines = nav.lines.get(scope.path) or Lines(scope.source)
         self.out: list[Mention] = []
 
     def run(self) -> list[Mention]:
@@ -770,8 +791,6 @@ class _Indexer:
                     pass
 
     def call(self, node: ir.Call, function: str, locals_: dict[str, TargetKey] | None) -> None:
-        from yibaolang.checks.typecheck import BUILTINS
-
         span = find_word(self.lines, self.file, node.span.line, node.span.column, function)
         if span is None:
             return
@@ -791,7 +810,7 @@ class _Outliner:
         self.scope = scope
         self.file = scope.path
         self.lines = nav.lines[scope.path]
-        self.declared = {m.span.line: m.span for m in nav.mentions.get(scope.path, []) if m.declaration}
+        self.declared = {m.span.line: m.span for m in nav.mentions_of(scope.path) if m.declaration}
 
     def name_span(self, span: ir.Span, name: str | None = None) -> ir.Span:
         if name:
