@@ -46,6 +46,8 @@ from yibaolang.diagnostics import Diagnostic
 from yibaolang.engines.cases import InputInfo, declared_inputs
 from yibaolang.ir.types import DURATIONS, Kind, Type
 from yibaolang.ir.walk import children, walk
+from yibaolang.semantics import bands as band_rules
+from yibaolang.semantics.builtins import BUILTINS, is_builtin
 from yibaolang.semantics.instances import Instance, InstanceKey, Instances
 
 CENT = Decimal("0.01")
@@ -384,13 +386,14 @@ class CriticalPoints:
 
     def call(self, expr: ir.Call, where: Where) -> list[Form] | None:
         args = [self.forms(a, where) for a in expr.args]
-        if expr.function in ("取较小", "取较大"):
+        builtin = BUILTINS.get(expr.function) if is_builtin(expr) else None
+        if builtin is not None and builtin.passes_unrounded and builtin.min_args >= 2:  # 取较小, 取较大
             for a, b in itertools.combinations(args, 2):
                 self.meet(a, b)
             if any(a is None for a in args):
                 return None
             return [f for a in args if a for f in a][:MAX_FORMS]
-        if expr.function == "四舍五入":
+        if builtin is not None and builtin.unit_argument:  # 四舍五入: the value, rounded
             return args[0] if args else None
         found = lookup(where.scope, expr.callee)
         if found is None or found.symbol.kind is not SymbolKind.FUNCTION:
@@ -401,39 +404,79 @@ class CriticalPoints:
 
     def banded(self, expr: ir.Banded, where: Where) -> list[Form] | None:
         subject = self.forms(expr.subject, where)
-        bounds: list[tuple[Decimal | None, Decimal | None, Decimal]] = []
+        table: list[tuple[Form, Form | None, Form]] = []
         known = True
-        for band in expr.bands:
-            edges: list[Decimal | None] = []
-            for bound in (band.lower, band.upper):
+        for edge in band_rules.edges(expr):
+            ends: list[Form | None] = []
+            for bound in (edge.lower, edge.upper):
                 if bound is None:
-                    edges.append(None)
+                    ends.append(None)
                     continue
-                got = self.forms(bound.value, where)
+                got = self.forms(bound, where)
                 self.meet(subject, got)
                 values = _constant(got)
-                edges.append(values[0] if values and len(values) == 1 else None)
                 known = known and values is not None and len(values) == 1
-            rates = _constant(self.forms(band.rate, where))
+                ends.append(_form({}, values[0]) if values and len(values) == 1 else None)
+            rates = _constant(self.forms(edge.band.rate, where))
             if rates is None or len(rates) != 1:
                 known = False
                 continue
-            bounds.append((edges[0], edges[1], rates[0]))
+            table.append((ends[0] or _form({}, Decimal(0)), ends[1], _form({}, rates[0])))
         if not known or subject is None:
             return None
+        # One affine form per region of the subject: below every band, inside band k, above the last one.
+        regions = list(range(len(table)))
+        if table and expr.bands[0].lower is not None:
+            regions.insert(0, -1)
+        if table and table[-1][1] is not None:
+            regions.append(len(table))
         out: list[Form] = []
         for s in subject[:4]:
-            below = Decimal(0)
-            if bounds and bounds[0][0] is not None:
-                out.append(_form({}, Decimal(0)))
-            for low, high, rate in bounds:
-                start = low if low is not None else Decimal(0)
-                out.append(_add(_scale(_add(s, _form({}, start), -1), rate), _form({}, below)))
-                if high is not None:
-                    below += (high - start) * rate
-            if bounds and bounds[-1][1] is not None:
-                out.append(_form({}, below))
+            for region in regions:
+                out.append(band_rules.total(_RegionOps(region), s, table, None))
         return out[:MAX_FORMS]
+
+
+class _RegionOps:
+    """`Ops` over affine forms for the band rule (semantics.bands) with the subject inside one known region:
+    bands below the region are full, the region's band is partial, bands above are empty."""
+
+    def __init__(self, region: int) -> None:
+        self.region = region
+        self.band = 0
+
+    def zero(self) -> Form:
+        return _form({}, Decimal(0))
+
+    def add(self, a: Form, b: Form) -> Form:
+        return _add(a, b)
+
+    def sub(self, a: Form, b: Form) -> Form:
+        return _add(a, b, -1)
+
+    def mul(self, a: Form, b: Form) -> Form:
+        return _scale(a, b[1]) if not b[0] else _scale(b, a[1])
+
+    def clamp(self, x: Form, low: Form, high: Form | None) -> Form:
+        band, self.band = self.band, self.band + 1
+        if band < self.region:
+            return high if high is not None else x
+        return x if band == self.region else low
+
+    def round(self, a: Form, places: int | None) -> Form:
+        return a
+
+    def compare(self, op: ir.CompareOp, a: Form, b: Form) -> bool:
+        raise NotImplementedError  # the band total compares nothing
+
+    def all_of(self, conditions: Sequence[bool]) -> bool:
+        return all(conditions)
+
+    def any_of(self, conditions: Sequence[bool]) -> bool:
+        return any(conditions)
+
+    def not_(self, condition: bool) -> bool:
+        return not condition
 
 
 # ------------------------------------------------------------------ candidates
