@@ -582,8 +582,12 @@ def test_command(paths: tuple[str, ...], quiet: bool) -> None:
     for raw in paths or (".",):
         path = Path(raw)
         if path.is_dir():
+            from yibaolang.analysis.lint.settings import excluded, is_excluded
+
+            root, patterns = excluded(path)  # [tool.yibaolang] exclude: e.g. deliberately broken fixtures
             for policy in sorted(path.rglob("*.ybl")):
-                add(policy, False, suites_beside(policy))
+                if not is_excluded(policy, root, patterns):
+                    add(policy, False, suites_beside(policy))
         elif path.name.endswith((".cases.yaml", ".cases.yml")):
             stem = path.name.rsplit(".cases.", 1)[0]
             policy = path.with_name(f"{stem}.ybl")

@@ -54,9 +54,10 @@ def run(program: Program, config: LintConfig | None = None, extra: tuple[Lint, .
     """The lint pass: append every finding about the root module to the program."""
     from yibaolang.diagnostics import has_errors
 
+    config = config or load_config(program.project_root)
+    program.diagnostics.extend(config.problems)  # YB008: the project's settings that were ignored
     if has_errors(program.diagnostics):
         return program  # lints reason about a well-typed program only
-    config = config or load_config(program.project_root)
     ctx = LintContext(program, config)
     found: list[Diagnostic] = []
     for lint in (*lints(), *extra):

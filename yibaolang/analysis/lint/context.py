@@ -13,6 +13,7 @@ import attrs
 
 from yibaolang import ir
 from yibaolang.checks.resolve import ModuleScope, Program, Symbol, SymbolKind, lookup
+from yibaolang.diagnostics import Diagnostic
 
 DEFAULT_EXPENSE_WORDS = ("费用", "负担", "自付", "自负", "花费", "支出")
 DEFAULT_PAYMENT_WORDS = ("支付", "报销", "给付", "赔付", "补助", "救助")
@@ -27,23 +28,34 @@ class LintConfig:
     search_points: int = 200
     search_budget: int = 20_000  # figure evaluations the payment-property search may spend
     seed: int = 20260101
+    exclude: tuple[str, ...] = ()  # folders and globs `yibaolang test` leaves out when it walks a folder
+    problems: tuple[Diagnostic, ...] = ()  # YB008: settings that were ignored (lint/settings.py)
 
 
 def load_config(root: Path) -> LintConfig:
     """`[tool.yibaolang]` of the project's pyproject.toml (or yibaolang.toml's top level)."""
+    from yibaolang.analysis.lint.settings import problems, unreadable
+
     data: dict[str, Any] = {}
+    found: list[Diagnostic] = []
     for name, key in (("pyproject.toml", ("tool", "yibaolang")), ("yibaolang.toml", ())):
         path = root / name
         if not path.is_file():
             continue
         try:
             loaded: Any = tomllib.loads(path.read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        except tomllib.TOMLDecodeError as exc:
+            found.append(unreadable(path, exc))
+            continue
+        except (OSError, UnicodeDecodeError):
             continue
         for part in key:
             loaded = loaded.get(part, {}) if isinstance(loaded, dict) else {}
         if isinstance(loaded, dict) and loaded:
             data = loaded
+            more, rejected = problems(data, path, path.read_text("utf-8"))
+            found += more
+            data = {k: v for k, v in data.items() if k not in rejected}  # a rejected value keeps its default
             break
     severity = {str(k): str(v) for k, v in dict(data.get("severity", {})).items()
                 if str(v) in ("error", "warning", "info")}
@@ -55,6 +67,8 @@ def load_config(root: Path) -> LintConfig:
         search_points=int(data.get("search-points", 200)),
         search_budget=int(data.get("search-budget", 20_000)),
         seed=int(data.get("seed", 20260101)),
+        exclude=tuple(data.get("exclude", ())),
+        problems=tuple(found),
     )
 
 
