@@ -345,13 +345,14 @@ def _scan_block(buf: bytes, eof: bool, first_line: int, ncols: int) -> _Block:
     m = len(newlines)
     # Extended index j: j = 0 is the block's start, j ≥ 1 is just after newline j-1.
     starts_of = np.concatenate([[0], newlines + 1])
-    quotes = np.flatnonzero(a == 34)
+    quote = (a == 34).view(np.uint8)
     bad: dict[int, str] = {}  # extended index of a record start → problem of that record (its first line only)
     consumed_at = m  # extended index where the carried-over rest begins
-    if not quotes.size:
+    if not quote.any():
         bounds = np.arange(m + 1)
     else:
-        parity = np.concatenate([[0], np.searchsorted(quotes, newlines) & 1])
+        # Whether an odd number of quotes precedes each line end: then it lies inside a quoted cell.
+        parity = np.concatenate([[0], np.bitwise_xor.accumulate(quote)[newlines]])
         flips = np.flatnonzero(parity[1:] != parity[:-1]) + 1
         parts = []
         k = 0
