@@ -256,7 +256,8 @@ def test_ulimit_f_is_a_diagnostic_not_a_killed_process(work: Path) -> None:
 
 
 @pytest.mark.parametrize("command", [["check", "p.ybl"], ["run", "p.ybl", "--case", "c.yaml", "--format", "json"],
-                                     ["explain", "p.ybl", "--case", "c.yaml"]])
+                                     ["explain", "p.ybl", "--case", "c.yaml"], ["--help"], ["--version"],
+                                     ["run", "--help"]])
 def test_stdout_on_a_full_device_is_a_diagnostic(work: Path, command: list[str]) -> None:
     with open("/dev/full", "w") as full:
         proc = subprocess.run([*YIBAOLANG, *command], cwd=work, stdout=full, stderr=subprocess.PIPE, text=True,

@@ -176,6 +176,15 @@ class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except OSError as exc:  # --help or --version into a full device: outside any command's guard
+            if not _stdout_broken(exc):
+                raise
+            click.echo(stdout_failed(exc), err=True)
+            sys.exit(EXIT_INPUT)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = LAZY_COMMANDS.get(cmd_name)
         if target is None:
@@ -247,7 +256,13 @@ def render_diagnostics(diagnostics: list[Any], programs: list[Any], fmt: str) ->
               help="用 z3 证明断言、支付不超过费用、支付随费用不减（需要 pip install 'yibaolang[prove]'）")
 @guarded
 def check(paths: tuple[str, ...], fmt: str, strict: bool, counter_dir: str | None, prove: bool) -> None:
-    """检查政策文件：语法、名称、类型与单位，以及一致性（分段、查表、例外、上级约束、断言与反例）。"""
+    """检查政策文件：语法、名称、类型与单位，以及一致性（分段、查表、例外、上级约束、断言与反例）。
+
+    \b
+    示例：
+      yibaolang check policies/tianjin_2016.ybl
+      yibaolang check --strict policies stdlib
+    """
     from yibaolang.analysis.lint import check_policy
     from yibaolang.checks.compiler import policy_files, unique
     from yibaolang.diagnostics import Severity, has_errors, summary_line
@@ -311,7 +326,12 @@ def _write_counterexamples(diagnostics: list[Any], folder: str, inputs: list[str
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @guarded
 def ir_command(file: str) -> None:
-    """以 JSON 打印政策文件的中间表示（IR）。"""
+    """以 JSON 打印政策文件的中间表示（IR）。
+
+    \b
+    示例：
+      yibaolang ir policies/tianjin_2016.ybl
+    """
     from yibaolang.checks.compiler import compile_policy
     from yibaolang.diagnostics import has_errors
     from yibaolang.ir.irjson import dump
@@ -402,7 +422,13 @@ def _case_or_exit(program: Any, case_path: str | None) -> Any:
 def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any, fmt: str, cases_path: str | None,
         out_file: str | None, keep_inputs: bool, person: str | None, claim_date: str | None, engine: str,
         chunk_size: int, scheduler: str | None) -> None:
-    """计算一个案例；或用 --cases 批量计算一个文件中的所有案例。"""
+    """计算一个案例；或用 --cases 批量计算一个文件中的所有案例。
+
+    \b
+    示例：
+      yibaolang run examples/tianjin_daibing.ybl --case examples/tianjin_daibing.case.yaml
+      yibaolang run 政策.ybl --cases 理赔.csv -o 结果.csv --person 身份证号 --claim-date 结算日期
+    """
     import json
 
     if cases_path is not None:
@@ -564,7 +590,13 @@ def explain(policy: str, case_path: str | None, outputs: tuple[str, ...], date: 
 @click.option("-q", "--quiet", is_flag=True, help="只显示失败的样例")
 @guarded
 def test_command(paths: tuple[str, ...], quiet: bool) -> None:
-    """运行政策中的 样例 与旁边的 *.cases.yaml。"""
+    """运行政策中的 样例 与旁边的 *.cases.yaml。
+
+    \b
+    示例：
+      yibaolang test policies/
+      yibaolang test -q policies/tianjin_2016.ybl
+    """
     from pathlib import Path
 
     from yibaolang.checks.compiler import compile_policy
@@ -579,13 +611,19 @@ def test_command(paths: tuple[str, ...], quiet: bool) -> None:
         named, known = plan.get(key, (False, []))
         plan[key] = (named or explicit, known + [str(s) for s in suites if str(s) not in known])
 
+    failed_walk: list[str] = []
     for raw in paths or (".",):
         path = Path(raw)
         if path.is_dir():
             from yibaolang.analysis.lint.settings import excluded, is_excluded
+            from yibaolang.paths import walk_policies
 
             root, patterns = excluded(path)  # [tool.yibaolang] exclude: e.g. deliberately broken fixtures
-            for policy in sorted(path.rglob("*.ybl")):
+            found, skipped = walk_policies([raw])  # links confined to the project, nothing skipped silently
+            for item in skipped:
+                click.echo(f"{item.path}: 已跳过：{item.refusal.reason}", err=True)
+                failed_walk.append(item.path)
+            for policy in map(Path, found):
                 if not is_excluded(policy, root, patterns):
                     add(policy, False, suites_beside(policy))
         elif path.name.endswith((".cases.yaml", ".cases.yml")):
@@ -598,7 +636,7 @@ def test_command(paths: tuple[str, ...], quiet: bool) -> None:
             add(policy, True, [path])
         else:
             add(path, True, suites_beside(path))
-    passed = failed = 0
+    passed, failed = 0, len(failed_walk)
     for policy_file, (explicit, suites) in plan.items():
         if not policy_file.endswith(".ybl") and not Path(policy_file).is_file():
             failed += 1
@@ -630,12 +668,13 @@ def test_command(paths: tuple[str, ...], quiet: bool) -> None:
 
 
 def _read_quietly(path: str) -> str:
-    from pathlib import Path
+    from yibaolang.frontend.source import MAX_SOURCE_BYTES
+    from yibaolang.paths import ReadRefused, read_limited
 
-    try:
-        return Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
+    try:  # kind and size first: a FIFO named *.ybl must not block `test DIR`
+        return read_limited(path, MAX_SOURCE_BYTES).decode("utf-8", "replace")
+    except ReadRefused:
+        return "样例"  # let compile_policy report why it cannot be read
 
 
 if __name__ == "__main__":
