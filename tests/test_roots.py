@@ -310,3 +310,15 @@ def test_data_files_for_table_options_are_confined_to_the_project(tree: Path) ->
     assert isinstance(resolve_data_file(tree.parent / "外部" / "秘密.ybl", tree), Refusal)
     os.mkfifo(tree / "管道.csv")
     assert resolve_data_file(tree / "管道.csv", tree) == Refusal("special", "不是普通文件（是管道、套接字或设备），不会读取")
+
+
+def test_project_settings_are_read_within_bounds(tree: Path) -> None:
+    """The project's pyproject.toml is read by `check` too: a huge or special one is skipped, not read whole."""
+    sparse(tree / "pyproject.toml", 3 * 1024 ** 3)
+    write(tree / "p.ybl", "定义 甲 = 1\n")
+    result = process(tree, "check", "p.ybl", memory=1024 ** 3)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (tree / "pyproject.toml").unlink()
+    os.mkfifo(tree / "pyproject.toml")
+    result = process(tree, "check", "p.ybl")
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -35,6 +35,7 @@ class LintConfig:
 def load_config(root: Path) -> LintConfig:
     """`[tool.yibaolang]` of the project's pyproject.toml (or yibaolang.toml's top level)."""
     from yibaolang.analysis.lint.settings import problems, unreadable
+    from yibaolang.paths import ReadRefused, read_limited
 
     data: dict[str, Any] = {}
     found: list[Diagnostic] = []
@@ -42,18 +43,19 @@ def load_config(root: Path) -> LintConfig:
         path = root / name
         if not path.is_file():
             continue
-        try:
-            loaded: Any = tomllib.loads(path.read_text("utf-8"))
+        try:  # kind and size before reading (yibaolang.paths): a FIFO or a huge file is never read
+            text = read_limited(path, 1024 * 1024).decode("utf-8")
+            loaded: Any = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             found.append(unreadable(path, exc))
             continue
-        except (OSError, UnicodeDecodeError):
+        except (ReadRefused, UnicodeDecodeError):
             continue
         for part in key:
             loaded = loaded.get(part, {}) if isinstance(loaded, dict) else {}
         if isinstance(loaded, dict) and loaded:
             data = loaded
-            more, rejected = problems(data, path, path.read_text("utf-8"))
+            more, rejected = problems(data, path, text)
             found += more
             data = {k: v for k, v in data.items() if k not in rejected}  # a rejected value keeps its default
             break
