@@ -1,4 +1,4 @@
-"""`yibaolang run POLICY --cases FILE -o OUT` (CLI.md): formats, the 错误 column, bad rows, atomic output."""
+"""`yibaolang run POLICY --cases FILE -o OUT` (docs/cli.md): formats, the 错误 column, bad rows, atomic output."""
 
 from __future__ import annotations
 

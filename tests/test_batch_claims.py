@@ -1,4 +1,4 @@
-"""Claims over a year (LANGUAGE.md §11): `--person COL --claim-date COL` and `累计` inputs.
+"""Claims over a year (docs/batch.md §2): `--person COL --claim-date COL` and `累计` inputs.
 
 The batch settles every person's first claim at once, then every second
 claim, …; these tests settle each person's claims one by one through the
@@ -185,7 +185,7 @@ def test_seed_policies_with_running_totals(policy: str) -> None:
                "理赔日期": (dt.date(2022, 1, 1) + dt.timedelta(days=rng.randrange(0, 730))).isoformat(),
                "人员状态": rng.choice(["在职", "退休"]), "医院等级": rng.choice(["三级", "二级", "其他"]),
                "住院政策范围内费用": str(Decimal(rng.randrange(0, 9_000_000)) / 100), "起付标准": "800",
-               "主要病种报销限额": "3000", "现行住院起付标准": "1000", "住院报销比例": "70%",
+               "主要病种报销限额": "3000", "原住院起付标准": "1000", "住院报销比例": "70%",
                "住院次序": str(rng.randrange(1, 4)), "参保人数": "100"}
         if i % 37 == 5:
             row["住院政策范围内费用"] = "abc"

@@ -1,4 +1,4 @@
-"""Case files (LANGUAGE.md §9): exact numbers, typed strings, every problem at once, suites."""
+"""Case files (docs/cli.md 案例文件): exact numbers, typed strings, every problem at once, suites."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`yibaolang run` and `yibaolang test`: the JSON of CLI.md, exit codes, never a traceback."""
+"""`yibaolang run` and `yibaolang test`: the JSON of docs/cli.md, exit codes, never a traceback."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The interpreter (LANGUAGE.md §3, §7, §9): arithmetic, rounding, dates, parameters, exceptions, blocks."""
+"""The interpreter (docs/language.md §4–§6, §29): arithmetic, rounding, dates, parameters, exceptions, blocks."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The house rules (STYLE.md): ruff with RUF, and mypy --strict on yibaolang/, both clean."""
+"""The house rules (docs/architecture.md): ruff with RUF, and mypy --strict on yibaolang/, both clean."""
 
 from __future__ import annotations
 

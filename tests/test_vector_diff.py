@@ -1,4 +1,4 @@
-"""The vectorized engine equals the interpreter, to the 分, on every seed policy (STYLE.md §6).
+"""The vectorized engine equals the interpreter, to the 分, on every seed policy (docs/batch.md).
 
 Random case rows — values near every number the policy writes (band edges,
 table cells, parameters), rounding ties, month ends, empty cells, wrong cells —

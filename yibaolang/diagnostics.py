@@ -113,7 +113,7 @@ def visible(text: str) -> str:
 
 
 def render_text(d: Diagnostic, source_lines: Sequence[str] | None) -> str:
-    """The text form of CLI.md: location, code, message, source line, caret, hint.
+    """The text form of docs/cli.md (诊断的格式): location, code, message, source line, caret, hint.
 
     Everything printed passes through `visible`, so a policy or case file
     cannot move the cursor, set the title or reorder the line it is shown on;

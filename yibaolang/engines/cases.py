@@ -1,4 +1,4 @@
-"""Case files (LANGUAGE.md §9): reading, validating, and running them as tests.
+"""Case files (docs/cli.md 案例文件): reading, validating, and running them as tests.
 
 A case file is a YAML or JSON mapping from input names to values, with an
 optional `计算日期`.  Numbers are read as exact decimals (never through

@@ -1,4 +1,4 @@
-"""Evaluation: the interpreter over the IR (LANGUAGE.md §3, §7, §9).
+"""Evaluation: the interpreter over the IR (docs/language.md §4–§6, §29; docs/cli.md 案例文件).
 
 The IR of a checked Program is compiled once into Python closures, one per
 expression node, each taking the per-case `Frame`.  A figure (input,
@@ -485,7 +485,7 @@ class Evaluator:
 
         return missing
 
-    # -------------------------------------------------------------- exceptions (LANGUAGE.md §7)
+    # -------------------------------------------------------------- exceptions (docs/language.md §29)
 
     def exception_rules(self, inst: Instance, symbol: Symbol) -> list[tuple[ir.ExceptionRule, Instance, Fn, Fn]]:
         out = []
@@ -1420,7 +1420,7 @@ def evaluator_for(program: Program, traced: bool = False) -> Evaluator:
 
 
 def choose_date(program: Program, case: CaseInput, override: dt.date | None = None) -> tuple[dt.date | None, str]:
-    """计算日期: --date, else the case's 计算日期, else the policy's 施行 (LANGUAGE.md §9)."""
+    """计算日期: --date, else the case's 计算日期, else the policy's 施行 (docs/cli.md, yibaolang run)."""
     if override is not None:
         return override, "--date"
     if case.date is not None:

@@ -982,7 +982,7 @@ class Engine:
 
         return choose
 
-    # -------------------------------------------------------------- exceptions (LANGUAGE.md §7)
+    # -------------------------------------------------------------- exceptions (docs/language.md §29)
 
     def exception_rules(self, inst: VInstance, symbol: Symbol) -> list[tuple[ir.ExceptionRule, Fn, Fn]]:
         out = []

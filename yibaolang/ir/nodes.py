@@ -128,7 +128,7 @@ class CompareOp(enum.Enum):
     NE = "≠"
 
 
-# The legal boundary words of LANGUAGE.md §4 (民法典 第一千二百五十九条).
+# The legal boundary words of docs/language.md §7 (民法典 第一千二百五十九条).
 COMPARE_WORDS: dict[str, CompareOp] = {
     ">": CompareOp.GT, "超过": CompareOp.GT, "高于": CompareOp.GT,
     ">=": CompareOp.GE, "≥": CompareOp.GE, "达到": CompareOp.GE, "满": CompareOp.GE, "届满": CompareOp.GE,

@@ -1,4 +1,4 @@
-"""Semantic types and the arithmetic rules of LANGUAGE.md §3.
+"""Semantic types and the arithmetic rules of docs/language.md §4.
 
 >>> arith_result(ArithOp.MUL, MONEY, RATIO)
 Type(kind=<Kind.MONEY: '金额'>, enum=None)

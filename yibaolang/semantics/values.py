@@ -118,7 +118,7 @@ def display_delta(type_: Type, before: Any, after: Any) -> str | None:
 
 
 def to_json(type_: Type, value: Any) -> Any:
-    """The encoding of CLI.md: money "70000.00", ratio "0.5", durations int, dates ISO."""
+    """The encoding of docs/cli.md (yibaolang run): money "70000.00", ratio "0.5", durations int, dates ISO."""
     kind = type_.kind
     if value is None:
         return None

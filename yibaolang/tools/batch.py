@@ -1,4 +1,4 @@
-"""Batch evaluation: `yibaolang run POLICY --cases FILE -o OUT` (CLI.md, docs/batch.md).
+"""Batch evaluation: `yibaolang run POLICY --cases FILE -o OUT` (docs/cli.md, docs/batch.md).
 
 The case file (CSV, JSON Lines or Parquet, by extension) is read in chunks.
 Each chunk's cells are converted column by column (`yibaolang.tools.columns`),
@@ -9,7 +9,7 @@ a time, so every value and every message is the interpreter's.  Rows are
 written in input order, one column per output plus `错误`, to a temporary
 file beside OUT that is renamed only when the whole file is written.
 
-With `--person COL --claim-date COL` (LANGUAGE.md §11) the whole file is read,
+With `--person COL --claim-date COL` (docs/batch.md §2) the whole file is read,
 claims are grouped by person and 统筹年度 and settled rank by rank (every
 person's first claim at once, then every second claim, …); each `累计` input
 is the running total of its figure over the person's earlier claims of the
@@ -1174,7 +1174,7 @@ def accumulators(program: Any) -> list[Accumulator]:
     return found
 
 
-# ------------------------------------------------------------------ claims over a year (LANGUAGE.md §11)
+# ------------------------------------------------------------------ claims over a year (docs/batch.md §2)
 
 
 def fiscal_start(program: Any) -> tuple[int, int]:
@@ -1643,7 +1643,7 @@ def evaluate_rows(program: Any, rows: Sequence[dict[str, Any]], outputs: Sequenc
                   date: dt.date | None = None, engine: str = "numpy", strict: bool = False) -> list[dict[str, Any]]:
     """Rows of cells (typed strings or plain values, None for an empty cell) → per row {output: value, 错误: text}.
 
-    Values are the JSON encoding of CLI.md (money "70000.00", ratio "0.5", …) or None.
+    Values are the JSON encoding of docs/cli.md (money "70000.00", ratio "0.5", …) or None.
     """
     import pyarrow as pa
 

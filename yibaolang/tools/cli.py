@@ -1,4 +1,4 @@
-"""The `yibaolang` command line (CLI.md): check, ir, and the evaluation commands.
+"""The `yibaolang` command line (docs/cli.md): check, ir, and the evaluation commands.
 
 Heavy modules are imported inside the commands that need them, so a cold
 `yibaolang check` stays fast.  Every command turns bad input into diagnostics

@@ -1,11 +1,11 @@
 """Columns: case cells in Arrow arrays ↔ the vectorized engine's values.
 
 Reading (`convert`): every cell is read as its input's type exactly as a case
-file's value would be (LANGUAGE.md §9, `values.parse_value`), but a column at a
+file's value would be (docs/cli.md 案例文件, `values.parse_value`), but a column at a
 time: plain decimal strings and decimal/integer Parquet columns are converted
 with Arrow compute, everything else (typed strings such as "15万元", enumeration
 names, dates) once per distinct value.  A float money column is read through
-its shortest decimal form and must have at most 2 decimals (CLI.md).  A cell
+its shortest decimal form and must have at most 2 decimals (docs/cli.md).  A cell
 that does not fit gives a per-row problem naming the input and the value; the
 row is still evaluated, without that input.
 
@@ -667,7 +667,7 @@ def _decimal_text(vec: Vec, n: int) -> pa.Array:
 
 
 def json_text(value: Any, type_: Type) -> Any:
-    """How a value is written in JSON Lines (CLI.md's value encoding)."""
+    """How a value is written in JSON Lines (the value encoding of docs/cli.md)."""
     return to_json(type_, value)
 
 

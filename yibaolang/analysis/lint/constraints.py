@@ -1,4 +1,4 @@
-"""Higher-level constraints (LANGUAGE.md §8): `依据 "…"` and the cited policy's 约束.
+"""Higher-level constraints (docs/language.md §31): `依据 "…"` and the cited policy's 约束.
 
 For each 约束 of the cited policy, the figures of the same names in this
 policy are evaluated over every combination of the enumeration and truth-value

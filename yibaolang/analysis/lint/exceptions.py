@@ -1,4 +1,4 @@
-"""Exceptions (例外, LANGUAGE.md §7): conflicts, conditions that cannot hold, masked exceptions.
+"""Exceptions (例外, docs/language.md §29): conflicts, conditions that cannot hold, masked exceptions.
 
 - YB540 (warning): two exceptions of one figure hold in the same searched case
   with different values and no 优先于 between them — evaluation of that case

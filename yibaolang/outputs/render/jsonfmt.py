@@ -1,4 +1,4 @@
-"""The `yibaolang.explain/1` JSON of CLI.md.
+"""The `yibaolang.explain/1` JSON of docs/cli.md.
 
 Each node is `{"name", "type", "value", "display", "formula", "clause", "source", "children"}`
 (plus `kind`, `expression`, `notes`).  A figure read by several others is
