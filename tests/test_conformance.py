@@ -59,7 +59,7 @@ from yibaolang.semantics.values import to_json
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "tests" / "conformance"
 EXPECT_MARK = "# 期望诊断 "
-ENGINES = ("interpreter", "vector", "z3", "search", "plot", "plot-kinks")
+ENGINES = ("interpreter", "vector", "z3", "search", "search-points", "plot", "plot-kinks")
 ERROR_ENGINES = ("interpreter", "vector", "z3", "search", "plot")
 PLOT_POINTS = 40
 
@@ -101,6 +101,12 @@ OUTSIDE: dict[tuple[str, str], str] = {
     ("exceptions/good/dated_exception", "plot"): NOTHING_TO_PLOT,
     ("exceptions/good/dated_exception", "plot-kinks"): NOTHING_TO_PLOT,
     ("imports/good/layered", "chart"): NO_CHART,
+    ("cases/good/cases_rows", "search-points"): NOTHING_TO_PLOT,
+    ("table/good/lookup", "search-points"): NOTHING_TO_PLOT,
+    ("dates/good/month_end", "search-points"): NOTHING_TO_PLOT,
+    ("dates/good/date_builtins", "search-points"): NOTHING_TO_PLOT,
+    ("dates/good/evaluation_date", "search-points"): NOTHING_TO_PLOT,
+    ("exceptions/good/dated_exception", "search-points"): NOTHING_TO_PLOT,
     ("cases/good/cases_rows", "plot"): NOTHING_TO_PLOT,
     ("cases/good/cases_rows", "plot-kinks"): NOTHING_TO_PLOT,
     ("table/good/lookup", "plot"): NOTHING_TO_PLOT,
@@ -126,6 +132,10 @@ DEFECTS: dict[tuple[str, str], str] = {
                                                    "the comparison flips, and no breakpoint is marked there",
     ("logic/good/and_or_not", "plot-kinks"): "plot: a 是否 figure defined by a comparison jumps where "
                                              "the comparison flips, and no breakpoint is marked there",
+    ("builtins/good/numeric", "search-points"): "search: no critical point where the argument of 绝对值 is 0 "
+                                                "(断保年数 = 3年 for 绝对值(断保年数 - 3年))",
+    ("outputs/good/outputs", "search-points"): "search: an imported figure reached only from 输出 "
+                                               "(输出 基本.基本医保支付, 代入 住院费用 = 费用) gives 费用 no critical point",
     ("minmax/good/caps_and_floors", "plot-kinks"): "plot: a 封顶 whose limit is met exactly at a grid point "
                                                    "(门诊费用 6500元 on 0..20000元) is not marked",
 }
@@ -681,8 +691,63 @@ def check_plot_kinks(program: Program, cases: tuple[Case, ...]) -> None:
     assert not problems, problems
 
 
+def check_search_points(program: Program, cases: tuple[Case, ...]) -> None:
+    """The search tries each input at every kink the chart finds along the lines it sweeps, to within two
+    steps: its critical points and the chart's kinks agree.  Only kinks one input decides are the search's
+    (docs/lints.md): a kink that moves when another input changes is left out."""
+    from yibaolang.analysis.lint.context import load_config
+    from yibaolang.analysis.search import space
+    from yibaolang.outputs.plot import PlotError, dependencies
+
+    searched = space(program, load_config(program.project_root))
+    types = {n: t for case in cases for n, t in case.types.items()}
+    problems, charts = [], 0
+    for input_name, inp in searched.inputs.items():
+        kind = inp.info.type.kind
+        if kind not in NUMERIC_KINDS:
+            continue
+        groups: dict[Kind, list[str]] = {}
+        for name, type_ in types.items():
+            if name != input_name and (type_.kind in NUMERIC_KINDS or type_.kind is Kind.BOOL) \
+                    and input_name in dependencies(program, name).inputs:
+                groups.setdefault(type_.kind, []).append(name)
+        candidates = sorted(Decimal(c) for c in inp.candidates)
+        seen = [Decimal(c.case.values[input_name]) for c in cases if c.case and input_name in c.case.values]
+        low = candidates[0]
+        high = _lattice(kind, max([*candidates, *seen, low + _STEP[kind] * 50]) * 2)
+        if inp.high is not None:
+            high = min(high, Decimal(inp.high))
+        typical = {k: v for k, v in searched.typical_values().items() if k != input_name}
+        moved = {k: _moved(v) for k, v in typical.items()}
+        for names in groups.values():
+            try:
+                found = [{bp.x: bp for bp in run_plot(program, input_name, low, high,
+                                                      CaseInput(bg, date=searched.dates[0]), names).breakpoints}
+                         for bg in (typical, moved)]
+            except PlotError:
+                continue  # the line reaches a case that cannot be computed (a divisor of 0元, …): the search's own
+            charts += 1
+            for x in found[0].keys() & found[1].keys():
+                if not any(abs(c - x) <= 2 * _STEP[kind] for c in candidates):
+                    problems.append(f"{input_name} = {x}（{found[0][x].label(inp.info.type)}）不在搜索的候选值里")
+    assert charts, "搜索没有可以沿着变化的数值输入（若确实如此，写进 OUTSIDE）"
+    assert not problems, problems
+
+
+def _moved(value: Any) -> Any:
+    """Another value of a background input, so a kink that depends on it moves."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        return value
+    return type(value)(value * 3 + 7) if isinstance(value, int) else (value * 3 + Decimal("7.13"))
+
+
+_STEP = {Kind.MONEY: Decimal("0.01"), Kind.RATIO: Decimal("0.0001"), Kind.NUMBER: Decimal("0.01"),
+         **{k: Decimal(1) for k in DURATIONS}}
+
+
 GOOD_CHECKS: dict[str, Callable[[Program, tuple[Case, ...]], None]] = {
     "interpreter": check_interpreter, "vector": check_vector, "z3": check_z3, "search": check_search,
+    "search-points": check_search_points,
     "plot": check_plot, "plot-kinks": check_plot_kinks,
 }
 
@@ -722,7 +787,7 @@ def assert_outside(program: Program, cases: tuple[Case, ...], engine: str, reaso
             except Z3Unsupported as exc:
                 said.append(str(exc))
         assert any(reason in s for s in said), f"z3 没有报告“{reason}”（报告的是 {said}）"
-    elif engine in ("plot", "plot-kinks") and reason == NOTHING_TO_PLOT:
+    elif engine in ("plot", "plot-kinks", "search-points") and reason == NOTHING_TO_PLOT:
         assert not plot_plans(program, tuple(c for c in cases if c.case is not None)), "其实有可以画的输入"
     elif engine == "vector":
         batch = run_batch(program, cases, list(dict.fromkeys(n for c in cases for n in c.expected)))
