@@ -119,6 +119,7 @@ OUTSIDE: dict[tuple[str, str], str] = {
     ("arithmetic/bad/division_by_zero", "z3"): "除以随案例变化的数额",
     ("dates/bad/no_such_date", "z3"): "用到了函数 年月日",
     ("dates/bad/no_such_date", "plot"): NOTHING_TO_PLOT,
+    ("constraints/bad/requirement_used", "z3"): "不是可以计算的数额",
 }
 
 # Known defects, as strict xfails: (program, engine) → the defect (details in the findings of issue 10).
