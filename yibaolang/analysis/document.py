@@ -209,6 +209,7 @@ class Section:
     start: int
     line: int
     depth: int
+    body: str = ""  # the text without the title and without a signature at its end: the skeleton's 原文
 
 
 @attrs.frozen
@@ -348,11 +349,41 @@ def _sections(body: list[tuple[int, int, str]], chinese: bool) -> list[Section]:
         if used[item_id] > 1:
             item_id = f"{item_id}#{used[item_id]}"
         text = _span_text(body, mend, end)
-        first_line = text.split("\n", 1)[0]
-        first = re.split(r"(?<=[。:：;；])", first_line, maxsplit=1)[0].strip()
-        heading = first.rstrip("。:：;；").strip() if len(first) <= 40 and first else ""
-        sections.append(Section(item_id, marker, heading, text, mstart, number, len(stack) - 1))
+        heading, rest = _heading(text)
+        sections.append(Section(item_id, marker, heading, text, mstart, number, len(stack) - 1,
+                                _unsigned(rest) or rest or text))
     return sections
+
+
+def _heading(text: str) -> tuple[str, str]:
+    r"""An item's title and the text after it: a short first line without a sentence end
+    (`起付标准`), or a short first sentence that more text follows (`(一)完善参保政策。推动…`).
+
+    >>> _heading("起付标准\n起付标准为200元。")
+    ('起付标准', '起付标准为200元。')
+    >>> _heading("完善参保政策。推动公民依法参保。")
+    ('完善参保政策', '推动公民依法参保。')
+    >>> _heading("本办法自2025年1月1日起施行。")
+    ('', '本办法自2025年1月1日起施行。')
+    """
+    first_line, _, later = text.partition("\n")
+    if first_line and len(first_line) <= 40 and not re.search(r"[。;；!！?？]", first_line):
+        return first_line.rstrip(":：").strip(), later
+    m = re.match(r"([^。:：;；]{1,24})[。:：]", first_line)
+    if m is not None and (first_line[m.end():].strip() or later.strip()):
+        return m.group(1).strip(), (first_line[m.end():] + ("\n" + later if later else "")).strip()
+    return "", text
+
+
+def _unsigned(text: str) -> str:
+    """The text without a signature at its end: the 发布机关, the date, "(此件公开发布)"."""
+    lines = text.split("\n")
+    while len(lines) > 1 and (
+        _ORGAN.match(lines[-1].replace(" ", "")) or (_date(lines[-1]) is not None and len(lines[-1]) <= 20)
+        or re.fullmatch(r"[(（][^()（）]{1,12}[)）]", lines[-1])
+    ):
+        lines.pop()
+    return "\n".join(lines)
 
 
 def _span_text(body: list[tuple[int, int, str]], start: int, end: int | None) -> str:

@@ -99,6 +99,6 @@ def _clause(section: Section, sentences: list[Sentence]) -> list[str]:
         head += f" {_title(section.heading)}"
     if "#" in section.id:
         head += "  # 原文件中这个编号出现了不止一次（另一份文件或附件）"
-    lines = [head, f"    原文 {quote(section.text or section.heading or section.marker)}"]
+    lines = [head, f"    原文 {quote(section.body or section.heading or section.marker)}"]
     lines += [f"    {_todo(s)}" for s in sentences]
     return lines
