@@ -726,8 +726,11 @@ def spreadsheet_safe(table: Any) -> Any:
     changed = False
     for column in table.columns:
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            risky = pc.and_kleene(pc.match_substring_regex(column, FORMULA_START),
-                                  pc.invert(pc.match_substring_regex(column, PLAIN_NUMBER)))
+            risky = pc.match_substring_regex(column, FORMULA_START)
+            if not pc.any(risky).as_py():
+                columns.append(column)
+                continue
+            risky = pc.and_kleene(risky, pc.invert(pc.match_substring_regex(column, PLAIN_NUMBER)))
             if pc.any(risky).as_py():
                 column = pc.if_else(risky, pc.binary_join_element_wise(pa.scalar("'"), column, ""), column)
                 changed = True
@@ -1047,7 +1050,8 @@ class Runner:
 
     def _evaluate_case(self, values: dict[str, Any], bad: dict[str, Any], invalid: list[str],
                        date: Any) -> tuple[list[Any], list[str]]:
-        from yibaolang.engines.evaluate import CaseInput, evaluate
+        from yibaolang.engines.evaluate import evaluate
+        from yibaolang.engines.outcome import CaseInput
 
         case = CaseInput(_CaseValues(values, bad), date=date, date_source="批量数据的 计算日期")
         outcome = evaluate(self.program, case, [*self.outputs, *self.extras], date=self.date)
