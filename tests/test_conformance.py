@@ -59,7 +59,7 @@ from yibaolang.semantics.values import to_json
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "tests" / "conformance"
 EXPECT_MARK = "# 期望诊断 "
-ENGINES = ("interpreter", "vector", "z3", "search", "search-points", "plot", "plot-kinks")
+ENGINES = ("check", "interpreter", "explain", "vector", "z3", "search", "search-points", "plot", "plot-kinks")
 ERROR_ENGINES = ("interpreter", "vector", "z3", "search", "plot")
 PLOT_POINTS = 40
 
@@ -565,6 +565,19 @@ def check_interpreter(program: Program, cases: tuple[Case, ...]) -> None:
     assert not problems, problems
 
 
+def check_explain(program: Program, cases: tuple[Case, ...]) -> None:
+    """The traced build of the interpreter (what `explain` prints) computes the same values."""
+    problems = []
+    for case in cases:
+        assert case.case is not None
+        outcome = evaluate(program, case.case, list(case.expected), trace=True)
+        assert outcome.ok, [f"{d.code} {d.message}" for d in outcome.diagnostics]
+        problems.extend(mismatches(case, {o.name: o.value for o in outcome.outputs if o.ok}))
+        traced = {node.name: node for node in outcome.trace}
+        problems.extend(f"{case.name}: 解释里没有 {n}" for n in case.expected if n not in traced)
+    assert not problems, problems
+
+
 def check_vector(program: Program, cases: tuple[Case, ...]) -> None:
     names = list(dict.fromkeys(n for case in cases for n in case.expected))
     batch = run_batch(program, cases, names)
@@ -746,8 +759,15 @@ _STEP = {Kind.MONEY: Decimal("0.01"), Kind.RATIO: Decimal("0.0001"), Kind.NUMBER
          **{k: Decimal(1) for k in DURATIONS}}
 
 
+def check_lints(program: Program, cases: tuple[Case, ...]) -> None:
+    """`check` (the lints and the search included) finds no error in a good program."""
+    path = Path(program.root.path)
+    errors = [f"{d.code} 第 {d.span.line} 行 {d.message}" for d in checked(path).diagnostics if d.is_error]
+    assert not errors, errors
+
+
 GOOD_CHECKS: dict[str, Callable[[Program, tuple[Case, ...]], None]] = {
-    "interpreter": check_interpreter, "vector": check_vector, "z3": check_z3, "search": check_search,
+    "check": check_lints, "explain": check_explain, "interpreter": check_interpreter, "vector": check_vector, "z3": check_z3, "search": check_search,
     "search-points": check_search_points,
     "plot": check_plot, "plot-kinks": check_plot_kinks,
 }
