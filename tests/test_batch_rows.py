@@ -280,3 +280,17 @@ def test_negative_money_stays_a_number_in_csv(tmp_path: Path) -> None:
     result = run(path, cases, tmp_path / "o.csv")
     assert result.exit_code == 0, result.output
     assert rows_of(tmp_path / "o.csv")[0]["支付"] == "-100.00"
+
+
+@pytest.mark.parametrize("engine", ["numpy", "dask"])
+def test_a_case_file_that_is_not_a_regular_file_is_refused_without_reading(policy: Path, tmp_path: Path,
+                                                                           engine: str) -> None:
+    import os
+
+    fifo = tmp_path / "c.parquet"
+    os.mkfifo(fifo)  # opening it for reading would wait forever for a writer
+    (tmp_path / "z.jsonl").symlink_to("/dev/zero")  # reading it would never end
+    for cases in ([fifo] if engine == "dask" else [fifo, tmp_path / "z.jsonl"]):
+        result = run(policy, cases, tmp_path / "o.parquet", "--engine", engine)
+        assert result.exit_code == 1, result.output
+        assert "不是普通文件" in result.output

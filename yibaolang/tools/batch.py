@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -75,6 +76,7 @@ def open_reader(path: str, chunk_size: int) -> Reader:
     if fmt is None:
         raise BatchError(f"无法识别案例文件的格式：{path}（支持 .csv、.jsonl、.parquet）")
     try:
+        refuse_special(path)
         if fmt == "csv":
             return CsvReader(path, chunk_size)
         if fmt == "jsonl":
@@ -110,6 +112,18 @@ MAX_RECORD_BYTES = 1 << 20  # a line, or a row whose quoted cells span lines
 MAX_RECORD_LINES = 100  # physical lines one quoted row may span
 MAX_CELL_BYTES = 1000  # one cell (5,000 digits is not a figure)
 CSV_BLOCK = 8 << 20
+
+
+def refuse_special(path: str) -> None:
+    """Only a regular file is read: a FIFO would block, /dev/zero never ends."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise BatchError(f"无法读取案例文件 {path}：{exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        raise BatchError(f"无法读取案例文件 {path}：不是普通文件")
 
 
 def refuse_duplicate_columns(path: str, names: Sequence[str]) -> None:

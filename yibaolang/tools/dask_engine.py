@@ -125,8 +125,9 @@ def _run(program: Any, options: Any, dask: Any, dd: Any, client: Any) -> Any:
     try:
         import pyarrow.parquet as pq
 
-        from yibaolang.tools.batch import refuse_duplicate_columns
+        from yibaolang.tools.batch import refuse_duplicate_columns, refuse_special
 
+        refuse_special(options.cases)
         try:
             names = pq.read_schema(options.cases).names
         except Exception as exc:  # pyarrow's errors for a file that is not Parquet
