@@ -152,3 +152,12 @@ def test_letter_prints_to_pdf_and_renders_in_chromium(tmp_path: Path) -> None:
     assert 1 <= pages <= 3
     png = screenshot(cli("explain", POLICY, "--case", CASE, "--format", "letter").output)
     assert png.startswith(b"\x89PNG") and len(png) > 20_000  # a drawn page, not a blank one
+
+
+def test_printed_explanation_does_not_keep_whole_trees_together() -> None:
+    """`li {break-inside: avoid}` kept a figure's whole tree on one page and left page 1 half empty;
+    only a figure's own lines, charts and table rows stay together now."""
+    page = cli("explain", POLICY, "--case", "examples/tianjin_daibing.case.yaml", "--format", "html").output
+    css = page.split("@media print", 1)[1].split("</style>", 1)[0]
+    assert "li {" not in css and "li{" not in css
+    assert ".fig, .formula, .note, figure.chart, tr { break-inside: avoid; }" in css

@@ -34,7 +34,8 @@ ul.tree li { margin: .35rem 0; }
 figure.chart { margin: .5rem 0; }
 figure.chart svg { max-width: 100%; height: auto; }
 footer { margin-top: 2.5rem; font-size: .8em; color: #777; border-top: 1px solid #ccc; padding-top: .4rem; }
-@media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; } li { break-inside: avoid; } }
+@media print { body { margin: 0; max-width: none; } h2, h3 { break-after: avoid; }
+  .fig, .formula, .note, figure.chart, tr { break-inside: avoid; } }
 """
 
 
