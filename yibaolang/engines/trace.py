@@ -29,6 +29,7 @@ import attrs
 from yibaolang import ir
 from yibaolang.ir.printer import expr_text
 from yibaolang.ir.types import Type
+from yibaolang.ir.walk import walk
 from yibaolang.semantics.values import display, is_zero
 
 
@@ -250,23 +251,11 @@ def excerpt(text: str | None, expr: ir.Expr | None = None, names: tuple[str, ...
 def _needles(expr: ir.Expr) -> set[str]:
     """Numbers written in the formula (2万, 50%) and the names it reads."""
     found: set[str] = set()
-
-    def visit(node: Any) -> None:
+    for node in walk(expr):
         if isinstance(node, ir.Literal):
             text = node.text.replace("元", "")
             if node.kind is not ir.LiteralKind.BOOL and text not in ("0", "0%"):
                 found.add(text)
-            return
-        if isinstance(node, ir.Name):
-            if len(node.name) >= 3:
-                found.add(node.name)
-            return
-        if attrs.has(type(node)):
-            for field in attrs.fields(type(node)):
-                visit(getattr(node, field.name))
-        elif isinstance(node, tuple):
-            for item in node:
-                visit(item)
-
-    visit(expr)
+        elif isinstance(node, ir.Name) and len(node.name) >= 3:
+            found.add(node.name)
     return found
