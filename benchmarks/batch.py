@@ -107,7 +107,8 @@ def measure_interpreter(program: Any, data: dict[str, Any], sample: int) -> tupl
     """(rows/s of evaluate() per case, rows/s of the interpreter's fast runner) on a subsample."""
     from decimal import Decimal
 
-    from yibaolang.engines.evaluate import CaseInput, evaluate, evaluator_for
+    from yibaolang.engines.evaluate import evaluate, evaluator_for
+    from yibaolang.engines.outcome import CaseInput
 
     statuses, levels = ["在职", "退休"], ["三级", "二级", "其他"]
     cases = [{"人员状态": statuses[int(data["status"][i])], "医院等级": levels[int(data["level"][i])],

@@ -90,7 +90,8 @@ def rate(seconds: float, n: int) -> str:
 def throughput(cases: int) -> None:
     from yibaolang.checks.compiler import compile_policy
     from yibaolang.engines.cases import RawCase, RawEntry, validate
-    from yibaolang.engines.evaluate import CaseInput, evaluate, evaluator_for
+    from yibaolang.engines.evaluate import evaluate, evaluator_for
+    from yibaolang.engines.outcome import CaseInput
     from yibaolang.ir import Span
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -16,7 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from yibaolang.checks.compiler import compile_policy
-from yibaolang.engines.evaluate import CaseInput, evaluate
+from yibaolang.engines.evaluate import evaluate
+from yibaolang.engines.outcome import CaseInput
 from yibaolang.semantics.values import to_json
 from yibaolang.tools import batch
 from yibaolang.tools.cli import main

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from yibaolang.checks.compiler import compile_policy
 from yibaolang.checks.resolve import Program
-from yibaolang.engines.evaluate import CaseInput, evaluate, evaluator_for
+from yibaolang.engines.evaluate import evaluate, evaluator_for
+from yibaolang.engines.outcome import CaseInput
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -394,7 +394,8 @@ def test_prove_follows_the_exception_conflict_rule(tmp_path: Path) -> None:
 
     from yibaolang.analysis.prove import prove
     from yibaolang.checks.compiler import compile_policy
-    from yibaolang.engines.evaluate import CaseInput, evaluate
+    from yibaolang.engines.evaluate import evaluate
+    from yibaolang.engines.outcome import CaseInput
 
     (tmp_path / "yibaolang.toml").write_text("", encoding="utf-8")
     (tmp_path / "p.ybl").write_text(

@@ -17,7 +17,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from yibaolang.checks.compiler import compile_policy
-from yibaolang.engines.evaluate import CaseInput, evaluate
+from yibaolang.engines.evaluate import evaluate
+from yibaolang.engines.outcome import CaseInput
 from yibaolang.tools.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -518,7 +518,8 @@ def explain(policy: str, case_path: str | None, outputs: tuple[str, ...], date: 
 
     from yibaolang.diagnostics import Diagnostic
     from yibaolang.engines.cases import parse_assignment
-    from yibaolang.engines.evaluate import CaseInput, evaluate
+    from yibaolang.engines.evaluate import evaluate
+    from yibaolang.engines.outcome import CaseInput
     from yibaolang.outputs.render import compare, explanation, render
 
     program = _compile_or_exit(policy)

@@ -166,7 +166,8 @@ def person_year(program: Any, rows: list[dict[str, Any]], person_col: str, perso
                 outputs: tuple[str, ...], date: dt.date | None) -> tuple[list[Claim], list[str]]:
     """The person's claims in date order (ties in file order), settled one after another like `run --person`."""
     from yibaolang.engines.cases import check_value, declared_inputs
-    from yibaolang.engines.evaluate import CaseInput, evaluate, evaluator_for
+    from yibaolang.engines.evaluate import evaluate, evaluator_for
+    from yibaolang.engines.outcome import CaseInput
     from yibaolang.semantics.values import Problem, display, parse_date_text
     from yibaolang.tools.batch import accumulators, fiscal_start
 

@@ -40,7 +40,8 @@ def plot(policy: str, input_name: str, low_text: str, high_text: str, case_path:
     from yibaolang.analysis.function import FunctionError, figure_function
     from yibaolang.diagnostics import closest
     from yibaolang.engines.cases import check_value, declared_inputs
-    from yibaolang.engines.evaluate import CaseInput, choose_date
+    from yibaolang.engines.evaluate import choose_date
+    from yibaolang.engines.outcome import CaseInput
     from yibaolang.outputs.plot import html_page, svg_file
     from yibaolang.semantics.values import Problem
     from yibaolang.tools.cli import _case_or_exit, _compile_or_exit

@@ -14,7 +14,7 @@ import attrs
 
 from yibaolang.checks.resolve import Program
 from yibaolang.diagnostics import Diagnostic
-from yibaolang.engines.evaluate import Outcome
+from yibaolang.engines.outcome import Outcome
 from yibaolang.engines.trace import TraceNode
 from yibaolang.ir.types import Type
 from yibaolang.semantics.values import display, display_delta
