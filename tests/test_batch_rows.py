@@ -294,3 +294,20 @@ def test_a_case_file_that_is_not_a_regular_file_is_refused_without_reading(polic
         result = run(policy, cases, tmp_path / "o.parquet", "--engine", engine)
         assert result.exit_code == 1, result.output
         assert "不是普通文件" in result.output
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_an_unreadable_row_is_not_computed_from_defaults(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / "d.ybl"
+    path.write_text(POLICY.replace("范围 0元 至 100万元", "范围 0元 至 100万元 默认 100元"), "utf-8")
+    cases = tmp_path / f"c{suffix}"
+    if suffix == ".csv":
+        cases.write_text("费用,类别\n200,甲\n1,2,3\n300,乙\n", "utf-8")
+    else:
+        cases.write_text('{"费用": "200"}\n{"费用": \n{"费用": "300"}\n', "utf-8")
+    result = run(path, cases, tmp_path / "o.csv")
+    assert result.exit_code == 1, result.output
+    rows = rows_of(tmp_path / "o.csv")
+    assert [r["支付"] for r in rows] == ["160.00", "", "240.00"]  # not 80.00 from the 默认 100元
+    assert rows[1]["错误"].startswith("第 3 行有 3 个字段" if suffix == ".csv" else "第 2 行不是有效的 JSON（第 8 个字符附近）")
+    assert "缺少输入" not in rows[1]["错误"]

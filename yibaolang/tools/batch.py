@@ -24,7 +24,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -527,7 +527,7 @@ class JsonlReader(Reader):
 
     def _parse(self, raw: bytes, number: int, index: int) -> dict[str, Any] | None:
         try:
-            text = raw.decode("utf-8")
+            text = raw.decode("utf-8").rstrip("\r\n")  # so that a column number is on this line
         except UnicodeDecodeError:
             self.problems[index] = f"第 {number} 行不是 UTF-8 编码"
             return None
@@ -915,8 +915,12 @@ class Runner:
             return None
 
     def evaluate(self, table: Any, *, problems: dict[int, str] | None = None,
-                 fixed: dict[str, Any] | None = None, row_dates: Any = None) -> ChunkOut:
+                 fixed: dict[str, Any] | None = None, row_dates: Any = None,
+                 unreadable: Collection[int] = ()) -> ChunkOut:
         """Evaluate every row of `table`; `problems` are row-level reading problems (row → text).
+
+        `unreadable` rows could not be read at all (a ragged CSV row, a line that is not JSON): every input
+        counts as unreadable, so no figure is computed from defaults and only the reading problem is shown.
 
         `fixed` replaces input columns (the 累计 totals); `row_dates` is a
         Converted date column used as 计算日期 where the file gives none.
@@ -952,6 +956,9 @@ class Runner:
             for row, text in conv.problems.items():
                 row_problems.setdefault(row, []).append(text)
                 invalid_rows.setdefault(row, []).append(name)
+        for row in unreadable:
+            invalid_rows[row] = list(self.needed)
+            row_problems.setdefault(row, [])
         # 计算日期: --date, else the row's 计算日期 cell, else its claim date, else the policy's 施行.
         file_dates = self._date_column(table, row_problems)
         if file_dates is None:
@@ -1215,6 +1222,7 @@ def settle_claims(runner: Runner, table: Any, person: str, claim_date: str,
 
     n = table.num_rows
     problems = dict(problems or {})
+    unreadable = set(problems)  # rows the reader could not read; the notes added below are not such rows
     for column_name in (person, claim_date):
         if column_name not in table.column_names:
             raise BatchError(f"案例文件中没有列“{column_name}”")
@@ -1277,7 +1285,9 @@ def settle_claims(runner: Runner, table: Any, person: str, claim_date: str,
         fixed = {acc.input: totals[i].column(groups) for i, acc in enumerate(accs)}
         sub_dates = Converted(InputColumn(Vec("date", day[rows]), None if given.all() else given[rows]))
         sub_problems = {j: problems[int(r)] for j, r in enumerate(rows.tolist()) if int(r) in problems}
-        result = runner.evaluate(sub, problems=sub_problems, fixed=fixed, row_dates=sub_dates)
+        sub_unreadable = [j for j, r in enumerate(rows.tolist()) if int(r) in unreadable]
+        result = runner.evaluate(sub, problems=sub_problems, fixed=fixed, row_dates=sub_dates,
+                                 unreadable=sub_unreadable)
         failed = result.error_rows
         notes: dict[int, str] = {}
         for total, (vec, fallback_values) in zip(totals, result.extras, strict=True):
@@ -1553,7 +1563,7 @@ def execute(program: Any, options: Options, progress: Any = None) -> Summary:
                 offset = 0
                 for table in reader.chunks():
                     problems = {i - offset: t for i, t in reader.problems.items() if offset <= i < offset + table.num_rows}
-                    out = runner.evaluate(table, problems=problems)
+                    out = runner.evaluate(table, problems=problems, unreadable=problems.keys())
                     _write(writer, out, table, runner, options, offset, summary)
                     offset += table.num_rows
                     bar.advance(table.num_rows)

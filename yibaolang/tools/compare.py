@@ -115,8 +115,8 @@ def compare_policies(old: Any, new: Any, cases: str, outputs: Sequence[str] | No
     for table in reader.chunks():
         n = table.num_rows
         problems = {i - offset: t for i, t in reader.problems.items() if offset <= i < offset + n}
-        a = old_runner.evaluate(table, problems=problems)
-        b = new_runner.evaluate(table, problems=problems)
+        a = old_runner.evaluate(table, problems=problems, unreadable=problems.keys())
+        b = new_runner.evaluate(table, problems=problems, unreadable=problems.keys())
         if not enum_inputs:
             enum_inputs = [name for name in table.column_names
                            if name in inputs and inputs[name].type.kind is Kind.ENUM]
