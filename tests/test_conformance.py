@@ -60,7 +60,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "tests" / "conformance"
 EXPECT_MARK = "# 期望诊断 "
 ENGINES = ("check", "interpreter", "explain", "vector", "z3", "search", "search-points", "plot", "plot-kinks")
-ERROR_ENGINES = ("interpreter", "vector", "z3", "search", "plot")
+ERROR_ENGINES = ("interpreter", "explain", "vector", "z3", "search", "plot")
 PLOT_POINTS = 40
 
 # One table of what lies outside an engine's fragment: (program, engine) → what the engine reports.
@@ -848,13 +848,13 @@ def _failing(program: Program, cases: tuple[Case, ...]) -> Iterator[tuple[Case, 
         yield case, case.case
 
 
-def errors_interpreter(program: Program, cases: tuple[Case, ...]) -> None:
+def errors_interpreter(program: Program, cases: tuple[Case, ...], trace: bool = False) -> None:
     problems = []
     for case in cases:
         if case.case is None:
             diagnostics = list(case.problems)
         else:
-            diagnostics = run_interpreter(program, case.case, _outputs(program)).diagnostics
+            diagnostics = evaluate(program, case.case, _outputs(program), trace=trace).diagnostics
         if not fails_with(case, diagnostics):
             problems.append(f"{case.name}: 期望 {case.error} {list(case.mentions)}，"
                             f"解释器报告 {[f'{d.code} {d.message}' for d in diagnostics]}")
@@ -926,7 +926,8 @@ def errors_plot(program: Program, cases: tuple[Case, ...]) -> None:
 
 
 ERROR_CHECKS: dict[str, Callable[[Program, tuple[Case, ...]], None]] = {
-    "interpreter": errors_interpreter, "vector": errors_vector, "z3": errors_z3, "search": errors_search,
+    "interpreter": errors_interpreter, "explain": functools.partial(errors_interpreter, trace=True),
+    "vector": errors_vector, "z3": errors_z3, "search": errors_search,
     "plot": errors_plot,
 }
 
@@ -1056,3 +1057,60 @@ def test_inverted_band_warned_by_check() -> None:
     found = [d for d in checked(path).diagnostics if d.span.line == 11 or "分段颠倒" in d.message]
     assert any(not d.is_error and d.code.startswith("YB5") for d in found), \
         [f"{d.code} {d.span.line} {d.message}" for d in checked(path).diagnostics]
+
+
+# ------------------------------------------------------------------ beyond the hand-written cases
+
+
+def _random_rows(program: Program, cases: tuple[Case, ...]) -> Any:
+    """Rows like the program's cases with each numeric value moved one step either way (the edges the
+    cases name) or replaced by any value between 0 and twice it, on the input's lattice."""
+    from hypothesis import strategies as st
+
+    inputs = declared_inputs(program)
+
+    def vary(case: Case, draw: Any) -> dict[str, Any]:
+        assert case.case is not None
+        out = dict(case.cells)
+        for name in case.cells:
+            info = inputs.get(name)
+            if info is None or info.type.kind not in NUMERIC_KINDS:
+                continue
+            value, step = Decimal(case.case.values[name]), _STEP[info.type.kind]
+            units = int(abs(value) / step) or 100
+            if draw(st.booleans()):
+                new = value + draw(st.integers(-1, 1)) * step
+            else:
+                new = draw(st.integers(0, 2 * units)) * step * (1 if value >= 0 else -1)
+            out[name] = str(int(new)) if info.type.kind in DURATIONS else format(new, "f")
+        return out
+
+    @st.composite
+    def rows(draw: Any) -> list[dict[str, Any]]:
+        return [vary(c, draw) for c in draw(st.lists(st.sampled_from(cases), min_size=1, max_size=8))]
+
+    return rows()
+
+
+VECTOR_EXACT = [p for p in GOOD if (_id(p), "vector") not in OUTSIDE and (_id(p), "vector") not in DEFECTS]
+
+
+@pytest.mark.parametrize("path", VECTOR_EXACT, ids=[_id(p) for p in VECTOR_EXACT])
+def test_vector_equals_interpreter_near_the_cases(path: Path) -> None:
+    """Around the hand-written cases, the vector engine and the interpreter give the same values and errors."""
+    from hypothesis import HealthCheck, given, settings
+
+    program, cases = program_of(path), good_cases(path)
+    names = list(dict.fromkeys(n for case in cases for n in case.expected))
+
+    @settings(max_examples=8, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(_random_rows(program, cases))
+    def agree(rows: list[dict[str, Any]]) -> None:
+        shaped = tuple(attrs.evolve(cases[0], cells=row) for row in rows)
+        vector = run_batch(program, shaped, names)
+        interpreted = run_batch(program, shaped, names, engine="interpreter")
+        assert vector.values == interpreted.values
+        assert vector.errors == interpreted.errors
+
+    agree()
