@@ -125,14 +125,14 @@ OUTSIDE: dict[tuple[str, str], str] = {
 # Known defects, as strict xfails: (program, engine) → the defect (details in the findings of issue 10).
 # When one is fixed its test passes, the strict xfail turns red, and its entry here must go.
 INVERTED_BAND = "issue 10: an inverted 分段累进 (bounds from inputs) is not an evaluation error everywhere"
+COMPARISON_JUMP = "plot: a 是否 figure defined by a comparison jumps where it flips, and no breakpoint is marked"
 DEFECTS: dict[tuple[str, str], str] = {
     ("banded/bad/inverted_band", "check"): INVERTED_BAND + " (check has no warning when the search finds it)",
     ("arithmetic/good/division_places", "vector"): "vector divide(): IndexError when a column is divided by a "
                                                    "constant and a quotient past row 0 does not terminate",
-    ("compare/good/boundary_words", "plot-kinks"): "plot: a 是否 figure defined by a comparison jumps where "
-                                                   "the comparison flips, and no breakpoint is marked there",
-    ("logic/good/and_or_not", "plot-kinks"): "plot: a 是否 figure defined by a comparison jumps where "
-                                             "the comparison flips, and no breakpoint is marked there",
+    ("compare/good/boundary_words", "plot-kinks"): COMPARISON_JUMP,
+    ("logic/good/and_or_not", "plot-kinks"): COMPARISON_JUMP,
+    ("lexical/good/fullwidth", "plot-kinks"): COMPARISON_JUMP,
     ("builtins/good/numeric", "search-points"): "search: no critical point where the argument of 绝对值 is 0 "
                                                 "(断保年数 = 3年 for 绝对值(断保年数 - 3年))",
     ("outputs/good/outputs", "search-points"): "search: an imported figure reached only from 输出 "
