@@ -9,6 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from yibaolang.checks.compiler import compile_policy
 from yibaolang.checks.resolve import Program
@@ -215,3 +217,17 @@ def test_hostile_case_values_get_a_located_chinese_diagnostic(tmp_path: Path, na
     words_shown += [line for line in result.output.splitlines() if "提示：" in line]
     leaked = set(ENGLISH.findall(" ".join(words_shown))) - ALLOWED  # the messages, not the echoed source line
     assert not leaked, result.output
+
+
+YAML_BITS = st.sampled_from(["费用", ": ", "\n", "  ", "- ", "[", "]", "{", "}", "\"", "'", "!!python/object:x", "&a",
+                             "*a", "2023-02-29", "1" * 60, "1e99", "\x00", "\x1b", "#", ",", "?", "|", ">", "\t", "名称"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(YAML_BITS, max_size=40), st.sampled_from(["c.yaml", "c.json"]))
+def test_no_case_text_raises_and_every_problem_is_located(bits: list[str], file: str) -> None:
+    raw, problems = parse_case_text("".join(bits), file)
+    assert raw is not None or problems
+    for d in problems:
+        assert d.code.startswith("YB4") and d.span.line >= 1 and d.span.column >= 1
+        assert d.message and d.hint is not None

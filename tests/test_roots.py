@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from yibaolang import paths
 from yibaolang.paths import ReadRefused, Refusal, read_limited, resolve, resolve_data_file, walk_policies
@@ -322,3 +324,31 @@ def test_project_settings_are_read_within_bounds(tree: Path) -> None:
     os.mkfifo(tree / "pyproject.toml")
     result = process(tree, "check", "p.ybl")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# ------------------------------------------------------------------ properties
+
+
+PARTS = st.sampled_from(["..", ".", "a", "b.ybl", "链接", "外", "", "x" * 256, "/etc", "\x00"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(PARTS, min_size=1, max_size=8), st.booleans())
+def test_resolve_never_leaves_the_roots_and_never_raises(parts: list[str], absolute: bool) -> None:
+    import tempfile
+
+    base = Path(tempfile.gettempdir()).resolve() / "yb-roots-property"
+    root = base / "根"
+    (root / "a").mkdir(parents=True, exist_ok=True)
+    (base / "外").mkdir(exist_ok=True)
+    for name in ("b.ybl", "a/b.ybl"):
+        (root / name).touch()
+    link = root / "链接"
+    if not link.is_symlink():
+        link.symlink_to(base / "外")
+    spelled = ("/" if absolute else "") + "/".join(parts)
+    found = resolve([root / spelled], [root])
+    if isinstance(found, Path):
+        assert found == found.resolve() and root in found.parents and found.is_file()
+    else:
+        assert found.kind in ("missing", "too-long", "folder")
