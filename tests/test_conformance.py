@@ -968,6 +968,33 @@ def test_band_chart_marks_the_figure(path: Path, engine: str) -> None:
     assert not problems, problems
 
 
+@pytest.mark.parametrize("path", CHARTED, ids=[_id(p) for p in CHARTED])
+def test_explanation_html_agrees_with_its_chart(path: Path, tmp_path: Path) -> None:
+    """`explain --format html`: each band chart's 本案 label shows the value the explanation states (issue 10:
+    "大病保险报销 = 150,000.00元" beside "本案：15万元 → 70,000.00元")."""
+    import re
+
+    from click.testing import CliRunner
+
+    from yibaolang.semantics.values import display
+    from yibaolang.tools.cli import main
+
+    program = program_of(path)
+    labels = 0
+    for i, case in enumerate(good_cases(path)):
+        assert case.case is not None
+        file = tmp_path / f"{i}.yaml"
+        file.write_text(yaml.safe_dump({k: str(v) for k, v in case.cells.items()}, allow_unicode=True), "utf-8")
+        result = CliRunner().invoke(main, ["explain", str(path), "--case", str(file), "--format", "html"])
+        assert result.exit_code == 0, result.output
+        shown = re.findall(r"本案：[^<→]*→ ([^<]*)<", result.output)
+        labels += len(shown)
+        values = {display(o.type, o.value) for o in run_interpreter(program, case.case, _outputs(program)).outputs}
+        assert set(shown) <= values, (case.name, shown, values)
+    if (_id(path), "chart") not in OUTSIDE:
+        assert labels, "计算说明里没有一张图标出本案"
+
+
 # ------------------------------------------------------------------ beyond one program
 
 
