@@ -49,6 +49,7 @@ from yibaolang.ir.walk import children, walk
 from yibaolang.semantics import bands as band_rules
 from yibaolang.semantics.builtins import BUILTINS, is_builtin
 from yibaolang.semantics.instances import Instance, InstanceKey, Instances
+from yibaolang.semantics.limits import SEARCH_FORMS, SEARCH_STEPS
 
 CENT = Decimal("0.01")
 MAX_DISCRETE_COMBINATIONS = 48
@@ -180,7 +181,14 @@ def depends_on(program: Program, roots: Iterable[tuple[ir.Expr, Where]]) -> set[
                     continue
                 decl = found.symbol.decl
                 assert isinstance(decl, ir.FunctionDecl)
-                stack.append((decl.body, in_function(program, where, found, node)))
+                inside = in_function(program, where, found, node)
+                # The arguments were walked here already and a body reads only its parameters
+                # (YB322), so one walk of each body is enough (else f(x) + f(x) nested 30 deep is 2³⁰).
+                body_key = (found.symbol.key, inside.key)
+                if body_key in seen:
+                    continue
+                seen.add(body_key)
+                stack.append((decl.body, inside))
     return inputs
 
 
@@ -219,8 +227,10 @@ class CriticalPoints:
         self.program = program
         self.points: dict[str, set[Decimal]] = {}
         self.memo: dict[tuple[tuple[str, str], InstanceKey], list[Form] | None] = {}
+        self.calls: dict[tuple[Any, ...], list[Form] | None] = {}
         self.active: set[tuple[tuple[str, str], InstanceKey]] = set()
         self.depth = 0
+        self.work = 0  # sub-expressions visited, bounded by SEARCH_FORMS
 
     def run(self) -> dict[str, set[Decimal]]:
         tree = instances(self.program)
@@ -253,8 +263,9 @@ class CriticalPoints:
 
     def forms(self, expr: ir.Expr, where: Where) -> list[Form] | None:
         self.depth += 1
+        self.work += 1
         try:
-            if self.depth > 60:
+            if self.depth > 60 or self.work > SEARCH_FORMS:
                 return None
             with decimal.localcontext() as c:
                 c.prec = 28
@@ -400,7 +411,14 @@ class CriticalPoints:
             return None
         decl = found.symbol.decl
         assert isinstance(decl, ir.FunctionDecl)
-        return self.forms(decl.body, in_function(self.program, where, found, expr))
+        inside = in_function(self.program, where, found, expr)
+        # A body's forms depend only on its arguments' forms (YB322): memoised, f(x) + f(x)
+        # nested 30 deep is walked 30 times, not 2³⁰.
+        key = (found.symbol.key, inside.key, tuple(None if a is None else tuple(a) for a in args))
+        if key in self.calls:
+            return self.calls[key]
+        result = self.calls[key] = self.forms(decl.body, inside)
+        return result
 
     def banded(self, expr: ir.Banded, where: Where) -> list[Form] | None:
         subject = self.forms(expr.subject, where)
@@ -551,6 +569,7 @@ class Space:
     def __init__(self, program: Program, config: LintConfig) -> None:
         self.program = program
         self.config = config
+        self.steps = 0  # evaluation steps spent on the search's cases
         self.infos = case_inputs(program)
         self.critical = CriticalPoints(program).run()
         self.inputs: dict[str, InputSpace] = {}
@@ -742,10 +761,16 @@ class Space:
     # -------------------------------------------------------------- evaluation
 
     def run(self, case: SearchCase, outputs: Sequence[str]) -> Any:
-        from yibaolang.engines.evaluate import CaseInput, evaluate
+        from yibaolang.engines.evaluate import evaluate
+        from yibaolang.engines.outcome import CaseInput, Outcome
 
-        return evaluate(self.program, CaseInput(dict(case.values), date=case.date,
-                                                date_source="计算日期" if case.date else ""), list(outputs))
+        if self.steps > SEARCH_STEPS:
+            # The search's work is bounded (semantics/limits.py): past it, every case is skipped.
+            return Outcome([], [], case.date, "", {})
+        outcome = evaluate(self.program, CaseInput(dict(case.values), date=case.date,
+                                                   date_source="计算日期" if case.date else ""), list(outputs))
+        self.steps += outcome.steps
+        return outcome
 
     def case_yaml(self, case: SearchCase, only: Iterable[str] | None = None, comment: str = "") -> str:
         """The case as a ready-to-run case file (typed strings)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from yibaolang.checks.nesting import check_nesting
 from yibaolang.checks.resolve import Program, load_program
 from yibaolang.checks.typecheck import check_program
 from yibaolang.diagnostics import Diagnostic, error, sort_key
@@ -19,7 +20,7 @@ from yibaolang.diagnostics import Diagnostic, error, sort_key
 Pass = Callable[[Program], Program]
 
 # Passes over a loaded Program, in order.  Each appends to program.diagnostics.
-PASSES: tuple[Pass, ...] = (check_program,)
+PASSES: tuple[Pass, ...] = (check_nesting, check_program)
 
 
 def compile_policy(path: str | Path, overrides: dict[str, str] | None = None, *,

@@ -1,4 +1,4 @@
-"""Type and unit checking (LANGUAGE.md §3), with inference for definitions.
+"""Type and unit checking (docs/language.md §3–§4), with inference for definitions.
 
 Walks every module of a Program: resolves each reference (reporting unknown
 names with a did-you-mean or the spaced form of a glued identifier), infers
@@ -58,6 +58,7 @@ class Checker:
         self.in_progress: list[Symbol] = []
         self.clause: str | None = None  # the clause of the declaration being checked
         self.reported_cycles: set[frozenset[tuple[str, str]]] = set()
+        self.call_cycles: dict[str, dict[str, list[str]]] = {}  # per module: function → a cycle through it
 
     # -------------------------------------------------------------- entry
 
@@ -315,27 +316,13 @@ class Checker:
         return result
 
     def call_cycle(self, scope: ModuleScope, start: ir.FunctionDecl) -> list[str] | None:
-        """The chain of calls leading from `start` back to itself, if any."""
-        def calls(decl: ir.FunctionDecl) -> list[ir.FunctionDecl]:
-            out = []
-            for node in _walk(decl.body):
-                if isinstance(node, ir.Call):
-                    found = lookup(scope, node.callee)
-                    if found is not None and isinstance(found.symbol.decl, ir.FunctionDecl):
-                        out.append(found.symbol.decl)
-            return out
+        """The chain of calls leading from `start` back to itself, if any (all of a module's at once, in linear time)."""
+        from yibaolang.checks.nesting import function_cycles
 
-        stack: list[tuple[ir.FunctionDecl, list[str]]] = [(start, [start.name])]
-        seen: set[str] = set()
-        while stack:
-            decl, path = stack.pop()
-            for callee in calls(decl):
-                if callee is start:
-                    return [*path, start.name]
-                if callee.name not in seen:
-                    seen.add(callee.name)
-                    stack.append((callee, [*path, callee.name]))
-        return None
+        cycles = self.call_cycles.get(scope.path)
+        if cycles is None:
+            cycles = self.call_cycles[scope.path] = function_cycles(scope, self.program)
+        return cycles.get(start.name)
 
     def check_input(self, ctx: Context, decl: ir.InputDecl) -> None:
         symbol = ctx.scope.own.get(decl.name)

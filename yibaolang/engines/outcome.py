@@ -53,6 +53,8 @@ class Outcome:
     assertions: list[TraceNode] = attrs.Factory(list)
     skipped: list[str] = attrs.Factory(list)
     figures: dict[str, tuple[Type, Any]] = attrs.Factory(dict)
+    # Figures and function calls computed (the evaluation budget, semantics/limits.py).
+    steps: int = 0
 
     @property
     def ok(self) -> bool:

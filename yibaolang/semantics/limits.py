@@ -43,6 +43,8 @@ MONEY_PLACES = 2
 MAX_RATIO = Decimal(10) ** 6
 # Characters of one typed case value ("15万元", an option name): a value is short.
 MAX_VALUE_CHARS = 200
+# Digits of one number as written in a case file or batch cell, read before its magnitude is judged.
+MAX_WRITTEN_DIGITS = 40
 # Dates: the years Python's calendar can represent.
 MIN_YEAR, MAX_YEAR = 1, 9999
 
@@ -64,7 +66,7 @@ EXACT = decimal.Context(
     traps=[decimal.Inexact, decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
 )
 # Display and encoding: wide enough to print any value EXACT produced, digit for digit.
-_DISPLAY = decimal.Context(prec=EXACT_DIGITS + MAX_RESULT_INTEGER_DIGITS + 10, rounding=ROUND_HALF_UP,
+DISPLAY = decimal.Context(prec=EXACT_DIGITS + MAX_RESULT_INTEGER_DIGITS + 10, rounding=ROUND_HALF_UP,
                            Emax=999_999, Emin=-999_999)
 
 # ------------------------------------------------------------------ the evaluation budget
@@ -83,8 +85,10 @@ MAX_EVAL_DEPTH = 2 * MAX_NESTING
 _FRAMES_PER_LEVEL = 2 * 64 + 16
 RECURSION_LIMIT = MAX_EVAL_DEPTH * _FRAMES_PER_LEVEL + 2_000
 
-# The counterexample search of `check`: evaluation steps over all of its cases.
-SEARCH_STEPS = 2_000_000
+# The counterexample search of `check`: evaluation steps over all of its cases, and
+# sub-expressions visited while it gathers critical points.
+SEARCH_STEPS = 1_000_000
+SEARCH_FORMS = 200_000
 
 
 def grouped(value: int | Decimal) -> str:
@@ -96,7 +100,7 @@ def exact_text(value: Decimal) -> str:
     """`value` in plain notation, every digit kept (no exponent, no trailing zeros)."""
     if value == 0:
         return "0"
-    return format(value.normalize(_DISPLAY), "f")
+    return format(value.normalize(DISPLAY), "f")
 
 
 def entering(value: Decimal, kind: str) -> str | None:
@@ -107,13 +111,18 @@ def entering(value: Decimal, kind: str) -> str | None:
     """
     if not value.is_finite():
         return f"无法读作数：{value}"
+    places = max(0, -int(value.normalize(DISPLAY).as_tuple().exponent))
     if kind == "比例":
         if abs(value) > MAX_RATIO:
-            shown = exact_text(value.scaleb(2, _DISPLAY))
+            shown = exact_text(value.scaleb(2, DISPLAY))
             return f"比例过大：{shown}%（比例最多 {exact_text(MAX_RATIO * 100)}%）"
+        if places > MAX_FRACTION_DIGITS + 2:
+            return f"比例过于精细：{exact_text(value.scaleb(2, DISPLAY))}%（百分数最多 {MAX_FRACTION_DIGITS} 位小数）"
         return None
     if abs(value) >= MAX_MAGNITUDE:
         return f"数值过大：{exact_text(value)}（整数部分最多 {MAX_INTEGER_DIGITS} 位）"
+    if kind == "数" and places > MAX_FRACTION_DIGITS:
+        return f"数过于精细：{exact_text(value)}（最多 {MAX_FRACTION_DIGITS} 位小数）"
     return None
 
 
@@ -132,8 +141,8 @@ def ensure_recursion_limit() -> None:
 
 
 __all__ = [
-    "EXACT", "EXACT_DIGITS", "MAX_EVAL_DEPTH", "MAX_FRACTION_DIGITS", "MAX_INTEGER_DIGITS", "MAX_MAGNITUDE",
-    "MAX_NESTING", "MAX_RATIO", "MAX_RESULT", "MAX_RESULT_INTEGER_DIGITS", "MAX_STEPS", "MAX_VALUE_CHARS",
-    "MAX_YEAR", "MIN_YEAR", "MONEY_PLACES", "RECURSION_LIMIT", "SEARCH_STEPS", "ensure_recursion_limit",
-    "entering", "exact_text", "grouped", "result_problem",
+    "DISPLAY", "EXACT", "EXACT_DIGITS", "MAX_EVAL_DEPTH", "MAX_FRACTION_DIGITS", "MAX_INTEGER_DIGITS",
+    "MAX_MAGNITUDE", "MAX_NESTING", "MAX_RATIO", "MAX_RESULT", "MAX_RESULT_INTEGER_DIGITS", "MAX_STEPS",
+    "MAX_VALUE_CHARS", "MAX_WRITTEN_DIGITS", "MAX_YEAR", "MIN_YEAR", "MONEY_PLACES", "RECURSION_LIMIT",
+    "SEARCH_FORMS", "SEARCH_STEPS", "ensure_recursion_limit", "entering", "exact_text", "grouped", "result_problem",
 ]

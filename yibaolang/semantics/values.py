@@ -30,6 +30,7 @@ from typing import Any
 import attrs
 
 from yibaolang.ir.types import BOOL, DATE, DAYS, MONEY, MONTHS, NUMBER, RATIO, YEARS, Kind, Type
+from yibaolang.semantics import limits
 from yibaolang.semantics.numbers import CENT, DIVISION_PLACES, QUANTUM
 
 ZERO = Decimal(0)
@@ -46,14 +47,15 @@ CONTEXT = decimal.Context(
 )
 
 _DIVISION = CONTEXT.copy()
-MAX_MAGNITUDE = Decimal("1e15")
+MAX_MAGNITUDE = limits.MAX_MAGNITUDE
+_WIDE = limits.DISPLAY  # formatting never rounds: every digit of a value is printed
 
 DURATION_UNITS: dict[Kind, str] = {Kind.YEARS: "年", Kind.MONTHS: "个月", Kind.DAYS: "日"}
 
 
 def round_money(value: Decimal, quantum: Decimal = CENT) -> Decimal:
     """四舍五入 (ties away from zero) to the 分, 角 or 元."""
-    return value.quantize(quantum, rounding=ROUND_HALF_UP)
+    return value.quantize(quantum, rounding=ROUND_HALF_UP, context=_WIDE)
 
 
 def divide(a: Decimal, b: Decimal) -> Decimal:
@@ -70,7 +72,7 @@ def plain(value: Decimal) -> str:
     """A decimal without exponent or trailing zeros: 20, 0.5, 2.25."""
     if value == 0:
         return "0"
-    text = format(value.normalize(), "f")
+    text = format(value.normalize(_WIDE), "f")
     return text
 
 
@@ -82,7 +84,7 @@ def display(type_: Type, value: Any) -> str:
     if kind is Kind.MONEY:
         return f"{value:,.2f}元"
     if kind is Kind.RATIO:
-        return f"{plain(value * 100)}%"
+        return f"{plain(value.scaleb(2, _WIDE))}%"
     if kind is Kind.NUMBER:
         return plain(value)
     if kind in DURATION_UNITS:
@@ -251,6 +253,8 @@ def parse_value(raw: Any, type_: Type) -> Any:
     kind = type_.kind
     if raw is None:
         return Problem("YB403", "没有给出值", "删去这一行，或写上值")
+    if isinstance(raw, str) and len(raw) > limits.MAX_VALUE_CHARS:
+        return Problem("YB403", f"值过长：{len(raw):,} 个字符", f"一个值最多 {limits.MAX_VALUE_CHARS} 个字符")
     if isinstance(raw, float):  # never produced by our loaders; refuse rather than guess
         return Problem("YB403", f"数值 {raw!r} 以二进制浮点数读入，无法保证精确", "请把数写成字符串，例如 \"1234.56\"")
     if kind is Kind.ENUM:
@@ -293,23 +297,22 @@ def parse_value(raw: Any, type_: Type) -> Any:
             if amount is None:
                 return _wrong(type_, raw)
             if match.group(2) == "万":
-                amount *= 10000
+                amount = _WIDE.multiply(amount, 10000)
             elif match.group(2) == "亿":
-                amount *= 100000000
+                amount = _WIDE.multiply(amount, 100000000)
             return _finish_number(amount, type_, plain_value=False, text=text)
     elif kind is Kind.RATIO:
         match = _PERCENT_RE.fullmatch(text) or _POINTS_RE.fullmatch(text)
         if match:
             value = _decimal(match.group(1))
             if value is not None:
-                with decimal.localcontext(CONTEXT):
-                    return value / 100
+                return _finish_number(_WIDE.divide(value, 100), type_, plain_value=False, text=text)
     elif kind is Kind.NUMBER:
         match = _TIMES_RE.fullmatch(text)
         if match:
             value = _decimal(match.group(1))
             if value is not None:
-                return value
+                return _finish_number(value, type_, plain_value=False, text=text)
     elif kind in DURATION_UNITS:
         match = _DURATION_RE.fullmatch(text)
         if match:
@@ -330,8 +333,9 @@ def parse_value(raw: Any, type_: Type) -> Any:
 def _finish_number(value: Decimal, type_: Type, plain_value: bool, text: str | None = None) -> Any:
     kind = type_.kind
     shown = text or plain(value)
-    if abs(value) >= MAX_MAGNITUDE:
-        return Problem("YB403", f"数值过大：{shown}", "整数部分最多 15 位")
+    refused = limits.entering(value, kind.value)
+    if refused is not None:
+        return Problem("YB403", refused, "这样的数远超任何真实的金额或比例；请检查数据")
     if kind is Kind.MONEY:
         if value != value.quantize(CENT, rounding=ROUND_HALF_UP, context=CONTEXT):
             return Problem("YB407", f"金额精确到分，{shown} 的小数位数过多", "金额最多两位小数（0.01元）")
