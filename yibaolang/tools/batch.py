@@ -212,13 +212,21 @@ class CsvReader(Reader):
                         break
                     continue
                 block = _scan_block(buf, eof, line, len(self.names))
+                parsed = self._parse(block) if block.records else None
+                if parsed is None and block.records:
+                    # A quote inside a cell (5"), then one opening a cell on the same line: quote parity is
+                    # wrong there; the block's rows are found again exactly, as the CSV parser reads them.
+                    block = _scan_block(buf, eof, line, len(self.names), exact=True)
+                    parsed = self._parse(block) if block.records else None
+                    if parsed is None and block.records:
+                        raise BatchError(f"无法读取案例文件 {self.path}：第 {line} 行起的一块无法按行读取")
                 if block.oversized:
                     skipping = True
                 carry = buf[block.consumed:]
                 line += block.lines
                 self.blank_lines += block.blanks
-                if block.records:
-                    table, problems = self._parse(block)
+                if parsed is not None:
+                    table, problems = parsed
                     for index, text in problems.items():
                         self.problems[rows + index] = text
                     rows += table.num_rows
@@ -228,7 +236,8 @@ class CsvReader(Reader):
         if carry.strip():  # cannot happen (the last block ends with a line end); kept as a guard on the count
             raise BatchError(f"无法读取案例文件 {self.path}：文件末尾有未读完的内容")
 
-    def _parse(self, block: _Block) -> tuple[Any, dict[int, str]]:
+    def _parse(self, block: _Block) -> tuple[Any, dict[int, str]] | None:
+        """The block's rows as a table and their problems; None when the parser finds other rows than the scan."""
         import pyarrow as pa
         import pyarrow.csv as pv
 
@@ -261,8 +270,7 @@ class CsvReader(Reader):
                 block.bad.add(record)
             feed = block.feed()
         if table.num_rows != block.rows:
-            raise BatchError(f"无法读取案例文件 {self.path}：第 {block.line_of(0)} 行起的一块读出 {table.num_rows} 行，"
-                             f"应为 {block.rows} 行")
+            return None
         return table, problems
 
 
@@ -341,8 +349,12 @@ class _Block:
         return b"".join(parts)
 
 
-def _scan_block(buf: bytes, eof: bool, first_line: int, ncols: int) -> _Block:
-    """Split `buf` into whole records; what follows the last one is left for the next block."""
+def _scan_block(buf: bytes, eof: bool, first_line: int, ncols: int, exact: bool = False) -> _Block:
+    """Split `buf` into whole records; what follows the last one is left for the next block.
+
+    Record ends are found from quote parity (numpy, fast); with `exact`, line by line with Python's csv
+    module, which reads a quote inside a cell the way pyarrow does (for the rare block where parity is wrong).
+    """
     import numpy as np
 
     a = np.frombuffer(buf, dtype=np.uint8)
@@ -362,7 +374,10 @@ def _scan_block(buf: bytes, eof: bool, first_line: int, ncols: int) -> _Block:
     quote = (a == 34).view(np.uint8)
     bad: dict[int, str] = {}  # extended index of a record start → problem of that record (its first line only)
     consumed_at = m  # extended index where the carried-over rest begins
-    if not quote.any():
+    if exact:
+        exact_bounds, bad, consumed_at = _exact_bounds(buf, newlines, starts_of, eof, first_line)
+        bounds = np.array(exact_bounds, dtype=np.int64)
+    elif not quote.any():
         bounds = np.arange(m + 1)
     else:
         # Whether an odd number of quotes precedes each line end: then it lies inside a quoted cell.
@@ -436,6 +451,44 @@ def _scan_block(buf: bytes, eof: bool, first_line: int, ncols: int) -> _Block:
             block.bad.add(record)
             block.problems[block.row_of(record)] = text
     return block
+
+
+def _exact_bounds(buf: bytes, newlines: Any, starts_of: Any, eof: bool,
+                  first_line: int) -> tuple[list[int], dict[int, str], int]:
+    """Record boundaries (extended indices) line by line: a line with a quote is joined with the next ones
+    until Python's csv module reads them as exactly one record, within MAX_RECORD_LINES and MAX_RECORD_BYTES."""
+    m = len(newlines)
+    bounds = [0]
+    bad: dict[int, str] = {}
+    j = 0
+    while j < m:
+        start = int(starts_of[j])
+        if b'"' not in buf[start:int(newlines[j])]:
+            j += 1
+            bounds.append(j)
+            continue
+        closed = None
+        last = min(m, j + MAX_RECORD_LINES)
+        for t in range(j + 1, last + 1):
+            text = buf[start:int(newlines[t - 1])]
+            if len(text) > MAX_RECORD_BYTES:
+                break
+            if _cells(text) != -1:
+                closed = t
+                break
+        if closed is not None:
+            j = closed
+            bounds.append(j)
+            continue
+        if not eof and last == m and len(buf) - start <= MAX_RECORD_BYTES:
+            return bounds, bad, j  # the record may close in the next block
+        first = buf[start:int(newlines[j])]
+        why = f"跨过了 {MAX_RECORD_LINES} 行以上" if last < m else "到文件末尾也没有闭合"
+        bad[j] = (f"第 {first_line + j} 行的引号没有闭合（以引号开始的字段{why}），这一行无法读取，"
+                  f"从下一行起照常读取：{_shorten(first.decode('utf-8', 'replace'))}")
+        j += 1
+        bounds.append(j)
+    return bounds, bad, m
 
 
 def _cells(record: bytes) -> int:
