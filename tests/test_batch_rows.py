@@ -359,3 +359,13 @@ def test_one_stray_quote_is_one_error_row(tmp_path: Path, n: int, where: st.Data
     assert list(reader.problems) == [k]
     assert reader.problems[k].startswith(f"第 {k + 2} 行的引号没有闭合")
     assert [r["费用"] for i, r in enumerate(rows) if i != k] == [str(i).encode() for i in range(n) if i != k]
+
+
+def test_a_quote_inside_a_cell_then_an_opening_quote_on_the_same_line(policy: Path, tmp_path: Path) -> None:
+    cases = tmp_path / "c.csv"
+    cases.write_text('费用,类别\n100,甲\n1"0,"乙\n300,甲\n400,乙\n', "utf-8")  # line 3: 1"0 is text, "乙 opens
+    result = run(policy, cases, tmp_path / "o.csv")
+    rows = rows_of(tmp_path / "o.csv")
+    assert len(rows) == 4, result.output
+    assert rows[1]["错误"].startswith("第 3 行的引号没有闭合")
+    assert [r["支付"] for r in rows] == ["80.00", "", "240.00", "320.00"]
