@@ -112,10 +112,11 @@ class Harness:
     def uri(self, name: str) -> str:
         return str(from_fs_path(str(self.folder / name)))
 
-    async def start(self) -> None:
+    async def start(self, env: dict[str, str] | None = None) -> None:
         self.arrived = asyncio.Event()
         # `python -m yibaolang lsp`: the very command line `yibaolang lsp` runs, from this interpreter.
-        await self.client.start_io(sys.executable, "-m", "yibaolang", "lsp", "--stdio", cwd=str(self.folder))
+        await self.client.start_io(sys.executable, "-m", "yibaolang", "lsp", "--stdio", cwd=str(self.folder),
+                                   env=env)
         result = await self.client.initialize_async(lsp.InitializeParams(
             process_id=os.getpid(),
             root_uri=str(from_fs_path(str(self.folder))),

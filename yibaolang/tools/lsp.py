@@ -66,6 +66,8 @@ DEBOUNCE_SECONDS = 0.03
 FIRST_ANSWER_SECONDS = 10.0
 # The time budget of each kind of job on the worker (YIBAOLANG_LSP_BUDGET sets all three, in seconds).
 BUDGETS = {"front": 10.0, "index": 10.0, "lint": 20.0}
+# Seconds a job may take to stop once told to, before its thread is left behind (stuck in C code).
+GRACE_SECONDS = 2.0
 
 UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"
 
@@ -309,16 +311,23 @@ class Worker:
     Python cannot kill a thread, so a job over its budget (or one that must
     give way to an edit) is stopped by raising `Interrupted` inside it
     (PyThreadState_SetAsyncExc): it takes effect at the next Python bytecode,
-    so the passes, which are Python, stop within milliseconds.  The parser is
-    not reentrant, so there is one worker, and every job runs on it.
+    so the passes, which are Python, stop within milliseconds.  A job stuck in
+    C code (a solver call) does not see it: after GRACE_SECONDS the thread is
+    left to finish on its own, its result discarded, and a new thread takes
+    the queue.  The parser is not reentrant, so otherwise there is one worker.
     """
 
     def __init__(self) -> None:
         self.queue: queue.SimpleQueue[Job] = queue.SimpleQueue()
         self.lock = threading.Lock()
         self.running: Job | None = None
-        self.thread = threading.Thread(target=self._loop, name="yibaolang-check", daemon=True)
-        self.thread.start()
+        self.thread = self._start()
+
+    def _start(self) -> threading.Thread:
+        thread = threading.Thread(target=self._loop, name="yibaolang-check", daemon=True)
+        self.thread = thread
+        thread.start()
+        return thread
 
     def submit(self, run: Callable[[], Any], budget: float) -> Job:
         loop = asyncio.get_running_loop()
@@ -330,19 +339,36 @@ class Worker:
         with self.lock:
             if self.running is job and job.reason is None and self.thread.ident is not None:
                 job.reason = reason
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.thread.ident),
-                                                           ctypes.py_object(Interrupted))
+                _raise_in(self.thread, Interrupted)
+                watchdog = threading.Timer(GRACE_SECONDS, self._abandon, (job,))
+                watchdog.daemon = True
+                watchdog.start()
+
+    def _abandon(self, job: Job) -> None:
+        with self.lock:
+            if self.running is not job:
+                return
+            log.warning("a check did not stop within %s s; leaving it to a thread of its own", GRACE_SECONDS)
+            self.running = None
+            self._start()
+        with contextlib.suppress(RuntimeError):
+            job.loop.call_soon_threadsafe(_settle, job.future, ("interrupted", job.reason or "timeout"))
 
     def _loop(self) -> None:
-        while True:
+        me = threading.current_thread()
+        while self.thread is me:
             job = self.queue.get()
+            if self.thread is not me:  # replaced while waiting: hand the job on
+                self.queue.put(job)
+                return
             # At most one interrupt is raised per job (`interrupt` marks the job); it may land after the
             # job's own code, anywhere up to `_idle`, which clears one that was sent but not yet raised.
             try:
                 outcome = self._run(job)
             except Interrupted:
                 outcome = "interrupted", job.reason or "timeout"
-            self._idle()
+            if not self._idle(me):
+                return  # abandoned meanwhile: the job is settled and a new thread runs the queue
             try:
                 job.loop.call_soon_threadsafe(_settle, job.future, outcome)
             except RuntimeError:  # the event loop is closed: the server is exiting
@@ -367,16 +393,24 @@ class Worker:
         finally:
             timer.cancel()
 
-    def _idle(self) -> None:
+    def _idle(self, me: threading.Thread) -> bool:
+        """Mark the worker idle; False if this thread was abandoned while its job ran."""
         while True:
             try:
                 with self.lock:
+                    _raise_in(me, None)  # clear an interrupt raised too late to matter
+                    if self.thread is not me:
+                        return False
                     self.running = None
-                    if self.thread.ident is not None:  # clear an interrupt raised too late to matter
-                        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.thread.ident), None)
-                return
+                return True
             except Interrupted:
                 continue
+
+
+def _raise_in(thread: threading.Thread, exception: type[BaseException] | None) -> None:
+    if thread.ident is not None:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident),
+                                                   ctypes.py_object(exception) if exception else None)
 
 
 def _settle(future: asyncio.Future[tuple[str, Any]], outcome: tuple[str, Any]) -> None:

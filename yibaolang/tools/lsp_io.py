@@ -182,11 +182,10 @@ def dispatch(protocol: Any, frame: tuple[str, Any] | Rejected) -> None:
 
 
 def reply_error(protocol: Any, msg_id: Any, code: int, message: str) -> None:
-    from lsprotocol.types import ResponseError, ResponseErrorMessage
-
     if not isinstance(msg_id, (int, str)) or isinstance(msg_id, bool):
         msg_id = None
-    protocol._send_data(ResponseErrorMessage(id=msg_id, error=ResponseError(code=code, message=message)))
+    # A plain object: JSON-RPC wants `"id": null` when the id is unknown, which lsprotocol would leave out.
+    protocol._send_data({"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}})
 
 
 def clean_error(error: Any) -> Any:
