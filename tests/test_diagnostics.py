@@ -97,3 +97,14 @@ def test_a_long_line_is_shown_as_a_window_around_the_caret() -> None:
     _, source, caret = render_text(d, [line]).splitlines()[:3]
     assert len(source) < 250 and source.endswith("未知") and "…" in source
     assert cell_width(caret[: caret.index("^")]) == cell_width(source[: source.index("未知")])
+
+
+def test_json_and_sarif_carry_control_characters_escaped(tmp_path: Path) -> None:
+    path = tmp_path / "p.ybl"
+    path.write_text('引用 "未知\u202e\x9b.ybl"\n', encoding="utf-8")  # the path is quoted in the message
+    for fmt in ("json", "sarif"):
+        result = CliRunner().invoke(main, ["check", "--format", fmt, str(path)])
+        assert result.exit_code == 1
+        assert not any(ch in result.stdout for ch in "\u202e\x9b\x1b"), fmt
+        assert "\\u202e" in result.stdout and "\\u009b" in result.stdout
+        assert "\u202e" in json.dumps(json.loads(result.stdout), ensure_ascii=False)  # the data is unchanged

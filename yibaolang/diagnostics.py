@@ -179,12 +179,24 @@ def to_json_obj(d: Diagnostic) -> dict[str, object]:
     return obj
 
 
+# json.dumps escapes C0 controls itself; DEL, C1 controls and bidi controls it leaves raw.
+_JSON_INVISIBLE = {cp: f"\\u{cp:04x}" for cp in [0x7F, *range(0x80, 0xA0), 0x061C, 0x200E, 0x200F,
+                                                   *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x2028, 0x2029]}
+
+
+def json_text(value: object) -> str:
+    r"""Readable JSON (Chinese as is) in which no character a terminal would obey appears raw.
+
+    >>> print(json_text({"原文": "甲\u202e乙\x9b"}))
+    {
+      "原文": "甲\u202e乙\u009b"
+    }
+    """
+    return json.dumps(value, ensure_ascii=False, indent=2).translate(_JSON_INVISIBLE)
+
+
 def render_json(diagnostics: Iterable[Diagnostic]) -> str:
-    return json.dumps(
-        {"schema": "yibaolang.diagnostics/1", "diagnostics": [to_json_obj(d) for d in diagnostics]},
-        ensure_ascii=False,
-        indent=2,
-    )
+    return json_text({"schema": "yibaolang.diagnostics/1", "diagnostics": [to_json_obj(d) for d in diagnostics]})
 
 
 def summary_line(diagnostics: Sequence[Diagnostic], files: int) -> str:

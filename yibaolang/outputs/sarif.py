@@ -5,7 +5,7 @@ has its ruleId, level (error / warning / note), message and one physical
 location.  Columns are 1-based characters with the end column one past the
 last, so the run declares `columnKind: unicodeCodePoints`.
 
->>> from yibaolang.diagnostics import Diagnostic, Severity
+>>> from yibaolang.diagnostics import Diagnostic, Severity, json_text
 >>> from yibaolang.ir import Span
 >>> import json
 >>> doc = json.loads(render_sarif([Diagnostic("YB502", Severity.WARNING, Span("甲.ybl", 3, 5, 3, 9), "分段有空档")]))
@@ -15,12 +15,11 @@ last, so the run declares `columnKind: unicodeCodePoints`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import PurePath
 from typing import Any
 
-from yibaolang.diagnostics import Diagnostic, Severity
+from yibaolang.diagnostics import Diagnostic, Severity, json_text
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -69,7 +68,7 @@ def render_sarif(diagnostics: Iterable[Diagnostic]) -> str:
             "results": results,
         }],
     }
-    return json.dumps(doc, ensure_ascii=False, indent=2)
+    return json_text(doc)  # bidi and C1 controls escaped (diagnostics.json_text)
 
 
 def _short(message: str) -> str:

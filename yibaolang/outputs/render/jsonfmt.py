@@ -8,10 +8,9 @@ children, so the document stays linear in the size of the policy.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from yibaolang.diagnostics import to_json_obj
+from yibaolang.diagnostics import json_text, to_json_obj
 from yibaolang.engines.trace import TraceNode
 from yibaolang.outputs.render import Explanation
 from yibaolang.semantics.values import to_json
@@ -67,4 +66,4 @@ def explain_document(exp: Explanation) -> dict[str, Any]:
 
 
 def render_json(exp: Explanation) -> str:
-    return json.dumps(explain_document(exp), ensure_ascii=False, indent=2) + "\n"
+    return json_text(explain_document(exp)) + "\n"  # bidi and C1 controls escaped, not raw
