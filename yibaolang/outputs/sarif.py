@@ -5,7 +5,7 @@ has its ruleId, level (error / warning / note), message and one physical
 location.  Columns are 1-based characters with the end column one past the
 last, so the run declares `columnKind: unicodeCodePoints`.
 
->>> from yibaolang.diagnostics import Diagnostic, Severity, json_text
+>>> from yibaolang.diagnostics import Diagnostic, Severity
 >>> from yibaolang.ir import Span
 >>> import json
 >>> doc = json.loads(render_sarif([Diagnostic("YB502", Severity.WARNING, Span("甲.ybl", 3, 5, 3, 9), "分段有空档")]))
