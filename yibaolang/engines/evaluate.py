@@ -45,12 +45,12 @@ from yibaolang.ir.types import (
     MONEY,
     MONTHS,
     NUMBER,
-    RATIO,
     YEARS,
     Kind,
     Type,
     arith_result,
 )
+from yibaolang.ir.walk import names
 from yibaolang.semantics import bands as band_rules
 from yibaolang.semantics import builtins, dates, instances, limits
 from yibaolang.semantics import exceptions as exception_rules
@@ -390,7 +390,7 @@ class Evaluator:
 
             def bound_traced(fr: Frame) -> Any:
                 assert fr.tracer is not None
-                fr.tracer.note(f"由 引用 \"{where}\" 的 代入 给出")
+                fr.tracer.bound_input(where)
                 return bound(fr)
 
             return bound_traced, binding.value
@@ -414,7 +414,7 @@ class Evaluator:
                 value = default_fn(fr)
                 if traced:
                     assert fr.tracer is not None
-                    fr.tracer.note(f"案例未给出，取默认值 {display(type_, value)}")
+                    fr.tracer.default_used(type_, value)
             return value
 
         return with_default, None
@@ -457,9 +457,7 @@ class Evaluator:
                 fn, version = before
                 if traced:
                     assert fr.tracer is not None
-                    source = f"（{fr.date_source}）" if fr.date_source else ""
-                    fr.tracer.current.formula = f"此前 {unparse(version.value)}"
-                    fr.tracer.note(f"计算日期 {date.isoformat()}{source} 早于 {first.isoformat()}，选用 此前 的取值")
+                    fr.tracer.version(version.value, None, date, fr.date_source, first)
                 return fn(fr)
             if index < 0:
                 raise EvalError(error(
@@ -469,9 +467,7 @@ class Evaluator:
             start, fn, version = dated[index]
             if traced:
                 assert fr.tracer is not None and start is not None
-                source = f"（{fr.date_source}）" if fr.date_source else ""
-                fr.tracer.current.formula = f"自 {start.isoformat()} 起 {unparse(version.value)}"
-                fr.tracer.note(f"按计算日期 {date.isoformat()}{source} 选用 自 {start.isoformat()} 起 的版本")
+                fr.tracer.version(version.value, start, date, fr.date_source)
             return fn(fr)
 
         return choose
@@ -506,7 +502,6 @@ class Evaluator:
             base_text = f"{symbol.name} = {unparse(base_decl.expr)}"
         else:
             base_text = f"参数 {symbol.name} 的规定值"
-        base_cite = f"（条款 {base_clause}）" if base_clause else ""
         beaten = exception_rules.beaten_by([rule for rule, _, _, _ in rules])
         conditions = [cond for _, _, cond, _ in rules]
         values = [value for _, _, _, value in rules]
@@ -520,12 +515,9 @@ class Evaluator:
             if traced:
                 tracer = fr.tracer
                 assert tracer is not None
-                fired_ids = {id(r) for r, _ in fired}
-                for rule, _, _, _ in rules:
-                    if id(rule) not in fired_ids:
-                        cite = f"（条款 {rule.clause}）" if rule.clause else ""
-                        cond_text = unparse(rule.condition, tracer.current.values)
-                        tracer.note(f"例外{cite}不适用：{unparse(rule.condition)} 不成立（{cond_text}）")
+                for (rule, _, _, _), held in zip(rules, holds, strict=True):
+                    if not held:
+                        tracer.exception_not_applied(rule)
             if not fired:
                 return base(fr)
             if len(fired) == 1:
@@ -543,31 +535,16 @@ class Evaluator:
             if traced:
                 tracer = fr.tracer
                 assert tracer is not None
-                self.trace_exception(tracer, inst, first_rule, first_value, type_, base_text, base_cite,
-                                     [r for r, _ in fired if r is not first_rule])
+                tracer.exception_applied(first_rule, self.exception_clause(inst, first_rule), first_value, type_,
+                                         base_text, base_clause, [r for r, _ in fired if r is not first_rule])
             return first_value
 
         return compute
 
-    def trace_exception(self, tracer: Tracer, inst: Instance, rule: ir.ExceptionRule, value: Any, type_: Type,
-                        base_text: str, base_cite: str, others: list[ir.ExceptionRule]) -> None:
-        building = tracer.current
+    def exception_clause(self, inst: Instance, rule: ir.ExceptionRule) -> ClauseRef | None:
         scope = self.program.modules.get(rule.span.file, inst.scope)
         clause = scope.clause(rule.clause)
-        cite = f"条款 {clause.raw_id}" if clause is not None else "例外"
-        node = TraceNode(
-            f"例外（{cite}）", "exception", type_, value, display(type_, value),
-            formula=f"当 {unparse(rule.condition, building.values)} 时 = {unparse(rule.value, building.values)}",
-            expression=f"当 {unparse(rule.condition)} 时 = {unparse(rule.value)}",
-            clause=ClauseRef(clause.raw_id, clause.title, excerpt(clause.text, rule.value)) if clause else None,
-            source=SourceRef(rule.span.file, rule.span.line),
-        )
-        node.notes.append(f"替代了基本规则：{base_text}{base_cite}")
-        for other in others:
-            node.notes.append(f"优先于 条款 {other.clause} 的例外（该例外同样成立）")
-        building.formula = f"{unparse(rule.value, building.values)}（{cite} 的例外）"
-        tracer.note(f"适用例外（{cite}）：{unparse(rule.condition)}，替代了基本规则{base_cite}")
-        tracer.detail(node)
+        return ClauseRef(clause.raw_id, clause.title, excerpt(clause.text, rule.value)) if clause else None
 
     # -------------------------------------------------------------- expressions
 
@@ -763,7 +740,7 @@ class Evaluator:
             value = raw.quantize(quantum, ROUND_HALF_UP)
             if value != raw:
                 assert fr.tracer is not None
-                fr.tracer.note(f"四舍五入到{unit}：{plain(raw)}元 → {display(MONEY, value)}（{unparse(e)}）")
+                fr.tracer.rounded(unit, raw, value, e)
             return value
 
         return rounded_traced
@@ -839,29 +816,17 @@ class Evaluator:
                 return of(fr)
 
             return Compiled(choose, type_)
-        texts = [unparse(b.condition) for b in e.branches]
 
         def choose_traced(fr: Frame) -> Any:
             tracer = fr.tracer
             assert tracer is not None
             failed: list[str] = []
             for i, (cf, vf) in enumerate(pairs):
-                holds = cf(fr)
-                shown = unparse(e.branches[i].condition, tracer.current.values)
+                holds = bool(cf(fr))
+                tracer.branch(e, i, holds, failed)
                 if holds:
-                    tracer.choose(e, i)
-                    word = "如果" if i == 0 else "否则如果"
-                    tracer.note(f"{word} {texts[i]}：成立（{shown}）")
-                    if i == 0:
-                        tracer.reason(f"{texts[i]} 成立（{shown}）")
-                    else:
-                        tracer.reason("；".join(failed))
                     return vf(fr)
-                failed.append(f"{texts[i]} 不成立（{shown}）")
-                word = "如果" if i == 0 else "否则如果"
-                tracer.note(f"{word} {texts[i]}：不成立（{shown}），不取这一支")
-            tracer.choose(e, len(pairs))
-            tracer.reason("；".join(failed))
+            tracer.otherwise(e, failed)
             return of(fr)
 
         return Compiled(choose_traced, type_)
@@ -884,7 +849,6 @@ class Evaluator:
                 return b if b > a else a
 
             return Compiled(floored, type_)
-        word = e.kind.value
 
         def bounded_traced(fr: Frame) -> Any:
             a, b = vf(fr), lf(fr)
@@ -893,12 +857,7 @@ class Evaluator:
             applies = b < a if cap else b > a
             if not applies:
                 return a
-            shown_a = display(type_, a)
-            if cap:
-                tracer.note(f"{word} {display(type_, b)} 起作用：{unparse(e.value)} 为 {shown_a}，超过上限")
-            else:
-                tracer.note(f"{word} {display(type_, b)} 起作用：{unparse(e.value)} 为 {shown_a}，低于下限")
-                tracer.reason(f"{unparse(e.value)} 为 {shown_a}，不足 {display(type_, b)}")
+            tracer.bound_applied(e, type_, a, b)
             return b
 
         return Compiled(bounded_traced, type_)
@@ -1034,7 +993,7 @@ class Evaluator:
         fns = [(lo.fn, None if hi is None else hi.fn, r.fn) for lo, hi, r in bands]
         traced = self.traced
         labels = [band_rules.band_label(b) for b in e.bands]
-        subject_text = unparse(e.subject)
+        unit = env.inst.unit
         whole = type_.is_duration
         owner, clause = env.owner, env.clause
 
@@ -1054,12 +1013,10 @@ class Evaluator:
                 total += amount
                 if traced:
                     assert tracer is not None
-                    tracer.detail(self.band_node(i, labels[i], e.bands[i], type_, x, low, top, rate, raw, amount,
-                                                 subject_text, env.inst.unit))
+                    tracer.band(i, e.bands[i], labels[i], type_, e.subject, x, low, top, rate, raw, amount, unit)
             if traced and total == 0 and fns:
                 assert tracer is not None
-                first_low = fns[0][0](fr)
-                tracer.reason(f"{subject_text} 为 {display(type_, x)}，未超过第一段的起点 {display(type_, first_low)}")
+                tracer.below_bands(e.subject, type_, x, fns[0][0](fr))
             if whole:
                 if total != Decimal(total).to_integral_value():
                     raise EvalError(error("YB416", e.span, f"{type_.name}不是整数：分段累进 得 {plain(Decimal(total))}",
@@ -1068,25 +1025,6 @@ class Evaluator:
             return total
 
         return Compiled(banded_general, type_)
-
-    def band_node(self, index: int, label: str, band: ir.Band, type_: Type, x: Any, low: Any, top: Any,
-                  rate: Any, raw: Any, amount: Any, subject_text: str, unit: str) -> TraceNode:
-        node = TraceNode(f"第{index + 1}段 {label}", "band", type_, amount, display(type_, amount),
-                         source=SourceRef(band.span.file, band.span.line))
-        rate_text = display(RATIO, rate)
-        if x > low:
-            part = top - low
-            if low == 0:
-                node.formula = f"{display(type_, top)} × {rate_text}"
-            else:
-                node.formula = f"({display(type_, top)} - {display(type_, low)}) × {rate_text}"
-            node.notes.append(f"本段计入 {display(type_, part)}，按 {rate_text}")
-            if raw != amount:
-                node.notes.append(f"四舍五入到{unit}：{plain(raw)}元 → {display(type_, amount)}")
-        else:
-            node.formula = f"{display(type_, ZERO)} × {rate_text}"
-            node.notes.append(f"不适用：{subject_text} 为 {display(type_, x)}，未超过本段起点 {display(type_, low)}")
-        return node
 
     def stepped(self, e: ir.Stepped, env: Env) -> Compiled:
         subject = self.expr(e.subject, env)
@@ -1106,7 +1044,6 @@ class Evaluator:
         no_row = error("YB418", e.span, f"分档 没有与 {unparse(e.subject)} 相符的档，也没有 其余 行",
                        "补上缺少的档，或加一行 其余 : 值")
         traced = self.traced
-        subject_text = unparse(e.subject)
         labels = [band_rules.step_label(s) for s in e.steps]
 
         def pick_step(fr: Frame) -> Any:
@@ -1120,17 +1057,13 @@ class Evaluator:
                         return rf(fr)
                     value = rf(fr)
                     assert fr.tracer is not None
-                    fr.tracer.detail(TraceNode(
-                        f"分档「{labels[i]}」", "row", type_, value, display(type_, value),
-                        source=SourceRef(e.steps[i].span.file, e.steps[i].span.line),
-                        notes=[f"{subject_text} 为 {display(subject.type, x)}，落在「{labels[i]}」这一档"]))
+                    fr.tracer.step_row(e.steps[i], labels[i], type_, value, e.subject, subject.type, x)
                     return value
             if of is None:
                 raise EvalError(no_row)
             if traced:
                 assert fr.tracer is not None
-                fr.tracer.note(f"{subject_text} 为 {display(subject.type, x)}，不在任何一档，取 其余")
-                fr.tracer.reason(f"{subject_text} 为 {display(subject.type, x)}，不在任何一档")
+                fr.tracer.no_step(e.subject, subject.type, x)
             return of(fr)
 
         return Compiled(pick_step, type_)
@@ -1149,7 +1082,6 @@ class Evaluator:
             types.append(other.type)
         type_ = next((t for t in types if t.kind is not Kind.ERROR), ERROR)
         of = other.fn if other is not None else None
-        subject_text = unparse(e.subject)
         traced = self.traced
         span = e.span
 
@@ -1159,11 +1091,8 @@ class Evaluator:
             if found is not None:
                 if traced:
                     value = found[1](fr)
-                    row = e.rows[found[0]]
                     assert fr.tracer is not None
-                    fr.tracer.detail(TraceNode(
-                        f"分情况「{'、'.join(row.values)}」", "row", type_, value, display(type_, value),
-                        source=SourceRef(row.span.file, row.span.line), notes=[f"{subject_text} 为 {x}"]))
+                    fr.tracer.case_row(e.rows[found[0]], type_, value, e.subject, x)
                     return value
                 return found[1](fr)
             if of is None:
@@ -1171,8 +1100,7 @@ class Evaluator:
                                       "补上这一行，或加一行 其余 : 值"))
             if traced:
                 assert fr.tracer is not None
-                fr.tracer.note(f"{subject_text} 为 {x}，没有单列的一行，取 其余")
-                fr.tracer.reason(f"{subject_text} 为 {x}，取 其余")
+                fr.tracer.no_case_row(e.subject, x)
             return of(fr)
 
         return Compiled(pick, type_)
@@ -1192,7 +1120,6 @@ class Evaluator:
                 types.append(compiled.type)
                 cells.setdefault((row.key, column), (row, column, compiled.fn))
         type_ = next((t for t in types if t.kind is not Kind.ERROR), ERROR)
-        key_texts = [unparse(k) for k in e.keys]
         traced = self.traced
         span = e.span
         fast = {k: v[2] for k, v in cells.items()}
@@ -1233,11 +1160,7 @@ class Evaluator:
             row, column, f = found
             value = f(fr)
             assert fr.tracer is not None
-            where = "，".join(f"{t} 为 {v}" for t, v in zip(key_texts, key_values, strict=True))
-            label = f"{row.key} × {column}" if column is not None else row.key
-            fr.tracer.detail(TraceNode(
-                f"查表「{label}」", "cell", type_, value, display(type_, value),
-                source=SourceRef(row.span.file, row.span.line), notes=[f"{where}：第 {row.span.line} 行的这一格"]))
+            fr.tracer.cell(e, row, column, key_values, type_, value)
             return value
 
         return Compiled(lookup_traced, type_)
@@ -1321,7 +1244,7 @@ def _extreme(ev: Evaluator, e: ir.Call, env: Env) -> Compiled:
             if b > a:
                 if traced:
                     assert fr.tracer is not None
-                    fr.tracer.reason(f"{unparse(args[0])} 为 {display(type_, a)}，取较大值 {display(type_, b)}")
+                    fr.tracer.larger_taken(args[0], type_, a, b)
                 return b
             return a
 
@@ -1346,7 +1269,7 @@ def _round(ev: Evaluator, e: ir.Call, env: Env) -> Compiled:
         value = raw.quantize(quantum, ROUND_HALF_UP)
         if traced and value != raw:
             assert fr.tracer is not None
-            fr.tracer.note(f"四舍五入到{unit}：{plain(raw)} → {plain(value)}")
+            fr.tracer.rounded(unit, raw, value)
         return int(value) if as_int else value
 
     return Compiled(round_, type_)
@@ -1482,6 +1405,7 @@ def evaluate(program: Program, case: CaseInput, outputs: Iterable[str] | None = 
                 if value is not UNSET and fig.name not in outcome.figures:
                     outcome.figures[fig.name] = (fig.type, value)
     outcome.diagnostics = _unique(diagnostics) if len(diagnostics) > 1 else diagnostics
+    outcome.steps = fr.steps
     return outcome
 
 
@@ -1604,24 +1528,13 @@ def _check_assertions(evaluator: Evaluator, fr: Frame, tracer: Tracer | None, ou
 
 def _substituted(evaluator: Evaluator, inst: Instance, fr: Frame, expr: ir.Expr) -> str:
     values: dict[int, tuple[Any, Type]] = {}
-
-    def visit(node: Any) -> None:
-        if isinstance(node, ir.Name):
-            found = lookup(inst.scope, node)
-            if found is not None and found.symbol.kind is not SymbolKind.FUNCTION:
-                target = inst if found.via is None else evaluator.child(inst, found.via)
-                fig = evaluator.figures_of(target).get(found.symbol.name)
-                if fig is not None and fr.memo[fig.slot] is not UNSET:
-                    values[id(node)] = (fr.memo[fig.slot], fig.type)
-            return
-        if attrs.has(type(node)):
-            for field in attrs.fields(type(node)):
-                visit(getattr(node, field.name))
-        elif isinstance(node, tuple):
-            for item in node:
-                visit(item)
-
-    visit(expr)
+    for node in names(expr):
+        found = lookup(inst.scope, node)
+        if found is not None and found.symbol.kind is not SymbolKind.FUNCTION:
+            target = inst if found.via is None else evaluator.child(inst, found.via)
+            fig = evaluator.figures_of(target).get(found.symbol.name)
+            if fig is not None and fr.memo[fig.slot] is not UNSET:
+                values[id(node)] = (fr.memo[fig.slot], fig.type)
     return unparse(expr, values)
 
 

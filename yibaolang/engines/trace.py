@@ -20,17 +20,21 @@ renderers (`yibaolang.outputs.render`) only read these nodes.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import attrs
 
 from yibaolang import ir
 from yibaolang.ir.printer import expr_text
-from yibaolang.ir.types import Type
+from yibaolang.ir.types import MONEY, RATIO, Type
 from yibaolang.ir.walk import walk
-from yibaolang.semantics.values import display, is_zero
+from yibaolang.semantics.values import display, is_zero, plain
+
+_ZERO = Decimal(0)
 
 
 @attrs.frozen(slots=True)
@@ -167,6 +171,143 @@ class Tracer:
     def detail(self, node: TraceNode) -> None:
         self.current.node.children.append(node)
 
+    # -------------------------------------------------------------- what the engine records, said in words
+    # The interpreter reports facts (values, the branch taken, band pieces, the exception that
+    # fired, the parameter version); the sentences of the explanation are written here.
+
+    def bound_input(self, where: str) -> None:
+        self.note(f"由 引用 \"{where}\" 的 代入 给出")
+
+    def default_used(self, type_: Type, value: Any) -> None:
+        self.note(f"案例未给出，取默认值 {display(type_, value)}")
+
+    def version(self, value: ir.Expr, start: dt.date | None, date: dt.date | None = None, source: str = "",
+                first: dt.date | None = None) -> None:
+        """A parameter's value came from `value`: undated, 此前 (before `first`), or the version from `start`."""
+        text = unparse(value)
+        if date is None:
+            self.current.formula = text
+            return
+        shown = f"（{source}）" if source else ""
+        if start is None:
+            assert first is not None
+            self.current.formula = f"此前 {text}"
+            self.note(f"计算日期 {date.isoformat()}{shown} 早于 {first.isoformat()}，选用 此前 的取值")
+            return
+        self.current.formula = f"自 {start.isoformat()} 起 {text}"
+        self.note(f"按计算日期 {date.isoformat()}{shown} 选用 自 {start.isoformat()} 起 的版本")
+
+    def exception_not_applied(self, rule: ir.ExceptionRule) -> None:
+        cite = f"（条款 {rule.clause}）" if rule.clause else ""
+        shown = unparse(rule.condition, self.current.values)
+        self.note(f"例外{cite}不适用：{unparse(rule.condition)} 不成立（{shown}）")
+
+    def exception_applied(self, rule: ir.ExceptionRule, clause: ClauseRef | None, value: Any, type_: Type,
+                          base: str, base_clause: str | None, others: list[ir.ExceptionRule]) -> None:
+        """`rule` gave the figure `value` in place of its base rule `base`; `others` held too but lost."""
+        building = self.current
+        cite = f"条款 {clause.id}" if clause is not None else "例外"
+        base_cite = f"（条款 {base_clause}）" if base_clause else ""
+        node = TraceNode(
+            f"例外（{cite}）", "exception", type_, value, display(type_, value),
+            formula=f"当 {unparse(rule.condition, building.values)} 时 = {unparse(rule.value, building.values)}",
+            expression=f"当 {unparse(rule.condition)} 时 = {unparse(rule.value)}",
+            clause=clause, source=SourceRef(rule.span.file, rule.span.line),
+        )
+        node.notes.append(f"替代了基本规则：{base}{base_cite}")
+        for other in others:
+            node.notes.append(f"优先于 条款 {other.clause} 的例外（该例外同样成立）")
+        building.formula = f"{unparse(rule.value, building.values)}（{cite} 的例外）"
+        self.note(f"适用例外（{cite}）：{unparse(rule.condition)}，替代了基本规则{base_cite}")
+        self.detail(node)
+
+    def rounded(self, unit: str, raw: Any, value: Any, expr: ir.Expr | None = None) -> None:
+        """Money produced by × or ÷ (`expr`) rounded to the policy's unit, or a 四舍五入(…) (no `expr`)."""
+        if expr is not None:
+            self.note(f"四舍五入到{unit}：{plain(raw)}元 → {display(MONEY, value)}（{unparse(expr)}）")
+        else:
+            self.note(f"四舍五入到{unit}：{plain(raw)} → {plain(value)}")
+
+    def branch(self, e: ir.If, index: int, holds: bool, failed: list[str]) -> None:
+        """Branch `index` of 如果 was tried; `failed` gathers why the earlier ones were not taken."""
+        text = unparse(e.branches[index].condition)
+        shown = unparse(e.branches[index].condition, self.current.values)
+        word = "如果" if index == 0 else "否则如果"
+        if holds:
+            self.choose(e, index)
+            self.note(f"{word} {text}：成立（{shown}）")
+            self.reason(f"{text} 成立（{shown}）" if index == 0 else "；".join(failed))
+            return
+        failed.append(f"{text} 不成立（{shown}）")
+        self.note(f"{word} {text}：不成立（{shown}），不取这一支")
+
+    def otherwise(self, e: ir.If, failed: list[str]) -> None:
+        self.choose(e, len(e.branches))
+        self.reason("；".join(failed))
+
+    def bound_applied(self, e: ir.Bounded, type_: Type, value: Any, limit: Any) -> None:
+        """封顶 or 保底 `limit` replaced `value`."""
+        shown, word = display(type_, value), e.kind.value
+        if e.kind is ir.BoundKind.CAP:
+            self.note(f"{word} {display(type_, limit)} 起作用：{unparse(e.value)} 为 {shown}，超过上限")
+        else:
+            self.note(f"{word} {display(type_, limit)} 起作用：{unparse(e.value)} 为 {shown}，低于下限")
+            self.reason(f"{unparse(e.value)} 为 {shown}，不足 {display(type_, limit)}")
+
+    def larger_taken(self, first: ir.Expr, type_: Type, value: Any, larger: Any) -> None:
+        self.reason(f"{unparse(first)} 为 {display(type_, value)}，取较大值 {display(type_, larger)}")
+
+    def band(self, index: int, band: ir.Band, label: str, type_: Type, subject: ir.Expr, x: Any, low: Any,
+             top: Any, rate: Any, raw: Any, amount: Any, unit: str) -> None:
+        """Band `index` of 分段累进 counted top − low of x (x ≤ low: nothing) at `rate`: raw, rounded to amount."""
+        node = TraceNode(f"第{index + 1}段 {label}", "band", type_, amount, display(type_, amount),
+                         source=SourceRef(band.span.file, band.span.line))
+        rate_text = display(RATIO, rate)
+        if x > low:
+            if low == 0:
+                node.formula = f"{display(type_, top)} × {rate_text}"
+            else:
+                node.formula = f"({display(type_, top)} - {display(type_, low)}) × {rate_text}"
+            node.notes.append(f"本段计入 {display(type_, top - low)}，按 {rate_text}")
+            if raw != amount:
+                node.notes.append(f"四舍五入到{unit}：{plain(raw)}元 → {display(type_, amount)}")
+        else:
+            node.formula = f"{display(type_, _ZERO)} × {rate_text}"
+            node.notes.append(f"不适用：{unparse(subject)} 为 {display(type_, x)}，未超过本段起点 {display(type_, low)}")
+        self.detail(node)
+
+    def below_bands(self, subject: ir.Expr, type_: Type, x: Any, first_low: Any) -> None:
+        self.reason(f"{unparse(subject)} 为 {display(type_, x)}，未超过第一段的起点 {display(type_, first_low)}")
+
+    def row(self, what: str, label: str, span: ir.Span, type_: Type, value: Any, note: str) -> None:
+        """The row (分档 / 分情况) or cell (查表) `label` gave `value`."""
+        kind = "cell" if what == "查表" else "row"
+        self.detail(TraceNode(f"{what}「{label}」", kind, type_, value, display(type_, value),
+                              source=SourceRef(span.file, span.line), notes=[note]))
+
+    def step_row(self, step: ir.Step, label: str, type_: Type, value: Any, subject: ir.Expr, subject_type: Type,
+                 x: Any) -> None:
+        self.row("分档", label, step.span, type_, value,
+                 f"{unparse(subject)} 为 {display(subject_type, x)}，落在「{label}」这一档")
+
+    def no_step(self, subject: ir.Expr, subject_type: Type, x: Any) -> None:
+        shown = f"{unparse(subject)} 为 {display(subject_type, x)}"
+        self.note(f"{shown}，不在任何一档，取 其余")
+        self.reason(f"{shown}，不在任何一档")
+
+    def case_row(self, row: ir.CaseRow, type_: Type, value: Any, subject: ir.Expr, x: Any) -> None:
+        self.row("分情况", "、".join(row.values), row.span, type_, value, f"{unparse(subject)} 为 {x}")
+
+    def no_case_row(self, subject: ir.Expr, x: Any) -> None:
+        self.note(f"{unparse(subject)} 为 {x}，没有单列的一行，取 其余")
+        self.reason(f"{unparse(subject)} 为 {x}，取 其余")
+
+    def cell(self, e: ir.Table, row: ir.TableRow, column: str | None, keys: tuple[Any, ...], type_: Type,
+             value: Any) -> None:
+        where = "，".join(f"{unparse(k)} 为 {v}" for k, v in zip(e.keys, keys, strict=True))
+        label = f"{row.key} × {column}" if column is not None else row.key
+        self.row("查表", label, row.span, type_, value, f"{where}：第 {row.span.line} 行的这一格")
+
 
 def _child_reason(node: TraceNode) -> str | None:
     for child in node.children:
@@ -245,7 +386,29 @@ def excerpt(text: str | None, expr: ir.Expr | None = None, names: tuple[str, ...
         if len(opening) + len(sentence) > limit:
             break
         opening += sentence
-    return (opening.strip() or flat[:limit].rstrip()) + "…"
+    return (opening.strip() or _cut(flat, limit)) + "…"
+
+
+def _cut(flat: str, limit: int) -> str:
+    """`flat` shortened to about `limit` characters at a comma, never inside a number ("…分别报销5…").
+
+    >>> _cut("分别报销50%、60%", 5)
+    '分别报销'
+    >>> _cut("分别报销2.5万元以上", 7)
+    '分别报销'
+    >>> _cut("之间分别报销50%，60%、70%。", 10)
+    '之间分别报销50%，'
+    """
+    head = flat[:limit]
+    comma = max(head.rfind(c) for c in "，,、；;")
+    if comma >= limit // 2:
+        return head[: comma + 1]
+    cut = limit
+    while cut > 0 and re.match(r"[\d.%％万亿元个倍年月日]", flat[cut:cut + 1]) and re.match(r"[\d.]", flat[cut - 1]):
+        cut -= 1
+    while cut > 0 and re.match(r"[\d.]", flat[cut - 1]) and cut < len(flat) and flat[cut].isdigit():
+        cut -= 1
+    return flat[:cut].rstrip()
 
 
 def _needles(expr: ir.Expr) -> set[str]:
