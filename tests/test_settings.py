@@ -38,7 +38,7 @@ def test_a_misspelt_key_is_a_warning_at_its_line(project: Path) -> None:
     settings(project, 'disabel = ["YB561"]\n')
     result = check("甲.ybl")
     assert result.exit_code == 0
-    assert "pyproject.toml:5:1: 警告[YB008]: 未知的配置项“disabel”，已忽略" in result.output
+    assert result.output.startswith("pyproject.toml:5:1: 警告[YB008]: 未知的配置项“disabel”，已忽略")
     assert "是否想写 disable？" in result.output
     assert check("--strict", "甲.ybl").exit_code == 1
 

@@ -140,6 +140,10 @@ def _excerpt(text: str, limit: int = 60) -> str:
     return one if len(one) <= limit else one[:limit] + "…"
 
 
+def _texts(found: tuple[Quantity, ...]) -> str:
+    return "、".join(dict.fromkeys(q.text for q in found))
+
+
 def summary(cov: Coverage) -> str:
     counts = {COVERED: 0, PARTIAL: 0, UNCITED: 0}
     for item in cov.items:
@@ -157,7 +161,7 @@ def render_text(cov: Coverage) -> str:
     for item in open_items:
         where = f"第{item.line}行" + (f" {item.sentence.section}" if item.sentence.section else "")
         if item.status == PARTIAL:
-            why = f"条款 {'、'.join(item.quoted_by)} 引用了原文，代码中没有 " + "、".join(q.text for q in item.missing)
+            why = f"条款 {'、'.join(item.quoted_by)} 引用了原文，代码中没有 " + _texts(item.missing)
         elif item.id_cited:
             why = f"有条款 {item.sentence.section}，但它的原文没有引用这句"
         else:
@@ -216,7 +220,7 @@ def _title(item: Item) -> str:
     if item.status == COVERED:
         return f"已编码：条款 {'、'.join(item.quoted_by)}"
     if item.status == PARTIAL:
-        return f"部分编码：条款 {'、'.join(item.quoted_by)}；代码中没有 " + "、".join(q.text for q in item.missing)
+        return f"部分编码：条款 {'、'.join(item.quoted_by)}；代码中没有 " + _texts(item.missing)
     return "未引用：没有条款的原文引用这句"
 
 

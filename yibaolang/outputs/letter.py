@@ -152,7 +152,12 @@ def reason(node: TraceNode) -> str:
     for note in node.notes:
         if note.startswith("封顶 ") and "起作用" in note:
             limit = note.split(" ", 2)[1]
-            parts.append(f"已达到上限 {limit}，按上限支付")
+            before = note.split("：", 1)[1].removesuffix("，超过上限") if "：" in note else ""
+            # "按比例支付额 为 1,300.00元" is a formula only the drafter reads when it is an expression
+            if before and " 为 " in before and len(before.split(" 为 ")[0].split()) == 1:
+                parts.append(f"{before.replace(' 为 ', '为')}，超过上限 {limit}，按上限支付")
+            else:
+                parts.append(f"已达到上限 {limit}，按上限支付")
         elif note.startswith("保底 ") and "起作用" in note:
             parts.append(f"不低于 {note.split(' ', 2)[1]}")
         elif note.startswith("适用例外"):
@@ -180,14 +185,22 @@ def _method(node: TraceNode) -> str:
     return node.formula or ""
 
 
-def _rows(node: TraceNode) -> list[Row]:
-    rows = [Row(node.name, _method(node), node.display, _basis(node, None))]
+def _rows(node: TraceNode, level: int = 0, seen: set[int] | None = None) -> list[Row]:
+    """The figure and, indented, what it is computed from: bands, figures (two levels), inputs, parameters."""
+    seen = set() if seen is None else seen
+    seen.add(id(node))
+    rows = [Row(node.name, _method(node), node.display, _basis(node, None), level)]
     for child in node.children:
+        if id(child) in seen:
+            continue
         if child.kind == "band":
-            rows.append(Row(child.name, child.formula or "", child.display, "", 1))
+            rows.append(Row(child.name, child.formula or "", child.display, "", level + 1))
+        elif child.kind == "figure" and level < 1:
+            rows.extend(_rows(child, level + 1, seen))
         elif child.kind in ("input", "parameter") and child.display:
+            seen.add(id(child))
             what = "您的费用或情况" if child.kind == "input" else "政策规定"
-            rows.append(Row(child.name, what, child.display, _basis(child, None) if child.clause else "", 1))
+            rows.append(Row(child.name, what, child.display, _basis(child, None) if child.clause else "", level + 1))
     return rows
 
 

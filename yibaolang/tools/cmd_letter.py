@@ -152,7 +152,9 @@ def _met(node: Any) -> list[str]:
                 out.append(f"{sub.name}：{note.split('：', 1)[0]}")
             elif sub.kind == "band" and note.startswith("本段计入"):
                 out.append(f"{node.name}：计入{sub.name}")
-    for child in node.children if node.value is not None else ():
+    capped = any("封顶" in note and "起作用" in note for note in node.notes)
+    is_cap = any(w in node.name for w in CAP_WORDS)  # a remaining amount equal to the full cap reached nothing
+    for child in node.children if node.value is not None and not capped and not is_cap else ():
         if child.kind not in ("figure", "parameter", "input") or child.value is None or child.type != node.type:
             continue
         if any(w in child.name for w in CAP_WORDS) and child.value == node.value and node.value:

@@ -46,6 +46,14 @@ def _line_of(text: str, needle: str) -> int:
     return text.count("\n", 0, m.start()) + 1 if m else 1
 
 
+def _shown(path: Path) -> str:
+    """The settings file as the user would name it: relative to the working folder when inside it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def _is_list_of_str(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
@@ -56,9 +64,11 @@ def problems(data: dict[str, Any], path: Path, text: str) -> tuple[list[Diagnost
     out: list[Diagnostic] = []
     rejected: set[str] = set()
 
+    shown = _shown(path)
+
     def warn(needle: str, message: str, hint: str) -> None:
         line = _line_of(text, needle)
-        out.append(warning("YB008", ir.Span(str(path), line, 1, line, 2), message, hint))
+        out.append(warning("YB008", ir.Span(shown, line, 1, line, 2), message, hint))
 
     codes = lint_codes()
     for key, value in data.items():
@@ -104,7 +114,7 @@ def unreadable(path: Path, exc: Exception) -> Diagnostic:
     """A settings file that is not valid TOML: its settings are all ignored, which must not pass unseen."""
     m = re.search(r"line (\d+), column (\d+)", str(exc))
     line, column = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
-    return warning("YB008", ir.Span(str(path), line, column, line, column + 1),
+    return warning("YB008", ir.Span(_shown(path), line, column, line, column + 1),
                    f"{path.name} 不是有效的 TOML，其中的 yibaolang 配置全部被忽略",
                    "检查引号、等号和方括号；例如 disable = [\"YB561\"]")
 
