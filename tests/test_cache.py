@@ -193,3 +193,11 @@ def test_a_cache_hit_does_not_import_lark(tmp_path: Path) -> None:
     again = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert first.stdout.split() == ["True", "0"], first.stderr
     assert again.stdout.split() == ["False", "0"], again.stderr
+
+
+def test_a_folder_others_can_read_is_made_private(cache_home: Path) -> None:
+    cache_home.mkdir(parents=True)
+    os.chmod(cache_home, 0o755)
+    paths.cache_dir.cache_clear()
+    assert paths.cache_dir() == cache_home
+    assert oct(cache_home.stat().st_mode & 0o777) == "0o700"

@@ -81,6 +81,11 @@ def cache_dir() -> Path | None:
         return None
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         return None  # someone else could write entries: do not trust it
+    if info.st_mode & 0o077:
+        try:  # made by an older version or by hand: entries hold the user's policies, keep them private
+            os.chmod(folder, 0o700)
+        except OSError:
+            return None
     return folder
 
 
