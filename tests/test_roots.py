@@ -352,3 +352,14 @@ def test_resolve_never_leaves_the_roots_and_never_raises(parts: list[str], absol
         assert found == found.resolve() and root in found.parents and found.is_file()
     else:
         assert found.kind in ("missing", "too-long", "folder")
+
+
+def test_test_dir_reports_what_it_skips_and_never_blocks(tree: Path) -> None:
+    (tree / "政策").mkdir()
+    write(tree / "政策" / "好.ybl", "定义 甲 = 1\n样例 \"一\"\n    期望 甲 = 1\n")
+    os.mkfifo(tree / "政策" / "管道.ybl")
+    (tree / "政策" / "外链.ybl").symlink_to(tree.parent / "外部" / "秘密.ybl")
+    result = process(tree, "test", "政策")  # a FIFO used to block `test DIR` forever
+    assert result.returncode == 1
+    assert "管道.ybl" in result.stderr and "外链.ybl" in result.stderr and "秘密数额" not in result.stdout
+    assert result.stdout.strip().endswith("1 passed, 2 failed")
