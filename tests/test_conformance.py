@@ -5,7 +5,8 @@
 计算日期) whose expected values were worked out by hand.  Every case goes
 through
 
-- `check` (the lints and the search): no error in a good program;
+- `check` (the lints and the search): no error in a good program; `fmt`: the
+  program laid out again computes the same values;
 - the interpreter (`engines.evaluate`), one case at a time, untraced and traced ("explain");
 - the vector engine, all cases of a program as rows of one batch
   (`tools.batch.Runner`); the engine itself must finish every row (no row
@@ -68,7 +69,7 @@ from yibaolang.semantics.values import to_json
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "tests" / "conformance"
 EXPECT_MARK = "# 期望诊断 "
-ENGINES = ("check", "interpreter", "explain", "vector", "z3", "search", "search-points", "plot", "plot-kinks")
+ENGINES = ("check", "fmt", "interpreter", "explain", "vector", "z3", "search", "search-points", "plot", "plot-kinks")
 ERROR_ENGINES = ("interpreter", "explain", "vector", "z3", "search", "plot")
 PLOT_POINTS = 40
 
@@ -759,6 +760,43 @@ _STEP = {Kind.MONEY: Decimal("0.01"), Kind.RATIO: Decimal("0.0001"), Kind.NUMBER
          **{k: Decimal(1) for k in DURATIONS}}
 
 
+@functools.cache
+def _formatted_tree() -> Path:
+    """A copy of the suite (its own project root) in which every good program is laid out by `fmt`."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from yibaolang.tools.fmt import format_text
+
+    root = Path(tempfile.mkdtemp(prefix="conformance-fmt-"))
+    atexit.register(shutil.rmtree, root, True)
+    (root / "yibaolang.toml").write_text("", encoding="utf-8")
+    shutil.copytree(SUITE, root / "conformance")
+    for path in GOOD:
+        target = root / "conformance" / path.relative_to(SUITE)
+        target.write_text(format_text(path.read_text("utf-8"), str(path)), encoding="utf-8")
+    return root
+
+
+def check_fmt(program: Program, cases: tuple[Case, ...]) -> None:
+    """`fmt` changes the layout only: formatting again changes nothing, and every case computes the same."""
+    from yibaolang.tools.fmt import format_text
+
+    path = Path(program.root.path)
+    formatted = _formatted_tree() / "conformance" / path.relative_to(SUITE)
+    text = formatted.read_text("utf-8")
+    assert format_text(text, str(formatted)) == text, "排第二次又有变化"
+    relaid = compile_policy(formatted)
+    assert not [d for d in relaid.diagnostics if d.is_error], [d.message for d in relaid.diagnostics]
+    problems = []
+    for case in cases:
+        assert case.case is not None
+        outcome = run_interpreter(relaid, case.case, list(case.expected))
+        problems.extend(mismatches(case, {o.name: o.value for o in outcome.outputs if o.ok}))
+    assert not problems, problems
+
+
 def check_lints(program: Program, cases: tuple[Case, ...]) -> None:
     """`check` (the lints and the search included) finds no error in a good program."""
     path = Path(program.root.path)
@@ -767,7 +805,7 @@ def check_lints(program: Program, cases: tuple[Case, ...]) -> None:
 
 
 GOOD_CHECKS: dict[str, Callable[[Program, tuple[Case, ...]], None]] = {
-    "check": check_lints, "explain": check_explain, "interpreter": check_interpreter, "vector": check_vector, "z3": check_z3, "search": check_search,
+    "check": check_lints, "fmt": check_fmt, "explain": check_explain, "interpreter": check_interpreter, "vector": check_vector, "z3": check_z3, "search": check_search,
     "search-points": check_search_points,
     "plot": check_plot, "plot-kinks": check_plot_kinks,
 }
