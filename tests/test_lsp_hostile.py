@@ -7,6 +7,7 @@ Every wait is bounded: a server that stops answering fails the test.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -39,7 +40,8 @@ class RawClient:
             stdout=subprocess.PIPE, stderr=stderr, env={**os.environ, **(env or {})})
         self.messages: queue.Queue[Any] = queue.Queue()
         self.seen: list[Any] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -98,6 +100,11 @@ class RawClient:
         except (AssertionError, OSError, subprocess.TimeoutExpired):
             self.process.kill()
             self.process.wait()
+        self.reader.join(timeout=5)
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
 
 
 @pytest.fixture(scope="module")

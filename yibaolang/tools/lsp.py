@@ -182,6 +182,14 @@ def front_end(uri: str, path: Path, text: str, version: int | None, overrides: d
     return Analysis(uri, text, version, root, program, own)
 
 
+def build_index(program: Program) -> Navigator:
+    """The navigation index, with the document's own mentions built (the imported files' on demand)."""
+    nav = Navigator(program)
+    nav.mentions_of(program.root.path)
+    nav.outline(program.root.path)
+    return nav
+
+
 def run_lints(program: Program) -> list[Diagnostic]:
     """The consistency lints (YB5xx) of the root module, as `yibaolang check` runs them."""
     from yibaolang.analysis.lint import run
@@ -611,7 +619,7 @@ class Session:
             current = document.current
             assert current is not None and current.program is not None
             program = current.program
-            job = self.worker.submit(functools.partial(Navigator, program) if kind == "index"
+            job = self.worker.submit(functools.partial(build_index, program) if kind == "index"
                                      else functools.partial(run_lints, program), self.budgets[kind])
         self.running = (kind, document, job)
         try:
@@ -628,6 +636,8 @@ class Session:
     def finish_front(self, document: Document, text: str, status: str, value: Any) -> None:
         if status == "done":
             analysis: Analysis = value
+            if analysis.program is not None and not analysis.has_errors:
+                document.last_clean = analysis
             previous = document.current
             if previous is not None and previous.lints and not analysis.has_errors:
                 # Until the lints run again, keep their findings on the lines the edit did not touch.
@@ -664,8 +674,6 @@ class Session:
         if kind == "index":
             current.nav = value
             document.navigable = current
-            if not current.has_errors:
-                document.last_clean = current
             document.ready.set()
         else:
             current.lints = value
@@ -942,8 +950,10 @@ def build_server() -> Any:
         entries = analysis.nav.completions_for(analysis.module, current[:column - 1])
         document = session.documents.get(uri)
         parsed = document.last_clean if document is not None else None
-        if analysis.has_errors and parsed is not None and parsed.nav is not None \
+        if analysis.has_errors and parsed is not None and parsed.program is not None \
                 and any(e.kind == "keyword" for e in entries):
+            if parsed.nav is None:
+                parsed.nav = Navigator(parsed.program)  # cheap: completion needs the scopes, not the mentions
             known = {e.label for e in entries}
             entries += [e for e in parsed.nav.completions(parsed.module, 0, 0)
                         if e.label not in known and e.replace_from is None]
