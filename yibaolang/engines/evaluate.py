@@ -54,6 +54,7 @@ from yibaolang.ir.walk import names
 from yibaolang.semantics import bands as band_rules
 from yibaolang.semantics import builtins, dates, instances, limits
 from yibaolang.semantics import exceptions as exception_rules
+from yibaolang.semantics.choices import DatedVersions, case_rows, table_cells
 from yibaolang.semantics.instances import InstanceKey, Instances
 from yibaolang.semantics.numbers import PLACES, rounding_target
 from yibaolang.semantics.ops import COMPARE, DECIMAL
@@ -434,25 +435,24 @@ class Evaluator:
                 return fn(fr)
 
             return undated
-        dated = sorted(((s, f, v) for s, f, v in versions if s is not None), key=lambda t: t[0])
-        first = dated[0][0]
+        chosen = DatedVersions.of(decl)
+        first = chosen.first
         assert first is not None
+        compiled = {id(v): f for _, f, v in versions}
+        dated = [(v.start, compiled[id(v)], v) for v in chosen.dated]
         no_date = error(
             "YB414", decl.span, f"参数 {decl.name} 按日期分版本，需要计算日期",
             "用 --date YYYY-MM-DD 指定，或在案例中写 计算日期，或在政策头部写 施行 日期", clause=decl.clause)
-        starts = [s for s, _, _ in dated]
         name = decl.name
         # 此前 value: the parameter's value before its first dated version.
-        before = next(((f, v) for s, f, v in versions if s is None), None)
+        before = (compiled[id(chosen.before)], chosen.before) if chosen.before is not None else None
+        pick = chosen.index
 
         def choose(fr: Frame) -> Any:
             date = fr.date
             if date is None:
                 raise EvalError(no_date)
-            index = -1
-            for i, start in enumerate(starts):
-                if start <= date:
-                    index = i
+            index = pick(date)
             if index < 0 and before is not None:
                 fn, version = before
                 if traced:
@@ -1070,13 +1070,9 @@ class Evaluator:
 
     def cases(self, e: ir.Cases, env: Env) -> Compiled:
         sf = self.expr(e.subject, env).fn
-        rows: dict[str, tuple[int, Fn]] = {}
-        types = []
-        for i, row in enumerate(e.rows):
-            compiled = self.expr(row.result, env)
-            types.append(compiled.type)
-            for value in row.values:
-                rows.setdefault(value, (i, compiled.fn))
+        results = [self.expr(row.result, env) for row in e.rows]
+        types = [r.type for r in results]
+        rows: dict[str, tuple[int, Fn]] = {value: (i, results[i].fn) for value, i in case_rows(e).items()}
         other = self.expr(e.otherwise, env) if e.otherwise is not None else None
         if other is not None:
             types.append(other.type)
@@ -1109,16 +1105,10 @@ class Evaluator:
         keys = [self.expr(k, env).fn for k in e.keys]
         cells: dict[Any, tuple[ir.TableRow, str | None, Fn]] = {}
         types = []
-        for row in e.rows:
-            if len(e.keys) == 1:
-                compiled = self.expr(row.cells[0], env)
-                types.append(compiled.type)
-                cells.setdefault(row.key, (row, None, compiled.fn))
-                continue
-            for column, cell in zip(e.columns, row.cells, strict=False):
-                compiled = self.expr(cell, env)
-                types.append(compiled.type)
-                cells.setdefault((row.key, column), (row, column, compiled.fn))
+        for (row_key, column), (row, cell) in table_cells(e).items():
+            compiled = self.expr(cell, env)
+            types.append(compiled.type)
+            cells[row_key if column is None else (row_key, column)] = (row, column, compiled.fn)
         type_ = next((t for t in types if t.kind is not Kind.ERROR), ERROR)
         traced = self.traced
         span = e.span

@@ -69,6 +69,7 @@ from yibaolang.ir.types import (
 from yibaolang.semantics import bands as band_rules
 from yibaolang.semantics import builtins
 from yibaolang.semantics import exceptions as exception_rules
+from yibaolang.semantics.choices import DatedVersions, case_rows, table_cells
 from yibaolang.semantics.instances import InstanceKey
 from yibaolang.semantics.numbers import DIVISION_PLACES, PLACES, rounding_target
 
@@ -945,13 +946,13 @@ class Engine:
         return read
 
     def param_compute(self, inst: VInstance, decl: ir.ParamDecl, type_: Type) -> Fn:
-        versions = [(v.start, self.expr(v.value, VEnv(inst)).fn) for v in decl.versions]
-        if len(versions) == 1 and versions[0][0] is None:
-            return versions[0][1]
-        dated = sorted(((s, f) for s, f in versions if s is not None), key=lambda t: t[0])
-        starts = np.array([s.toordinal() - _EPOCH for s, _ in dated], dtype=np.int64)
-        fns = [f for _, f in dated]
-        before = next((f for s, f in versions if s is None), None)
+        if len(decl.versions) == 1 and decl.versions[0].start is None:
+            return self.expr(decl.versions[0].value, VEnv(inst)).fn
+        chosen = DatedVersions.of(decl)
+        # DatedVersions.index over a column of dates: bisect_right(starts, date) - 1, vectorised.
+        starts = np.array([s.toordinal() - _EPOCH for s in chosen.starts], dtype=np.int64)
+        fns = [self.expr(v.value, VEnv(inst)).fn for v in chosen.dated]
+        before = self.expr(chosen.before.value, VEnv(inst)).fn if chosen.before is not None else None
 
         def choose(fr: VFrame) -> Vec:
             date = fr.date
@@ -1334,15 +1335,10 @@ class Engine:
 
     def cases(self, e: ir.Cases, env: VEnv) -> VC:
         sf = self.expr(e.subject, env).fn
-        first_row: dict[str, int] = {}
-        compiled = []
-        types = []
-        for i, row in enumerate(e.rows):
-            c = self.expr(row.result, env)
-            compiled.append(c.fn)
-            types.append(c.type)
-            for value in row.values:
-                first_row.setdefault(value, i)
+        first_row = case_rows(e)
+        results = [self.expr(row.result, env) for row in e.rows]
+        compiled = [c.fn for c in results]
+        types = [c.type for c in results]
         other = self.expr(e.otherwise, env) if e.otherwise is not None else None
         if other is not None:
             types.append(other.type)
@@ -1366,17 +1362,10 @@ class Engine:
         col_names = list(e.columns) if two else [""]
         cells: dict[tuple[int, int], Fn] = {}
         types = []
-        for row in e.rows:
-            r = row_names.index(row.key)
-            if not two:
-                c = self.expr(row.cells[0], env)
-                types.append(c.type)
-                cells.setdefault((r, 0), c.fn)
-                continue
-            for column, cell in zip(e.columns, row.cells, strict=False):
-                c = self.expr(cell, env)
-                types.append(c.type)
-                cells.setdefault((r, col_names.index(column)), c.fn)
+        for (row_key, column), (_row, cell) in table_cells(e).items():
+            c = self.expr(cell, env)
+            types.append(c.type)
+            cells[(row_names.index(row_key), 0 if column is None else col_names.index(column))] = c.fn
         type_ = next((t for t in types if t.kind is not Kind.ERROR), ERROR)
         ncols = len(col_names)
         flat_fns: list[Fn | None] = [None] * (len(row_names) * ncols)
