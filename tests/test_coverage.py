@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from yibaolang.tools.cli import main
 
@@ -71,3 +73,27 @@ def test_html_view_escapes_the_document(tmp_path: Path) -> None:
 def test_bad_line_range_is_a_usage_error() -> None:
     result = cli("coverage", POLICY, "--source", FIXTURE, "--lines", "9-3")
     assert result.exit_code == 2 and "应写作 A-B" in result.output
+
+
+amounts = st.integers(min_value=1, max_value=99_999)
+items = st.lists(
+    st.tuples(st.sampled_from(["起付标准", "最高支付限额", "补助标准"]), amounts, st.integers(1, 99)),
+    min_size=1, max_size=6, unique=True,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(items)
+def test_a_skeleton_quotes_every_quantity_sentence_of_its_document(tmp_path: Path, found: list[tuple[str, int, int]]) -> None:
+    """init then coverage: every sentence with a number is cited by the clause of its own item, none encoded."""
+    numerals = "一二三四五六七八九"
+    text = "某市医疗保障办法\n" + "".join(
+        f"{numerals[i]}、{name}\n{name}为{amount}元,报销比例为{ratio}%。\n" for i, (name, amount, ratio) in enumerate(found))
+    source = tmp_path / "办法.txt"
+    source.write_text(text, encoding="utf-8")
+    skeleton = tmp_path / "办法.ybl"
+    assert cli("init", source, "-o", skeleton, "--force").exit_code == 0
+    doc = json.loads(cli("coverage", skeleton, "--source", source, "--format", "json").output)
+    assert doc["sentences"] == len(found)
+    assert [i["quoted_by"] for i in doc["items"]] == [[f"{numerals[i]}、"] for i in range(len(found))]
+    assert all(i["status"] == "部分编码" and len(i["missing"]) == 2 for i in doc["items"])

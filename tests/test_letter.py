@@ -161,3 +161,18 @@ def test_printed_explanation_does_not_keep_whole_trees_together() -> None:
     css = page.split("@media print", 1)[1].split("</style>", 1)[0]
     assert "li {" not in css and "li{" not in css
     assert ".fig, .formula, .note, figure.chart, tr { break-inside: avoid; }" in css
+
+
+def test_metadata_in_a_json_case_and_a_metadata_that_is_not_a_mapping(tmp_path: Path) -> None:
+    good = tmp_path / "案例.json"
+    good.write_text('{"计算日期": "2017-03-01", "大病个人负担": "15万元", "元数据": {"参保人": "李四"}}', encoding="utf-8")
+    letter = cli("explain", POLICY, "--case", good, "--format", "letter", "--output", "大病保险报销")
+    assert letter.exit_code == 0, letter.output
+    assert "<p>李四：</p>" in letter.output
+    bad = tmp_path / "坏.json"
+    bad.write_text('{"大病个人负担": "15万元", "元数据": "张三"}', encoding="utf-8")
+    for command in (["run"], ["explain", "--format", "letter"]):
+        result = cli(command[0], POLICY, "--case", bad, *command[1:], "--output", "大病保险报销")
+        assert result.exit_code == 1
+        assert result.output.count("YB408") == 1 and "元数据应为“字段: 值”的映射" in result.output
+        assert "YB402" not in result.output

@@ -69,8 +69,12 @@ def _plain(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", text).split())
 
 
-def _quotes(source_text: str, sentence: str) -> bool:
-    """Whether a 原文 (possibly elided with …) quotes the sentence, or at least half of it."""
+def _quotes(source_text: str, sentence: str, numbers: tuple[Quantity, ...] = ()) -> bool:
+    """Whether a 原文 (possibly elided with …) quotes the sentence, or at least half of it, numbers included:
+    two sentences that differ only in their amounts are not each other's quotation."""
+    plain_source = _plain(source_text)
+    if any(_plain(q.text) not in plain_source for q in numbers):
+        return False
     s = _plain(sentence)
     need = min(len(s), max(12, len(s) // 2))
     for piece in _plain(source_text).replace("...", "…").split("…"):
@@ -121,7 +125,7 @@ def measure(program: Program, document: Document, lines: tuple[int, int] | None 
     in_code = {_key(q) for q in code_quantities(program)}
     items = []
     for sentence in document.sentences:
-        quoted = tuple(cid for cid, text in clauses if text and _quotes(text, sentence.text))
+        quoted = tuple(cid for cid, text in clauses if text and _quotes(text, sentence.text, sentence.quantities))
         found = tuple(q for q in sentence.quantities if _key(q) in in_code)
         missing = tuple(q for q in sentence.quantities if _key(q) not in in_code)
         line = document.text.count("\n", 0, sentence.start) + 1

@@ -63,9 +63,7 @@ def read_metadata(raw: Any) -> tuple[dict[str, str], list[Diagnostic]]:
         if entry.name != META_KEY:
             continue
         if not isinstance(entry.value, dict):
-            problems.append(error("YB408", entry.key_span, "元数据应为“字段: 值”的映射",
-                                  "例如 元数据: {参保人: 张三, 结算单号: JS-001}"))
-            continue
+            continue  # engines.cases.validate reports it, for every command
         for key, value in entry.value.items():
             field = _ALIASES.get(str(key).strip())
             if field is None:
