@@ -250,16 +250,19 @@ def expected_codes(path: Path) -> list[str]:
             for code in line[len(EXPECT_MARK):].split()]
 
 
-def same(type_: Type, a: Any, b: Any) -> bool:
-    """Equal as values of the type (50% and 0.50 alike), never through a binary float."""
-    return bool(to_json(type_, a) == to_json(type_, b))
+def same(a: Any, b: Any) -> bool:
+    """Exactly equal values (0.50 and 0.5 alike, 0.005 and 0.01 not), never through a binary float."""
+    numbers = (Decimal, int)
+    if isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool) and not isinstance(b, bool):
+        return Decimal(a) == Decimal(b)
+    return bool(a == b) and type(a) is type(b)
 
 
 def mismatches(case: Case, got: dict[str, Any]) -> list[str]:
     out = []
     for name, want in case.expected.items():
         value = got.get(name, "（没有值）")
-        if value == "（没有值）" or not same(case.types[name], value, want):
+        if value == "（没有值）" or not same(value, want):
             out.append(f"{case.name}: {name} 期望 {to_json(case.types[name], want)}，实际 {value!r}")
     return out
 
@@ -399,9 +402,10 @@ def _root_where(program: Program) -> Any:
     return where(program.root)  # before import instances had stable keys
 
 
-def z3_same(type_: Type, got: Any, want: Any) -> bool:
+def z3_same(got: Any, want: Any) -> bool:
+    """z3's exact rational against the expected Decimal; truth values and options as they are."""
     if isinstance(got, Fraction):
-        return got == Fraction(Decimal(want)) if not isinstance(want, bool) else False
+        return not isinstance(want, bool) and got == Fraction(Decimal(want))
     return bool(got == want)
 
 
@@ -603,7 +607,7 @@ def check_z3(program: Program, cases: tuple[Case, ...]) -> None:
             problems.append(f"{case.name}: z3 认为这个案例算不出（unsat）")
             continue
         for name, want in case.expected.items():
-            if not z3_same(case.types[name], got[name], want):
+            if not z3_same(got[name], want):
                 problems.append(f"{case.name}: {name} 期望 {to_json(case.types[name], want)}，z3 为 {got[name]}")
     if program.root.module.assertions:
         verdicts = prove_assertions(program)
@@ -688,7 +692,7 @@ def check_plot(program: Program, cases: tuple[Case, ...]) -> None:
         chart = run_plot(program, plan.input_name, plan.low, plan.high, plan.case.case, list(plan.names))
         for name in plan.names:
             got = chart.value_at(name, Decimal(plan.x))
-            if not same(plan.case.types[name], got, plan.case.expected[name]):
+            if not same(got, plan.case.expected[name]):
                 problems.append(f"{plan.case.name}: 图上 {plan.input_name} = {plan.x} 处 {name} 为 {got}，"
                                 f"期望 {to_json(plan.case.types[name], plan.case.expected[name])}")
         problems.extend(false_breakpoints(program, plan, chart))
@@ -834,7 +838,7 @@ def assert_outside(program: Program, cases: tuple[Case, ...], engine: str, reaso
             assert case.case is not None
             verdict, got = run_z3(program, all_values(program, case.case), list(case.expected))
             differs.extend(n for n, want in case.expected.items()
-                           if verdict == "sat" and not z3_same(case.types[n], got[n], want))
+                           if verdict == "sat" and not z3_same(got[n], want))
         assert differs, "z3 的精确值与每个期望值都相同：舍入并不影响这个程序，应从 OUTSIDE 中删去"
     elif engine == "z3":
         said = []
