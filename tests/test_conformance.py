@@ -62,7 +62,8 @@ from yibaolang.checks.compiler import compile_policy
 from yibaolang.checks.resolve import Program
 from yibaolang.diagnostics import Diagnostic
 from yibaolang.engines.cases import RawCase, RawEntry, declared_inputs, load_suite, validate
-from yibaolang.engines.evaluate import CaseInput, Outcome, evaluate, evaluator_for
+from yibaolang.engines.evaluate import evaluate, evaluator_for
+from yibaolang.engines.outcome import CaseInput, Outcome
 from yibaolang.ir.types import DURATIONS, Kind, Type
 from yibaolang.semantics.values import to_json
 
