@@ -587,7 +587,7 @@ def check_explain(program: Program, cases: tuple[Case, ...]) -> None:
 def check_vector(program: Program, cases: tuple[Case, ...]) -> None:
     names = list(dict.fromkeys(n for case in cases for n in case.expected))
     batch = run_batch(program, cases, names)
-    problems = []
+    problems = [f"向量引擎报告不支持：{u}（不在 OUTSIDE 表中）" for u in batch.unsupported]
     for i, case in enumerate(cases):
         if batch.fallback[i] or batch.errors[i]:
             problems.append(f"{case.name}: 向量引擎没有算完这一行（{batch.errors[i] or '交给解释器'}；"
