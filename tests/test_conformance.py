@@ -139,6 +139,8 @@ DEFECTS: dict[tuple[str, str], str] = {
                                                 "(断保年数 = 3年 for 绝对值(断保年数 - 3年))",
     ("outputs/good/outputs", "search-points"): "search: an imported figure reached only from 输出 "
                                                "(输出 基本.基本医保支付, 代入 住院费用 = 费用) gives 费用 no critical point",
+    ("inputs/bad/duplicate_option", "check"): "check: a value repeated in an 输入's own 选项 {…} is not YB305 "
+                                              "(only a 类型's is)",
     ("minmax/good/caps_and_floors", "plot-kinks"): "plot: a 封顶 whose limit is met exactly at a grid point "
                                                    "(门诊费用 6500元 on 0..20000元) is not marked",
 }
