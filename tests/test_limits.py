@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from yibaolang.checks.compiler import compile_policy
@@ -76,3 +79,77 @@ def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
 def test_unknown_option_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["check", "--colour", "x"])
     assert result.exit_code == 2
+
+
+# ------------------------------------------------------------------ magnitudes (semantics/limits.py)
+
+
+def _run(tmp_path: Path, policy: str, case: str, *extra: str) -> Any:
+    (tmp_path / "p.ybl").write_text(policy, encoding="utf-8")
+    (tmp_path / "case.yaml").write_text(case, encoding="utf-8")
+    return CliRunner().invoke(main, ["run", str(tmp_path / "p.ybl"), "--case", str(tmp_path / "case.yaml"), *extra])
+
+
+PRODUCT = "输入 甲 : 金额\n输入 乙 : {kind}\n定义 丙 : 金额 = 甲 × 乙\n输出 丙\n"
+
+
+def test_a_huge_ratio_in_a_case_is_refused(tmp_path: Path) -> None:
+    result = _run(tmp_path, PRODUCT.format(kind="比例"), f'甲: 1000元\n乙: "{"9" * 31}%"\n')
+    assert result.exit_code == 1
+    assert "case.yaml:2:4: 错误[YB403]: 输入 乙：比例过大" in result.output and "比例最多 100000000%" in result.output
+
+
+def test_a_too_fine_number_in_a_case_is_refused(tmp_path: Path) -> None:
+    result = _run(tmp_path, PRODUCT.format(kind="数"), '甲: 1元\n乙: "0.00000000001"\n')
+    assert result.exit_code == 1 and "数过于精细" in result.output
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_money_past_the_result_limit_is_refused_not_rounded(tmp_path: Path, fmt: str) -> None:
+    result = _run(tmp_path, PRODUCT.format(kind="数"), "甲: 999999999999999元\n乙: 999999999999999\n",
+                  "--format", fmt)
+    assert result.exit_code == 1, result.output
+    assert "YB419" in result.output and "999999999999998000000000000001" in result.output
+    assert "内部错误" not in result.output
+
+
+def test_repeated_squaring_is_refused_at_the_figure(tmp_path: Path) -> None:
+    policy = "输入 甲 : 数\n" + "".join(f"定义 方{i} : 数 = 方{i - 1} × 方{i - 1}\n" for i in range(1, 8))
+    policy = policy.replace("方0 × 方0", "甲 × 甲") + "输出 方7\n"
+    result = _run(tmp_path, policy, "甲: 1.5\n")
+    assert result.exit_code == 1
+    assert "YB419" in result.output
+    assert "无法精确表示" in result.output or "数值过大" in result.output
+
+
+def test_products_are_exact_and_printed_digit_for_digit(tmp_path: Path) -> None:
+    policy = "输入 甲 : 数\n定义 乙 : 数 = 甲 × 甲\n输出 乙\n"
+    result = _run(tmp_path, policy, "甲: 999999999\n", "--format", "json")
+    assert result.exit_code == 0
+    assert '"value": "999999998000000001"' in result.output
+    result = _run(tmp_path, policy, "甲: 0.1234567891\n", "--format", "json")
+    exact = Decimal("0.1234567891") * Decimal("0.1234567891")  # 20 places: fits the default context too
+    assert f'"value": "{exact}"' in result.output
+    result = _run(tmp_path, "输入 甲 : 数\n定义 乙 : 数 = 甲 × 甲 × 甲 × 甲\n输出 乙\n", "甲: 0.1234567891\n",
+                  "--format", "json")
+    assert '"value": "0.0002323057235509297937802504681155270161"' in result.output  # 37 digits, every one kept
+
+
+def test_display_never_rounds_through_the_default_context() -> None:
+    from yibaolang.ir.types import MONEY, NUMBER, RATIO
+    from yibaolang.semantics.values import display, to_json
+
+    big = Decimal("999999999999998000000000000001")
+    assert display(NUMBER, big) == "999999999999998000000000000001"
+    assert to_json(MONEY, big) == "999999999999998000000000000001.00"
+    assert display(RATIO, Decimal("0.123456789012345678901234567891")) == "12.3456789012345678901234567891%"
+
+
+def test_literal_limits_are_the_limits_module() -> None:
+    """frontend/lower.py sits below semantics (the layer rule) and so keeps its own copy: the same figures."""
+    from yibaolang.frontend import lower
+    from yibaolang.semantics import limits
+
+    assert lower.MAX_INTEGER_DIGITS == limits.MAX_INTEGER_DIGITS
+    assert lower.MAX_DECIMAL_DIGITS == limits.MAX_FRACTION_DIGITS
+    assert lower.MAX_MONEY == limits.MAX_MAGNITUDE
