@@ -126,23 +126,11 @@ OUTSIDE: dict[tuple[str, str], str] = {
 
 # Known defects, as strict xfails: (program, engine) → the defect (details in the findings of issue 10).
 # When one is fixed its test passes, the strict xfail turns red, and its entry here must go.
-COMPARISON_JUMP = "plot: a 是否 figure defined by a comparison jumps where it flips, and no breakpoint is marked"
 DEFECTS: dict[tuple[str, str], str] = {
-    ("banded/bad/inverted_band", "check"): "issue 10: check has no warning when the search finds an inverted "
-                                           "分段累进 (起付标准 above the band's end)",
     ("arithmetic/good/division_places", "vector"): "vector divide(): IndexError when a column is divided by a "
                                                    "constant and a quotient past row 0 does not terminate",
-    ("compare/good/boundary_words", "plot-kinks"): COMPARISON_JUMP,
-    ("logic/good/and_or_not", "plot-kinks"): COMPARISON_JUMP,
-    ("lexical/good/fullwidth", "plot-kinks"): COMPARISON_JUMP,
-    ("builtins/good/numeric", "search-points"): "search: no critical point where the argument of 绝对值 is 0 "
-                                                "(断保年数 = 3年 for 绝对值(断保年数 - 3年))",
-    ("outputs/good/outputs", "search-points"): "search: an imported figure reached only from 输出 "
-                                               "(输出 基本.基本医保支付, 代入 住院费用 = 费用) gives 费用 no critical point",
     ("inputs/bad/duplicate_option", "check"): "check: a value repeated in an 输入's own 选项 {…} is not YB305 "
                                               "(only a 类型's is)",
-    ("minmax/good/caps_and_floors", "plot-kinks"): "plot: a 封顶 whose limit is met exactly at a grid point "
-                                                   "(门诊费用 6500元 on 0..20000元) is not marked",
 }
 
 
@@ -1140,7 +1128,6 @@ def test_layered_claim_plot_breakpoints() -> None:
     assert not problems, problems
 
 
-@pytest.mark.xfail(strict=True, reason=DEFECTS[("banded/bad/inverted_band", "check")])
 def test_inverted_band_warned_by_check() -> None:
     """The search finds the inverted band (起付标准 above the band's end) and `check` warns of it."""
     path = SUITE / "banded" / "bad" / "inverted_band.ybl"

@@ -204,6 +204,11 @@ class Cone:
                                 self.switch(subject, row_edge.value, where, owner, row_edge.value)
                 case ir.Bounded(value=value, limit=limit):
                     self.switch(value, limit, where, owner, limit)
+                case ir.Compare(left=left, right=right):  # a 是否 figure or a condition flips where they meet
+                    self.switch(left, right, where, owner, right)
+                case ir.Between(subject=subject, low=low, high=high):
+                    self.switch(subject, low, where, owner, low)
+                    self.switch(subject, high, where, owner, high)
                 case ir.If(branches=branches):
                     for branch in branches:
                         self.switches.append(Switch(branch.condition, None, where, *self.cite(owner), condition=True))
@@ -512,14 +517,26 @@ def figure_function(program: Program, input_name: str, low: Any, high: Any, valu
 
 def _candidates(program: Program, cones: dict[str, Cone], input_name: str, values: dict[str, Any],
                 date: dt.date | None, x_type: Type, grid: Sequence[Decimal]) -> dict[Decimal, Breakpoint]:
-    """Every point where some switch of some figure's cone changes sign, with the first switch's clause."""
+    """Every point where some switch of some figure's cone changes sign, with the first switch's clause.
+
+    Points within two steps of each other are one (a rounded product can meet its limit one 分 early);
+    the roundest of them stands for the group."""
     found: dict[Decimal, Breakpoint] = {}
+    step = step_of(x_type)
     for cone in cones.values():
         probe = Probe(cone, input_name, values, date, x_type)
         for switch in cone.switches:
             for x in switch_points(probe, switch, grid):
-                if x not in found or (found[x].clause is None and switch.clause is not None):
+                near = next((k for k in found if abs(k - x) <= 2 * step), None)
+                if near is None:
                     found[x] = Breakpoint(x, switch.clause, switch.owner)
+                    continue
+                known = found[near]
+                keep = min((near, x), key=_roundness)
+                clause, owner = (known.clause, known.owner) if known.clause is not None or switch.clause is None \
+                    else (switch.clause, switch.owner)
+                del found[near]
+                found[keep] = Breakpoint(keep, clause, owner)
     return found
 
 

@@ -233,10 +233,15 @@ class CriticalPoints:
         self.work = 0  # sub-expressions visited, bounded by SEARCH_FORMS
 
     def run(self) -> dict[str, set[Decimal]]:
+        # Every instance the root reaches (each 引用 with its 代入), then any module no instance evaluates.
         tree = instances(self.program)
-        for scope in self.program.modules.values():
-            m = scope.module
-            where = Where(tree.of_scope(scope))
+        reached = list(tree.walk())
+        evaluated = {id(inst.scope) for inst in reached}
+        wheres = [Where(inst) for inst in reached]
+        wheres += [Where(tree.of_scope(scope)) for scope in self.program.modules.values()
+                   if id(scope) not in evaluated]
+        for where in wheres:
+            m = where.scope.module
             exprs: list[ir.Expr] = [d.expr for d in m.definitions]
             exprs += [v.value for p in m.params for v in p.versions]
             exprs += [e for r in m.exceptions for e in (r.condition, r.value)]
@@ -398,7 +403,10 @@ class CriticalPoints:
     def call(self, expr: ir.Call, where: Where) -> list[Form] | None:
         args = [self.forms(a, where) for a in expr.args]
         builtin = BUILTINS.get(expr.function) if is_builtin(expr) else None
-        if builtin is not None and builtin.passes_unrounded and builtin.min_args >= 2:  # 取较小, 取较大
+        if builtin is not None and builtin.passes_unrounded:  # 取较小, 取较大 (arguments meet), 绝对值 (a = −a)
+            if len(args) == 1:
+                negated = None if args[0] is None else [_scale(f, Decimal(-1)) for f in args[0]]
+                args = [args[0], negated]
             for a, b in itertools.combinations(args, 2):
                 self.meet(a, b)
             if any(a is None for a in args):
@@ -426,6 +434,9 @@ class CriticalPoints:
         known = True
         for edge in band_rules.edges(expr):
             ends: list[Form | None] = []
+            if edge.may_invert and edge.lower is not None and edge.upper is not None:
+                # where the band would invert (YB422): its two edges meet
+                self.meet(self.forms(edge.lower, where), self.forms(edge.upper, where))
             for bound in (edge.lower, edge.upper):
                 if bound is None:
                     ends.append(None)
