@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -412,3 +413,26 @@ def test_prove_follows_the_exception_conflict_rule(tmp_path: Path) -> None:
     assert [d.code for d in outcome.diagnostics if d.is_error] == ["YB412"]
     found = [d for d in prove(program) if "至多一元" in d.message]
     assert [d.code for d in found] == ["YB590"], [d.message for d in found]
+
+
+def test_each_instance_translates_to_its_own_formula(tmp_path: Path) -> None:
+    """One translator, the three instances' figures one after the other: with memo keys taken from the id() of a
+    freed dict, 份1 and 份2 came back as 份0's formula (100, 100, 100 at 总费用 = 1000元)."""
+    import z3
+
+    from yibaolang.analysis import search
+    from yibaolang.analysis.prove import Translator
+    from yibaolang.checks.compiler import compile_policy
+
+    (tmp_path / "yibaolang.toml").write_text("", encoding="utf-8")
+    (tmp_path / "b.ybl").write_text(MULTI_LIB, encoding="utf-8")
+    (tmp_path / "a.ybl").write_text(multi_import(1), encoding="utf-8")
+    program = compile_policy(tmp_path / "a.ybl")
+    total = z3.Real("n:总费用")
+    tr = Translator(z3, program, {"总费用": total})
+    terms = [tr.expr(ir.Name("报销", f"份{i}", ir.NO_SPAN), search.at_root(program)) for i in range(3)]
+    solver = z3.Solver()
+    solver.add(total == 1000)
+    assert solver.check() == z3.sat
+    model = solver.model()
+    assert [model.eval(t).as_fraction() for t in terms] == [100, 1200, Fraction(7, 10)]
