@@ -410,3 +410,60 @@ def test_without_pygls_the_command_says_how_to_install() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     assert "yibaolang[lsp]" in done.stderr
+
+
+SCOPED = """\
+引用 "费用定义.ybl"
+输入 政策范围类费用 : 金额
+输入 断保年数 : 年数
+定义 报销 : 金额 = 如果政策范围内费用超过2万元 则 1元 否则 0元
+定义 另一 : 金额 = 如果政策范围类费用超过1元 则 1元 否则 0元
+定义 断保 : 是否 = 断保年数 > 0
+定义 分段 : 金额 =
+    分段累进 政策范围类费用
+        2万元 至 10万元（含） 按 50%
+输出 报销, 另一, 断保, 分段
+"""
+
+
+def _fixes(server: Harness, name: str, diagnostic: Any) -> list[str]:
+    result = server.run(server.client.text_document_code_action_async(lsp.CodeActionParams(
+        text_document=doc(server, name), range=diagnostic.range,
+        context=lsp.CodeActionContext(diagnostics=[diagnostic]))))
+    return [edit.new_text for action in result for edit in action.edit.changes[server.uri(name)]]
+
+
+def test_declared_names_win_over_keywords_in_the_spacing_fix(server: Harness) -> None:
+    (server.folder / "费用定义.ybl").write_text("输入 政策范围内费用 : 金额\n", "utf-8")
+    found = server.run(server.open("范围.ybl", SCOPED))
+    glued = sorted((d for d in found if d.code == "YB100"), key=lambda d: d.range.start.line)
+    assert [d.range.start.line for d in glued] == [3, 4]
+    # 政策 and 范围 are keywords; the names declared here and in the imported file hold them.
+    assert _fixes(server, "范围.ybl", glued[0]) == ["如果 政策范围内费用 超过 2万元"]
+    assert _fixes(server, "范围.ybl", glued[1]) == ["如果 政策范围类费用 超过 1元"]
+    assert "如果 政策范围内费用 超过 2万元" in glued[0].message
+
+
+def test_a_bare_number_gets_its_unit_as_a_quick_fix(server: Harness) -> None:
+    found = server.run(server.open("单位.ybl", "输入 断保年数 : 年数\n定义 断保 : 是否 = 断保年数 > 0\n输出 断保\n"))
+    (mismatch,) = [d for d in found if d.code == "YB202"]
+    assert _fixes(server, "单位.ybl", mismatch) == ["0年"]
+
+
+def test_hover_on_a_keyword_explains_it(server: Harness) -> None:
+    server.run(server.open("键.ybl", MAIN))
+    for needle, expected in (("分情况", "按一个选项的取值"), ("例外", "一般规则的例外"), ("优先于", "先后"),
+                             ("属于", "一组选项之中")):
+        result = server.run(server.client.text_document_hover_async(lsp.HoverParams(
+            text_document=doc(server, "键.ybl"), position=position(MAIN, needle, offset=1))))
+        assert result is not None and f"**{needle}**" in result.contents.value, needle
+        assert expected in result.contents.value
+        assert result.range.start == position(MAIN, needle)
+
+
+def test_hover_on_banded_keyword(server: Harness) -> None:
+    text = "输入 费用 : 金额\n定义 分段 : 金额 =\n    分段累进 费用\n        2万元 至 10万元（含） 按 50%\n输出 分段\n"
+    server.run(server.open("分段.ybl", text))
+    result = server.run(server.client.text_document_hover_async(lsp.HoverParams(
+        text_document=doc(server, "分段.ybl"), position=position(text, "分段累进", offset=2))))
+    assert "分段计算、累加给付" in result.contents.value

@@ -45,3 +45,13 @@ def test_references_find_uses_in_importing_and_imported_files() -> None:
     spans = nav.references(Target(("symbol", stdlib, "起付比例封顶")))
     assert {s.file for s in spans} == {stdlib, program.root.path}
     assert nav.references(Target(("value", stdlib, "参保类别", "职工")))
+
+
+def test_every_keyword_has_its_hover_text() -> None:
+    from yibaolang.frontend.keywords import keywords
+    from yibaolang.semantics.keyword_help import KEYWORDS, keyword_help
+
+    assert sorted(set(keywords()) - set(KEYWORDS)) == []
+    assert sorted(set(KEYWORDS) - set(keywords())) == []  # no entry for a word that is not a keyword
+    for word in keywords():
+        assert keyword_help(word).startswith(f"**{word}**：")

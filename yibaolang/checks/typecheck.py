@@ -504,7 +504,8 @@ class Checker:
                 if lt.kind is Kind.ERROR and rt.kind is not Kind.ERROR and isinstance(left, ir.Name):
                     pass
                 if not comparable(lt, rt):
-                    self.report("YB202", expr.span, f"类型不符：不能比较 {lt.name} 与 {rt.name}", _compare_hint(lt, rt, right))
+                    self.report("YB202", expr.span, f"类型不符：不能比较 {lt.name} 与 {rt.name}", _compare_hint(lt, rt, right),
+                                suggestions=_unit_fix(lt, rt, right))
                 elif lt.kind in (Kind.BOOL, Kind.ENUM) and expr.op not in (ir.CompareOp.EQ, ir.CompareOp.NE):
                     self.report("YB202", expr.span, f"{lt.name} 只能比较相等或不等，不能用“{expr.word}”", "用 = 或 ≠，选项可用 属于 {…}")
                 return BOOL
@@ -520,7 +521,8 @@ class Checker:
                 for bound in (low, high):
                     bt = self.infer(ctx, bound, st)
                     if not comparable(st, bt):
-                        self.report("YB202", bound.span, f"类型不符：不能比较 {st.name} 与 {bt.name}", _compare_hint(st, bt, bound))
+                        self.report("YB202", bound.span, f"类型不符：不能比较 {st.name} 与 {bt.name}", _compare_hint(st, bt, bound),
+                                    suggestions=_unit_fix(st, bt, bound))
                 return BOOL
             case ir.Logic(left=left, right=right):
                 self.expect(ctx, left, BOOL, f"“{expr.op.value}”的左边")
@@ -543,7 +545,7 @@ class Checker:
                 lt = self.infer(ctx, limit, vt)
                 if not comparable(vt, lt):
                     self.report("YB201", expr.span, f"类型不符：不能用 {lt.name} 给 {vt.name} {kind.value}",
-                                _compare_hint(vt, lt, limit))
+                                _compare_hint(vt, lt, limit), suggestions=_unit_fix(vt, lt, limit))
                     return ERROR
                 if vt.kind in (Kind.BOOL, Kind.ENUM):
                     self.report("YB201", expr.span, f"{vt.name} 不能{kind.value}", "")
@@ -683,7 +685,8 @@ class Checker:
             got = self.infer(ctx, bound.value, subject)
             if not comparable(subject, got):
                 self.report("YB207", bound.value.span, f"类型不符：{what}的界限应为 {subject.name}，这里是 {got.name}",
-                            _compare_hint(subject, got, bound.value))
+                            _compare_hint(subject, got, bound.value),
+                            suggestions=_unit_fix(subject, got, bound.value))
 
     def banded(self, ctx: Context, expr: ir.Banded) -> Type:
         st = self.infer(ctx, expr.subject)
@@ -798,6 +801,15 @@ def _compare_hint(lt: Type, rt: Type, right: ir.Expr) -> str:
         if unit:
             return f"数字要带单位：是否想写 {text}{unit}？"
     return _conversion_hint(lt, rt)
+
+
+def _unit_fix(lt: Type, rt: Type, right: ir.Expr) -> tuple[Suggestion, ...]:
+    """The edit `_compare_hint` proposes for a bare number (`> 0` → `> 0年`), as a quick fix."""
+    text = _source_text(right)
+    unit = {Kind.MONEY: "元", Kind.YEARS: "年", Kind.MONTHS: "个月", Kind.DAYS: "日", Kind.RATIO: "%"}.get(lt.kind)
+    if rt.kind is not Kind.NUMBER or not text or not isinstance(right, ir.Literal) or unit is None:
+        return ()
+    return (Suggestion(right.span, f"{text}{unit}", f"改为 {text}{unit}"),)
 
 
 def _conversion_hint(want: Type, got: Type) -> str:

@@ -264,6 +264,7 @@ def parse(source: SourceFile) -> tuple[ir.Module, list[Diagnostic]]:
     # Recovery: parse each top-level statement alone to report every error.
     items = []
     unparsed: set[str] = set()
+    _file_names[source.path] = names_in_text(source.text)
     for start_line, chunk in statements(source.text):
         if not chunk.strip(" \t\n"):
             continue
@@ -278,6 +279,7 @@ def parse(source: SourceFile) -> tuple[ir.Module, list[Diagnostic]]:
             break
     if not diagnostics:
         diagnostics.extend(first_pass)  # the statements parse alone, but not together
+    _file_names.pop(source.path, None)
     return _finish(source.path, items, diagnostics, tuple(sorted(unparsed)))
 
 
@@ -443,17 +445,42 @@ def _syntax_diagnostic(path: str, text: str, exc: UnexpectedInput, offset: int) 
     name_tokens = [token, previous] if previous is not token else [token]
     for candidate in name_tokens:
         if candidate is not None and candidate.type == "NAME":
-            spaced = split_glued(str(candidate), names_in_text(text))
+            spaced = split_glued(str(candidate), names_in_text(text) | _file_names.get(path, set()))
             if spaced:
                 cline, ccol = candidate.line or 1, candidate.column or 1
                 cspan = ir.Span(path, cline + offset, ccol, (candidate.end_line or cline) + offset,
                                 candidate.end_column or ccol + len(candidate))
-                message = f"语法错误：“{candidate}”连写在一起，被读成了一个名称"
-                hint = f"关键字与名称之间要有空格：是否想写 {spaced}？"
-                suggestions = (Suggestion(cspan, spaced, f"改为 {spaced}"),)
-                span = cspan
-                break
+                return _glued(cspan, str(candidate), spaced)
     return error("YB100", span, message, hint, suggestions=suggestions)
+
+
+_GLUED = "连写在一起"
+# Names the whole file declares, while one of its statements is parsed alone (recovery).
+_file_names: dict[str, set[str]] = {}
+
+
+def _glued(span: ir.Span, word: str, spaced: str) -> Diagnostic:
+    return error("YB100", span, f"语法错误：“{word}”{_GLUED}，被读成了一个名称",
+                 f"关键字与名称之间要有空格：是否想写 {spaced}？", suggestions=(Suggestion(span, spaced, f"改为 {spaced}"),))
+
+
+def respace(diagnostics: list[Diagnostic], source: SourceFile, names: set[str]) -> list[Diagnostic]:
+    """The spacing hints of `source` (YB100) split again with `names`: every name visible in its scope.
+
+    The parser knows only the names its own file declares; a name declared in
+    an imported file must not be split at the keywords inside it either.
+    """
+    lines = source.text.split("\n")
+    out = []
+    for d in diagnostics:
+        if d.code == "YB100" and d.suggestions and d.span.file == source.path and _GLUED in d.message \
+                and d.span.line == d.span.end_line and 0 < d.span.line <= len(lines):
+            word = lines[d.span.line - 1][d.span.column - 1:d.span.end_column - 1]
+            spaced = split_glued(word, names | names_in_text(source.text))
+            if spaced and spaced != d.suggestions[0].replacement:
+                d = _glued(d.span, word, spaced)
+        out.append(d)
+    return out
 
 
 _DECL_NAME = re.compile(r"(?:输入|定义|参数|类型|要求|函数)\s+([A-Za-z_\u3400-\u9fff][A-Za-z0-9_\u3400-\u9fff]*)")

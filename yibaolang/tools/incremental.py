@@ -116,7 +116,8 @@ class IncrementalParser:
             if len(diagnostics) >= syntax.MAX_ERRORS_PER_FILE:
                 break
         module, diagnostics = syntax.finish(self.path, items, diagnostics, tuple(sorted(unparsed)))
-        return source, module, diagnostics
+        # A statement parsed alone knows only its own names; the spacing hint wants the file's.
+        return source, module, syntax.respace(diagnostics, source, set())
 
 
 def _check_whole(path: str, original: str) -> str:

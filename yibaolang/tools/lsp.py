@@ -51,6 +51,7 @@ from yibaolang import ir
 from yibaolang.checks.resolve import ModuleScope, Prepared, Program
 from yibaolang.diagnostics import Diagnostic, Severity, error, warning
 from yibaolang.frontend.source import SourceError, SourceFile
+from yibaolang.frontend.syntax import respace
 from yibaolang.semantics.keyword_help import keyword_help
 from yibaolang.tools.incremental import IncrementalParser
 from yibaolang.tools.navigate import Lines, Navigator
@@ -179,6 +180,9 @@ def front_end(uri: str, path: Path, text: str, version: int | None, overrides: d
     program.diagnostics[:] = compiler.unique(program.diagnostics)
     root = program.root.path
     own = [d for d in program.diagnostics if d.span.file == root] + import_errors(program)
+    # Names declared in the scope (imported ones too) win over the keywords inside them in the spacing fix.
+    visible = set(program.root.names) | set(program.root.enum_values()) | set(program.root.aliases)
+    own = respace(own, program.root.source, visible)
     return Analysis(uri, text, version, root, program, own)
 
 
@@ -622,10 +626,12 @@ class Session:
             job = self.worker.submit(functools.partial(build_index, program) if kind == "index"
                                      else functools.partial(run_lints, program), self.budgets[kind])
         self.running = (kind, document, job)
+        started = time.perf_counter()
         try:
             status, value = await job.future
         finally:
             self.running = None
+        log.debug("%s %s: %s in %.0f ms", kind, uri, status, (time.perf_counter() - started) * 1000)
         if self.documents.get(uri) is not document:
             return  # closed meanwhile
         if kind == "front":
@@ -1122,6 +1128,11 @@ def serve(stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None
 
     from yibaolang.tools.lsp_io import Framer, Rejected, dispatch
 
+    trace = os.environ.get("YIBAOLANG_LSP_LOG")
+    if trace:  # a file for the server's log (debug level): what ran, for how long
+        logging.basicConfig(filename=trace, level=logging.DEBUG, format="%(asctime)s %(name)s %(message)s")
+        for noisy in ("pygls", "asyncio"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     server = build_server()
     source = stdin or sys.stdin.buffer
     read = getattr(source, "read1", source.read)
