@@ -112,7 +112,7 @@ def _shape(node: Any) -> Any:
     return strip(data)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(modules())
 def test_printed_ir_parses_back_to_the_same_ir(module: Any) -> None:
     text = printer.module_text(module)
