@@ -221,7 +221,7 @@ def test_a_full_disk_keeps_the_previous_file(work: Path) -> None:
     rows = work / "rows.csv"
     assert cli("sample", HUANGSHI, "--rows", "5000", "-o", rows).exit_code == 0
     with small_disk(work) as (disk, limit):
-        for target in ("out.csv", "out.jsonl", "out.parquet", "explain.html"):
+        for target in ("out.csv", "out.jsonl", "out.parquet", "explain.html", "compare.html", "plot.html"):
             (disk / target).write_text("旧的")
         if limit is None:
             free = os.statvfs(disk)
@@ -229,7 +229,9 @@ def test_a_full_disk_keeps_the_previous_file(work: Path) -> None:
         for command, target in ((["run", str(HUANGSHI), "--cases", str(rows), "--keep-inputs"], "out.csv"),
                                 (["run", str(HUANGSHI), "--cases", str(rows), "--keep-inputs"], "out.jsonl"),
                                 (["run", str(HUANGSHI), "--cases", str(rows), "--keep-inputs"], "out.parquet"),
-                                (["explain", "p.ybl", "--case", "c.yaml", "--format", "html"], "explain.html")):
+                                (["explain", "p.ybl", "--case", "c.yaml", "--format", "html"], "explain.html"),
+                                (["compare", str(HUANGSHI), str(HUANGSHI), "--cases", str(rows)], "compare.html"),
+                                (["plot", "p.ybl", "--vary", "门诊费用", "--from", "0元", "--to", "1万元"], "plot.html")):
             proc = subprocess.run([*YIBAOLANG, *command, "-o", str(disk / target)], cwd=work, capture_output=True,
                                   text=True, timeout=300, preexec_fn=limit)
             assert proc.returncode == 1, (target, proc.stderr)
