@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -34,31 +33,9 @@ class LintConfig:
 
 def load_config(root: Path) -> LintConfig:
     """`[tool.yibaolang]` of the project's pyproject.toml (or yibaolang.toml's top level)."""
-    from yibaolang.analysis.lint.settings import problems, unreadable
-    from yibaolang.paths import ReadRefused, read_limited
+    from yibaolang.analysis.lint.settings import read_settings
 
-    data: dict[str, Any] = {}
-    found: list[Diagnostic] = []
-    for name, key in (("pyproject.toml", ("tool", "yibaolang")), ("yibaolang.toml", ())):
-        path = root / name
-        if not path.is_file():
-            continue
-        try:  # kind and size before reading (yibaolang.paths): a FIFO or a huge file is never read
-            text = read_limited(path, 1024 * 1024).decode("utf-8")
-            loaded: Any = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            found.append(unreadable(path, exc))
-            continue
-        except (ReadRefused, UnicodeDecodeError):
-            continue
-        for part in key:
-            loaded = loaded.get(part, {}) if isinstance(loaded, dict) else {}
-        if isinstance(loaded, dict) and loaded:
-            data = loaded
-            more, rejected = problems(data, path, text)
-            found += more
-            data = {k: v for k, v in data.items() if k not in rejected}  # a rejected value keeps its default
-            break
+    data, found = read_settings(root)
     severity = {str(k): str(v) for k, v in dict(data.get("severity", {})).items()
                 if str(v) in ("error", "warning", "info")}
     return LintConfig(

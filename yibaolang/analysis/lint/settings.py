@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -119,15 +120,6 @@ def unreadable(path: Path, exc: Exception) -> Diagnostic:
                    "检查引号、等号和方括号；例如 disable = [\"YB561\"]")
 
 
-def excluded(folder: Path) -> tuple[Path, tuple[str, ...]]:
-    """The project root above `folder` and its `exclude` patterns (relative to that root)."""
-    from yibaolang.analysis.lint.context import load_config
-    from yibaolang.paths import find_project_root
-
-    root = find_project_root(folder)
-    return root, load_config(root).exclude
-
-
 def is_excluded(path: Path, root: Path, patterns: tuple[str, ...]) -> bool:
     """Whether `exclude` leaves `path` out: a pattern names a folder (everything under it) or a glob.
 
@@ -151,3 +143,38 @@ def is_excluded(path: Path, root: Path, patterns: tuple[str, ...]) -> bool:
         if any(fnmatch.fnmatchcase(p, clean) for p in prefixes) or fnmatch.fnmatchcase(path.name, clean):
             return True
     return False
+
+
+def read_settings(root: Path) -> tuple[dict[str, Any], list[Diagnostic]]:
+    """The settings of the project at `root`, without those problems() rejects, and the YB008 warnings."""
+    from yibaolang.paths import ReadRefused, read_limited
+
+    found: list[Diagnostic] = []
+    for name, key in (("pyproject.toml", ("tool", "yibaolang")), ("yibaolang.toml", ())):
+        path = root / name
+        if not path.is_file():
+            continue
+        try:  # kind and size before reading (yibaolang.paths): a FIFO or a huge file is never read
+            text = read_limited(path, 1024 * 1024).decode("utf-8")
+            loaded: Any = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            found.append(unreadable(path, exc))
+            continue
+        except (ReadRefused, UnicodeDecodeError):
+            continue
+        for part in key:
+            loaded = loaded.get(part, {}) if isinstance(loaded, dict) else {}
+        if isinstance(loaded, dict) and loaded:
+            more, rejected = problems(loaded, path, text)
+            # A rejected value keeps its default rather than half-applying.
+            return {k: v for k, v in loaded.items() if k not in rejected}, found + more
+    return {}, found
+
+
+def excluded(folder: Path) -> tuple[Path, tuple[str, ...]]:
+    """The project root above `folder` and its `exclude` patterns (relative to that root)."""
+    from yibaolang.paths import find_project_root
+
+    root = find_project_root(folder)
+    data, _ = read_settings(root)
+    return root, tuple(data.get("exclude", ()))
