@@ -369,3 +369,16 @@ def test_a_quote_inside_a_cell_then_an_opening_quote_on_the_same_line(policy: Pa
     assert len(rows) == 4, result.output
     assert rows[1]["错误"].startswith("第 3 行的引号没有闭合")
     assert [r["支付"] for r in rows] == ["80.00", "", "240.00", "320.00"]
+
+
+def test_claims_by_person_keep_every_row_and_skip_unreadable_ones(tmp_path: Path) -> None:
+    capped = Path(__file__).resolve().parent / "fixtures" / "batch" / "capped.ybl"
+    cases = tmp_path / "c.csv"
+    cases.write_text("人,日期,费用\n甲,2021-01-01,5000\n甲,2021-01-02\n甲,2021-01-03,5000\n\n甲,2021-01-04,5000\n", "utf-8")
+    result = run(capped, cases, tmp_path / "o.csv", "--person", "人", "--claim-date", "日期")
+    rows = rows_of(tmp_path / "o.csv")
+    assert len(rows) == 4, result.output
+    assert rows[1]["错误"].startswith("第 3 行有 2 个字段")
+    # the unreadable claim pays nothing and uses none of the 1万元 cap: 4000 + 4000 + 2000
+    assert [r["支付"] for r in rows] == ["4000.00", "", "4000.00", "2000.00"]
+    assert "跳过空行 1 行" in result.output
