@@ -261,7 +261,8 @@ def test_parquet_rows_in_rows_out(policy: Path, tmp_path: Path) -> None:
 def test_keep_inputs_does_not_copy_formulas_into_csv(policy: Path, tmp_path: Path) -> None:
     cases = tmp_path / "c.jsonl"
     cells = ["=1+1", "@SUM(A1)", "+cmd|' /C calc'!A0", "-2+3", "\t=1", "\r=1", "-5", "+5", "-120.50", "甲"]
-    cases.write_text("".join(json.dumps({"费用": "100", "备注": c}, ensure_ascii=False) + "\n" for c in cells), "utf-8")
+    cases.write_text("".join(json.dumps({"费用": "100", "备注": c, "=HYPERLINK(1)": "x"}, ensure_ascii=False) + "\n"
+                             for c in cells), "utf-8")
     result = run(policy, cases, tmp_path / "o.csv", "--keep-inputs")
     assert result.exit_code == 0, result.output
     raw = (tmp_path / "o.csv").read_bytes().decode("utf-8-sig")
@@ -270,6 +271,7 @@ def test_keep_inputs_does_not_copy_formulas_into_csv(policy: Path, tmp_path: Pat
                      "甲"]
     for row in csv.reader(io.StringIO(raw, newline="")):
         assert not any(c[:1] in ("=", "@", "\t", "\r") for c in row)
+    assert "'=HYPERLINK(1)" in next(csv.reader(io.StringIO(raw, newline="")))  # the header too
 
 
 def test_negative_money_stays_a_number_in_csv(tmp_path: Path) -> None:

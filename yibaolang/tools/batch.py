@@ -802,7 +802,17 @@ def spreadsheet_safe(table: Any) -> Any:
                 column = pc.if_else(risky, pc.binary_join_element_wise(pa.scalar("'"), column, ""), column)
                 changed = True
         columns.append(column)
-    return pa.table(columns, names=table.column_names) if changed else table
+    names = [_safe_name(name) for name in table.column_names]  # the header row is a row of cells too
+    changed = changed or names != table.column_names
+    return pa.table(columns, names=names) if changed else table
+
+
+def _safe_name(name: str) -> str:
+    import re
+
+    if re.match(FORMULA_START, name) and not re.match(PLAIN_NUMBER, name):
+        return "'" + name
+    return name
 
 
 def _plain_columns(table: Any) -> Any:
