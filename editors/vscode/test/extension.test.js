@@ -21,7 +21,7 @@ test('the manifest contributes the language, its file extension and the grammar'
   assert.equal(grammar.scopeName, 'source.yibaolang');
   const tm = JSON.parse(fs.readFileSync(path.join(ROOT, grammar.path), 'utf8'));
   assert.equal(tm.scopeName, grammar.scopeName);
-  assert.ok(fs.existsSync(path.join(ROOT, manifest.main)));
+  assert.equal(manifest.main, './dist/extension.js'); // built by build.sh from extension.js
   assert.ok(manifest.activationEvents.includes('onLanguage:yibaolang'));
   assert.ok(manifest.dependencies['vscode-languageclient']);
 });
@@ -40,6 +40,7 @@ test('language configuration: # comments and brackets', () => {
 
 test('activate starts `yibaolang lsp` over stdio for yibaolang documents', async () => {
   const created = [];
+  const commands = {};
   const settings = { 'server.command': '/opt/venv/bin/yibaolang', 'server.args': ['lsp'] };
   const vscode = {
     workspace: {
@@ -49,8 +50,13 @@ test('activate starts `yibaolang lsp` over stdio for yibaolang documents', async
         return { get: (key) => settings[key] };
       },
     },
-    window: { showErrorMessage: (message) => created.push({ error: message }) },
+    window: {
+      showErrorMessage: (message) => created.push({ error: message }),
+      showInformationMessage: (message) => created.push({ info: message }),
+    },
+    commands: { registerCommand: (name, run) => { commands[name] = run; return { dispose() {} }; } },
   };
+  vscode.workspace.onDidChangeConfiguration = () => ({ dispose() {} });
   class LanguageClient {
     constructor(id, name, serverOptions, clientOptions) {
       Object.assign(this, { id, name, serverOptions, clientOptions });
@@ -68,7 +74,7 @@ test('activate starts `yibaolang lsp` over stdio for yibaolang documents', async
     return originalLoad.call(this, request, parent, isMain);
   };
   try {
-    const extensionPath = path.join(ROOT, manifest.main);
+    const extensionPath = path.join(ROOT, 'extension.js'); // the source; dist/ is its bundle
     delete require.cache[require.resolve(extensionPath)];
     const extension = require(extensionPath);
     const context = { subscriptions: [] };
@@ -83,9 +89,26 @@ test('activate starts `yibaolang lsp` over stdio for yibaolang documents', async
       options: { cwd: '/work/policies' },
     });
     assert.deepEqual(started.clientOptions.documentSelector.map((s) => s.language), ['yibaolang', 'yibaolang']);
-    assert.equal(context.subscriptions[0], started);
+    // The restart command stops the server and starts a new one, now with the Python interpreter set.
+    settings['server.python'] = '/opt/venv/bin/python';
+    await commands['yibaolang.restartServer']();
+    assert.equal(created.length, 3);
+    assert.deepEqual(created[1].serverOptions.command, '/opt/venv/bin/python');
+    assert.deepEqual(created[1].serverOptions.args, ['-m', 'yibaolang', 'lsp']);
+    assert.equal(created[2].info, '易保语语言服务器已重启');
     await extension.deactivate();
   } finally {
     Module._load = originalLoad;
   }
+});
+
+test('the manifest: a restart command, a Python setting, editor defaults for .ybl, a repository and licence', () => {
+  const contributed = manifest.contributes;
+  assert.deepEqual(contributed.commands.map((c) => c.command), ['yibaolang.restartServer']);
+  assert.equal(contributed.configuration.properties['yibaolang.server.python'].type, 'string');
+  assert.deepEqual(contributed.configurationDefaults['[yibaolang]'],
+    { 'editor.insertSpaces': true, 'editor.tabSize': 4, 'editor.detectIndentation': false });
+  assert.ok(manifest.repository && manifest.repository.url);
+  assert.ok(fs.existsSync(path.join(ROOT, 'LICENSE')));
+  assert.ok(fs.readFileSync(path.join(ROOT, '.vscodeignore'), 'utf8').includes('!dist/extension.js'));
 });
