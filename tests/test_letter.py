@@ -176,3 +176,10 @@ def test_metadata_in_a_json_case_and_a_metadata_that_is_not_a_mapping(tmp_path: 
         assert result.exit_code == 1
         assert result.output.count("YB408") == 1 and "元数据应为“字段: 值”的映射" in result.output
         assert "YB402" not in result.output
+
+
+def test_an_explanation_page_with_errors_says_so_at_the_top(tmp_path: Path) -> None:
+    early = case_with(tmp_path, drop="计算日期: 2017-03-01\n", add="计算日期: 2016-06-01\n")
+    page = cli("explain", POLICY, "--case", early, "--format", "html").output
+    top = page.index("计算有错误，下面的结果不完整")
+    assert top < page.index("<h2>输入</h2>") < page.index("<h2>问题</h2>")

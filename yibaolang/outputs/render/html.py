@@ -31,6 +31,7 @@ ul.tree li { margin: .35rem 0; }
 .note.na { color: #8a5a00; }
 .meta { color: #333; }
 .problem { color: #a00; }
+.incomplete { border: 2px solid #a00; color: #700; padding: .4rem .8rem; margin: .8rem 0; }
 figure.chart { margin: .5rem 0; }
 figure.chart svg { max-width: 100%; height: auto; }
 footer { margin-top: 2.5rem; font-size: .8em; color: #777; border-top: 1px solid #ccc; padding-top: .4rem; }
@@ -108,6 +109,11 @@ def render_html(exp: Explanation) -> str:
         source = f"（{escape(exp.date_source)}）" if exp.date_source else ""
         out.append(f"<br>计算日期：{exp.date.isoformat()}{source}")
     out.append("</p>")
+    errors = [d for d in exp.diagnostics if d.is_error]
+    if errors:  # said first: the figures below are not all there (the details stay under 问题)
+        out.append('<div class="incomplete"><strong>计算有错误，下面的结果不完整：</strong><ul>')
+        out += [f"<li>{escape(d.message)}</li>" for d in errors]
+        out.append("</ul></div>")
     if exp.inputs:
         out += ["<h2>输入</h2>", "<table>", "<tr><th>输入</th><th>值</th></tr>"]
         for name, (t, v) in exp.inputs.items():
