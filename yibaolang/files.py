@@ -116,7 +116,7 @@ _UMASK_LOCK = threading.Lock()
 
 _LIVE: set[str] = set()  # temporary files not yet renamed or removed
 _PREVIOUS: dict[int, Any] = {}
-_CLEANUP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+_CLEANUP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name))
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
