@@ -413,10 +413,15 @@ def _roundness(x: Decimal) -> tuple[int, Decimal]:
     return (len(text.rstrip("0")), -x)
 
 
-def switch_points(probe: Probe, switch: Switch, grid: Sequence[Decimal]) -> Iterator[Decimal]:
-    """Where the switch changes sign along the grid, each narrowed to one lattice step by bisection."""
+def switch_points(probe: Probe, switch: Switch, grid: Sequence[Decimal],
+                  frames: Sequence[Any] | None = None) -> Iterator[Decimal]:
+    """Where the switch changes sign along the grid, each narrowed to one lattice step by bisection.
+
+    `frames` (one per grid point) lets the switches of one cone share the figures computed at each point."""
     step = step_of(probe.x_type)
-    signs = [probe.sign(switch, x) for x in grid]
+    if frames is None:
+        frames = [probe.frame(x) for x in grid]
+    signs = [probe.sign(switch, x, frame) for x, frame in zip(grid, frames, strict=True)]
     for (x0, s0), (x1, s1) in zip(zip(grid, signs, strict=True), zip(grid[1:], signs[1:], strict=True),
                                   strict=False):
         if s0 is None or s1 is None or s0 == s1:
@@ -525,8 +530,9 @@ def _candidates(program: Program, cones: dict[str, Cone], input_name: str, value
     step = step_of(x_type)
     for cone in cones.values():
         probe = Probe(cone, input_name, values, date, x_type)
+        frames = [probe.frame(x) for x in grid]
         for switch in cone.switches:
-            for x in switch_points(probe, switch, grid):
+            for x in switch_points(probe, switch, grid, frames):
                 near = next((k for k in found if abs(k - x) <= 2 * step), None)
                 if near is None:
                     found[x] = Breakpoint(x, switch.clause, switch.owner)
