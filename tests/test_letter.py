@@ -183,3 +183,5 @@ def test_an_explanation_page_with_errors_says_so_at_the_top(tmp_path: Path) -> N
     page = cli("explain", POLICY, "--case", early, "--format", "html").output
     top = page.index("计算有错误，下面的结果不完整")
     assert top < page.index("<h2>输入</h2>") < page.index("<h2>问题</h2>")
+    # the 结果 table lists the figures that failed instead of leaving them out
+    assert '<tr><td>药店报销比例</td><td class="num problem">未算出</td></tr>' in page

@@ -74,6 +74,7 @@ class Explanation:
     assertions: list[TraceNode]
     diagnostics: list[Diagnostic]
     skipped: list[str] = attrs.Factory(list)
+    failed: list[str] = attrs.Factory(list)  # outputs asked for that could not be computed
     what_if: WhatIf | None = None
     # Charts to draw under figures (figure name → chart data), computed before rendering
     # (`yibaolang.analysis.function.band_charts`); the HTML page draws them, the other formats ignore them.
@@ -115,6 +116,7 @@ def explanation(program: Program, outcome: Outcome, what_if: WhatIf | None = Non
         assertions=outcome.assertions,
         diagnostics=outcome.diagnostics,
         skipped=outcome.skipped,
+        failed=[out.name for out in outcome.outputs if not out.ok],
         what_if=what_if,
         charts=charts or {},
     )

@@ -133,10 +133,13 @@ def render_html(exp: Explanation) -> str:
             out.append("</table>")
         else:
             out.append("<p>没有数额因此改变。</p>")
-    if exp.outputs:
+    if exp.outputs or exp.failed:
         out += ["<h2>结果</h2>", "<table>", "<tr><th>数额</th><th>值</th></tr>"]
         for node in exp.outputs:
             out.append(f'<tr><td>{escape(node.name)}</td><td class="num">{escape(node.display)}</td></tr>')
+        shown = {node.name for node in exp.outputs}
+        out += [f'<tr><td>{escape(name)}</td><td class="num problem">未算出</td></tr>'
+                for name in exp.failed if name not in shown]
         out += ["</table>", "<h2>计算过程</h2>"]
     seen: set[int] = set()
     clauses: set[tuple[str, str]] = set()
