@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from yibaolang.checks.compiler import compile_policy
 from yibaolang.engines.evaluate import evaluate
@@ -221,6 +223,49 @@ def test_renderers_do_not_evaluate() -> None:
         if module.endswith("plot.py"):  # the chart data types come from the service
             imported.discard("yibaolang.analysis.function")
         assert not any(m.startswith(evaluators) for m in imported), (module, imported)
+
+
+@st.composite
+def band_tables(draw: st.DrawFn) -> list[tuple[int, int | None, int]]:
+    """2–4 contiguous bands (bounds in 万元, the last one open or not) with rates in whole percent."""
+    count = draw(st.integers(2, 4))
+    edges = sorted(draw(st.sets(st.integers(1, 60), min_size=count, max_size=count)))
+    rates = draw(st.lists(st.integers(0, 100), min_size=count, max_size=count))
+    open_top = draw(st.booleans())
+    bands: list[tuple[int, int | None, int]] = []
+    for i in range(count - 1):
+        bands.append((edges[i], edges[i + 1], rates[i]))
+    bands.append((edges[-1], None if open_top else edges[-1] + draw(st.integers(1, 20)), rates[-1]))
+    return bands
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bands=band_tables())
+def test_breakpoints_are_where_the_rate_changes(tmp_path: Path, bands: list[tuple[int, int | None, int]]) -> None:
+    """For any 分段累进, the chart's breakpoints are exactly the band edges where the paid rate changes."""
+    rows = "\n".join(f"        {lo}万元 至 {hi}万元(含) 按 {rate}%" if hi is not None else f"        超过 {lo}万元 按 {rate}%"
+                     for lo, hi, rate in bands)
+    (tmp_path / "yibaolang.toml").write_text("", encoding="utf-8")
+    policy = tmp_path / "p.ybl"
+    policy.write_text(f"输入 费用 : 金额 范围 0元 至 1亿元\n定义 报销 : 金额 =\n    分段累进 费用\n{rows}\n输出 报销\n",
+                      encoding="utf-8")
+    program = compile_policy(policy)
+    assert not program.diagnostics or all(not d.is_error for d in program.diagnostics), program.diagnostics
+    from yibaolang.analysis.function import figure_function
+
+    top = max(hi or lo for lo, hi, _ in bands)
+    chart = figure_function(program, "费用", Decimal(0), Decimal(top * 15000), {}, None, ["报销"], points=60)
+    rate_at: dict[int, tuple[int, int]] = {}  # edge (万元) → (rate just below, rate just above)
+    for lo, hi, rate in bands:
+        rate_at.setdefault(lo, (0, 0))
+        rate_at[lo] = (rate_at[lo][0], rate)
+        if hi is not None:
+            rate_at[hi] = (rate, rate_at.get(hi, (0, 0))[1])
+    expected = sorted(Decimal(edge * 10000) for edge, (below, above) in rate_at.items() if below != above)
+    assert [bp.x for bp in chart.breakpoints] == expected
+    for bp in chart.breakpoints:
+        outcome = evaluate(program, CaseInput(values={"费用": bp.x}), ["报销"])
+        assert chart.value_at("报销", bp.x) == outcome.value("报销")
 
 
 # ------------------------------------------------------------------ headless Chromium
