@@ -32,6 +32,7 @@ from yibaolang.checks.resolve import SymbolKind, lookup
 from yibaolang.diagnostics import Diagnostic, warning
 from yibaolang.ir.printer import expr_text
 from yibaolang.ir.types import DURATIONS, Kind, Type
+from yibaolang.semantics import exceptions as exception_rules
 
 MAX_TERMS = 32
 
@@ -323,12 +324,12 @@ def _masked(ctx: LintContext, logic: Conditions, rules: list[ir.ExceptionRule]) 
     by_target: dict[str, list[ir.ExceptionRule]] = {}
     for rule in rules:
         by_target.setdefault(rule.target.display, []).append(rule)
+    beaters: dict[int, list[ir.ExceptionRule]] = {}  # id(rule) → the rules that win over it (semantics)
+    for group in by_target.values():
+        for rule, beaten in zip(group, exception_rules.beaten_by(group), strict=True):
+            beaters[id(rule)] = [group[j] for j in beaten]
     for rule in rules:
-        for other in by_target[rule.target.display]:
-            if other is rule:
-                continue
-            if rule.clause is None or rule.clause not in other.overrides:
-                continue
+        for other in beaters[id(rule)]:
             if logic.satisfiable(rule.condition) is False:
                 continue
             if logic.implies(rule.condition, other.condition):
