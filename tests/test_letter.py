@@ -185,3 +185,15 @@ def test_an_explanation_page_with_errors_says_so_at_the_top(tmp_path: Path) -> N
     assert top < page.index("<h2>输入</h2>") < page.index("<h2>问题</h2>")
     # the 结果 table lists the figures that failed instead of leaving them out
     assert '<tr><td>药店报销比例</td><td class="num problem">未算出</td></tr>' in page
+
+
+def test_chart_lines_stay_below_the_breakpoint_labels() -> None:
+    """The clause labels of a band chart stand in a band at the top; no series point enters it."""
+    page = cli("explain", POLICY, "--case", "examples/tianjin_daibing.case.yaml", "--format", "html").output
+    chart = page[page.index("<svg"):page.index("</svg>")]
+    label_bottom = max(float(y) for y in re.findall(r'class="breakpoint-label" x="[^"]+" y="([^"]+)"', chart))
+    points = re.search(r'<polyline class="series"[^>]* points="([^"]+)"', chart)
+    assert points is not None
+    highest = min(float(pair.split(",")[1]) for pair in points.group(1).split())
+    assert highest > label_bottom + 3
+    assert chart.index("<polyline") < chart.index('class="breakpoint-label"'), "labels drawn over the lines"

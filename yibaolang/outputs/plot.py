@@ -89,6 +89,10 @@ def svg(chart: Chart, *, standalone: bool = False, width: int = 900, height: int
     if y_hi <= y_lo:
         y_hi = y_lo + 1
     y_hi += (y_hi - y_lo) * 0.06
+    # The breakpoint labels stand in a band at the top of the plot: keep every line below it.
+    band = 14 + 15 * (min(3, len(chart.breakpoints)) - 1) + 8 if chart.breakpoints else 0
+    if band:
+        y_hi = y_lo + (y_hi - y_lo) * ph / max(ph - band, 1)
     y_type = chart.series[0].type if chart.series else chart.x_type
     x_div, x_unit = _scale(chart.x_type, max(abs(x_lo), abs(x_hi)))
     y_div, y_unit = _scale(y_type, max(abs(y_lo), abs(y_hi)))
@@ -123,7 +127,8 @@ def svg(chart: Chart, *, standalone: bool = False, width: int = 900, height: int
                f'font-size="13" fill="#111">{escape(x_label)}</text>')
     out.append(f'<text class="y-label" x="22" y="{top + ph / 2:.1f}" text-anchor="middle" '
                f'style="writing-mode: vertical-rl" font-size="13" fill="#111">{escape(y_label)}</text>')
-    # breakpoints
+    # breakpoints (their labels are drawn after the series, so no line runs across one)
+    labels = []
     for i, bp in enumerate(chart.breakpoints):
         x = px(float(bp.x))
         label = bp.label(chart.x_type)
@@ -131,9 +136,10 @@ def svg(chart: Chart, *, standalone: bool = False, width: int = 900, height: int
         out.append(f'<g class="breakpoint" data-x="{bp.x}" data-clause="{escape(bp.clause or "")}">')
         out.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + ph}" stroke="#888" '
                    'stroke-dasharray="5,4"/>')
-        out.append(f'<text x="{x + dx:.1f}" y="{top + 14 + (i % 3) * 15}" text-anchor="{anchor}" fill="#444" '
-                   f'font-size="11" stroke="#fbfbfd" stroke-width="3" paint-order="stroke">{escape(label)}</text>')
         out.append("</g>")
+        labels.append(f'<text class="breakpoint-label" x="{x + dx:.1f}" y="{top + 14 + (i % 3) * 15}" '
+                      f'text-anchor="{anchor}" fill="#444" font-size="11" stroke="#fbfbfd" stroke-width="3" '
+                      f'paint-order="stroke">{escape(label)}</text>')
     # series
     for i, s in enumerate(chart.series):
         color = COLORS[i % len(COLORS)]
@@ -148,6 +154,7 @@ def svg(chart: Chart, *, standalone: bool = False, width: int = 900, height: int
                            f'data-y="{y}" cx="{px(float(bp.x)):.2f}" cy="{py(_numeric_value(s.type, y)):.2f}" '
                            f'r="3" fill="{color}"><title>{escape(s.name)}：{escape(short(chart.x_type, bp.x))} → '
                            f'{escape(display(s.type, y))}</title></circle>')
+    out += labels
     # the current case
     if chart.marker is not None:
         mx, my, label = chart.marker
