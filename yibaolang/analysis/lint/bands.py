@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, assert_never
 
 from yibaolang import ir
 from yibaolang.analysis.lint.context import LintContext, show
@@ -201,21 +201,23 @@ def _step_interval(ctx: LintContext, step: ir.Step) -> tuple[Any, bool, Any, boo
     high = _value(ctx, step.high)
     if (step.low is not None and low is None) or (step.high is not None and high is None):
         return None
-    match step.kind:
-        case ir.StepKind.EXACT:
-            return (low, True, low, True)
-        case ir.StepKind.AT_LEAST:
-            return (low, True, None, False)
-        case ir.StepKind.ABOVE:
-            return (low, False, None, False)
-        case ir.StepKind.AT_MOST:
-            return (None, False, high, True)
-        case ir.StepKind.BELOW:
-            return (None, False, high, False)
-        case ir.StepKind.BETWEEN:
-            assert step.low is not None
-            return (low, step.low.inclusive, high, True)
-    return None
+    # The row's comparisons come from the one rule of the boundary words (semantics.bands.step_guards).
+    lo: Any = None
+    hi: Any = None
+    lo_in = hi_in = False
+    for op, _side in band_rules.step_guards(step):
+        match op:
+            case ir.CompareOp.EQ:
+                return (low, True, low, True)
+            case ir.CompareOp.GE | ir.CompareOp.GT:
+                lo, lo_in = low, op is ir.CompareOp.GE
+            case ir.CompareOp.LE | ir.CompareOp.LT:
+                hi, hi_in = high, op is ir.CompareOp.LE
+            case ir.CompareOp.NE:
+                return None
+            case _:
+                assert_never(op)
+    return (lo, lo_in, hi, hi_in)
 
 
 def _overlap(lo: Any, lo_in: bool, hi: Any, hi_in: bool, lo2: Any, lo2_in: bool, hi2: Any, hi2_in: bool,
