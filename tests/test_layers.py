@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("engines", ("yibaolang.engines",)),
     ("analysis", ("yibaolang.analysis",)),
     ("outputs", ("yibaolang.outputs",)),
-    ("tools", ("yibaolang.tools", "yibaolang.__main__")),
+    ("tools", ("yibaolang.tools", "yibaolang.__main__", "yibaolang.api")),  # the Python API: what the CLI and serve use
 )
 
 
