@@ -67,7 +67,8 @@ def test_html_view_escapes_the_document(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     html = page.read_text(encoding="utf-8")
     assert "<script>" not in html and "&lt;script&gt;" in html
-    assert '<mark class="uncited"' in html and "3000元&amp;以内" in html
+    assert 'class="uncited"' in html and "3000元&amp;以内" in html
+    assert '<a href="#s1">第2行</a>' in html and '<mark id="s1" class="uncited"' in html  # listed, linked to the text
 
 
 def test_bad_line_range_is_a_usage_error() -> None:

@@ -209,6 +209,7 @@ _CSS = """
 body { font-family: "Noto Serif CJK SC", "Source Han Serif SC", SimSun, serif; max-width: 52rem; margin: 2rem auto;
        padding: 0 1.5rem; line-height: 1.8; color: #111; }
 h1 { font-size: 1.3rem; }
+h2 { font-size: 1.1rem; border-bottom: 1px solid #bbb; }
 .summary { border: 1px solid #999; padding: .5rem .8rem; background: #f6f6f6; }
 .legend span { margin-right: 1.2rem; }
 .doc { white-space: pre-wrap; }
@@ -231,15 +232,21 @@ def _title(item: Item) -> str:
 def render_html(cov: Coverage, document: Document) -> str:
     """The document with each quantity sentence marked by its status; every piece of text escaped."""
     parts: list[str] = []
+    listed: list[str] = []  # the sentences still to encode, linked to their place in the text
     at = 0
-    for item in sorted(cov.items, key=lambda i: i.sentence.start):
+    for number, item in enumerate(sorted(cov.items, key=lambda i: i.sentence.start), 1):
         s = item.sentence
         if s.start < at:
             continue
         parts.append(escape(document.text[at:s.start]))
-        parts.append(f'<mark class="{_CLASS[item.status]}" title="{escape(_title(item))}">{escape(s.text)}</mark>')
+        parts.append(f'<mark id="s{number}" class="{_CLASS[item.status]}" title="{escape(_title(item))}">'
+                     f"{escape(s.text)}</mark>")
+        if item.status != COVERED:
+            listed.append(f'<li><a href="#s{number}">第{item.line}行</a> {escape(_title(item))}：'
+                          f"“{escape(_excerpt(s.text, 40))}”</li>")
         at = s.end
     parts.append(escape(document.text[at:]))
+    todo = f'<h2>未覆盖的句子</h2>\n<ul class="todo">{"".join(listed)}</ul>\n' if listed else ""
     return (
         '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
         f"<title>原文覆盖：{escape(cov.policy)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
@@ -247,5 +254,5 @@ def render_html(cov: Coverage, document: Document) -> str:
         '<p class="legend"><span><mark class="covered">已编码</mark></span>'
         '<span><mark class="partial">部分编码（代码中缺少某些数值）</mark></span>'
         '<span><mark class="uncited">未引用</mark></span></p>\n'
-        f'<div class="doc">{"".join(parts)}</div>\n</body>\n</html>\n'
+        f'{todo}<h2>原文</h2>\n<div class="doc">{"".join(parts)}</div>\n</body>\n</html>\n'
     )
