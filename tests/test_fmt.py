@@ -366,3 +366,12 @@ def test_the_tutorials_files_are_already_formatted(tmp_path: Path) -> None:
         path.write_text(block.text, encoding="utf-8")
         result = CliRunner().invoke(main, ["fmt", "--check", str(path)])
         assert result.exit_code == 0, f"{block.id} is not in fmt's form:\n{result.output}"
+
+
+def test_the_readme_example_is_already_formatted(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```\n政策 ", 1)[1].split("```", 1)[0]
+    path = tmp_path / "示例.ybl"
+    path.write_text("政策 " + example, encoding="utf-8")
+    result = CliRunner().invoke(main, ["fmt", "--check", str(path)])
+    assert result.exit_code == 0, result.output
