@@ -167,6 +167,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "plot": "yibaolang.tools.cmd_plot:plot",
     "init": "yibaolang.tools.cmd_init:init",
     "coverage": "yibaolang.tools.cmd_init:coverage",
+    "serve": "yibaolang.tools.cmd_serve:serve",
+    "replay": "yibaolang.tools.cmd_serve:replay",
 }
 
 
@@ -442,28 +444,17 @@ def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any,
         sys.exit(run_command(Options(policy, cases_path, out_file, outputs, date, keep_inputs, person, claim_date,
                                      engine, chunk_size, scheduler), executor))
 
-    from yibaolang.diagnostics import to_json_obj
     from yibaolang.engines.evaluate import evaluate
-    from yibaolang.semantics.values import display, to_json
+    from yibaolang.semantics.values import display
 
     program = _compile_or_exit(policy)
     case = _case_or_exit(program, case_path)
     outcome = evaluate(program, case, list(outputs) or None, date=date)
     errors = [d for d in outcome.diagnostics if d.is_error]
     if fmt == "json":
-        doc: dict[str, Any] = {
-            "schema": "yibaolang.run/1",
-            "policy": program.root.path,
-            "date": outcome.date.isoformat() if outcome.date is not None else None,
-            "outputs": {
-                out.name: {"type": out.type.name, "value": to_json(out.type, out.value),
-                           "display": display(out.type, out.value)}
-                for out in outcome.outputs if out.ok
-            },
-        }
-        if outcome.diagnostics:
-            doc["diagnostics"] = [to_json_obj(d) for d in outcome.diagnostics]
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        from yibaolang.api import run_document  # the same document `yibaolang serve` answers
+
+        click.echo(json.dumps(run_document(program, outcome), ensure_ascii=False, indent=2))
     else:
         for out in outcome.outputs:
             if out.ok:
@@ -511,16 +502,17 @@ def explain(policy: str, case_path: str | None, outputs: tuple[str, ...], date: 
       yibaolang explain 政策.ybl --cases 理赔.csv --person 110101199001011234
     """
     if fmt == "letter" or cases_path is not None or person is not None:
-        from yibaolang.tools.cmd_letter import explain_letter
+        import importlib
 
+        # Looked up like LAZY_COMMANDS: cmd_letter builds on this module's helpers.
+        explain_letter = importlib.import_module("yibaolang.tools.cmd_letter").explain_letter
         sys.exit(explain_letter(policy, case_path, outputs, date, fmt, out_file, partial, template,
                                 cases_path, person, person_column, claim_date))
 
     from yibaolang.diagnostics import Diagnostic
     from yibaolang.engines.cases import parse_assignment
     from yibaolang.engines.evaluate import evaluate
-    from yibaolang.engines.outcome import CaseInput
-    from yibaolang.outputs.render import compare, explanation, render
+    from yibaolang.outputs.render import explanation, render
 
     program = _compile_or_exit(policy)
     inputs = [*program_files(program), *([case_path] if case_path else [])]
@@ -530,29 +522,15 @@ def explain(policy: str, case_path: str | None, outputs: tuple[str, ...], date: 
     names = list(outputs) or None
     what_if = None
     if what_ifs:
-        changed = CaseInput(dict(case.values), case.date, case.date_source, case.file)
-        assignments = []
-        problems = []
-        for item in what_ifs:
-            parsed = parse_assignment(program, item)
-            if isinstance(parsed, Diagnostic):
-                problems.append(parsed)
-                continue
-            name, value = parsed
-            if name == "计算日期":
-                changed.date, changed.date_source = value, "假设的 计算日期"
-                continue
-            from yibaolang.engines.cases import declared_inputs
+        from yibaolang.api import what_if_outcomes  # shared with the workbench's what-if
 
-            type_ = declared_inputs(program)[name].type
-            assignments.append((name, type_, case.values.get(name), value))
-            changed.values[name] = value
+        parsed_all = [parse_assignment(program, item) for item in what_ifs]
+        problems = [p for p in parsed_all if isinstance(p, Diagnostic)]
         if problems:
             _echo_problems(problems, program)
             sys.exit(EXIT_INPUT)
-        base = evaluate(program, case, names, date=date, details=True)
-        outcome = evaluate(program, changed, names, trace=True, date=date)
-        what_if = compare(base, outcome, assignments)
+        pairs = [p for p in parsed_all if not isinstance(p, Diagnostic)]
+        outcome, what_if, changed, _ = what_if_outcomes(program, case, names, date, pairs)
     else:
         outcome = evaluate(program, case, names, trace=True, date=date)
     charts = {}
@@ -616,10 +594,12 @@ def test_command(paths: tuple[str, ...], quiet: bool) -> None:
     for raw in paths or (".",):
         path = Path(raw)
         if path.is_dir():
-            from yibaolang.analysis.lint.settings import excluded, is_excluded
-            from yibaolang.paths import walk_policies
+            from yibaolang.analysis.lint.context import load_config
+            from yibaolang.analysis.lint.settings import is_excluded
+            from yibaolang.paths import find_project_root, walk_policies
 
-            root, patterns = excluded(path)  # [tool.yibaolang] exclude: e.g. deliberately broken fixtures
+            root = find_project_root(path)
+            patterns = load_config(root).exclude  # [tool.yibaolang] exclude: e.g. deliberately broken fixtures
             found, skipped = walk_policies([raw])  # links confined to the project, nothing skipped silently
             for item in skipped:
                 click.echo(f"{item.path}: 已跳过：{item.refusal.reason}", err=True)

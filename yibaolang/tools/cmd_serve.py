@@ -1,0 +1,124 @@
+"""`yibaolang serve` and `yibaolang replay` (docs/serve.md)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from yibaolang.tools.cli import EXIT_INPUT, guarded
+
+INSTALL_HINT = "yibaolang serve 需要 Starlette 与 uvicorn：请运行 pip install 'yibaolang[serve]'"
+
+
+def _have_serve() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("starlette", "uvicorn", "jinja2"))
+
+
+def _size(ctx: Any, param: Any, value: str) -> int:
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    text = value.strip().lower().removesuffix("b")
+    factor = units.get(text[-1:], 1)
+    number = text[:-1] if text[-1:] in units else text
+    if not number.isdigit() or int(number) * factor <= 0:
+        raise click.BadParameter(f"不是有效的大小：{value}（例如 100M、512K）", ctx, param)
+    return int(number) * factor
+
+
+@click.command()
+@click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听的地址")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="监听的端口")
+@click.option("--decision-log", "decision_log", type=click.Path(dir_okay=False), default=None, metavar="PATH",
+              help="决定日志（JSON Lines，每个决定一行，写后立即刷新）")
+@click.option("--log-max-size", "log_max", default="100M", show_default=True, callback=_size,
+              help="决定日志超过这个大小就轮换为 PATH.1、PATH.2……")
+@click.option("--log-backups", type=click.IntRange(0, 1000), default=5, show_default=True, help="保留的旧日志个数")
+@click.option("--shadow", "shadow", multiple=True, type=click.Path(exists=True, file_okay=False), metavar="DIR",
+              help="候选政策的文件夹：每个请求也按同一标识的候选政策计算，结果不同时记入决定日志")
+@click.option("--max-body", default="1M", show_default=True, callback=_size, help="请求体的大小上限")
+@click.option("--timeout", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True,
+              help="每个请求的计算时间上限（秒）")
+@click.option("--reload-interval", type=click.FloatRange(0, 3600), default=1.0, show_default=True,
+              help="多少秒检查一次政策文件的改动（0：不热加载）")
+@click.option("--access-log/--no-access-log", default=False, show_default=True, help="逐个请求打印访问日志")
+@guarded
+def serve(folders: tuple[str, ...], host: str, port: int, decision_log: str | None, log_max: int, log_backups: int,
+          shadow: tuple[str, ...], max_body: int, timeout: float, reload_interval: float, access_log: bool) -> None:
+    """启动结算与解释服务，以及经办工作台（浏览器打开 http://HOST:PORT/）。
+
+    \b
+    示例：
+      yibaolang serve policies/
+      yibaolang serve policies/ --port 8080 --decision-log 决定.jsonl
+      yibaolang serve policies/ --shadow 修订稿/ --decision-log 决定.jsonl
+    """
+    if not _have_serve():
+        click.echo(INSTALL_HINT, err=True)
+        sys.exit(2)
+    import uvicorn
+
+    from yibaolang.tools.serve.app import Settings, create_app
+
+    settings = Settings(list(folders), list(shadow), decision_log, log_max, log_backups, max_body, timeout,
+                        reload_interval)
+    app = create_app(settings)
+    service = app.state.service
+    entries = list(service.registry)
+    for skipped in service.registry.skipped:
+        click.echo(f"已跳过：{skipped}", err=True)
+    broken = [e for e in entries if e.policy is None]
+    for entry in broken:
+        click.echo(f"政策 {entry.id} 有错误，暂不提供（改好后自动加载）：", err=True)
+        for d in entry.diagnostics:
+            if d.is_error:
+                click.echo(f"  {d.location}: [{d.code}] {d.message}", err=True)
+    click.echo(f"已加载 {len(entries) - len(broken)} 个政策；服务地址 http://{host}:{port}/", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=access_log, lifespan="on")
+
+
+@click.command()
+@click.argument("log", type=click.Path(exists=True, dir_okay=False))
+@click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="输出格式")
+@guarded
+def replay(log: str, folders: tuple[str, ...], fmt: str) -> None:
+    """按 FOLDERS 中现在的政策重算决定日志中的每个决定，列出结果不同的决定（有则退出码 1）。
+
+    \b
+    示例：
+      yibaolang replay 决定.jsonl policies/
+    """
+    import json
+
+    from yibaolang.tools.serve.decisions import replay as replay_log
+    from yibaolang.tools.serve.registry import Registry
+
+    registry = Registry(list(folders))
+    registry.refresh()
+    count, differences, problems = replay_log([log], registry)
+    if fmt == "json":
+        click.echo(json.dumps({
+            "schema": "yibaolang.replay/1", "decisions": count,
+            "differences": [{"decision_id": d.decision_id, "policy": d.policy, "logged_version": d.logged_version,
+                             "version": d.version, "output": d.output, "logged": d.logged, "now": d.now}
+                            for d in differences],
+            "problems": [{"where": p.where, "message": p.message} for p in problems]}, ensure_ascii=False, indent=2))
+    else:
+        for d in differences:
+            click.echo(f"不同  决定 {d.decision_id}（政策 {d.policy}，版本 {d.logged_version} → {d.version}）："
+                       f"{d.output} 记录为 {_shown(d.logged)}，现在为 {_shown(d.now)}")
+        for p in problems:
+            click.echo(f"{p.where}: {p.message}", err=True)
+        changed = len({d.decision_id for d in differences})
+        click.echo(f"重算 {count} 个决定：{changed} 个结果不同，{len(problems)} 个无法重算")
+    if differences or problems:
+        sys.exit(EXIT_INPUT)
+
+
+def _shown(value: Any) -> str:
+    return "（未算出）" if value is None else str(value)
