@@ -84,3 +84,33 @@ def test_what_check_accepts_run_evaluates(tmp_path: Path, rng: random.Random) ->
         errors = [line for line in result.output.splitlines() if "错误" in line and not line.startswith(" ")]
         assert errors, (result.output, text)
         assert all(LOCATED.match(line) for line in errors), (result.output, text)
+
+
+# Inputs the long campaign found (tools/fuzz.py), each once a crash: they stay fixed.
+FOUND = [
+    # A critical point of 999999999999999 ÷ 0.0000000001 (10²⁵) was snapped to 0.0001 in a 28-digit
+    # context: InvalidOperation, exit 70 (search._snap now skips values no input can take).
+    ("search-snap", """政策 生成的政策
+
+输入 入0 : 数
+输入 入1 : 金额
+输入 入2 : 数
+输入 入3 : 数
+函数 函0(x : 数) : 数 = 取较大(取较小(x, 999999999999999), x × 0.0000000001)
+定义 值0 : 数 = 四舍五入(四舍五入(入2) + 函0(入0))
+定义 值1 : 数 = 入3 × 1
+定义 值2 : 数 = 入3
+定义 值3 : 金额 = 入1
+定义 值4 : 金额 = 入1 + 入1 × 函0(值2) × 四舍五入(值2 × 0.0000000001)
+输出 值2
+输出 值0
+输出 值3
+""", ["check", "p.ybl", "--format", "sarif"]),
+]
+
+
+def test_what_the_campaign_found_stays_fixed(tmp_path: Path) -> None:
+    for label, text, argv in FOUND:
+        (tmp_path / "p.ybl").write_text(text, encoding="utf-8")
+        outcome, stdout, stderr = FUZZ.run_cli(argv, tmp_path, wall=60)
+        assert outcome.status == "ok" and outcome.code in (0, 1), (label, outcome, stdout, stderr)

@@ -49,7 +49,7 @@ from yibaolang.ir.walk import children, walk
 from yibaolang.semantics import bands as band_rules
 from yibaolang.semantics.builtins import BUILTINS, is_builtin
 from yibaolang.semantics.instances import Instance, InstanceKey, Instances
-from yibaolang.semantics.limits import SEARCH_FORMS, SEARCH_STEPS
+from yibaolang.semantics.limits import MAX_MAGNITUDE, SEARCH_FORMS, SEARCH_STEPS
 
 CENT = Decimal("0.01")
 MAX_DISCRETE_COMBINATIONS = 48
@@ -813,7 +813,12 @@ class Space:
 
 
 def _snap(value: Decimal, kind: Kind) -> list[Any]:
-    """The nearest values an input of this kind can take (money to the 分, durations whole)."""
+    """The nearest values an input of this kind can take (money to the 分, durations whole).
+
+    None past the magnitude any input may have (semantics/limits.py): no case could give it.
+    """
+    if not value.is_finite() or abs(value) >= MAX_MAGNITUDE:
+        return []
     if kind is Kind.MONEY:
         down = value.quantize(CENT, rounding=decimal.ROUND_FLOOR)
         up = value.quantize(CENT, rounding=decimal.ROUND_CEILING)
