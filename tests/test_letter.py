@@ -197,3 +197,13 @@ def test_chart_lines_stay_below_the_breakpoint_labels() -> None:
     highest = min(float(pair.split(",")[1]) for pair in points.group(1).split())
     assert highest > label_bottom + 3
     assert chart.index("<polyline") < chart.index('class="breakpoint-label"'), "labels drawn over the lines"
+
+
+def test_a_layered_claim_cites_each_layers_own_policy() -> None:
+    page = cli("explain", "examples/layered_claim.ybl", "--case", "examples/layered_claim.case.yaml",
+               "--format", "letter").output
+    reasons = dict(re.findall(r'<p class="reason">(\S+) [^：]*：(.*?)</p>', page))
+    assert reasons["基本医保支付"].startswith("依据晋政发〔2017〕36号 二、(三)")
+    assert reasons["大病保险支付"].startswith("依据津政发〔2016〕17号 二、(五)")
+    assert reasons["补充保险支付"].startswith("依据丽政办发〔2020〕80号 三、(五)3.")
+    assert reasons["个人自付"].startswith("计算为")  # no clause of its own, and none borrowed

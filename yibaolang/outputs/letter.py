@@ -113,6 +113,25 @@ def _basis(node: TraceNode, doc_number: str | None) -> str:
     return f"{head}{node.clause.id}{title}"
 
 
+def _cited(node: TraceNode) -> TraceNode:
+    """The node whose clause a figure rests on: its own, or, for a figure that only renames another
+    (a layer's `基本医保支付 = 基本医保.统筹基金住院支付`), the clause of the figure it renames."""
+    here = node
+    while here.clause is None:
+        figures = [c for c in here.children if c.kind == "figure"]
+        if len(figures) != 1 or figures[0].value != here.value:
+            return node
+        here = figures[0]
+    return here
+
+
+def _source_basis(node: TraceNode, docs: dict[str, str | None]) -> str:
+    """The basis of a figure with the 文号 of the policy file its clause is in (imports have their own)."""
+    cited = _cited(node)
+    doc = docs.get(cited.source.file) if cited.source is not None else None
+    return _basis(cited, doc) if cited.clause is not None or doc else ""
+
+
 def _plain(note: str) -> str:
     """The trace's logic words in everyday ones: `X 不成立（否）` → `X：否`."""
     return note.replace(" 不成立（否）", "：否").replace(" 成立（是）", "：是").replace(" 为 ", "为")
@@ -169,6 +188,9 @@ def reason(node: TraceNode) -> str:
     cells = [c for c in node.children if c.kind == "cell"]
     if cells and cells[0].notes:
         parts.append(f"按{_plain(cells[0].notes[0].split('：', 1)[0])}确定")
+    figures = [c for c in node.children if c.kind == "figure"]
+    if not parts and len(figures) == 1 and figures[0].value == node.value:
+        return reason(figures[0])  # the figure is another one under a new name (a layer's result)
     if not parts and node.formula and node.formula != node.display:
         parts.append(f"计算为 {node.formula}")
     return "；".join(parts)
@@ -238,9 +260,11 @@ def build_letter(program: Any, outcome: Outcome, metadata: dict[str, str]) -> Le
     doc_number = header.doc_number if header is not None and header.doc_number else ""
     figures: dict[str, list[Figure]] = {"paid": [], "own": [], "other": []}
     rows: list[Row] = []
+    docs = {scope.path: (scope.module.header.doc_number if scope.module.header is not None else None)
+            for scope in program.modules.values()}
     for node in outcome.trace:
         role = _role(node)
-        figures[role].append(Figure(node.name, node.display, role, _basis(node, doc_number or None), reason(node)))
+        figures[role].append(Figure(node.name, node.display, role, _source_basis(node, docs), reason(node)))
         rows.extend(_rows(node))
     traced = {node.name for node in outcome.trace}
     failed = [out.name for out in outcome.outputs if not out.ok and out.name not in traced]
