@@ -146,4 +146,12 @@ def test_a_broken_docx_is_a_chinese_message(tmp_path: Path) -> None:
     broken.write_bytes(b"PK\x03\x04 not really a zip")
     result = CliRunner().invoke(main, ["init", str(broken)])
     assert result.exit_code == 1
-    assert "不是可读的 .docx 文件" in result.output and "Traceback" not in result.output
+    assert "错误[YB003]: 不是可读的 .docx 文件" in result.output and "Traceback" not in result.output
+
+
+def test_a_document_in_neither_encoding_is_yb002(tmp_path: Path) -> None:
+    binary = tmp_path / "乱码.txt"
+    binary.write_bytes(b"\xff\xfe\x00\x81\x30")
+    result = CliRunner().invoke(main, ["init", str(binary)])
+    assert result.exit_code == 1
+    assert "错误[YB002]: 文件既不是 UTF-8 也不是 GB18030 编码的文本" in result.output

@@ -20,7 +20,11 @@ import attrs
 
 
 class DocumentError(Exception):
-    """A document that cannot be read; the message is for the user."""
+    """A document that cannot be read: a diagnostic code, the message and a hint for the user."""
+
+    def __init__(self, code: str, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.code, self.message, self.hint = code, message, hint
 
 
 def read_document(path: str | Path) -> str:
@@ -31,15 +35,16 @@ def read_document(path: str | Path) -> str:
     try:
         raw = file.read_bytes()
     except OSError as exc:
-        raise DocumentError(f"无法读取文件 {file}：{exc.strerror or exc}") from None
+        raise DocumentError("YB003", f"无法读取文件：{exc.strerror or exc}", "请检查路径与权限") from None
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = raw.decode(encoding)
             break
         except UnicodeDecodeError:
             continue
-    else:  # pragma: no cover - gb18030 decodes almost any byte string
-        raise DocumentError(f"{file} 既不是 UTF-8 也不是 GB18030 编码的文本")
+    else:
+        raise DocumentError("YB002", "文件既不是 UTF-8 也不是 GB18030 编码的文本",
+                            "请把原文另存为 UTF-8 文本，或直接给出 .docx 文件")
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -47,11 +52,12 @@ def _read_docx(file: Path) -> str:
     try:
         import docx
     except ImportError:
-        raise DocumentError("读取 .docx 需要 python-docx：pip install 'yibaolang[docx]'") from None
+        raise DocumentError("YB003", "读取 .docx 需要 python-docx", "pip install 'yibaolang[docx]'") from None
     try:
         document = docx.Document(str(file))
     except Exception as exc:  # python-docx raises several unrelated types for a broken package
-        raise DocumentError(f"{file} 不是可读的 .docx 文件（{type(exc).__name__}）") from None
+        raise DocumentError("YB003", f"不是可读的 .docx 文件（{type(exc).__name__}）",
+                            "请用 Word 或 WPS 打开后另存为 .docx，或另存为文本") from None
     lines = [p.text for p in document.paragraphs]
     for table in document.tables:
         for row in table.rows:

@@ -16,7 +16,10 @@ def _document_or_exit(path: str) -> object:
     try:
         text = read_document(path)
     except DocumentError as exc:
-        click.echo(f"错误：{exc}", err=True)
+        from yibaolang import ir
+        from yibaolang.diagnostics import error, render_text
+
+        click.echo(render_text(error(exc.code, ir.Span(path, 1, 1, 1, 1), exc.message, exc.hint), None), err=True)
         sys.exit(EXIT_INPUT)
     return parse_document(text, path)
 
