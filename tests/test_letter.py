@@ -207,3 +207,8 @@ def test_a_layered_claim_cites_each_layers_own_policy() -> None:
     assert reasons["大病保险支付"].startswith("依据津政发〔2016〕17号 二、(五)")
     assert reasons["补充保险支付"].startswith("依据丽政办发〔2020〕80号 三、(五)3.")
     assert reasons["个人自付"].startswith("计算为")  # no clause of its own, and none borrowed
+
+
+def test_what_if_is_not_for_letters() -> None:
+    result = cli("explain", POLICY, "--case", CASE, "--format", "letter", "--what-if", "门诊费用=1元")
+    assert result.exit_code == 2 and "--what-if 不能与 --format letter" in result.output

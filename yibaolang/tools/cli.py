@@ -502,6 +502,8 @@ def explain(policy: str, case_path: str | None, outputs: tuple[str, ...], date: 
       yibaolang explain 政策.ybl --cases 理赔.csv --person 110101199001011234
     """
     if fmt == "letter" or cases_path is not None or person is not None:
+        if what_ifs:
+            raise click.UsageError("--what-if 不能与 --format letter 或 --cases 同时使用（告知书只写实际的结算）")
         import importlib
 
         # Looked up like LAZY_COMMANDS: cmd_letter builds on this module's helpers.
