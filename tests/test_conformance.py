@@ -71,8 +71,8 @@ from yibaolang.semantics.values import to_json
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "tests" / "conformance"
 EXPECT_MARK = "# 期望诊断 "
-ENGINES = ("check", "fmt", "interpreter", "explain", "vector", "z3", "search", "search-points", "plot", "plot-kinks")
-ERROR_ENGINES = ("interpreter", "explain", "vector", "z3", "search", "plot")
+ENGINES = ("check", "fmt", "interpreter", "explain", "api", "vector", "z3", "search", "search-points", "plot", "plot-kinks")
+ERROR_ENGINES = ("interpreter", "explain", "api", "vector", "z3", "search", "plot")
 PLOT_POINTS = 40
 
 # One table of what lies outside an engine's fragment: (program, engine) → what the engine reports, checked
@@ -576,6 +576,30 @@ def check_explain(program: Program, cases: tuple[Case, ...]) -> None:
     assert not problems, problems
 
 
+def run_api(path: Path, case: Case, names: list[str]) -> dict[str, Any]:
+    """The Python API (docs/api.md): the case as a mapping, read like a JSON case file; the run document."""
+    from yibaolang.api import load
+
+    values = {k: v for k, v in case.cells.items() if k != "计算日期"}
+    return load(path).run(values, date=_date(case.cells.get("计算日期")), outputs=names)
+
+
+def _date(text: Any) -> dt.date | None:
+    return None if text is None else dt.date.fromisoformat(str(text))
+
+
+def check_api(program: Program, cases: tuple[Case, ...]) -> None:
+    """`yibaolang.api` (what `run --format json` and `serve` answer): each value in the JSON encoding."""
+    problems = []
+    for case in cases:
+        doc = run_api(Path(program.root.path), case, list(case.expected))
+        for name, want in case.expected.items():
+            got = doc["outputs"].get(name, {}).get("value")
+            if got != to_json(case.types[name], want):
+                problems.append(f"{case.name}: {name} 期望 {to_json(case.types[name], want)}，API 给出 {got}")
+    assert not problems, problems
+
+
 def check_vector(program: Program, cases: tuple[Case, ...]) -> None:
     names = list(dict.fromkeys(n for case in cases for n in case.expected))
     batch = run_batch(program, cases, names)
@@ -802,7 +826,7 @@ def check_lints(program: Program, cases: tuple[Case, ...]) -> None:
 
 
 GOOD_CHECKS: dict[str, Callable[[Program, tuple[Case, ...]], None]] = {
-    "check": check_lints, "fmt": check_fmt, "explain": check_explain, "interpreter": check_interpreter, "vector": check_vector, "z3": check_z3, "search": check_search,
+    "check": check_lints, "fmt": check_fmt, "explain": check_explain, "api": check_api, "interpreter": check_interpreter, "vector": check_vector, "z3": check_z3, "search": check_search,
     "search-points": check_search_points,
     "plot": check_plot, "plot-kinks": check_plot_kinks,
 }
@@ -960,7 +984,23 @@ def errors_plot(program: Program, cases: tuple[Case, ...]) -> None:
     assert not problems, problems
 
 
+def errors_api(program: Program, cases: tuple[Case, ...]) -> None:
+    from yibaolang.api import CaseError
+
+    problems = []
+    for case in cases:
+        try:
+            doc = run_api(Path(program.root.path), case, _outputs(program))
+        except CaseError as exc:
+            if not fails_with(case, exc.diagnostics):
+                problems.append(f"{case.name}: API 报告 {[f'{d.code} {d.message}' for d in exc.diagnostics]}")
+        else:
+            problems.append(f"{case.name}: API 照常给出 {doc['outputs']}")
+    assert not problems, problems
+
+
 ERROR_CHECKS: dict[str, Callable[[Program, tuple[Case, ...]], None]] = {
+    "api": errors_api,
     "interpreter": errors_interpreter, "explain": functools.partial(errors_interpreter, trace=True),
     "vector": errors_vector, "z3": errors_z3, "search": errors_search,
     "plot": errors_plot,
