@@ -817,13 +817,15 @@ class Evaluator:
 
             return Compiled(choose, type_)
 
+        texts = [unparse(b.condition) for b in e.branches]
+
         def choose_traced(fr: Frame) -> Any:
             tracer = fr.tracer
             assert tracer is not None
             failed: list[str] = []
             for i, (cf, vf) in enumerate(pairs):
                 holds = bool(cf(fr))
-                tracer.branch(e, i, holds, failed)
+                tracer.branch(e, i, holds, failed, texts[i])
                 if holds:
                     return vf(fr)
             tracer.otherwise(e, failed)
@@ -994,6 +996,7 @@ class Evaluator:
         traced = self.traced
         labels = [band_rules.band_label(b) for b in e.bands]
         unit = env.inst.unit
+        subject_text = unparse(e.subject)
         whole = type_.is_duration
         owner, clause = env.owner, env.clause
 
@@ -1013,10 +1016,10 @@ class Evaluator:
                 total += amount
                 if traced:
                     assert tracer is not None
-                    tracer.band(i, e.bands[i], labels[i], type_, e.subject, x, low, top, rate, raw, amount, unit)
+                    tracer.band(i, e.bands[i], labels[i], type_, subject_text, x, low, top, rate, raw, amount, unit)
             if traced and total == 0 and fns:
                 assert tracer is not None
-                tracer.below_bands(e.subject, type_, x, fns[0][0](fr))
+                tracer.below_bands(subject_text, type_, x, fns[0][0](fr))
             if whole:
                 if total != Decimal(total).to_integral_value():
                     raise EvalError(error("YB416", e.span, f"{type_.name}不是整数：分段累进 得 {plain(Decimal(total))}",
@@ -1044,6 +1047,7 @@ class Evaluator:
         no_row = error("YB418", e.span, f"分档 没有与 {unparse(e.subject)} 相符的档，也没有 其余 行",
                        "补上缺少的档，或加一行 其余 : 值")
         traced = self.traced
+        subject_text = unparse(e.subject)
         labels = [band_rules.step_label(s) for s in e.steps]
 
         def pick_step(fr: Frame) -> Any:
@@ -1057,13 +1061,13 @@ class Evaluator:
                         return rf(fr)
                     value = rf(fr)
                     assert fr.tracer is not None
-                    fr.tracer.step_row(e.steps[i], labels[i], type_, value, e.subject, subject.type, x)
+                    fr.tracer.step_row(e.steps[i], labels[i], type_, value, subject_text, subject.type, x)
                     return value
             if of is None:
                 raise EvalError(no_row)
             if traced:
                 assert fr.tracer is not None
-                fr.tracer.no_step(e.subject, subject.type, x)
+                fr.tracer.no_step(subject_text, subject.type, x)
             return of(fr)
 
         return Compiled(pick_step, type_)
@@ -1079,6 +1083,7 @@ class Evaluator:
         type_ = next((t for t in types if t.kind is not Kind.ERROR), ERROR)
         of = other.fn if other is not None else None
         traced = self.traced
+        subject_text = unparse(e.subject)
         span = e.span
 
         def pick(fr: Frame) -> Any:
@@ -1088,7 +1093,7 @@ class Evaluator:
                 if traced:
                     value = found[1](fr)
                     assert fr.tracer is not None
-                    fr.tracer.case_row(e.rows[found[0]], type_, value, e.subject, x)
+                    fr.tracer.case_row(e.rows[found[0]], type_, value, subject_text, x)
                     return value
                 return found[1](fr)
             if of is None:
@@ -1096,7 +1101,7 @@ class Evaluator:
                                       "补上这一行，或加一行 其余 : 值"))
             if traced:
                 assert fr.tracer is not None
-                fr.tracer.no_case_row(e.subject, x)
+                fr.tracer.no_case_row(subject_text, x)
             return of(fr)
 
         return Compiled(pick, type_)
@@ -1110,6 +1115,7 @@ class Evaluator:
             types.append(compiled.type)
             cells[row_key if column is None else (row_key, column)] = (row, column, compiled.fn)
         type_ = next((t for t in types if t.kind is not Kind.ERROR), ERROR)
+        key_texts = [unparse(k) for k in e.keys]
         traced = self.traced
         span = e.span
         fast = {k: v[2] for k, v in cells.items()}
@@ -1150,7 +1156,7 @@ class Evaluator:
             row, column, f = found
             value = f(fr)
             assert fr.tracer is not None
-            fr.tracer.cell(e, row, column, key_values, type_, value)
+            fr.tracer.cell(key_texts, row, column, key_values, type_, value)
             return value
 
         return Compiled(lookup_traced, type_)

@@ -228,9 +228,8 @@ class Tracer:
         else:
             self.note(f"四舍五入到{unit}：{plain(raw)} → {plain(value)}")
 
-    def branch(self, e: ir.If, index: int, holds: bool, failed: list[str]) -> None:
-        """Branch `index` of 如果 was tried; `failed` gathers why the earlier ones were not taken."""
-        text = unparse(e.branches[index].condition)
+    def branch(self, e: ir.If, index: int, holds: bool, failed: list[str], text: str) -> None:
+        """Branch `index` of 如果 (its condition reads `text`) was tried; `failed` gathers why earlier ones were not."""
         shown = unparse(e.branches[index].condition, self.current.values)
         word = "如果" if index == 0 else "否则如果"
         if holds:
@@ -257,7 +256,7 @@ class Tracer:
     def larger_taken(self, first: ir.Expr, type_: Type, value: Any, larger: Any) -> None:
         self.reason(f"{unparse(first)} 为 {display(type_, value)}，取较大值 {display(type_, larger)}")
 
-    def band(self, index: int, band: ir.Band, label: str, type_: Type, subject: ir.Expr, x: Any, low: Any,
+    def band(self, index: int, band: ir.Band, label: str, type_: Type, subject: str, x: Any, low: Any,
              top: Any, rate: Any, raw: Any, amount: Any, unit: str) -> None:
         """Band `index` of 分段累进 counted top − low of x (x ≤ low: nothing) at `rate`: raw, rounded to amount."""
         node = TraceNode(f"第{index + 1}段 {label}", "band", type_, amount, display(type_, amount),
@@ -273,11 +272,11 @@ class Tracer:
                 node.notes.append(f"四舍五入到{unit}：{plain(raw)}元 → {display(type_, amount)}")
         else:
             node.formula = f"{display(type_, _ZERO)} × {rate_text}"
-            node.notes.append(f"不适用：{unparse(subject)} 为 {display(type_, x)}，未超过本段起点 {display(type_, low)}")
+            node.notes.append(f"不适用：{subject} 为 {display(type_, x)}，未超过本段起点 {display(type_, low)}")
         self.detail(node)
 
-    def below_bands(self, subject: ir.Expr, type_: Type, x: Any, first_low: Any) -> None:
-        self.reason(f"{unparse(subject)} 为 {display(type_, x)}，未超过第一段的起点 {display(type_, first_low)}")
+    def below_bands(self, subject: str, type_: Type, x: Any, first_low: Any) -> None:
+        self.reason(f"{subject} 为 {display(type_, x)}，未超过第一段的起点 {display(type_, first_low)}")
 
     def row(self, what: str, label: str, span: ir.Span, type_: Type, value: Any, note: str) -> None:
         """The row (分档 / 分情况) or cell (查表) `label` gave `value`."""
@@ -285,26 +284,27 @@ class Tracer:
         self.detail(TraceNode(f"{what}「{label}」", kind, type_, value, display(type_, value),
                               source=SourceRef(span.file, span.line), notes=[note]))
 
-    def step_row(self, step: ir.Step, label: str, type_: Type, value: Any, subject: ir.Expr, subject_type: Type,
+    def step_row(self, step: ir.Step, label: str, type_: Type, value: Any, subject: str, subject_type: Type,
                  x: Any) -> None:
         self.row("分档", label, step.span, type_, value,
-                 f"{unparse(subject)} 为 {display(subject_type, x)}，落在「{label}」这一档")
+                 f"{subject} 为 {display(subject_type, x)}，落在「{label}」这一档")
 
-    def no_step(self, subject: ir.Expr, subject_type: Type, x: Any) -> None:
-        shown = f"{unparse(subject)} 为 {display(subject_type, x)}"
+    def no_step(self, subject: str, subject_type: Type, x: Any) -> None:
+        shown = f"{subject} 为 {display(subject_type, x)}"
         self.note(f"{shown}，不在任何一档，取 其余")
         self.reason(f"{shown}，不在任何一档")
 
-    def case_row(self, row: ir.CaseRow, type_: Type, value: Any, subject: ir.Expr, x: Any) -> None:
-        self.row("分情况", "、".join(row.values), row.span, type_, value, f"{unparse(subject)} 为 {x}")
+    def case_row(self, row: ir.CaseRow, type_: Type, value: Any, subject: str, x: Any) -> None:
+        self.row("分情况", "、".join(row.values), row.span, type_, value, f"{subject} 为 {x}")
 
-    def no_case_row(self, subject: ir.Expr, x: Any) -> None:
-        self.note(f"{unparse(subject)} 为 {x}，没有单列的一行，取 其余")
-        self.reason(f"{unparse(subject)} 为 {x}，取 其余")
+    def no_case_row(self, subject: str, x: Any) -> None:
+        self.note(f"{subject} 为 {x}，没有单列的一行，取 其余")
+        self.reason(f"{subject} 为 {x}，取 其余")
 
-    def cell(self, e: ir.Table, row: ir.TableRow, column: str | None, keys: tuple[Any, ...], type_: Type,
+    def cell(self, key_texts: list[str], row: ir.TableRow, column: str | None, keys: tuple[Any, ...], type_: Type,
              value: Any) -> None:
-        where = "，".join(f"{unparse(k)} 为 {v}" for k, v in zip(e.keys, keys, strict=True))
+        """查表 gave `value` from `row` (and `column`) for the keys (written `key_texts`) valued `keys`."""
+        where = "，".join(f"{t} 为 {v}" for t, v in zip(key_texts, keys, strict=True))
         label = f"{row.key} × {column}" if column is not None else row.key
         self.row("查表", label, row.span, type_, value, f"{where}：第 {row.span.line} 行的这一格")
 
