@@ -322,3 +322,34 @@ def test_hot_reload_keeps_the_last_good_version(tmp_path: Path) -> None:
         assert answer["version"] == fixed and answer["outputs"]["大病保险报销"]["value"] == "74000.00"
         (folder / "新政策.ybl").write_text("政策 新\n输入 费用 : 金额\n定义 报销 : 金额 = 费用\n", encoding="utf-8")
         assert wait_for(lambda: "新政策" in [p["id"] for p in running.client.get("/v1/policies").json()["policies"]])
+
+
+# ------------------------------------------------------------------ docs/serve.md
+
+
+def test_the_examples_of_docs_serve_run_against_a_real_server(tmp_path: Path) -> None:
+    """Each ```python block of docs/serve.md, in order, against a server holding the example policy."""
+    from tests.test_api import ROOT, checked, python_blocks
+
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    (folder / "tianjin_daibing.ybl").write_text((ROOT / "examples" / "tianjin_daibing.ybl").read_text("utf-8"),
+                                                encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n", encoding="utf-8")
+    failures: list[str] = []
+
+    def expect(expected: str, *values: Any) -> None:
+        got = " ".join(str(v) for v in values)
+        if got != expected:
+            failures.append(f"printed {got!r}, docs/serve.md says {expected!r}")
+
+    total = 0
+    with serving(tmp_path, "policies", "--reload-interval", "0") as running:
+        namespace: dict[str, Any] = {"BASE": running.base, "__expect": expect}
+        for line, source in python_blocks(ROOT / "docs" / "serve.md"):
+            code, count = checked(source)
+            total += count
+            exec(compile(code, f"docs/serve.md:{line}", "exec"), namespace)
+        namespace["http"].close()
+    assert failures == []
+    assert total >= 15

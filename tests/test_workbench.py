@@ -1,0 +1,146 @@
+"""The caseworker's workbench in a real headless Chromium (Debian's, driven by Playwright; docs/serve.md).
+
+The browser fills the form generated from the policy's inputs, submits it,
+and reads the figures; they must equal `yibaolang run --format json` for the
+same case.  What-if, the diagnostics of a bad value and the printed page are
+checked the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright import sync_api
+
+from tests.test_serve_helpers import EXAMPLE_CASE, Server, cli, policy_folder, serving
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+ID = "tianjin_daibing"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("workbench")
+    policy_folder(tmp)
+    (tmp / "case.yaml").write_text(EXAMPLE_CASE.read_text("utf-8"), encoding="utf-8")
+    return tmp
+
+
+@pytest.fixture(scope="module")
+def server(project: Path) -> Iterator[Server]:
+    with serving(project, "policies", "--decision-log", "d.jsonl", "--reload-interval", "0") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    assert Path(CHROMIUM).exists(), "apt-get install chromium (the tests never download a browser)"
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def fill_example(page: Any) -> None:
+    """The example case (examples/tianjin_daibing.case.yaml), typed the way a caseworker would."""
+    page.fill('input[name="大病个人负担"]', "15")
+    page.select_option('select[name="大病个人负担·单位"]', "万元")
+    page.fill('input[name="政策范围内费用"]', "200000")
+    page.select_option('select[name="缴纳大额医疗救助费"]', "否")
+    page.fill('input[name="门诊费用"]', "8000")
+    page.select_option('select[name="参保类别"]', "居民")
+    page.select_option('select[name="全额补助人员类别"]', "困难家庭人员")
+    page.fill('input[name="个人应缴费额"]', "350")
+    page.fill('input[name="当月个人账户记账金额"]', "100.05")
+    page.fill('input[name="计算日期"]', "2017-03-01")
+
+
+def figures(page: Any) -> dict[str, str]:
+    rows = page.query_selector_all("#figures tbody tr")
+    return {row.get_attribute("data-output"): row.get_attribute("data-value") for row in rows}
+
+
+def test_index_lists_the_policies(browser: Any, server: Server) -> None:
+    page = browser.new_page()
+    page.goto(server.base + "/")
+    ids = [row.get_attribute("data-id") for row in page.query_selector_all("#policies tbody tr")]
+    assert ids == ["sub/示例", ID]
+    page.click(f'tr[data-id="{ID}"] a')
+    assert page.url.endswith(f"/p/{ID}") and "天津市大病保险待遇计算示例" in page.inner_text("h1")
+
+
+def test_the_form_is_generated_from_the_inputs(browser: Any, server: Server) -> None:
+    page = browser.new_page()
+    page.goto(f"{server.base}/p/{ID}")
+    options = page.eval_on_selector_all('select[name="参保类别"] option', "os => os.map(o => o.value)")
+    assert options == ["", "职工", "居民"]
+    assert page.eval_on_selector('select[name="大病个人负担·单位"]', "s => [...s.options].map(o => o.value)") == ["元", "万元"]
+    assert page.get_attribute('input[name="计算日期"]', "type") == "date"
+
+
+def test_submitting_shows_the_cli_figures_and_the_explanation(browser: Any, server: Server, project: Path) -> None:
+    page = browser.new_page()
+    page.goto(f"{server.base}/p/{ID}")
+    fill_example(page)
+    page.click("#submit")
+    page.wait_for_selector("#figures")
+    printed = json.loads(cli(project, "run", "policies/tianjin_daibing.ybl", "--case", "case.yaml",
+                             "--format", "json").stdout)
+    assert figures(page) == {name: out["value"] for name, out in printed["outputs"].items()}
+    shown = page.inner_text('#figures tr[data-output="大病保险报销"] td.num')
+    assert shown == printed["outputs"]["大病保险报销"]["display"] == "70,000.00元"
+    explanation = page.inner_text("#result")
+    assert "分段累进" in explanation or "50%" in explanation
+    assert "二、(五)" in explanation  # the clause the figure comes from
+    # The form keeps what was typed, so the next change starts from this case.
+    assert page.input_value('input[name="大病个人负担"]') == "15"
+    assert page.input_value('select[name="大病个人负担·单位"]') == "万元"
+    decision = page.inner_text("#decision-id")
+    logged = [json.loads(line) for line in (project / "d.jsonl").read_text("utf-8").splitlines()]
+    assert decision in [r["decision_id"] for r in logged]
+
+
+def test_what_if_lists_what_changes(browser: Any, server: Server) -> None:
+    page = browser.new_page()
+    page.goto(f"{server.base}/p/{ID}")
+    fill_example(page)
+    page.select_option('select[name="假设·输入"]', "门诊费用")
+    page.fill('input[name="假设·值"]', "5000")
+    page.select_option('select[name="假设·单位"]', "元")
+    page.click("#submit")
+    page.wait_for_selector("#what-if")
+    row = page.inner_text('#what-if tr[data-change="居民门诊报销"]')
+    assert "3,000.00元" in row and "2,250.00元" in row and "-750.00元" in row
+    assert figures(page)["居民门诊报销"] == "2250.00"  # the explanation shown is of the case assumed
+
+
+def test_a_bad_value_is_reported_in_chinese(browser: Any, server: Server) -> None:
+    page = browser.new_page()
+    page.goto(f"{server.base}/p/{ID}")
+    fill_example(page)
+    page.fill('input[name="门诊费用"]', "八千")
+    page.click("#submit")
+    page.wait_for_selector("#problems")
+    problem = page.inner_text("#problems")
+    assert "门诊费用" in problem and "YB403" in problem
+
+
+def test_the_printed_page_has_no_controls(browser: Any, server: Server) -> None:
+    page = browser.new_page()
+    page.goto(f"{server.base}/p/{ID}")
+    fill_example(page)
+    page.click("#submit")
+    page.wait_for_selector("#figures")
+    page.emulate_media(media="print")
+    assert not page.is_visible("#case-form") and not page.is_visible("header")
+    assert page.is_visible("#figures") and page.is_visible(".print-only")
+    assert "150000.00" in page.inner_text(".print-only")  # the case itself is on the printed page
+    pdf = page.pdf()
+    assert pdf.startswith(b"%PDF")
