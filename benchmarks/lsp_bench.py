@@ -57,7 +57,7 @@ class Bench:
             await asyncio.wait_for(self.arrived.wait(), max(deadline - time.perf_counter(), 0.01))
         return self.published[version][0]
 
-    async def last_of(self, version: int, quiet: float = 2.0, timeout: float = 60.0) -> float:
+    async def last_of(self, version: int, quiet: float = 5.0, timeout: float = 60.0) -> float:
         """When the last diagnostics of `version` came (the lints come after the rest): none for `quiet` s."""
         deadline = time.perf_counter() + timeout
         while time.perf_counter() < deadline:

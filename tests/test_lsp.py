@@ -467,3 +467,20 @@ def test_hover_on_banded_keyword(server: Harness) -> None:
     result = server.run(server.client.text_document_hover_async(lsp.HoverParams(
         text_document=doc(server, "分段.ybl"), position=position(text, "分段累进", offset=2))))
     assert "分段计算、累加给付" in result.contents.value
+
+
+def test_hover_right_after_an_edit_is_in_the_new_text(server: Harness) -> None:
+    text = "输入 费用 : 金额\n定义 报销 : 金额 = 费用 × 50%\n输出 报销\n"
+    uri = server.uri("移.ybl")
+    server.run(server.open("移.ybl", text))
+    server.run(server.client.text_document_hover_async(lsp.HoverParams(  # the index is built
+        text_document=lsp.TextDocumentIdentifier(uri=uri), position=position(text, "× 50%", offset=-3))))
+    moved = "# 新的注释\n\n" + text.replace("× 50%", "× 60%")
+    server.client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[WHOLE_DOCUMENT(text=moved)]))
+    # Answered at once, from the index of either text: the range is where the name is now.
+    result = server.run(server.client.text_document_hover_async(lsp.HoverParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri), position=position(moved, "费用 ×", offset=1))))
+    assert "输入 费用 : 金额" in result.contents.value
+    assert result.range.start == position(moved, "费用 ×")

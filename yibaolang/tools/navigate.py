@@ -44,9 +44,7 @@ TargetKey = tuple[str, ...]
 _NAME_CHAR = re.compile(r"[A-Za-z0-9_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _QUOTED = re.compile(r"\"\"\"[\s\S]*?\"\"\"|\"([^\"\n]*)\"|“([^”\n]*)”")
 
-# Hover text of the builtins: declared with them, in semantics/builtins.py.
-BUILTIN_DOCS: dict[str, str] = {name: builtin.doc for name, builtin in BUILTINS.items()}
-
+# The hover of a builtin is its entry in semantics/builtins.py; of a keyword, semantics/keyword_help.py.
 PRIMITIVE_DOCS: dict[str, str] = {
     "金额": "金额：以元计的钱数，如 2万元、500元、12.5元",
     "比例": "比例：百分数，如 50%；加减百分点用 5个百分点",
@@ -298,7 +296,8 @@ class Navigator:
                     return f"```yibaolang\n{name} : {param.type.display}\n```\n函数 {function} 的参数"
             return f"函数 {function} 的参数 {name}"
         if kind == "builtin":
-            return f"**内置函数** {BUILTIN_DOCS.get(target.key[1], target.key[1])}"
+            builtin = BUILTINS.get(target.key[1])
+            return f"**内置函数** {builtin.doc if builtin is not None else target.key[1]}"
         if kind == "primitive":
             return f"**类型** {PRIMITIVE_DOCS.get(target.key[1], target.key[1])}"
         return ""
@@ -427,7 +426,7 @@ class Navigator:
         for name, doc in PRIMITIVE_DOCS.items():
             add(Completion(name, "type", "类型", doc))
         for name in BUILTINS:
-            add(Completion(name, "builtin", "内置函数", BUILTIN_DOCS.get(name, "")))
+            add(Completion(name, "builtin", "内置函数", BUILTINS[name].doc))
         for word in keywords():
             add(Completion(word, "keyword", "关键字"))
         return out
