@@ -484,3 +484,15 @@ def test_hover_right_after_an_edit_is_in_the_new_text(server: Harness) -> None:
         text_document=lsp.TextDocumentIdentifier(uri=uri), position=position(moved, "费用 ×", offset=1))))
     assert "输入 费用 : 金额" in result.contents.value
     assert result.range.start == position(moved, "费用 ×")
+
+
+def test_the_spacing_hint_of_check_keeps_names_declared_in_the_file() -> None:
+    from yibaolang.frontend.source import from_text
+    from yibaolang.frontend.syntax import parse
+
+    text = ("输入 政策范围内费用 : 金额\n输入 政策范围类费用 : 金额\n"
+            "定义 甲 : 金额 = 如果政策范围内费用超过2万元 则 1元 否则 0元\n"
+            "定义 乙 : 金额 = 如果政策范围类费用超过1元 则 1元 否则 0元\n")
+    _, found = parse(from_text("范围.ybl", text))
+    assert [d.suggestions[0].replacement for d in found if d.code == "YB100"] == [
+        "如果 政策范围内费用 超过 2万元", "如果 政策范围类费用 超过 1元"]

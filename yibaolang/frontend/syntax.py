@@ -265,21 +265,23 @@ def parse(source: SourceFile) -> tuple[ir.Module, list[Diagnostic]]:
     items = []
     unparsed: set[str] = set()
     _file_names[source.path] = names_in_text(source.text)
-    for start_line, chunk in statements(source.text):
-        if not chunk.strip(" \t\n"):
-            continue
-        chunk = chunk if chunk.endswith("\n") else chunk + "\n"
-        chunk_items, chunk_diags = _parse_text(source.path, chunk, start_line, source.titles)
-        items.extend(chunk_items)
-        if chunk_diags:
-            diagnostics.extend(chunk_diags)
-            if not chunk_items:
-                unparsed.update(names_in_text(chunk))
-        if len(diagnostics) >= MAX_ERRORS_PER_FILE:
-            break
-    if not diagnostics:
-        diagnostics.extend(first_pass)  # the statements parse alone, but not together
-    _file_names.pop(source.path, None)
+    try:
+        for start_line, chunk in statements(source.text):
+            if not chunk.strip(" \t\n"):
+                continue
+            chunk = chunk if chunk.endswith("\n") else chunk + "\n"
+            chunk_items, chunk_diags = _parse_text(source.path, chunk, start_line, source.titles)
+            items.extend(chunk_items)
+            if chunk_diags:
+                diagnostics.extend(chunk_diags)
+                if not chunk_items:
+                    unparsed.update(names_in_text(chunk))
+            if len(diagnostics) >= MAX_ERRORS_PER_FILE:
+                break
+        if not diagnostics:
+            diagnostics.extend(first_pass)  # the statements parse alone, but not together
+    finally:
+        _file_names.pop(source.path, None)
     return _finish(source.path, items, diagnostics, tuple(sorted(unparsed)))
 
 
