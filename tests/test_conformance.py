@@ -419,7 +419,7 @@ def run_search(program: Program, case: CaseInput, names: list[str]) -> Outcome:
 
 def run_plot(program: Program, input_name: str, low: Decimal, high: Decimal, case: CaseInput | None,
              names: list[str]) -> Any:
-    from yibaolang.outputs.plot import plot
+    from yibaolang.analysis.function import figure_function as plot
 
     assert case is not None
     values = {k: v for k, v in case.values.items() if k != input_name}
@@ -428,7 +428,7 @@ def run_plot(program: Program, input_name: str, low: Decimal, high: Decimal, cas
 
 def band_markers(program: Program, case: CaseInput) -> dict[str, Any]:
     """The explanation's band charts of the case: figure → the value its marker shows."""
-    from yibaolang.outputs.plot import band_charts
+    from yibaolang.analysis.function import band_charts
 
     charts = band_charts(program, dict(case.values), case.date)
     return {name: chart.marker[1] for name, chart in charts.items() if chart.marker is not None}
@@ -458,7 +458,7 @@ class Plan:
 
 
 def plot_plans(program: Program, cases: tuple[Case, ...], every_input: bool = False) -> list[Plan]:
-    from yibaolang.outputs.plot import dependencies
+    from yibaolang.analysis.function import dependencies
 
     inputs = declared_inputs(program)
     evaluator = evaluator_for(program, False)
@@ -737,9 +737,9 @@ def check_search_points(program: Program, cases: tuple[Case, ...]) -> None:
     """The search tries each input at every kink the chart finds along the lines it sweeps, to within two
     steps: its critical points and the chart's kinks agree.  Only kinks one input decides are the search's
     (docs/lints.md): a kink that moves when another input changes is left out."""
+    from yibaolang.analysis.function import PlotError, dependencies
     from yibaolang.analysis.lint.context import load_config
     from yibaolang.analysis.search import space
-    from yibaolang.outputs.plot import PlotError, dependencies
 
     searched = space(program, load_config(program.project_root))
     types = {n: t for case in cases for n, t in case.types.items()}
@@ -970,7 +970,7 @@ def errors_search(program: Program, cases: tuple[Case, ...]) -> None:
 
 
 def errors_plot(program: Program, cases: tuple[Case, ...]) -> None:
-    from yibaolang.outputs.plot import PlotError
+    from yibaolang.analysis.function import PlotError
 
     problems = []
     names = [n for n in _outputs(program)]

@@ -81,7 +81,7 @@ def test_values_at_breakpoints_are_the_interpreters(tmp_path: Path) -> None:
 
 
 def test_one_fen_either_side_of_a_bound_is_drawn(tmp_path: Path) -> None:
-    from yibaolang.outputs.plot import plot
+    from yibaolang.analysis.function import figure_function as plot
 
     program = compile_policy(TIANJIN)
     chart = plot(program, "大病个人负担", Decimal(0), Decimal(400000), {}, None)
@@ -147,7 +147,7 @@ def test_explanation_html_embeds_band_chart() -> None:
     assert re.findall(r'<g class="breakpoint" data-x="([^"]+)"', chart) == BOUNDS
     assert '<g class="case-marker" data-x="150000" data-y="70000.00">' in chart
     assert ">40</text>" in chart  # 0 to 1.5 × the top finite bound (30万元 → 45万元)
-    from yibaolang.outputs.plot import band_charts
+    from yibaolang.analysis.function import band_charts
 
     program = compile_policy("examples/tianjin_daibing.ybl")
     found = band_charts(program, {"大病个人负担": Decimal(150000)}, None)["大病保险报销"]

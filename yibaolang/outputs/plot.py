@@ -11,20 +11,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from yibaolang.analysis.function import (
-    DEFAULT_POINTS,
-    MAX_POINTS,
-    UNIT_SUFFIX,
-    Breakpoint,
-    Chart,
-    PlotError,
-    Series,
-    band_charts,
-    dependencies,
-    on_lattice,
-    short,
-)
-from yibaolang.analysis.function import figure_function as plot
+from yibaolang.analysis.function import UNIT_SUFFIX, Chart, on_lattice, short
 from yibaolang.ir.types import Kind, Type
 from yibaolang.semantics.values import display
 
@@ -233,7 +220,4 @@ def svg_file(chart: Chart) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + svg(chart, standalone=True) + "\n"
 
 
-__all__ = [
-    "DEFAULT_POINTS", "MAX_POINTS", "UNIT_SUFFIX", "Breakpoint", "Chart", "PlotError", "Series", "band_charts",
-    "breakpoint_table", "dependencies", "html_page", "plot", "short", "svg", "svg_file",
-]
+__all__ = ["breakpoint_table", "html_page", "svg", "svg_file"]
