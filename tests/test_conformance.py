@@ -278,7 +278,7 @@ def all_values(program: Program, case: CaseInput) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ the engines, each behind one function
-# Each returns {figure: value} for a case, or the diagnostics that stopped it.
+# Only this section knows the engines' entry points: when one changes, it is adapted here.
 
 
 def run_interpreter(program: Program, case: CaseInput, names: list[str]) -> Outcome:
@@ -318,6 +318,7 @@ def run_batch(program: Program, cases: tuple[Case, ...], names: list[str], engin
 
 
 def _from_arrow(type_: Type, value: Any) -> Any:
+    assert not isinstance(value, float), f"a binary float in an output column: {value!r}"
     if value is None or type_.kind in (Kind.BOOL, Kind.DATE, Kind.ENUM) or type_.kind in DURATIONS:
         return value
     return Decimal(str(value))
