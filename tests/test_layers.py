@@ -84,10 +84,20 @@ def test_every_module_has_a_layer() -> None:
     assert [name for name in GRAPH if layer_of(name) < 0] == []
 
 
+def against_the_layers(graph: dict[str, set[str]]) -> list[str]:
+    return [f"{a} ({LAYERS[layer_of(a)][0]}) imports {b} ({LAYERS[layer_of(b)][0]})"
+            for a, targets in sorted(graph.items()) for b in sorted(targets) if layer_of(b) > layer_of(a)]
+
+
 def test_imports_follow_the_layers() -> None:
-    wrong = [f"{a} ({LAYERS[layer_of(a)][0]}) imports {b} ({LAYERS[layer_of(b)][0]})"
-             for a, targets in sorted(GRAPH.items()) for b in sorted(targets) if layer_of(b) > layer_of(a)]
-    assert wrong == []
+    assert against_the_layers(GRAPH) == []
+
+
+def test_the_layer_rule_rejects_an_upward_import() -> None:
+    graph = {"yibaolang.engines.cases": {"yibaolang.outputs.render.text", "yibaolang.ir.nodes"},
+             "yibaolang.semantics.bands": {"yibaolang.ir"}, "yibaolang.tools.cli": {"yibaolang.analysis.lint"}}
+    assert against_the_layers(graph) == [
+        "yibaolang.engines.cases (engines) imports yibaolang.outputs.render.text (outputs)"]
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
