@@ -1116,13 +1116,14 @@ def test_check_prove_over_every_file_at_once() -> None:
 
 
 def test_yibaolang_test_reads_the_cases() -> None:
-    """`yibaolang test` over the suite's folder runs every good case and passes (the bad ones have none)."""
+    """`yibaolang test` over the suite's folder runs every good case and 样例 and passes (the bad ones have
+    neither)."""
     from click.testing import CliRunner
 
     from yibaolang.tools.cli import main
 
     result = CliRunner().invoke(main, ["test", "-q", str(SUITE)])
-    total = sum(len(good_cases(p)) for p in GOOD)
+    total = sum(len(good_cases(p)) + len(program_of(p).root.module.examples) for p in GOOD)
     assert result.output.strip().splitlines()[-1] == f"{total} passed, 0 failed", result.output
     assert result.exit_code == 0
 
