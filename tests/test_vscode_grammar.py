@@ -53,7 +53,7 @@ def test_grammar_knows_every_keyword() -> None:
 def test_manifest_names_the_language() -> None:
     manifest = json.loads((EXTENSION / "package.json").read_text("utf-8"))
     assert manifest["contributes"]["languages"][0]["id"] == "yibaolang"
-    assert set(manifest["devDependencies"]) == set(NEEDED)
+    assert set(NEEDED) <= set(manifest["devDependencies"])  # and the packaging tools (build.sh)
     assert (EXTENSION / "package-lock.json").is_file()
 
 
