@@ -472,6 +472,8 @@ def respace(diagnostics: list[Diagnostic], source: SourceFile, names: set[str]) 
     The parser knows only the names its own file declares; a name declared in
     an imported file must not be split at the keywords inside it either.
     """
+    if not any(d.code == "YB100" and d.suggestions for d in diagnostics):
+        return diagnostics  # the usual case: nothing to split, and the text is not read
     lines = source.text.split("\n")
     out = []
     for d in diagnostics:
