@@ -312,7 +312,7 @@ def test_hot_reload_keeps_the_last_good_version(tmp_path: Path) -> None:
         path.write_text(good.replace("定义 大病保险报销 : 金额 =", "定义 大病保险报销 : 金额 = 未定义的名字 +"), encoding="utf-8")
         detail = wait_for(lambda: (d := running.client.get(f"/v1/policies/{ID}").json())["diagnostics"]
                           and any(x["severity"] == "error" for x in d["diagnostics"]) and d)
-        assert detail and detail["version"] == first
+        assert detail and detail["version"] == first and detail["stale"]
         answer = running.post(f"/v1/policies/{ID}/run", {"case": CASE}).json()
         assert answer["version"] == first and answer["outputs"]["大病保险报销"]["value"] == "70000.00"
         path.write_text(good.replace("2万元 至 10万元(含)  按 50%", "2万元 至 10万元(含)  按 55%"), encoding="utf-8")
@@ -320,6 +320,7 @@ def test_hot_reload_keeps_the_last_good_version(tmp_path: Path) -> None:
         assert fixed
         answer = running.post(f"/v1/policies/{ID}/run", {"case": CASE}).json()
         assert answer["version"] == fixed and answer["outputs"]["大病保险报销"]["value"] == "74000.00"
+        assert not running.client.get(f"/v1/policies/{ID}").json()["stale"]
         (folder / "新政策.ybl").write_text("政策 新\n输入 费用 : 金额\n定义 报销 : 金额 = 费用\n", encoding="utf-8")
         assert wait_for(lambda: "新政策" in [p["id"] for p in running.client.get("/v1/policies").json()["policies"]])
 
@@ -353,3 +354,32 @@ def test_the_examples_of_docs_serve_run_against_a_real_server(tmp_path: Path) ->
         namespace["http"].close()
     assert failures == []
     assert total >= 15
+
+
+def test_evaluation_is_bounded_in_time() -> None:
+    """The worker thread runs past the limit: the answer is a 503 with YB454, not a hung request."""
+    import anyio
+
+    from yibaolang.tools.serve.app import Service, Settings
+    from yibaolang.tools.serve.errors import Refusal
+
+    service = Service(Settings([], timeout=0.2, reload_interval=0))
+    started = time.monotonic()
+    with pytest.raises(Refusal) as caught:
+        anyio.run(service.bounded, lambda: time.sleep(3))
+    assert time.monotonic() - started < 2.5
+    assert caught.value.status == 503 and caught.value.diagnostics[0].code == "YB454"
+    assert anyio.run(service.bounded, lambda: 42) == 42
+
+
+def test_a_policy_broken_from_the_start_is_listed_not_served(tmp_path: Path) -> None:
+    folder = policy_folder(tmp_path)
+    (folder / "坏.ybl").write_text("政策 坏\n输入 费用 : 金额\n定义 报销 : 金额 = 费用 + 1年\n", encoding="utf-8")
+    with serving(tmp_path, "policies", "--reload-interval", "0") as running:
+        listed = {p["id"]: p for p in running.client.get("/v1/policies").json()["policies"]}
+        assert listed["坏"]["version"] is None and listed["坏"]["errors"] == 1 and not listed["坏"]["stale"]
+        detail = running.client.get("/v1/policies/坏").json()
+        assert [d["code"] for d in detail["diagnostics"]] == ["YB201"] and detail["inputs"] == []
+        answer = running.post("/v1/policies/坏/run", {"case": {"费用": "1元"}})
+        assert answer.status_code == 503 and codes(answer) == ["YB201"]
+        assert running.post(f"/v1/policies/{ID}/run", {"case": CASE}).status_code == 200

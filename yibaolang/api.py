@@ -3,7 +3,7 @@
 These are the objects the command line (`yibaolang run`, `explain`) and the
 service (`yibaolang serve`, docs/serve.md) use: `run_document` is the
 `yibaolang.run/1` document `yibaolang run --format json` prints, `explain` the
-explanation `yibaolang explain` renders, and a case given as a mapping is read
+explanation `yibaolang explain` renders, and a case given as a mapping is checked
 exactly like a JSON case file.
 
 >>> policy = load("examples/tianjin_daibing.ybl")
@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -114,29 +112,34 @@ def version_of(program: Program) -> str:
     return digest.hexdigest()[:16]
 
 
-def _number_text(value: Decimal | int) -> str:
-    text = str(value)
-    return text if text.lstrip("-")[:1].isdigit() else json.dumps(text)
+def raw_case(values: Mapping[str, Any], date: dt.date | str | None = None) -> tuple[Any, list[Diagnostic]]:
+    """A case mapping as the JSON case file reader would hold it (`engines.cases.RawCase`), with its problems.
 
+    The checks are the reader's own (names, lengths, control characters, digits); a binary float is refused
+    as `parse_value` refuses it.  Entry n is "written" on line n + 1 of 案例.json, as in a file of one
+    input a line."""
+    from yibaolang.engines.cases import _CONTROL, DATE_KEY, MAX_VALUE_CHARS, RawCase, RawEntry, _short, _value_problem
 
-def _json_value(value: Any) -> str:
-    """A case value as JSON text, numbers exactly as given (never through a binary float)."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, Decimal | int):
-        return _number_text(value)
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return json.dumps(value.isoformat())
-    return json.dumps(value, ensure_ascii=False, default=str)
-
-
-def case_text(values: Mapping[str, Any], date: dt.date | str | None = None) -> str:
-    """A case mapping as the text of a JSON case file, one input a line (diagnostics point at the line)."""
-    lines = [f"  {json.dumps(str(k), ensure_ascii=False)}: {_json_value(v)}" for k, v in values.items()]
-    if date is not None:
-        shown = date.isoformat() if isinstance(date, dt.date) else date
-        lines.append(f'  "计算日期": {json.dumps(shown, ensure_ascii=False)}')
-    return "{\n" + ",\n".join(lines) + "\n}\n"
+    items = [*values.items(), *([(DATE_KEY, date.isoformat() if isinstance(date, dt.date) else date)]
+                                if date is not None else [])]
+    entries: list[Any] = []
+    problems: list[Diagnostic] = []
+    for line, (key, value) in enumerate(items, 2):
+        name = str(key)
+        span = Span(CASE_FILE, line, 3, line, 3 + min(len(name), 80) + 2)
+        if len(name) > MAX_VALUE_CHARS or _CONTROL.search(name):
+            problems.append(error("YB408", span, f"名称“{_short(name)}”过长或含有控制字符", "名称应是政策里声明的一个输入名"))
+            continue
+        if isinstance(value, float):  # not the amount that was meant: refused, never rounded
+            problems.append(error("YB403", span, f"输入 {_short(name)}：数值以二进制浮点数给出，无法保证精确",
+                                  "请写成字符串或 Decimal，例如 \"1234.56\""))
+            continue
+        problem = _value_problem(value)
+        if problem is not None:
+            problems.append(error("YB403", span, f"“{_short(name)}”的{problem[0]}", problem[1]))
+            continue
+        entries.append(RawEntry(name, value, span, span))
+    return RawCase(CASE_FILE, entries), problems
 
 
 # ------------------------------------------------------------------ the policy object
@@ -246,14 +249,10 @@ class Policy:
 
         Values are what a case file holds: "15万元", Decimal("150000"), 150000 (in the declared unit),
         "居民", True, "2025-03-01"."""
-        from yibaolang.engines.cases import parse_case_text, validate
+        from yibaolang.engines.cases import validate
 
-        floats = [name for name, value in values.items() if isinstance(value, float)]
-        if floats:  # refused, as parse_value refuses them: a binary float is not the amount that was meant
-            raise CaseError([error("YB403", Span(CASE_FILE, 1, 1, 1, 1), f"输入 {name}：数值以二进制浮点数给出，无法保证精确",
-                                   "请写成字符串或 Decimal，例如 \"1234.56\"") for name in floats])
-        raw, problems = parse_case_text(case_text(values, date), CASE_FILE)
-        if raw is None or problems:
+        raw, problems = raw_case(values, date)
+        if problems:
             raise CaseError(problems)
         case, problems = validate(self.program, raw)
         if problems:
@@ -371,5 +370,18 @@ def check_source(source: str, filename: str = "policy.ybl") -> dict[str, Any]:
     return {"schema": "yibaolang.diagnostics/1", "diagnostics": diagnostics}
 
 
-__all__ = ["CASE_FILE", "ERROR_SCHEMA", "RUN_SCHEMA", "CaseError", "InputSpec", "Policy", "PolicyError", "case_text",
-           "check_source", "load", "run_document", "version_of", "what_if_outcomes"]
+__all__ = [
+    "CASE_FILE",
+    "ERROR_SCHEMA",
+    "RUN_SCHEMA",
+    "CaseError",
+    "InputSpec",
+    "Policy",
+    "PolicyError",
+    "check_source",
+    "load",
+    "raw_case",
+    "run_document",
+    "version_of",
+    "what_if_outcomes",
+]

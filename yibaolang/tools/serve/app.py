@@ -162,7 +162,8 @@ class Service:
             record["differences"] = differences
             if problems:
                 record["diagnostics"] = problems
-        log.info("影子比较：决定 %s 的结果与候选政策不同", decision.decision_id)
+        log.warning("陪跑：决定 %s（政策 %s）的结果与候选政策不同：%s", decision.decision_id, decision.entry.id,
+                    json.dumps(record.get("differences", record.get("problem")), ensure_ascii=False))
         if self.log is not None:
             self.log.write(record)
 
@@ -228,7 +229,8 @@ async def run(service: Service, request: Request) -> Response:
 
     decision, doc = await service.bounded(work)
     task = BackgroundTask(service.compare_shadow, decision) if service.shadow is not None else None
-    return JSON(doc, background=task)
+    return JSON(doc, headers={"X-Yibaolang-Version": decision.policy.version, "X-Decision-Id": decision.decision_id},
+                background=task)
 
 
 @handler

@@ -44,6 +44,7 @@ class Entry:
     policy: Policy | None = None          # the last good version: what is served
     diagnostics: list[Diagnostic] = attrs.Factory(list)  # of the latest load (errors keep `policy` as it was)
     stamps: dict[str, Stamp | None] = attrs.Factory(dict)  # every file the latest load read
+    stale: bool = False  # the latest load failed; an earlier good version is served
 
     @property
     def loaded(self) -> bool:
@@ -69,23 +70,27 @@ def load_entry(entry: Entry) -> None:
 
         entry.diagnostics = [error("YB001", Span(entry.path, 0, 0, 0, 0), f"无法读入政策：{type(exc).__name__}")]
         entry.stamps = {entry.path: before}
+        entry.stale = entry.policy is not None
         return
     stamps = {entry.path: before, **{f: _stamp(f) for f in program_files(program)}}
     entry.diagnostics = list(program.diagnostics)
     entry.stamps = stamps
     if any(d.is_error and not d.code.startswith("YB5") for d in program.diagnostics):
+        entry.stale = entry.policy is not None
         return
     # Compiled before it is served, so the first request does not pay for it.
     evaluator_for(program, False)
     evaluator_for(program, True)
     entry.policy = Policy(entry.path, program, version_of(program), list(program.diagnostics))
+    entry.stale = False
 
 
 def policy_summary(entry: Entry) -> dict[str, Any]:
     errors = sum(1 for d in entry.diagnostics if d.is_error)
-    if entry.policy is None:
-        return {"id": entry.id, "name": None, "version": None, "文号": None, "errors": errors}
-    return {"id": entry.id, **entry.policy.summary(), "errors": errors}
+    policy = entry.policy
+    if policy is None:
+        return {"id": entry.id, "name": None, "version": None, "文号": None, "errors": errors, "stale": False}
+    return {"id": entry.id, **policy.summary(), "errors": errors, "stale": entry.stale}
 
 
 def policy_detail(entry: Entry) -> dict[str, Any]:
@@ -127,26 +132,26 @@ class Registry:
         """Reload what changed on disk; the ids (re)loaded."""
         with self._lock:
             found = self._found()
-            changed = []
-            for pid in [p for p in self.entries if p not in found]:
-                del self.entries[pid]
-                changed.append(pid)
+            # Copy, change, then swap: a request iterating the policies never sees the table change under it.
+            entries = {pid: e for pid, e in self.entries.items() if pid in found}
+            changed = [pid for pid in self.entries if pid not in found]
             for pid, path in found.items():
-                entry = self.entries.get(pid)
+                entry = entries.get(pid)
                 if entry is None or entry.path != path:
                     entry = Entry(pid, path)
                 elif all(_stamp(f) == s for f, s in entry.stamps.items()):
                     continue
                 load_entry(entry)
-                self.entries[pid] = entry
+                entries[pid] = entry
                 changed.append(pid)
+            self.entries = entries
             return changed
 
     def get(self, pid: str) -> Entry | None:
         return self.entries.get(pid)
 
     def __iter__(self) -> Iterator[Entry]:
-        return iter(sorted(self.entries.values(), key=lambda e: e.id))
+        return iter(sorted(list(self.entries.values()), key=lambda e: e.id))
 
 
 class Watcher:
