@@ -278,3 +278,28 @@ def test_a_slow_document_does_not_hold_up_the_others(tmp_path: Path) -> None:
             harness.run(harness.stop(), timeout=10)
         finally:
             harness.loop.close()
+
+
+def test_a_huge_document_is_reported_not_analysed(raw: RawClient, folder: Path) -> None:
+    uri = uri_of(folder, "巨.ybl")
+    text = "# " + "很" * (1024 * 1024) + "\n"  # 3 MiB of UTF-8: over the 2 MiB a policy file may have
+    raw.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "yibaolang", "version": 1,
+                                                         "text": text}})
+    published = raw.wait(lambda m: m.get("method") == "textDocument/publishDiagnostics"
+                         and m["params"]["uri"] == uri)
+    assert [d["code"] for d in published["params"]["diagnostics"]] == ["YB001"]
+    hover(raw, 400, uri)
+    assert raw.response(400)["result"] is None
+
+
+def test_a_burst_of_edits_ends_with_the_last_text(raw: RawClient, folder: Path) -> None:
+    uri = uri_of(folder, "连.ybl")
+    raw.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "yibaolang", "version": 1,
+                                                         "text": "输入 甲 : 金额\n输出 甲\n"}})
+    for version in range(2, 60):
+        raw.notify("textDocument/didChange", {
+            "textDocument": {"uri": uri, "version": version},
+            "contentChanges": [{"text": f"输入 甲 : 金额\n定义 乙 : 金额 = 甲 + {version}{'' if version % 2 else '元'}\n输出 乙\n"}]})
+    last = raw.wait(lambda m: m.get("method") == "textDocument/publishDiagnostics"
+                    and m["params"]["uri"] == uri and m["params"].get("version") == 59)
+    assert [d["code"] for d in last["params"]["diagnostics"]] == ["YB201"]  # 甲 + 59: money plus a number
