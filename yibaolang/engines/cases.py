@@ -20,6 +20,7 @@ import calendar
 import datetime as dt
 import json
 import re
+import weakref
 from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -31,9 +32,11 @@ import yaml
 from yibaolang import ir
 from yibaolang.checks.resolve import ModuleScope, Program, SymbolKind
 from yibaolang.diagnostics import Diagnostic, closest, error
-from yibaolang.engines.evaluate import CaseInput, evaluator_for
+from yibaolang.engines.evaluate import evaluator_for
+from yibaolang.engines.outcome import CaseInput
 from yibaolang.ir.types import DATE, Kind, Type
 from yibaolang.paths import ReadRefused, read_limited
+from yibaolang.semantics import limits
 from yibaolang.semantics.values import Problem, display, parse_date_text, parse_value
 
 DATE_KEY = "计算日期"
@@ -42,8 +45,8 @@ META_KEY = "元数据"
 # case and keeps every value's message short, exact and in Chinese.
 MAX_CASE_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 32          # YAML/JSON nesting: a suite needs four levels
-MAX_VALUE_CHARS = 200   # one value written as text, e.g. "15万元"
-MAX_DIGITS = 40         # digits of a plain number (money allows 15 before the point)
+MAX_VALUE_CHARS = limits.MAX_VALUE_CHARS  # one value written as text, e.g. "15万元"
+MAX_DIGITS = limits.MAX_WRITTEN_DIGITS     # digits of a plain number (money allows 15 before the point)
 
 
 @attrs.frozen(slots=True)
@@ -563,18 +566,33 @@ def check_value(program: Program, info: InputInfo, raw: Any) -> Any:
             hint = f"是否想写 {guess}？" if guess else f"{type_.name} 的选项有：{'、'.join(type_.enum.values)}"
             return Problem("YB404", f"“{value}”不是 {type_.name} 的选项", hint)
         return value
-    decl = info.decl
-    if decl.range_low is not None and decl.range_high is not None:
-        evaluator = evaluator_for(program, False)
-        try:
-            low = evaluator.constant(info.scope, decl.range_low)
-            high = evaluator.constant(info.scope, decl.range_high)
-        except Exception:
-            return value
+    bounds = _range_bounds(program, info)
+    if bounds is not None:
+        low, high = bounds
         if not low <= value <= high:
             return Problem("YB406", f"{display(type_, value)} 超出范围 {display(type_, low)} 至 {display(type_, high)}",
                            "请核对这个数；范围由政策的 输入 声明规定")
     return value
+
+
+# An input's 范围 reads no input: computed once per program, not once per case (`yibaolang serve` checks
+# thousands of cases a second against the same program).
+_BOUNDS: weakref.WeakKeyDictionary[Program, dict[int, tuple[Any, Any] | None]] = weakref.WeakKeyDictionary()
+
+
+def _range_bounds(program: Program, info: InputInfo) -> tuple[Any, Any] | None:
+    decl = info.decl
+    if decl.range_low is None or decl.range_high is None:
+        return None
+    memo = _BOUNDS.setdefault(program, {})
+    if id(decl) not in memo:
+        evaluator = evaluator_for(program, False)
+        try:
+            memo[id(decl)] = (evaluator.constant(info.scope, decl.range_low),
+                              evaluator.constant(info.scope, decl.range_high))
+        except Exception:
+            memo[id(decl)] = None
+    return memo[id(decl)]
 
 
 def validate(program: Program, raw: RawCase) -> tuple[CaseInput, list[Diagnostic]]:
@@ -583,8 +601,11 @@ def validate(program: Program, raw: RawCase) -> tuple[CaseInput, list[Diagnostic
     case = CaseInput({}, file=raw.file)
     problems: list[Diagnostic] = []
     for entry in raw.entries:
-        if entry.name == META_KEY and isinstance(entry.value, dict):
-            continue  # who and which claim: for the decision letter, never an input (docs/letter.md)
+        if entry.name == META_KEY:  # who and which claim: for the decision letter, never an input (docs/letter.md)
+            if not isinstance(entry.value, dict):
+                problems.append(error("YB408", entry.key_span, "元数据应为“字段: 值”的映射",
+                                      "例如 元数据: {参保人: 张三, 结算单号: JS-001}"))
+            continue
         if entry.name == DATE_KEY:
             value = parse_value(entry.value, DATE)
             if isinstance(value, Problem):
