@@ -10,8 +10,8 @@ every quantity of it appears in the code.
 
 from __future__ import annotations
 
-import difflib
 import json
+import re
 import unicodedata
 from decimal import Decimal
 from html import escape
@@ -70,21 +70,18 @@ def _plain(text: str) -> str:
 
 
 def _quotes(source_text: str, sentence: str, numbers: tuple[Quantity, ...] = ()) -> bool:
-    """Whether a 原文 (possibly elided with …) quotes the sentence, or at least half of it, numbers included:
-    two sentences that differ only in their amounts are not each other's quotation."""
+    """Whether a 原文 quotes the sentence: a sentence of the 原文 contains it, or a fragment of the
+    原文 (between … elisions and sentence ends, 12 characters or more) is part of it, and the 原文
+    has all of the sentence's numbers (two sentences that differ only in their amounts do not quote
+    each other)."""
     plain_source = _plain(source_text)
     if any(_plain(q.text) not in plain_source for q in numbers):
         return False
     s = _plain(sentence)
-    need = min(len(s), max(12, len(s) // 2))
-    for piece in _plain(source_text).replace("...", "…").split("…"):
-        if len(piece) < need:
-            continue
-        if s in piece:
-            return True
-        match = difflib.SequenceMatcher(None, piece, s, autojunk=False).find_longest_match()
-        if match.size >= need:
-            return True
+    for piece in plain_source.replace("...", "…").split("…"):
+        for fragment in re.findall(r"[^。!?]+[。!?]*", piece):
+            if s in fragment or (len(fragment) >= min(12, len(s)) and fragment in s):
+                return True
     return False
 
 
