@@ -286,10 +286,11 @@ def test_a_signal_during_a_batch_write_removes_the_temporary(work: Path, signum:
             time.sleep(0.02)
         assert leftovers(work), "the batch never started writing"
         proc.send_signal(signum)
-        proc.wait(timeout=60)
+        proc.communicate(timeout=60)  # also closes the pipes (an unclosed one warns in the next test)
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.communicate()
     assert proc.returncode == 128 + signum
     assert leftovers(work) == []
     assert (work / "out.csv").read_text("utf-8") == "旧的"

@@ -726,28 +726,44 @@ class Writer:
         self.output.abort()
 
 
-def open_writer(path: str, inputs: Sequence[str] = ()) -> Writer:
+def open_writer(path: str, inputs: Sequence[str] = (), narrow: bool = False) -> Writer:
     fmt = format_of(path)
     if fmt == "csv":
         return CsvWriter(path, inputs)
     if fmt == "jsonl":
         return JsonlWriter(path, inputs)
     if fmt == "parquet":
-        return ParquetWriter(path, inputs)
+        return ParquetWriter(path, inputs, narrow)
     raise BatchError(f"无法识别输出文件的格式：{path}（支持 .csv、.jsonl、.parquet）")
 
 
+class WideMoney(Exception):
+    """A Parquet result started with decimal(18, 2) money meets a larger amount: written again, wide."""
+
+
 class ParquetWriter(Writer):
-    def __init__(self, path: str, inputs: Sequence[str] = ()) -> None:
+    def __init__(self, path: str, inputs: Sequence[str] = (), narrow: bool = False) -> None:
         super().__init__(path, inputs)
+        self.narrow = narrow
         self.output.release()  # pyarrow opens the temporary file by its path
         self.writer: Any = None
 
     def _write(self, table: Any) -> None:
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
+        from yibaolang.tools.columns import narrow_decimals
+
+        table = narrow_decimals(table) if self.narrow else table
         if self.writer is None:
-            self.writer = pq.ParquetWriter(self.tmp, table.schema, compression="snappy")
+            # Dictionary pages only for text (错误, 选项): for money, high-cardinality by nature, they cost
+            # time and space.  Decimals of precision ≤ 18 are stored as INT64 (docs/batch.md 结果文件).
+            text = [f.name for f in table.schema
+                    if pa.types.is_string(f.type) or pa.types.is_large_string(f.type) or pa.types.is_dictionary(f.type)]
+            self.writer = pq.ParquetWriter(self.tmp, table.schema, compression="snappy", use_dictionary=text,
+                                           store_decimal_as_integer=True)
+        elif self.narrow and _widened(self.writer.schema, table.schema):
+            raise WideMoney  # a later chunk holds an amount of more than 16 integer digits
         self.writer.write_table(table)
         self.rows += table.num_rows
 
@@ -755,6 +771,13 @@ class ParquetWriter(Writer):
         if self.writer is not None:
             writer, self.writer = self.writer, None
             writer.close()
+
+
+def _widened(written: Any, table: Any) -> bool:
+    import pyarrow as pa
+
+    return any(pa.types.is_decimal(a.type) and pa.types.is_decimal(b.type) and a.type.precision < b.type.precision
+               for a, b in zip(written, table, strict=False))
 
 
 class CsvWriter(Writer):
@@ -1586,7 +1609,17 @@ class Summary:
 
 
 def execute(program: Any, options: Options, progress: Any = None) -> Summary:
-    """Evaluate the case file into the output file (written completely or not at all)."""
+    """Evaluate the case file into the output file (written completely or not at all).
+
+    Parquet money is written as decimal(18, 2) (INT64) while every amount fits; when
+    one does not, the file is written again with decimal(38, 2) (docs/batch.md 结果文件)."""
+    try:
+        return _execute(program, options, progress, narrow=True)
+    except WideMoney:
+        return _execute(program, options, _NoProgress(), narrow=False)
+
+
+def _execute(program: Any, options: Options, progress: Any, narrow: bool) -> Summary:
     extras: list[str] = []
     accs: list[Accumulator] = []
     if options.person is not None:
@@ -1595,15 +1628,16 @@ def execute(program: Any, options: Options, progress: Any = None) -> Summary:
     runner = Runner(program, options.outputs or None, date=options.date, engine=options.engine,
                     claim_date=options.claim_date, extras=extras)
     reader = open_reader(options.cases, options.chunk_size)
-    _note_columns(runner, reader, options, {a.input for a in accs})
-    if runner.engine is not None and runner.engine.unsupported:
+    if narrow:  # the notes once, not again when the file is written a second time
+        _note_columns(runner, reader, options, {a.input for a in accs})
+    if narrow and runner.engine is not None and runner.engine.unsupported:
         import click
 
         click.echo(f"提示：向量化引擎不处理 {'；'.join(dict.fromkeys(runner.engine.unsupported))}，"
                    "用到它的数额逐行由解释器计算（结果相同，较慢）", err=True)
     from yibaolang.files import program_files
 
-    writer = open_writer(options.out, [*program_files(program), options.cases])
+    writer = open_writer(options.out, [*program_files(program), options.cases], narrow)
     summary = Summary()
     bar = _progress(reader.total) if progress is None else progress
     try:
@@ -1614,27 +1648,27 @@ def execute(program: Any, options: Options, progress: Any = None) -> Summary:
                 parts = list(reader.chunks())
                 table = pa.concat_tables(parts, promote_options="permissive") if parts else pa.table({})
                 ignored = [a.input for a in accs if a.input in table.column_names]
-                if ignored:
+                if ignored and narrow:
                     import click
 
                     click.echo(f"提示：按人结算时 {'、'.join(ignored)} 由此前理赔的结果累计得出，文件中的这些列不使用",
                                err=True)
                 out = settle_claims(runner, table, options.person, options.claim_date or "",
                                     problems=reader.problems, progress=bar.advance)
-                _write(writer, out, table, runner, options, 0, summary)
+                writer.write(_result_table(out, table, runner, options, summary))
             else:
-                offset = 0
-                for table in reader.chunks():
-                    problems = {i - offset: t for i, t in reader.problems.items() if offset <= i < offset + table.num_rows}
+                def compute(item: tuple[Any, dict[int, str]]) -> Any:
+                    table, problems = item
                     out = runner.evaluate(table, problems=problems, unreadable=problems.keys())
-                    _write(writer, out, table, runner, options, offset, summary)
-                    offset += table.num_rows
                     bar.advance(table.num_rows)
+                    return _result_table(out, table, runner, options, summary)
+
+                pipeline(_chunks_with_problems(reader), compute, writer.write)
             if writer.rows == 0 and not writer.started:
                 import pyarrow as pa
 
                 empty = pa.table({name: pa.array([], pa.string()) for name in _input_names(reader)})
-                _write(writer, runner.evaluate(empty), empty, runner, options, 0, summary)
+                writer.write(_result_table(runner.evaluate(empty), empty, runner, options, summary))
         writer.commit()
     except BaseException:
         writer.abort()
@@ -1642,6 +1676,103 @@ def execute(program: Any, options: Options, progress: Any = None) -> Summary:
     summary.vector_rows = runner.rows - runner.fallback_rows
     summary.blank_lines = getattr(reader, "blank_lines", 0)
     return summary
+
+
+def _chunks_with_problems(reader: Reader) -> Iterator[tuple[Any, dict[int, str]]]:
+    """Each chunk with its rows' reading problems (chunk row → text), taken as the chunk is read."""
+    offset = 0
+    for table in reader.chunks():
+        stop = offset + table.num_rows
+        yield table, {i - offset: t for i, t in reader.problems.items() if offset <= i < stop}
+        offset = stop
+
+
+_DONE = object()
+
+
+def pipeline(items: Iterator[Any], compute: Callable[[Any], Any], sink: Callable[[Any], None],
+             depth: int = 1) -> None:
+    """`sink(compute(item))` for every item in order, reading ahead and writing in two threads.
+
+    pyarrow reads and writes Parquet without the GIL, so on two cores the next
+    chunk is read and the last one written while this thread computes.  Each queue
+    holds at most `depth` chunks, so memory stays a few chunks whatever the file.
+    An exception in either thread ends the run and is raised here; the caller's
+    `abort` runs only after both threads have stopped touching the files.
+    """
+    import queue
+    import threading
+
+    ahead: queue.Queue[Any] = queue.Queue(depth)
+    behind: queue.Queue[Any] = queue.Queue(depth)
+    stop = threading.Event()
+    failure: list[BaseException] = []
+
+    def put(q: queue.Queue[Any], value: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(value, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for item in items:
+                if not put(ahead, item):
+                    return
+            put(ahead, _DONE)
+        except BaseException as exc:  # handed to the computing thread, raised there
+            put(ahead, _Failed(exc))
+
+    def write() -> None:
+        try:
+            while True:
+                try:
+                    value = behind.get(timeout=0.1)
+                except queue.Empty:
+                    if stop.is_set():
+                        return
+                    continue
+                if value is _DONE:
+                    return
+                sink(value)
+        except BaseException as exc:
+            failure.append(exc)
+            stop.set()
+
+    reader = threading.Thread(target=read, name="yibaolang-read", daemon=True)
+    writer = threading.Thread(target=write, name="yibaolang-write", daemon=True)
+    reader.start()
+    writer.start()
+    try:
+        while not failure:
+            try:
+                item = ahead.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if item is _DONE:
+                break
+            if isinstance(item, _Failed):
+                raise item.exc
+            if not put(behind, compute(item)):
+                break
+        else:
+            raise failure[0]
+        put(behind, _DONE)
+        writer.join()
+        if failure:
+            raise failure[0]
+    finally:
+        stop.set()
+        writer.join()
+        reader.join()
+
+
+@attrs.frozen
+class _Failed:
+    exc: BaseException
 
 
 def _note_columns(runner: Runner, reader: Reader, options: Options, computed: set[str]) -> None:
@@ -1669,8 +1800,7 @@ def _input_names(reader: Reader) -> list[str]:
     return list(getattr(reader, "names", []) or [])
 
 
-def _write(writer: Writer, out: ChunkOut, table: Any, runner: Runner, options: Options, offset: int,
-           summary: Summary) -> None:
+def _result_table(out: ChunkOut, table: Any, runner: Runner, options: Options, summary: Summary) -> Any:
     import pyarrow as pa
 
     names = list(runner.outputs)
@@ -1683,10 +1813,9 @@ def _write(writer: Writer, out: ChunkOut, table: Any, runner: Runner, options: O
             shown = f"{INPUT_PREFIX}{name}" if name in taken else name
             names.append(shown)
             arrays.append(_binary_text(column) if pa.types.is_binary(column.type) else column)
-    result = pa.table(arrays, names=names)
-    writer.write(result)
     summary.rows += out.n
     summary.errors += int(out.error_rows.sum())
+    return pa.table(arrays, names=names)
 
 
 class _NoProgress:

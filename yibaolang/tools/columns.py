@@ -672,3 +672,47 @@ def json_text(value: Any, type_: Type) -> Any:
 
 
 __all__ = ["Converted", "arrow_type", "column_from_values", "convert", "python_value", "to_arrow"]
+
+
+NARROW_PRECISION = 18  # decimal(18, s) is stored as INT64 in Parquet
+_NARROW_LIMIT = 10**NARROW_PRECISION
+
+
+def narrow_decimals(table: pa.Table) -> pa.Table:
+    """`table` with each wide decimal column relabelled decimal(18, s) when every value fits 18 digits.
+
+    The 16-byte layout is the same, so no value is converted: the buffers are
+    only checked (the high word is the sign of the low one, |low| < 10^18) and
+    given the narrower type.  A column that does not fit keeps its type.
+
+    >>> t = narrow_decimals(pa.table({"a": to_arrow(num_array([150], 2), Type(Kind.MONEY), 1, {})}))
+    >>> str(t.schema.field("a").type), t["a"].to_pylist()
+    ('decimal128(18, 2)', [Decimal('1.50')])
+    """
+    names, columns = table.column_names, []
+    changed = False
+    for column in table.columns:
+        kind = column.type
+        if pa.types.is_decimal128(kind) and kind.precision > NARROW_PRECISION:
+            narrow = pa.decimal128(NARROW_PRECISION, kind.scale)
+            chunks = [_narrow_chunk(chunk, narrow) for chunk in column.chunks]
+            if all(chunk is not None for chunk in chunks):
+                column = pa.chunked_array(chunks, narrow)
+                changed = True
+        columns.append(column)
+    return pa.table(columns, names=names) if changed else table
+
+
+def _narrow_chunk(chunk: pa.Array, narrow: pa.DataType) -> pa.Array | None:
+    validity, data = chunk.buffers()
+    if data is None:
+        return None
+    words = np.frombuffer(data, dtype=np.int64)[2 * chunk.offset: 2 * (chunk.offset + len(chunk))]
+    low, high = words[0::2], words[1::2]
+    if chunk.null_count:
+        valid = np.asarray(chunk.is_valid())
+        low, high = low[valid], high[valid]
+    if not (np.array_equal(high, low >> 63) and bool(np.all((low > -_NARROW_LIMIT) & (low < _NARROW_LIMIT)))):
+        return None
+    return pa.Array.from_buffers(narrow, len(chunk), [validity, data], null_count=chunk.null_count,
+                                 offset=chunk.offset)

@@ -1,14 +1,17 @@
 """`yibaolang run --cases FILE.parquet --engine dask [--scheduler ADDR]`: the same kernel per partition.
 
-The Parquet file is read with `dask.dataframe.read_parquet` (Arrow-backed
-columns, so decimal money stays exact); each partition goes through the same
-`batch.Runner` — the vectorized engine, and the interpreter for the rows it
-does not finish — on whichever worker holds it, locally (threads) or on a
-`dask.distributed` cluster.  The partitions come back in order and are written
-by the same writers, so the output is identical to `--engine numpy`.
+A partition is one Parquet row group.  Each task reads its row group with
+pyarrow (in `--chunk-size` batches, so a worker holds one batch of inputs at a
+time), runs it through the same `batch.Runner` — the vectorized engine, and the
+interpreter for the rows it does not finish — and returns an Arrow table: no
+pandas anywhere, and Arrow tables pickle as their buffers.  The results come
+back in order and are written by the single-process writer, so the output is
+identical to `--engine numpy` (docs/batch.md §5).
 
-Workers compile the policy from its source text, sent with the task, so they
-need the yibaolang package but not the policy files.
+The policy's source text is one node of the task graph that every task depends
+on, so a `dask.distributed` scheduler sends it to each worker once; workers
+compile it once (cached per process) and need the yibaolang package, not the
+policy files.  They do need the case file at the same path (shared storage).
 """
 
 from __future__ import annotations
@@ -45,49 +48,24 @@ def _program(policy: str, sources: tuple[tuple[str, str], ...]) -> Any:
 _RUNNERS: dict[tuple[Any, ...], Any] = {}
 
 
-def evaluate_partition(frame: Any, policy: str, sources: tuple[tuple[str, str], ...], outputs: tuple[str, ...],
-                       date: Any, keep_inputs: bool) -> Any:
-    """One partition (a pandas DataFrame of Arrow-backed columns) → its output columns, in order."""
-    import pandas as pd
+def evaluate_row_group(spec: tuple[Any, ...], path: str, group: int) -> Any:
+    """One row group of `path` → its result table (outputs, 错误, inputs when kept), as Arrow."""
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    from yibaolang.tools.batch import ERROR_COLUMN, INPUT_PREFIX, Runner
+    from yibaolang.tools.batch import Options, Runner, Summary, _result_table
 
+    policy, sources, outputs, date, keep_inputs, chunk_size = spec
     key = (policy, sources, outputs, date)
     runner = _RUNNERS.get(key)
     if runner is None:
         runner = _RUNNERS[key] = Runner(_program(policy, sources), list(outputs) or None, date=date)
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    out = runner.evaluate(table)
-    names = [*runner.outputs, ERROR_COLUMN]
-    arrays = [*(out.columns[name] for name in runner.outputs), out.errors]
-    if keep_inputs:
-        taken = set(names)
-        for name, column in zip(table.column_names, table.columns, strict=True):
-            names.append(f"{INPUT_PREFIX}{name}" if name in taken else name)
-            arrays.append(column)
-    result = pa.table(arrays, names=names)
-    return result.to_pandas(types_mapper=pd.ArrowDtype)
-
-
-def _meta(program: Any, outputs: tuple[str, ...], keep_inputs: bool, columns: Any) -> tuple[Any, Any]:
-    """The partitions' pandas meta and the Arrow schema the output is written with."""
-    import pandas as pd
-    import pyarrow as pa
-
-    from yibaolang.tools.batch import ERROR_COLUMN, INPUT_PREFIX, Runner
-    from yibaolang.tools.columns import arrow_type
-
-    runner = Runner(program, list(outputs) or None, engine="interpreter")
-    fields = [(name, arrow_type(t)) for name, t in zip(runner.outputs, runner.types, strict=False)]
-    fields.append((ERROR_COLUMN, pa.string()))
-    if keep_inputs:
-        taken = {name for name, _ in fields}
-        for field in columns:
-            shown = f"{INPUT_PREFIX}{field.name}" if field.name in taken else field.name
-            fields.append((shown, field.type))
-    frame = pd.DataFrame({name: pd.Series([], dtype=pd.ArrowDtype(t)) for name, t in fields})
-    return frame, pa.schema(fields)
+    options = Options(policy=policy, cases=path, out="", keep_inputs=keep_inputs)
+    parts = []
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_size, row_groups=[group]):
+        table = pa.Table.from_batches([batch])
+        parts.append(_result_table(runner.evaluate(table), table, runner, options, Summary()))
+    return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
 
 
 def run_dask(program: Any, options: Any) -> Any:
@@ -96,7 +74,6 @@ def run_dask(program: Any, options: Any) -> Any:
 
     try:
         import dask
-        import dask.dataframe as dd
     except ImportError:
         raise BatchError("--engine dask 需要 dask：请运行 pip install 'yibaolang[dask]'") from None
     client = None
@@ -113,58 +90,70 @@ def run_dask(program: Any, options: Any) -> Any:
         # dask's own deprecation warnings (pandas 3 changes) are not the user's business.
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", FutureWarning)
-        return _run(program, options, dask, dd, client)
+        return _run(program, options, dask, client)
 
 
-def _run(program: Any, options: Any, dask: Any, dd: Any, client: Any) -> Any:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from yibaolang.tools.batch import BatchError, Summary, _progress, open_writer
+def _run(program: Any, options: Any, dask: Any, client: Any) -> Any:
+    from yibaolang.tools.batch import WideMoney
 
     try:
-        import pyarrow.parquet as pq
-
-        from yibaolang.tools.batch import refuse_duplicate_columns, refuse_special
-
-        refuse_special(options.cases)
         try:
-            names = pq.read_schema(options.cases).names
-        except Exception as exc:  # pyarrow's errors for a file that is not Parquet
-            raise BatchError(f"无法读取案例文件 {options.cases}：不是有效的 Parquet 文件（{exc}）") from None
-        refuse_duplicate_columns(options.cases, names)
-        try:
-            frame = dd.read_parquet(options.cases, dtype_backend="pyarrow", split_row_groups=True)
-        except Exception as exc:
-            raise BatchError(f"无法读取案例文件 {options.cases}：{exc}") from None
-        sources = _sources(program)
-        policy = str(Path(program.root.path).resolve())
-        outputs = tuple(options.outputs)
-        meta, schema = _meta(program, outputs, options.keep_inputs, pq.read_schema(options.cases))
-        results = frame.map_partitions(evaluate_partition, policy, sources, outputs, options.date,
-                                       options.keep_inputs, meta=meta, enforce_metadata=False)
-        parts = results.to_delayed()
-        from yibaolang.files import program_files
-
-        writer = open_writer(options.out, [*program_files(program), options.cases])
-        summary = Summary()
-        try:
-            with _progress(frame.npartitions) as bar:
-                for part in _in_order(parts, client, dask):
-                    table = pa.Table.from_pandas(part, preserve_index=False).cast(schema)
-                    writer.write(table)
-                    summary.rows += table.num_rows
-                    errors = table.column("错误")
-                    summary.errors += int(pc.sum(pc.not_equal(errors, "")).as_py() or 0)
-                    bar.advance(1)
-            writer.commit()
-        except BaseException:
-            writer.abort()
-            raise
-        return summary
+            return _write_all(program, options, dask, client, narrow=True)
+        except WideMoney:  # an amount beyond decimal(18, 2): written again with decimal(38, 2)
+            return _write_all(program, options, dask, client, narrow=False)
     finally:
         if client is not None:
             client.close()
+
+
+def _write_all(program: Any, options: Any, dask: Any, client: Any, narrow: bool) -> Any:
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from yibaolang.files import program_files
+    from yibaolang.tools.batch import (
+        BatchError,
+        Summary,
+        _progress,
+        open_writer,
+        refuse_duplicate_columns,
+        refuse_special,
+    )
+
+    refuse_special(options.cases)
+    try:
+        file = pq.ParquetFile(options.cases)
+    except Exception as exc:  # pyarrow's errors for a file that is not Parquet
+        raise BatchError(f"无法读取案例文件 {options.cases}：不是有效的 Parquet 文件（{exc}）") from None
+    refuse_duplicate_columns(options.cases, file.schema_arrow.names)
+    groups = file.metadata.num_row_groups
+    path = str(Path(options.cases).resolve())
+    spec = dask.delayed((str(Path(program.root.path).resolve()), _sources(program), tuple(options.outputs),
+                         options.date, options.keep_inputs, options.chunk_size), pure=True)
+    task = dask.delayed(evaluate_row_group, pure=True)
+    parts = [task(spec, path, group) for group in range(groups)]
+    writer = open_writer(options.out, [*program_files(program), options.cases], narrow)
+    summary = Summary()
+    try:
+        with _progress(groups) as bar:
+            for table in _in_order(parts, client, dask):
+                writer.write(table)
+                summary.rows += table.num_rows
+                summary.errors += int(pc.sum(pc.not_equal(table.column("错误"), "")).as_py() or 0)
+                bar.advance(1)
+        if groups == 0:
+            from yibaolang.tools.batch import Options, Runner, _result_table
+
+            runner = Runner(program, list(options.outputs) or None, date=options.date)
+            empty = file.schema_arrow.empty_table()
+            writer.write(_result_table(runner.evaluate(empty), empty, runner,
+                                       Options(policy="", cases="", out="", keep_inputs=options.keep_inputs),
+                                       Summary()))
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    return summary
 
 
 def _in_order(parts: list[Any], client: Any, dask: Any) -> Iterator[Any]:
@@ -183,4 +172,4 @@ def _in_order(parts: list[Any], client: Any, dask: Any) -> Iterator[Any]:
         yield from dask.compute(*parts[start:start + WINDOW], scheduler="threads")
 
 
-__all__ = ["evaluate_partition", "run_dask"]
+__all__ = ["evaluate_row_group", "run_dask"]
