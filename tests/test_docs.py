@@ -149,7 +149,18 @@ class Transcript:
         return f"{self.page}:{self.line}"
 
     def commands(self) -> list[str]:
-        return [line[2:] for line in self.text.splitlines() if line.startswith("$ ")]
+        return [line[2:] for line in _joined(self.text.splitlines()) if line.startswith("$ ")]
+
+
+def _joined(lines: list[str]) -> list[str]:
+    """Lines with a shell continuation (a trailing backslash) joined to the next one."""
+    out: list[str] = []
+    for line in lines:
+        if out and out[-1].endswith("\\"):
+            out[-1] = out[-1][:-1] + line.lstrip()
+        else:
+            out.append(line)
+    return out
 
 
 def _named(args: list[str], suffixes: tuple[str, ...]) -> list[str]:
@@ -193,7 +204,7 @@ def transcripts(page: Path) -> list[Transcript]:
         elif kind == "yaml":
             pending["yaml"] = text
         elif kind == "console" and any(line.startswith("$ yibaolang ") for line in body):
-            args = [a for line in body if line.startswith("$ ") for a in shlex.split(line[2:])]
+            args = [a for line in _joined(body) if line.startswith("$ ") for a in shlex.split(line[2:])]
             for suffix, key in ((".ybl", "ybl"), (".yaml", "yaml")):
                 named = [a for a in _named(args, (suffix,)) if not (ROOT / a).exists()]
                 if key in pending and named:
@@ -225,13 +236,18 @@ def run_transcript(t: Transcript, folder: Path) -> str:
     old = os.getcwd()
     os.chdir(where)
     try:
+        written: list[str] = []  # a command as the page writes it, continuation lines included
         for line in t.text.splitlines():
-            if not line.startswith("$ "):
+            if not (written or line.startswith("$ ")):
                 continue
-            args = shlex.split(line[2:])
+            written.append(line)
+            if line.endswith("\\"):
+                continue
+            args = shlex.split(_joined(written)[0][2:])
             assert args[0] == "yibaolang", f"{t.id}: only yibaolang commands are run"
             result = CliRunner(env={"COLUMNS": None}).invoke(main, args[1:], catch_exceptions=False)
-            shown.append(line + "\n" + result.output)
+            shown.append("\n".join(written) + "\n" + result.output)
+            written = []
     finally:
         os.chdir(old)
     return "".join(shown)
