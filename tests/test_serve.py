@@ -132,6 +132,7 @@ def test_a_case_the_policy_rejects_is_422(server: Server, case: dict[str, Any], 
         return
     assert answer.status_code == 422
     assert code in codes(answer)
+    assert len(answer.headers["x-yibaolang-version"]) == 16  # the version that refused it
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in d["message"]) for d in answer.json()["diagnostics"])
 
 
@@ -383,3 +384,9 @@ def test_a_policy_broken_from_the_start_is_listed_not_served(tmp_path: Path) -> 
         answer = running.post("/v1/policies/坏/run", {"case": {"费用": "1元"}})
         assert answer.status_code == 503 and codes(answer) == ["YB201"]
         assert running.post(f"/v1/policies/{ID}/run", {"case": CASE}).status_code == 200
+
+
+def test_a_busy_port_is_said_in_chinese(server: Server, project: Path) -> None:
+    result = cli(project, "serve", "policies", "--port", str(server.port))
+    assert result.returncode == 1
+    assert f"无法在 127.0.0.1:{server.port} 上监听：端口已被占用" in result.stderr and "Traceback" not in result.stderr

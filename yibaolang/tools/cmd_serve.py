@@ -76,8 +76,43 @@ def serve(folders: tuple[str, ...], host: str, port: int, decision_log: str | No
         for d in entry.diagnostics:
             if d.is_error:
                 click.echo(f"  {d.location}: [{d.code}] {d.message}", err=True)
-    click.echo(f"已加载 {len(entries) - len(broken)} 个政策；服务地址 http://{host}:{port}/", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=access_log, lifespan="on")
+    sock = _listen(host, port)
+    shown = sock.getsockname()
+    click.echo(f"已加载 {len(entries) - len(broken)} 个政策；服务地址 http://{_url_host(host)}:{shown[1]}/", err=True)
+    config = uvicorn.Config(app, log_level="warning", access_log=access_log, lifespan="on", server_header=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _listen(host: str, port: int) -> Any:
+    """The listening socket, opened here so that a busy port or a bad address is said in Chinese."""
+    import socket
+
+    from yibaolang.files import os_reason
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError):
+        click.echo(f"错误：无法解析监听地址 {host}", err=True)
+        sys.exit(EXIT_INPUT)
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        import errno
+
+        reason = "端口已被占用" if exc.errno == errno.EADDRINUSE else os_reason(exc)
+        click.echo(f"错误：无法在 {host}:{port} 上监听：{reason}", err=True)
+        sys.exit(EXIT_INPUT)
+    sock.set_inheritable(True)
+    return sock
 
 
 @click.command()

@@ -95,7 +95,9 @@ class Service:
                           f"是否想写 {guess}？" if guess else "GET /v1/policies 列出所有政策")
         return entry
 
-    def serving(self, entry: Entry) -> Policy:
+    def serving(self, entry: Entry, request: Request | None = None) -> Policy:
+        if entry.policy is not None and request is not None:
+            request.state.version = entry.policy.version
         if entry.policy is None:
             errors = [d for d in entry.diagnostics if d.is_error]
             raise Refusal(503, errors or [refusal(503, NO_POLICY, "政策尚未加载").diagnostics[0]])
@@ -124,9 +126,8 @@ class Service:
             raise refusal(503, TIMEOUT, f"计算超过了时间上限（{self.settings.timeout:g} 秒）",
                           "请核对案例；政策的计算步数另有上限（YB423）") from None
 
-    def decide(self, entry: Entry, req: CaseRequest) -> Decision:
-        """The request's case checked against the version served now (CaseError → 422), not yet evaluated."""
-        policy = self.serving(entry)
+    def decide(self, entry: Entry, policy: Policy, req: CaseRequest) -> Decision:
+        """The request's case checked against `policy` (CaseError → 422), not yet evaluated."""
         return Decision(entry, policy, policy.case(req.case), Outcome([], [], None, "", {}), req, new_id())
 
     def record(self, decision: Decision, endpoint: str) -> None:
@@ -171,6 +172,12 @@ class Service:
 # ------------------------------------------------------------------ handlers
 
 
+def _version_header(request: Request) -> dict[str, str] | None:
+    """A refusal about a case names the version that refused it."""
+    version = getattr(request.state, "version", None)
+    return {"X-Yibaolang-Version": version} if version else None
+
+
 def handler(func: Callable[[Service, Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
     """A route whose Refusal and CaseError become their yibaolang.error/1 answers."""
 
@@ -179,9 +186,9 @@ def handler(func: Callable[[Service, Request], Awaitable[Response]]) -> Callable
         try:
             return await func(service, request)
         except Refusal as exc:
-            return JSON(exc.document(), status_code=exc.status)
+            return JSON(exc.document(), status_code=exc.status, headers=_version_header(request))
         except CaseError as exc:
-            return JSON(exc.document(), status_code=422)
+            return JSON(exc.document(), status_code=422, headers=_version_header(request))
 
     endpoint.__name__ = func.__name__
     endpoint.__doc__ = func.__doc__
@@ -215,9 +222,10 @@ async def get_policy(service: Service, request: Request) -> Response:
 async def run(service: Service, request: Request) -> Response:
     entry = service.entry(request.path_params["id"])
     req = case_request(await service.body(request), explain=False)
+    policy = service.serving(entry, request)  # the version now: a reload during the evaluation does not mix two
 
     def work() -> tuple[Decision, dict[str, Any]]:
-        decision = service.decide(entry, req)
+        decision = service.decide(entry, policy, req)
         decision.outcome = outcome = decision.policy.evaluate(decision.case, date=req.date, outputs=req.outputs)
         if not outcome.ok:
             raise CaseError([d for d in outcome.diagnostics if d.is_error])
@@ -237,13 +245,13 @@ async def run(service: Service, request: Request) -> Response:
 async def explain(service: Service, request: Request) -> Response:
     entry = service.entry(request.path_params["id"])
     req = case_request(await service.body(request), explain=True)
+    policy = service.serving(entry, request)  # the version now: a reload during the evaluation does not mix two
 
     def work() -> tuple[Decision, Any]:
         from yibaolang.outputs.render import render
         from yibaolang.outputs.render.jsonfmt import explain_document
 
-        decision = service.decide(entry, req)
-        policy = decision.policy
+        decision = service.decide(entry, policy, req)
         exp, decision.outcome = policy.explained(decision.case, date=req.date, outputs=req.outputs,
                                                  what_if=req.what_if, charts=req.format == "html")
         errors = [d for d in exp.diagnostics if d.is_error]
