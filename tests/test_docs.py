@@ -126,7 +126,7 @@ def test_doc_block_checks(block: Block, tmp_path: Path) -> None:
 # a block with `file=名称` defines that file; an unnamed ybl/ybl-error block defines the policy the next
 # transcript names, an unnamed yaml block its --case file.  `<!-- 改 文件：旧 → 新 -->` edits a file
 # the way the prose says (the tutorial's "改第一处后再检查").  Transcripts that name none of the page's
-# files run at the repository root (policies/, examples/).
+# files run in a folder linking to the repository's policies/, examples/, stdlib/ and tests/.
 #
 # Pages whose transcripts are run; the others' still show older output and are to be brought in.
 TRANSCRIPT_PAGES = ("tutorial.md", "init.md", "letter.md")
@@ -227,11 +227,14 @@ def run_transcript(t: Transcript, folder: Path) -> str:
     import shlex
 
     uses_page_files = any(name in cmd for cmd in t.commands() for name in t.files)
-    where = folder if uses_page_files else ROOT
+    where = folder  # never the repository itself: a transcript's -o must not write into the checkout
     if uses_page_files:
         (folder / "yibaolang.toml").write_text("", encoding="utf-8")
         for name, text in t.files.items():
             (folder / name).write_text(text, encoding="utf-8")
+    else:
+        for name in ("policies", "examples", "stdlib", "tests"):
+            (folder / name).symlink_to(ROOT / name, target_is_directory=True)
     shown = []
     old = os.getcwd()
     os.chdir(where)
