@@ -390,3 +390,42 @@ def test_a_busy_port_is_said_in_chinese(server: Server, project: Path) -> None:
     result = cli(project, "serve", "policies", "--port", str(server.port))
     assert result.returncode == 1
     assert f"无法在 127.0.0.1:{server.port} 上监听：端口已被占用" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_decision_the_log_cannot_hold_is_not_answered(tmp_path: Path) -> None:
+    """A full disk under the decision log: the decision is refused (503, YB457), never answered unlogged."""
+    import anyio
+
+    from yibaolang.tools.serve.app import Service, Settings
+    from yibaolang.tools.serve.decisions import Decision
+    from yibaolang.tools.serve.errors import Refusal
+    from yibaolang.tools.serve.requests import CaseRequest
+
+    class Full:
+        def write(self, text: str) -> None:
+            raise OSError(28, "No space left on device")
+
+    service = Service(Settings([str(policy_folder(tmp_path))], decision_log=str(tmp_path / "d.jsonl"),
+                               reload_interval=0))
+    service.start()
+    assert service.log is not None
+    real, service.log._file = service.log._file, Full()  # type: ignore[assignment]
+    try:
+        entry = service.registry.get(ID)
+        assert entry is not None and entry.policy is not None
+        policy = entry.policy
+        decision = Decision(entry, policy, policy.case(CASE), policy.evaluate(CASE), CaseRequest(CASE, None, None), "x")
+        with pytest.raises(Refusal) as caught:
+            anyio.run(service.bounded, lambda: service.record(decision, "run"))
+    finally:
+        service.log._file = real
+        service.stop()
+    assert caught.value.status == 503 and caught.value.diagnostics[0].code == "YB457"
+    assert "磁盘空间不足" in caught.value.diagnostics[0].message
+
+
+def test_a_log_that_cannot_be_opened_is_said_before_serving(tmp_path: Path) -> None:
+    policy_folder(tmp_path)
+    result = cli(tmp_path, "serve", "policies", "--decision-log", "无此文件夹/d.jsonl", "--port", "0")
+    assert result.returncode == 1
+    assert "无法打开决定日志 无此文件夹/d.jsonl：所在的文件夹不存在" in result.stderr and "Traceback" not in result.stderr

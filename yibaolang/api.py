@@ -158,14 +158,16 @@ class InputSpec:
     default: Any
     options: tuple[str, ...] | None
     description: str | None
-    required: bool
+    required: bool     # no 默认: a case that needs it must give it
     accumulates: str | None
+    range_display: str | None = None  # "0.00元 至 100,000,000.00元"
 
     def as_json(self) -> dict[str, Any]:
         return {"name": self.name, "type": self.type, "kind": self.kind, "unit": self.unit,
                 "range": None if self.low is None and self.high is None else {"low": self.low, "high": self.high},
                 "default": self.default, "options": list(self.options) if self.options is not None else None,
-                "description": self.description, "required": self.required, "accumulates": self.accumulates}
+                "description": self.description, "required": self.required, "accumulates": self.accumulates,
+                "range_display": self.range_display}
 
 
 @attrs.define(eq=False)
@@ -205,20 +207,28 @@ class Policy:
         for info in declared_inputs(self.program).values():
             decl, type_ = info.decl, info.type
 
-            def constant(expr: Any, info: Any = info, type_: Type = type_) -> Any:
+            def value(expr: Any, info: Any = info) -> Any:
                 if expr is None:
                     return None
                 try:
-                    return to_json(type_, evaluator.constant(info.scope, expr))
+                    return evaluator.constant(info.scope, expr)
                 except Exception:  # a bound that reads an input: the interpreter checks it per case
                     return None
+
+            def constant(expr: Any, type_: Type = type_) -> Any:
+                found = value(expr)
+                return to_json(type_, found) if found is not None else None
+
+            low, high = value(decl.range_low), value(decl.range_high)
+            shown = f"{display(type_, low)} 至 {display(type_, high)}" if low is not None and high is not None else None
 
             out.append(InputSpec(
                 name=info.name, type=type_.name, kind=type_.kind.value, unit=UNITS.get(type_.kind),
                 low=constant(decl.range_low), high=constant(decl.range_high), default=constant(decl.default),
                 options=tuple(type_.enum.values) if type_.kind is Kind.ENUM and type_.enum is not None else None,
                 description=decl.description, required=decl.default is None,
-                accumulates=decl.accumulates.display if decl.accumulates is not None else None))
+                accumulates=decl.accumulates.display if decl.accumulates is not None else None,
+                range_display=shown))
         return out
 
     def outputs(self) -> list[dict[str, Any]]:

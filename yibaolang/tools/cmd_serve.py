@@ -65,7 +65,13 @@ def serve(folders: tuple[str, ...], host: str, port: int, decision_log: str | No
 
     settings = Settings(list(folders), list(shadow), decision_log, log_max, log_backups, max_body, timeout,
                         reload_interval)
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except OSError as exc:  # the decision log cannot be opened: said before anything is served
+        from yibaolang.files import os_reason
+
+        click.echo(f"错误：无法打开决定日志 {decision_log}：{os_reason(exc)}", err=True)
+        sys.exit(EXIT_INPUT)
     service = app.state.service
     entries = list(service.registry)
     for skipped in service.registry.skipped:

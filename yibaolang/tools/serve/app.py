@@ -19,7 +19,7 @@ import attrs
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
@@ -27,7 +27,7 @@ from yibaolang.api import CaseError, Policy, check_source, run_document
 from yibaolang.diagnostics import Diagnostic, to_json_obj
 from yibaolang.engines.outcome import Outcome
 from yibaolang.tools.serve.decisions import SHADOW, Decision, DecisionLog, decision_record, new_id, output_values
-from yibaolang.tools.serve.errors import INTERNAL, NO_POLICY, NO_ROUTE, TIMEOUT, Refusal, refusal
+from yibaolang.tools.serve.errors import INTERNAL, LOG_FAILED, NO_POLICY, NO_ROUTE, TIMEOUT, Refusal, refusal
 from yibaolang.tools.serve.registry import Entry, Registry, Watcher, policy_detail, policy_summary
 from yibaolang.tools.serve.requests import CaseRequest, case_request, check_request, check_size, parse_json, too_large
 
@@ -131,9 +131,18 @@ class Service:
         return Decision(entry, policy, policy.case(req.case), Outcome([], [], None, "", {}), req, new_id())
 
     def record(self, decision: Decision, endpoint: str) -> None:
-        if self.log is not None:
+        """The decision's line in the log; a decision that cannot be logged is not answered (503)."""
+        if self.log is None:
+            return
+        try:
             self.log.write(decision_record(decision.decision_id, endpoint, decision.entry.id, decision.policy,
                                            decision.case, decision.outcome, decision.request.outputs))
+        except OSError as exc:
+            from yibaolang.files import os_reason
+
+            log.error("无法写入决定日志 %s：%s", self.log.path, os_reason(exc))
+            raise refusal(503, LOG_FAILED, f"无法写入决定日志：{os_reason(exc)}",
+                          "决定没有记录，因此没有给出；请服务的管理员检查日志文件所在的磁盘") from None
 
     def compare_shadow(self, decision: Decision) -> None:
         """The same request against the candidate policy of the same id; a line in the log when outputs differ."""
@@ -189,6 +198,8 @@ def handler(func: Callable[[Service, Request], Awaitable[Response]]) -> Callable
             return JSON(exc.document(), status_code=exc.status, headers=_version_header(request))
         except CaseError as exc:
             return JSON(exc.document(), status_code=422, headers=_version_header(request))
+        except ClientDisconnect:  # nobody is left to read an answer
+            return Response(status_code=400)
 
     endpoint.__name__ = func.__name__
     endpoint.__doc__ = func.__doc__

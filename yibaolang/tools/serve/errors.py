@@ -4,7 +4,7 @@ Every refusal is a `yibaolang.error/1` document with Chinese diagnostics:
 400 malformed JSON (YB450), 413 a body over the limit (YB451), 404 an unknown
 policy (YB452) or address (YB455), 405 a wrong method (YB455), 422 a request or
 case the policy rejects (YB453 and the case codes YB4xx), 503 an evaluation
-over its time limit (YB454).  Nothing a client sends produces a traceback.
+over its time limit (YB454) or a decision the log cannot hold (YB457).  Nothing a client sends produces a traceback.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ BAD_REQUEST = "YB453"
 TIMEOUT = "YB454"
 NO_ROUTE = "YB455"
 INTERNAL = "YB456"
+LOG_FAILED = "YB457"
 
 REQUEST = "请求"  # the "file" a diagnostic about the request body names
 

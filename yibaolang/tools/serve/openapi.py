@@ -76,7 +76,7 @@ SCHEMAS: dict[str, Any] = {
                              "range": {"type": ["object", "null"], "properties": {"low": VALUE, "high": VALUE}},
                              "default": VALUE, "options": {"type": ["array", "null"], "items": {"type": "string"}},
                              "description": NULLABLE_STRING, "required": {"type": "boolean"},
-                             "accumulates": NULLABLE_STRING}},
+                             "accumulates": NULLABLE_STRING, "range_display": NULLABLE_STRING}},
     "PolicyDetail": {"allOf": [ref("PolicySummary"), {
         "type": "object", "required": ["inputs", "outputs", "clauses", "diagnostics"],
         "properties": {"inputs": {"type": "array", "items": ref("Input")},
@@ -128,7 +128,7 @@ def _json(schema: str) -> dict[str, Any]:
 
 def _errors(*statuses: int) -> dict[str, Any]:
     words = {400: "请求体不是有效的 JSON", 404: "找不到政策", 413: "请求体过大", 422: "请求或案例有误（政策拒绝这个案例）",
-             503: "计算超时，或政策尚无可用的版本"}
+             503: "计算超时、决定写不进决定日志，或政策尚无可用的版本"}
     return {str(s): {"description": words[s], "content": _json("Error")} for s in statuses}
 
 
