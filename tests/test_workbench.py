@@ -83,6 +83,7 @@ def test_the_form_is_generated_from_the_inputs(browser: Any, server: Server) -> 
     assert options == ["", "职工", "居民"]
     assert page.eval_on_selector('select[name="大病个人负担·单位"]', "s => [...s.options].map(o => o.value)") == ["元", "万元"]
     assert page.get_attribute('input[name="计算日期"]', "type") == "date"
+    assert "（范围 0.00元 至 100,000,000.00元）" in page.inner_text("#case-form")
 
 
 def test_submitting_shows_the_cli_figures_and_the_explanation(browser: Any, server: Server, project: Path) -> None:
@@ -119,6 +120,7 @@ def test_what_if_lists_what_changes(browser: Any, server: Server) -> None:
     row = page.inner_text('#what-if tr[data-change="居民门诊报销"]')
     assert "3,000.00元" in row and "2,250.00元" in row and "-750.00元" in row
     assert figures(page)["居民门诊报销"] == "2250.00"  # the explanation shown is of the case assumed
+    assert "假设：门诊费用 = 5,000.00元" in page.inner_text("#result h2")
 
 
 def test_a_bad_value_is_reported_in_chinese(browser: Any, server: Server) -> None:
