@@ -584,13 +584,18 @@ def band_charts(program: Program, values: dict[str, Any], date: dt.date | None) 
     inputs = declared_inputs(program)
     for symbol in program.root.own.values():
         decl = symbol.decl
-        if not isinstance(decl, ir.Definition) or not isinstance(decl.expr, ir.Banded):
+        if not isinstance(decl, ir.Definition):
+            continue
+        banded = decl.expr
+        while isinstance(banded, ir.Bounded):  # 分段累进 … then 封顶 on the next line (docs/language.md)
+            banded = banded.value
+        if not isinstance(banded, ir.Banded):
             continue
         type_ = program.types.get(symbol.key)
         if type_ is None or type_.kind is not Kind.MONEY:
             continue
         cone = Cone(program)
-        cone.expr(decl.expr.subject, cone.root(), symbol)
+        cone.expr(banded.subject, cone.root(), symbol)
         numeric = sorted(n for n in cone.inputs if n in inputs and inputs[n].type.is_numeric)
         if len(numeric) != 1:
             continue  # the subject is not a function of one input
@@ -599,7 +604,7 @@ def band_charts(program: Program, values: dict[str, Any], date: dt.date | None) 
         probe = Probe(cone, input_name, values, date, x_type)
         frame = probe.frame(Decimal(values.get(input_name, 0) or 0))
         finite = []
-        for edge in bands.edges(decl.expr):
+        for edge in bands.edges(banded):
             for bound in (edge.lower, edge.upper):
                 fn = probe.fn(bound, cone.root()) if bound is not None else None
                 value = probe.value(fn, frame) if fn is not None else None
@@ -607,7 +612,7 @@ def band_charts(program: Program, values: dict[str, Any], date: dt.date | None) 
                     finite.append(Decimal(value))
         top = max(finite, default=ZERO)
         current = values.get(input_name)
-        is_subject = isinstance(decl.expr.subject, ir.Name) and decl.expr.subject.name == input_name
+        is_subject = isinstance(banded.subject, ir.Name) and banded.subject.name == input_name
         reach = top if is_subject or not _number(current) else max(top, Decimal(current))
         if reach <= 0:
             continue

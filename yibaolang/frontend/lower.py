@@ -31,6 +31,8 @@ _DATE_CN = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 _DATE_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _MONTH_DAY = re.compile(r"(\d{1,2})月(\d{1,2})日")
 
+_MAGNITUDE = {"万": 10000, "亿": 100000000}
+
 _DURATION_UNITS = {
     "个月": ir.LiteralKind.MONTHS,
     "年": ir.LiteralKind.YEARS,
@@ -125,10 +127,7 @@ class Lowering:
         (token,) = children
         text = str(token)
         amount = self._decimal(token, text)
-        if "万" in text:
-            amount *= 10000
-        elif "亿" in text:
-            amount *= 100000000
+        amount *= _MAGNITUDE.get(text[-2], 1)
         if abs(amount) >= MAX_MONEY:
             self.fail("YB004", self.tspan(token), f"金额过大：{text}", "金额须小于 1000万亿元（10¹⁵ 元）")
             amount = Decimal(0)
@@ -151,7 +150,13 @@ class Lowering:
 
     def number(self, meta: Meta, children: list[Token]) -> ir.Literal:
         (token,) = children
-        return self._lit(token, ir.LiteralKind.NUMBER, self._decimal(token, str(token)))
+        text = str(token)
+        value = self._decimal(token, text) * _MAGNITUDE.get(text[-1], 1)
+        if abs(value) >= MAX_MONEY:
+            # The same bound as money: 万/亿 must not carry a number past what a case may hold.
+            self.fail("YB004", self.tspan(token), f"数字过大：{text}", "数须小于 1000万亿（10¹⁵）")
+            value = Decimal(0)
+        return self._lit(token, ir.LiteralKind.NUMBER, value)
 
     def duration(self, meta: Meta, children: list[Token]) -> ir.Literal:
         (token,) = children
@@ -351,17 +356,22 @@ class Lowering:
             otherwise = last[1] if last is not None else None
         return ir.Cases(subject, tuple(rows), otherwise, self.span(meta))
 
-    def table_row1(self, meta: Meta, c: list[Any]) -> ir.TableRow:
-        return ir.TableRow(str(c[0]), (c[1],), self.span(meta))
+    # A row listing several keys is one row per key, all with the same cells, so every
+    # engine reads it as the separate rows it stands for (docs/language.md, 查表).
+    def table_row1(self, meta: Meta, c: list[Any]) -> list[ir.TableRow]:
+        *keys, value = c
+        return [ir.TableRow(str(key), (value,), self.span(meta)) for key in keys]
 
-    def table_row2(self, meta: Meta, c: list[Any]) -> ir.TableRow:
-        return ir.TableRow(str(c[0]), tuple(c[1:]), self.span(meta))
+    def table_row2(self, meta: Meta, c: list[Any]) -> list[ir.TableRow]:
+        keys = [k for k in c if isinstance(k, Token)]
+        cells = tuple(k for k in c if not isinstance(k, Token))
+        return [ir.TableRow(str(key), cells, self.span(meta)) for key in keys]
 
     def table_header(self, meta: Meta, c: list[Token]) -> list[Token]:
         return list(c)
 
     def table1(self, meta: Meta, c: list[Any]) -> ir.Table:
-        return ir.Table((c[0],), (), (), tuple(c[1:]), self.span(meta))
+        return ir.Table((c[0],), (), (), tuple(r for rows in c[1:] for r in rows), self.span(meta))
 
     def table2(self, meta: Meta, c: list[Any]) -> ir.Table:
         key1, key2, header, *rows = c
@@ -369,9 +379,25 @@ class Lowering:
             (key1, key2),
             tuple(str(t) for t in header),
             tuple(self.tspan(t) for t in header),
-            tuple(rows),
+            tuple(r for group in rows for r in group),
             self.span(meta),
         )
+
+    # -------------------------------------------------------------- 封顶 / 保底 after a block
+
+    def block_cap(self, meta: Meta, c: list[Any]) -> tuple[ir.BoundKind, ir.Expr]:
+        return (ir.BoundKind.CAP, c[0])
+
+    def block_floor(self, meta: Meta, c: list[Any]) -> tuple[ir.BoundKind, ir.Expr]:
+        return (ir.BoundKind.FLOOR, c[0])
+
+    def limited_block(self, meta: Meta, c: list[Any]) -> ir.Expr:
+        # The same node as `块 封顶 X` written inline, limits applied top to bottom.
+        block, *limits = c
+        expr: ir.Expr = block
+        for kind, limit in limits:
+            expr = ir.Bounded(kind, expr, limit, _join(block.span, limit.span))
+        return expr
 
     # -------------------------------------------------------------- types
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -413,6 +413,9 @@ def _syntax_diagnostic(path: str, text: str, exc: UnexpectedInput, offset: int) 
             return error("YB101", span, f"语法错误：无法识别的字符 “{first[0]}”", "这个字符不能出现在这里")
         token = Token("NAME", first, token.start_pos, token.line, token.column, token.line,
                       (token.column or 1) + len(first), token.start_pos)
+    misplaced = _misplaced_in_block(path, text, token, offset, exc.expected)
+    if misplaced is not None:
+        return misplaced
     if "NAME" in exc.expected and token.value in keywords() and token.type != "NAME":
         # The lexer reads a keyword wherever it stands; say so rather than "unexpected".
         span = ir.Span(path, line + offset, column, line + offset, (token.end_column or column + 1))
@@ -454,6 +457,57 @@ def _syntax_diagnostic(path: str, text: str, exc: UnexpectedInput, offset: int) 
                                 candidate.end_column or ccol + len(candidate))
                 return _glued(cspan, str(candidate), spaced)
     return error("YB100", span, message, hint, suggestions=suggestions)
+
+
+_LIMIT_AFTER_BLOCK = (
+    "块（分段累进、分档、分情况、查表）之后的 封顶/保底 另起一行，与块的第一行对齐，"
+    "块本身写在 “定义 … =” 的下一行，例如：\n"
+    "    定义 报销 : 金额 =\n"
+    "        分段累进 费用\n"
+    "            …\n"
+    "        封顶 20万元"
+)
+
+
+def _enclosing_block(text: str, line: int) -> tuple[str, str] | None:
+    """The block keyword (分情况, 查表 …) whose rows hold `line` (1-based, in `text`) and what follows it."""
+    lines = text.split("\n")
+    if not 1 <= line <= len(lines):
+        return None
+    own = lines[line - 1]
+    depth = len(own) - len(own.lstrip(" "))
+    for above in reversed(lines[: line - 1]):
+        stripped = above.lstrip(" ")
+        if not stripped or stripped.startswith("#"):
+            continue
+        if len(above) - len(stripped) < depth:
+            head = stripped.split()[0] if stripped.split() else ""
+            for word in ("分段累进", "分档", "分情况", "查表"):
+                if head == word or f"= {word}" in stripped:
+                    return word, stripped.split(word, 1)[1].strip()
+            return None
+    return None
+
+
+def _misplaced_in_block(path: str, text: str, token: Token, offset: int,
+                        expected: Collection[str]) -> Diagnostic | None:
+    """The documented way to write what drafters write inside or after a block (docs/language.md)."""
+    line, column = token.line or 1, token.column or 1
+    span = ir.Span(path, line + offset, column, line + offset, token.end_column or column + 1)
+    line_text = text.split("\n")[line - 1] if line - 1 < text.count("\n") + 1 else ""
+    first_on_line = line_text[: column - 1].strip() == ""
+    if token.type != "NAME" and token.value in ("封顶", "保底") and first_on_line:
+        return error("YB100", span, f"语法错误：这里不能写 {token.value}", _LIMIT_AFTER_BLOCK)
+    block, subject = _enclosing_block(text, line) or ("", "")
+    if token.type != "NAME" and token.value in ("是", "否") and first_on_line and block == "分情况":
+        return error("YB100", span, "分情况 按 选项 的取值分行，不能按 是否 的“是”“否”分行",
+                     f"是否 的输入请用 如果，例如 如果 {subject or '条件'} 则 … 否则 …；"
+                     "要分几种情况时，把输入声明为选项，例如 选项 {在职, 退休}")
+    if token.type == "NAME" and block == "查表" and not first_on_line and "COLON" in expected \
+            and "COMMA" in expected:
+        return error("YB100", span, f"语法错误：这里不应出现名称“{token.value}”",
+                     "一行列出几个行键时用逗号分隔，例如 基层, 一级 : 0元")
+    return None
 
 
 _GLUED = "连写在一起"

@@ -271,6 +271,13 @@ def _definition_lines(d: ir.Definition, indent: str) -> list[str]:
     head = f"{indent}定义 {d.name}" + (f" : {_type(d.type)}" if d.type is not None else "") + " ="
     if is_block(d.expr):
         return [head, *block_lines(d.expr, indent + INDENT)]
+    limits: list[str] = []
+    inner = d.expr
+    while isinstance(inner, ir.Bounded):  # 封顶/保底 on the lines after a block (docs/language.md)
+        limits.insert(0, f"{indent}{INDENT}{inner.kind.value} {_wrap(inner.limit, P_SUM)}")
+        inner = inner.value
+    if limits and is_block(inner):
+        return [head, *block_lines(inner, indent + INDENT), *limits]
     return [f"{head} {expr_text(d.expr)}"]
 
 

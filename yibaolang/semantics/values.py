@@ -158,6 +158,7 @@ _MONEY_RE = re.compile(rf"({_NUMBER})\s*([万亿]?)\s*元")
 _PERCENT_RE = re.compile(rf"({_NUMBER})\s*[%％]")
 _POINTS_RE = re.compile(rf"({_NUMBER})\s*个百分点")
 _TIMES_RE = re.compile(rf"({_NUMBER})\s*倍")
+_SCALED_RE = re.compile(rf"({_NUMBER})\s*([万亿])")
 _DURATION_RE = re.compile(rf"({_NUMBER})\s*(个月|月|年|日|天)")
 _PLAIN_RE = re.compile(_NUMBER)
 _DATE_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
@@ -312,6 +313,12 @@ def parse_value(raw: Any, type_: Type) -> Any:
         if match:
             value = _decimal(match.group(1))
             if value is not None:
+                return _finish_number(value, type_, plain_value=False, text=text)
+        match = _SCALED_RE.fullmatch(text)  # 500万, 2亿: as a policy writes a 数
+        if match:
+            value = _decimal(match.group(1))
+            if value is not None:
+                value = _WIDE.multiply(value, 10000 if match.group(2) == "万" else 100000000)
                 return _finish_number(value, type_, plain_value=False, text=text)
     elif kind in DURATION_UNITS:
         match = _DURATION_RE.fullmatch(text)

@@ -63,7 +63,8 @@ def _table(ctx: LintContext, node: ir.Table, clause: str | None) -> Iterator[Dia
     else:
         seen: dict[tuple[str, ...], ir.TableRow] = {}
         for row, text in zip(node.rows, texts, strict=False):
-            if text in seen:
+            # Keys listed on one row (基层, 一级 : 0元) share their value on purpose.
+            if text in seen and seen[text].span != row.span:
                 yield Diagnostic("YB522", Severity.INFO, row.span,
                                  f"查表 的行“{row.key}”与“{seen[text].key}”取值完全相同",
                                  "若两者本应不同，请核对原文", clause=clause)

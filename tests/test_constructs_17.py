@@ -1,0 +1,118 @@
+"""Constructs of issue 17 (docs/language.md §3, §24, §25): 万/亿 on plain numbers, a 查表 row listing
+several keys, 封顶/保底 on the lines after a block, and the diagnostics that show how to write them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.test_fuzz import _shape
+from yibaolang import ir
+from yibaolang.frontend import syntax
+from yibaolang.frontend.source import from_text
+from yibaolang.ir import printer
+from yibaolang.ir.types import NUMBER
+from yibaolang.semantics.values import parse_value
+
+
+def parse(text: str) -> tuple[ir.Module, list[Any]]:
+    module, diagnostics = syntax.parse(from_text("t.ybl", text))
+    return module, diagnostics
+
+
+def only_definition(text: str) -> ir.Expr:
+    module, diagnostics = parse(text)
+    assert diagnostics == []
+    return module.definitions[-1].expr
+
+
+@pytest.mark.parametrize(("written", "value"), [("500万", 5000000), ("2亿", 200000000), ("1.5万", 15000),
+                                                 ("0.25亿", 25000000), ("7", 7)])
+def test_scaled_number_literal(written: str, value: int) -> None:
+    expr = only_definition(f"定义 人数 = {written}\n")
+    assert isinstance(expr, ir.Literal) and expr.kind is ir.LiteralKind.NUMBER
+    assert expr.value == Decimal(value) and expr.text == written
+
+
+@given(st.integers(min_value=0, max_value=10**9), st.sampled_from(["万", "亿"]))
+def test_scaled_number_is_bounded_like_money(digits: int, unit: str) -> None:
+    scale = 10**4 if unit == "万" else 10**8
+    module, diagnostics = parse(f"定义 人数 = {digits}{unit}\n")
+    too_large = digits * scale >= 10**15
+    assert [d.code for d in diagnostics] == (["YB004"] if too_large else [])
+    if not too_large:
+        assert module.definitions[0].expr.value == digits * scale  # type: ignore[union-attr]
+
+
+def test_scaled_number_in_a_range() -> None:
+    module, diagnostics = parse("输入 参保人数 : 数 范围 0 至 2亿\n")
+    assert diagnostics == []
+    assert module.inputs[0].range_high.value == Decimal(200000000)  # type: ignore[union-attr]
+
+
+def test_case_value_scaled_number() -> None:
+    assert parse_value("500万", NUMBER) == Decimal(5000000)
+    assert parse_value("2亿", NUMBER) == Decimal(200000000)
+
+
+def test_table_row_with_several_keys_is_one_row_per_key() -> None:
+    expr = only_definition("定义 起付 : 金额 =\n    查表 (等级)\n        基层, 一级 : 0元\n        二级 : 500元\n")
+    assert isinstance(expr, ir.Table)
+    assert [r.key for r in expr.rows] == ["基层", "一级", "二级"]
+    assert expr.rows[0].cells == expr.rows[1].cells
+
+
+def test_two_key_table_row_with_several_keys() -> None:
+    expr = only_definition("定义 比例 : 比例 = 查表 (等级, 人员)\n        在职  退休\n"
+                           "    基层, 一级  90%  95%\n    二级  80%  85%\n")
+    assert isinstance(expr, ir.Table)
+    assert [(r.key, [c.text for c in r.cells]) for r in expr.rows] == [  # type: ignore[attr-defined]
+        ("基层", ["90%", "95%"]), ("一级", ["90%", "95%"]), ("二级", ["80%", "85%"])]
+
+
+BLOCK_WITH_LIMITS = """定义 报销 : 金额 =
+    分段累进 费用
+        0元 至 10万元 按 50%
+    封顶 20万元
+    保底 1元
+"""
+
+
+def test_limits_after_a_block_wrap_it_top_to_bottom() -> None:
+    expr = only_definition(BLOCK_WITH_LIMITS)
+    assert isinstance(expr, ir.Bounded) and expr.kind is ir.BoundKind.FLOOR
+    inner = expr.value
+    assert isinstance(inner, ir.Bounded) and inner.kind is ir.BoundKind.CAP
+    assert isinstance(inner.value, ir.Banded)
+    assert (expr.span.line, expr.span.end_line) == (2, 5)
+
+
+def test_limits_after_a_block_are_the_inline_cap() -> None:
+    inline = only_definition("定义 分段 : 金额 =\n    分段累进 费用\n        0元 至 10万元 按 50%\n")
+    expr = only_definition(BLOCK_WITH_LIMITS)
+    assert isinstance(expr, ir.Bounded) and isinstance(expr.value, ir.Bounded)
+    assert _shape(expr.value.value) == _shape(inline)
+
+
+def test_printed_block_limits_parse_back() -> None:
+    module, _ = parse("输入 费用 : 金额\n" + BLOCK_WITH_LIMITS)
+    text = printer.module_text(module)
+    assert "    封顶 200000元\n    保底 1元" in text
+    again, diagnostics = parse(text)
+    assert diagnostics == [] and _shape(again) == _shape(module)
+
+
+@pytest.mark.parametrize(("text", "message", "hint"), [
+    ("定义 报销 : 金额 = 分段累进 费用\n    0元 至 10万元 按 50%\n封顶 8万元\n", "这里不能写 封顶", "封顶 20万元"),
+    (BLOCK_WITH_LIMITS.replace("    封顶", "        封顶"), "这里不能写 封顶", "与块的第一行对齐"),
+    ("定义 补助 : 金额 =\n    分情况 在职\n        是 : 100元\n        否 : 0元\n", "是否", "如果 在职 则"),
+    ("定义 起付 : 金额 =\n    查表 (等级)\n        基层 一级 : 0元\n", "名称“一级”", "基层, 一级 : 0元"),
+])
+def test_wrong_way_diagnostics_say_what_to_write(text: str, message: str, hint: str) -> None:
+    _, diagnostics = parse(text)
+    assert diagnostics, text
+    assert message in diagnostics[0].message and hint in diagnostics[0].hint
