@@ -116,3 +116,22 @@ def test_wrong_way_diagnostics_say_what_to_write(text: str, message: str, hint: 
     _, diagnostics = parse(text)
     assert diagnostics, text
     assert message in diagnostics[0].message and hint in diagnostics[0].hint
+
+
+@pytest.mark.parametrize("divisor", ["0", "0元", "(0)", "0.00", "0%"])
+def test_literal_zero_divisor_is_refused_when_checked(divisor: str) -> None:
+    _, diagnostics = parse(f"定义 人均 = 费用 ÷ {divisor}\n")
+    assert [d.code for d in diagnostics] == ["YB411"]
+
+
+def test_nonzero_literal_divisor_is_fine() -> None:
+    _, diagnostics = parse("定义 人均 = 费用 ÷ 0.01\n")
+    assert diagnostics == []
+
+
+def test_exception_may_not_override_its_own_clause() -> None:
+    text = ('条款 "三" 特殊人群\n    定义 起付 : 金额 = 500元\n'
+            '    例外 起付 当 甲 时 = 0元 优先于 "三"\n    例外 起付 当 乙 时 = 1元 优先于 "四"\n')
+    _, diagnostics = parse(text)
+    assert [(d.code, d.span.line) for d in diagnostics] == [("YB108", 3)]
+    assert '优先于 "三"' in diagnostics[0].hint

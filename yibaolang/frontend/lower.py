@@ -214,6 +214,11 @@ class Lowering:
         return self._arith(ir.ArithOp.MUL, meta, c)
 
     def div(self, meta: Meta, c: list[Any]) -> ir.Arith:
+        divisor = c[-1]
+        if isinstance(divisor, ir.Literal) and isinstance(divisor.value, Decimal) and divisor.value == 0:
+            # Every case would fail with the same YB411; say so when the policy is checked.
+            self.fail("YB411", self.span(meta), f"除数为零：除以 {divisor.text}",
+                      "除数写成了 0：请核对原文中的数")
         return self._arith(ir.ArithOp.DIV, meta, c)
 
     def neg(self, meta: Meta, c: list[Any]) -> ir.Expr:
@@ -540,6 +545,11 @@ class Lowering:
                 text = item[1] if text is None else text + item[1]
             else:
                 out.append(attrs.evolve(item, clause=clause_id))
+        for item in out:
+            if isinstance(item, ir.ExceptionRule) and clause_id in item.overrides:
+                self.fail("YB108", item.span, f"例外不能优先于它自己所在的条款 {clause_id}",
+                          "同一条款里的两条例外无法排定先后：把要优先的一条移到单独的条款，"
+                          f"再在它后面写 优先于 \"{clause_id}\"")
         clause = ir.Clause(clause_id, unquote(raw_id), self.title(title), text, self.span(meta))
         return [clause, *out]
 
