@@ -124,7 +124,7 @@ def test_rounding_targets() -> None:
 
 
 def test_every_builtin_is_declared_once_and_implemented_by_both_engines() -> None:
-    assert evaluate.Evaluator and vector.Engine  # the engines register on import
+    assert evaluate.__name__ and vector.__name__  # importing the engines registers their builtins
     assert builtins.missing("interpreter") == []
     assert builtins.missing("vector") == []
     assert typecheck.BUILTINS is builtins.BUILTINS

@@ -173,8 +173,8 @@ def cell(setup: Setup, name: str, valid: bool) -> st.SearchStrategy[Any]:
     if kind in DURATIONS:
         unit = {Kind.YEARS: "年", Kind.MONTHS: "个月", Kind.DAYS: "日"}[kind]
         lo_d = int(low) if low is not None else 0
-        values = st.integers(lo_d, lo_d + 40)
-        text = st.one_of(values.map(str), values.map(lambda v: f"{v}{unit}"))
+        whole = st.integers(lo_d, lo_d + 40)
+        text = st.one_of(whole.map(str), whole.map(lambda v: f"{v}{unit}"))
         return text if valid else st.one_of(text, st.just("1.5"), wrong)
     return st.just("")
 
@@ -288,6 +288,7 @@ def plain_rows(setup: Setup, rng: random.Random, n: int) -> list[dict[str, Any]]
             info = setup.inputs[name]
             kind = info.type.kind
             if kind is Kind.ENUM:
+                assert info.type.enum is not None
                 row[name] = rng.choice(info.type.enum.values)
             elif kind is Kind.BOOL:
                 row[name] = rng.choice(["是", "否"])
@@ -378,3 +379,45 @@ def test_products_too_large_for_int64_are_refused_not_wrapped() -> None:
     product = mul(big, num_array(np.array([1000, 1000, 1000]), 0))
     assert np.asarray(product.bad).tolist() == [True, False, True]
     assert int(product.data[1]) == 7000
+
+
+_BANDS_FROM_INPUTS = """\
+政策 分段的界限来自输入
+输入 费用 : 金额 范围 0元 至 100万元
+输入 起付 : 金额 范围 0元 至 100万元
+输入 封顶线 : 金额 范围 0元 至 100万元
+条款 "二" 大病保险
+    原文 "起付至封顶线的部分报销50%，超过封顶线的部分报销60%。"
+    定义 大病 : 金额 =
+        分段累进 费用
+            起付 至 封顶线（含） 按 50%
+            超过 封顶线 按 60%
+    定义 档次 : 比例 =
+        分档 费用
+            不满 起付 : 0%
+            起付 至 封顶线 : 50%
+            其余 : 60%
+输出 大病, 档次
+"""
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows_=st.lists(st.tuples(*(st.integers(0, 10**8),) * 3), min_size=1, max_size=12))
+def test_bands_whose_edges_come_from_inputs_agree_row_by_row(tmp_path_factory: Any,
+                                                             rows_: list[tuple[int, int, int]]) -> None:
+    """Inverted bands (起付 above 封顶线) are YB422 on exactly those rows, worded as the interpreter words them."""
+    path = tmp_path_factory.mktemp("bands") / "p.ybl"
+    path.write_text(_BANDS_FROM_INPUTS, encoding="utf-8")
+    program = compile_policy(path)
+    assert not [d for d in program.diagnostics if d.is_error]
+    table = pa.table({name: pa.array([f"{Decimal(row[k]) / 100}元" for row in rows_])
+                      for k, name in enumerate(("费用", "起付", "封顶线"))})
+    fast = Runner(program, strict=True).evaluate(table)
+    slow = Runner(program, engine="interpreter").evaluate(table)
+    assert fast.errors.to_pylist() == slow.errors.to_pylist()
+    for name in ("大病", "档次"):
+        assert fast.columns[name].to_pylist() == slow.columns[name].to_pylist()
+    for row, message in zip(rows_, fast.errors.to_pylist(), strict=True):
+        assert bool(message) == (row[1] > row[2]), (row, message)
+        if message:
+            assert message.startswith("分段颠倒：大病 的 分段累进 第1段")
