@@ -12,7 +12,8 @@ import pytest
 
 from yibaolang.checks.compiler import compile_policy
 from yibaolang.checks.resolve import Program
-from yibaolang.engines.evaluate import CaseInput, Outcome, evaluate, evaluator_for
+from yibaolang.engines.evaluate import evaluate, evaluator_for
+from yibaolang.engines.outcome import CaseInput, Outcome
 
 HEADER = "政策 测试\n\n"
 
