@@ -3,7 +3,9 @@ several keys, 封顶/保底 on the lines after a block, and the diagnostics that
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +19,8 @@ from yibaolang.frontend.source import from_text
 from yibaolang.ir import printer
 from yibaolang.ir.types import NUMBER
 from yibaolang.semantics.values import parse_value
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "explain"
 
 
 def parse(text: str) -> tuple[ir.Module, list[Any]]:
@@ -135,3 +139,55 @@ def test_exception_may_not_override_its_own_clause() -> None:
     _, diagnostics = parse(text)
     assert [(d.code, d.span.line) for d in diagnostics] == [("YB108", 3)]
     assert '优先于 "三"' in diagnostics[0].hint
+
+
+HEADER_POLICY = """政策 天津市医保（2025版）：门诊“两病”待遇
+    文号 "津医保发〔2025〕12号，关于进一步完善城乡居民基本医疗保险门诊慢特病保障的通知（试行）"
+    施行 2025-07-01
+    失效 2026-07-01
+
+输入 费用 : 金额
+条款 "一、（二）" 报销比例（含“两病”）
+    定义 报销 : 金额 = 费用 × 50%
+输出 报销
+"""
+
+
+def test_titles_are_kept_as_written() -> None:
+    module, diagnostics = parse(HEADER_POLICY)
+    assert diagnostics == []
+    assert module.header is not None and module.header.name == "天津市医保（2025版）：门诊“两病”待遇"
+    assert module.clauses[0].title == "报销比例（含“两病”）"
+    assert module.clauses[0].id == "一、(二)"  # ids still compare after the full-width mapping
+
+
+def explain_output(tmp_path: Path, date: str) -> str:
+    from click.testing import CliRunner
+
+    from yibaolang.tools.cli import main
+
+    (tmp_path / "两病.ybl").write_text(HEADER_POLICY, encoding="utf-8")
+    (tmp_path / "案例.yaml").write_text("费用: 100元\n", encoding="utf-8")
+    old = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        result = CliRunner().invoke(main, ["explain", "两病.ybl", "--case", "案例.yaml", "--date", date,
+                                           "--width", "60"], catch_exceptions=False)
+    finally:
+        os.chdir(old)
+    assert result.exit_code == 0
+    return result.output
+
+
+def test_explain_header_and_a_date_before_the_policy(tmp_path: Path, golden) -> None:  # type: ignore[no-untyped-def]
+    text = explain_output(tmp_path, "2025-01-01")
+    first = text.splitlines()[0]
+    assert "天津市医保（2025版）：门诊“两病”待遇" in first and "慢特病保障的通知（试行）" in first
+    assert "警告[YB426]" in text and "施行 日期 2025-07-01" in text
+    golden(GOLDEN / "header_as_written.txt", text)
+
+
+@pytest.mark.parametrize(("date", "warned"), [("2025-06-30", True), ("2025-07-01", False),
+                                              ("2026-06-30", False), ("2026-07-01", True)])
+def test_date_outside_the_policy_is_a_warning(tmp_path: Path, date: str, warned: bool) -> None:
+    assert ("YB426" in explain_output(tmp_path, date)) is warned

@@ -33,7 +33,7 @@ import attrs
 from yibaolang import ir
 from yibaolang.checks.resolve import ModuleScope, Program, Symbol, SymbolKind, lookup
 from yibaolang.checks.typecheck import EVALUATION_DATE
-from yibaolang.diagnostics import Diagnostic, closest, error
+from yibaolang.diagnostics import Diagnostic, closest, error, warning
 from yibaolang.engines.outcome import CaseInput, Outcome, OutputValue
 from yibaolang.engines.trace import Building, ClauseRef, SourceRef, TraceNode, Tracer, excerpt, unparse
 from yibaolang.ir.types import (
@@ -1350,6 +1350,22 @@ def choose_date(program: Program, case: CaseInput, override: dt.date | None = No
     return None, ""
 
 
+def outside_validity(program: Program, when: dt.date | None) -> Diagnostic | None:
+    """YB426 (warning): the 计算日期 is before the policy's 施行 or on/after its 失效 (docs/diagnostics.md)."""
+    header = program.root.module.header
+    if when is None or header is None:
+        return None
+    if header.effective is not None and when < header.effective:
+        return warning("YB426", header.span, f"计算日期 {when.isoformat()} 早于政策的 施行 日期 "
+                       f"{header.effective.isoformat()}：那时这份政策还没有施行",
+                       "请核对 --date 或案例的 计算日期；施行之前的案例应按当时有效的政策计算")
+    if header.expires is not None and when >= header.expires:
+        return warning("YB426", header.span, f"计算日期 {when.isoformat()} 不早于政策的 失效 日期 "
+                       f"{header.expires.isoformat()}：那时这份政策已经失效",
+                       "请核对 --date 或案例的 计算日期；失效之后的案例应按接替它的政策计算")
+    return None
+
+
 def evaluate(program: Program, case: CaseInput, outputs: Iterable[str] | None = None, *, trace: bool = False,
              date: dt.date | None = None, details: bool | None = None) -> Outcome:
     """Evaluate one case: the requested outputs (default: the policy's 输出), then every 断言.
@@ -1372,6 +1388,9 @@ def evaluate(program: Program, case: CaseInput, outputs: Iterable[str] | None = 
     tracer = Tracer() if trace else None
     fr = Frame(case.values, evaluator.nslots, when, tracer, source)
     outcome = Outcome([], diagnostics, when, source, {})
+    outside = outside_validity(program, when)
+    if outside is not None:
+        diagnostics.append(outside)
     missing: list[MissingInput] = []
     with decimal.localcontext(CONTEXT):
         for name, fig in figures:

@@ -173,6 +173,12 @@ def decode(path: str, data: bytes) -> SourceFile:
         text += "\n"
         code_lines.append(True)
     text, titles = mark_titles(text, code_lines)
+    # A title is shown as written: take it from the original line, not the full-width-mapped one
+    # (the mapping is one character for one, so the columns are the same).
+    marked, written = text.split("\n"), original.split("\n")
+    for number in titles:
+        row = marked[number - 1]
+        titles[number] = written[number - 1][row.index(TITLE_MARK):row.rindex(TITLE_MARK) + 1]
     return SourceFile(path=path, original=original, text=text, titles=titles)
 
 

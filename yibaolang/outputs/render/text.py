@@ -137,7 +137,8 @@ class _Tree:
 def _header(exp: Explanation, width: int) -> list[Line]:
     out = _Label(width)
     title = exp.title or exp.policy
-    out.add(f"计算说明：{title}" + (f"（{exp.doc_number}）" if exp.doc_number else ""), "bold")
+    # The policy's name and 文号 as written, on one line: folding would break a 文号 in two.
+    out.lines.append([(visible(f"计算说明：{title}" + (f"（{exp.doc_number}）" if exp.doc_number else "")), "bold")])
     out.add(f"政策文件：{exp.policy}")
     if exp.date is not None:
         out.add(f"计算日期：{exp.date.isoformat()}" + (f"（{exp.date_source}）" if exp.date_source else ""))
