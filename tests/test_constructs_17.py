@@ -191,3 +191,78 @@ def test_explain_header_and_a_date_before_the_policy(tmp_path: Path, golden) -> 
                                               ("2026-06-30", False), ("2026-07-01", True)])
 def test_date_outside_the_policy_is_a_warning(tmp_path: Path, date: str, warned: bool) -> None:
     assert ("YB426" in explain_output(tmp_path, date)) is warned
+
+
+REFUSING_POLICY = """政策 拒绝
+输入 费用 : 金额 范围 0元 至 100万元
+输入 人数 : 数
+条款 "二、（五）" 人均
+    定义 人均 : 金额 = 费用 ÷ 人数
+输出 人均
+"""
+
+REFUSING_CASES = """- 名称: 正常
+  输入: {费用: 100元, 人数: 4}
+  期望: {人均: 25元}
+- 名称: 除以零
+  输入: {费用: 100元, 人数: 0}
+  错误: YB411
+  条款: 二、(五)
+- 名称: 超出范围
+  输入: {费用: 200万元, 人数: 1}
+  错误: YB4
+- 名称: 以为会错
+  输入: {费用: 100元, 人数: 1}
+  错误: YB411
+- 名称: 条款不对
+  输入: {费用: 100元, 人数: 0}
+  错误: YB411
+  条款: 三
+- 名称: 拼错字段
+  输入: {费用: 100元, 人数: 2}
+  期待: {人均: 50元}
+- 名称: 没有期望
+  输入: {费用: 100元, 人数: 2}
+- 名称: 错误不是代码
+  输入: {费用: 100元, 人数: 0}
+  错误: 除数为零
+"""
+
+
+def run_refusing_suite(tmp_path: Path) -> dict[str, tuple[bool, list[str]]]:
+    from yibaolang.checks.compiler import compile_policy
+    from yibaolang.engines.cases import run_suite
+
+    (tmp_path / "拒绝.ybl").write_text(REFUSING_POLICY, encoding="utf-8")
+    (tmp_path / "拒绝.cases.yaml").write_text(REFUSING_CASES, encoding="utf-8")
+    program = compile_policy(str(tmp_path / "拒绝.ybl"))
+    results = run_suite(program, str(tmp_path / "拒绝.cases.yaml"))
+    return {r.name.strip("“”"): (r.passed, r.details) for r in results}
+
+
+def test_cases_that_expect_an_error(tmp_path: Path) -> None:
+    results = run_refusing_suite(tmp_path)
+    assert {name: ok for name, (ok, _) in results.items()} == {
+        "正常": True, "除以零": True, "超出范围": True, "以为会错": False, "条款不对": False,
+        "拼错字段": False, "没有期望": False, "错误不是代码": False}
+    assert results["以为会错"][1] == ["期望错误 YB411，但这个案例算出来了"]
+    assert "实际是 YB411" in results["条款不对"][1][0]
+
+
+def test_a_malformed_case_is_one_failure_of_its_own(tmp_path: Path) -> None:
+    results = run_refusing_suite(tmp_path)
+    assert "样例文件" not in results  # the other cases still run, and nothing malformed passes
+    assert any("未知的字段“期待”" in line and "是否想写 期望" in line for line in results["拼错字段"][1])
+    assert any("应为诊断代码" in line for line in results["错误不是代码"][1])
+
+
+def test_yibaolang_test_counts_each_case_once(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from yibaolang.tools.cli import main
+
+    run_refusing_suite(tmp_path)
+    result = CliRunner().invoke(main, ["test", str(tmp_path / "拒绝.ybl")])
+    assert result.exit_code != 0
+    assert result.output.splitlines()[-1] == "3 passed, 5 failed"
+    assert "通过" not in "\n".join(line for line in result.output.splitlines() if "拼错字段" in line)

@@ -67,6 +67,12 @@ class RawCase:
     name: str | None = None
     span: ir.Span | None = None
     lines: list[str] = attrs.Factory(list)
+    # A case that must be refused (docs/cli.md, yibaolang test): the code (or its start) and, optionally,
+    # the clause the diagnostic names.
+    error: str | None = None
+    error_clause: str | None = None
+    # What is wrong with the case itself (unknown field, no 期望): it fails, alone, and is not run.
+    problems: list[Diagnostic] = attrs.Factory(list)
 
 
 # ------------------------------------------------------------------ reading
@@ -482,8 +488,14 @@ def load_case_file(path: str) -> tuple[RawCase | None, list[Diagnostic]]:
     return parse_case_text(text, path)
 
 
+CASE_FIELDS = ("名称", "输入", "期望", DATE_KEY, "错误", "条款", "说明")
+
+
 def load_suite(path: str) -> tuple[list[RawCase], list[Diagnostic]]:
-    """A `*.cases.yaml` file: a list of {名称, 输入, 期望, 计算日期?}."""
+    """A `*.cases.yaml` file: a list of {名称, 输入, 期望 or 错误 (+ 条款), 计算日期?}.
+
+    Problems of the file as a whole are returned; those of one case are in its `problems`.
+    """
     text, diags = _read_text(path)
     if text is None:
         return [], diags
@@ -504,27 +516,42 @@ def load_suite(path: str) -> tuple[list[RawCase], list[Diagnostic]]:
             problems.append(error("YB408", span, f"第 {index} 项应为映射：名称、输入、期望", ""))
             continue
         fields = {str(k.value): v for k, v in item.value if isinstance(k, yaml.ScalarNode)}
-        unknown = [k for k in fields if k not in ("名称", "输入", "期望", DATE_KEY, "说明")]
-        for key in unknown:
-            guess = closest(key, ["名称", "输入", "期望", DATE_KEY])
-            problems.append(error("YB408", span, f"第 {index} 项有未知的字段“{key}”",
-                                  f"是否想写 {guess}？" if guess else "字段有：名称、输入、期望、计算日期"))
         name_node = fields.get("名称")
         name = str(name_node.value) if isinstance(name_node, yaml.ScalarNode) else f"第 {index} 项"
         case = RawCase(path, name=name, span=span, lines=lines)
+        own = case.problems  # problems of this case: it fails on its own, the others still run
+        for key in [k for k in fields if k not in CASE_FIELDS]:
+            guess = closest(key, list(CASE_FIELDS))
+            own.append(error("YB408", span, f"第 {index} 项有未知的字段“{key}”",
+                             f"是否想写 {guess}？" if guess else f"字段有：{'、'.join(CASE_FIELDS)}"))
         if "输入" in fields:
-            entries, diags = _mapping_entries(fields["输入"], path, f"样例“{name}”的 输入 ")
-            case.entries, problems = entries, problems + diags
+            case.entries, diags = _mapping_entries(fields["输入"], path, f"样例“{name}”的 输入 ")
+            own.extend(diags)
         if DATE_KEY in fields:
             value, diags = _construct(fields[DATE_KEY], path)
-            problems.extend(diags)
+            own.extend(diags)
             date_span = _span(path, fields[DATE_KEY].start_mark)
             case.entries.append(RawEntry(DATE_KEY, value, date_span, date_span))
+        for key in ("错误", "条款"):
+            node = fields.get(key)
+            if node is None:
+                continue
+            text = str(node.value).strip() if isinstance(node, yaml.ScalarNode) else ""
+            if key == "错误" and not re.fullmatch(r"YB\d{1,3}", text):
+                own.append(error("YB408", _span(path, node.start_mark), f"样例“{name}”的 错误 应为诊断代码",
+                                 "例如 错误: YB411（也可以只写开头，YB4 表示任何计算错误）"))
+            elif key == "错误":
+                case.error = text
+            elif text:
+                case.error_clause = text
         if "期望" in fields:
-            expect, diags = _mapping_entries(fields["期望"], path, f"样例“{name}”的 期望 ")
-            case.expect, problems = expect, problems + diags
-        else:
-            problems.append(error("YB408", span, f"样例“{name}”没有 期望", "写出要核对的数额：期望: {名称: 值}"))
+            case.expect, diags = _mapping_entries(fields["期望"], path, f"样例“{name}”的 期望 ")
+            own.extend(diags)
+        elif "错误" not in fields:
+            own.append(error("YB408", span, f"样例“{name}”没有 期望",
+                             "写出要核对的数额：期望: {名称: 值}；必须算不出来的案例写 错误: YBnnn"))
+        if "条款" in fields and "错误" not in fields:
+            own.append(error("YB408", span, f"样例“{name}”的 条款 只用于 错误", "写 错误: YBnnn，再写 条款"))
         cases.append(case)
     return cases, problems
 
@@ -730,7 +757,16 @@ def run_suite(program: Program, path: str, explain: Explain | None = None) -> li
         results.append(SampleResult(path, "样例文件", False, [_render_problem(d, raw_cases) for d in problems]))
     for raw in raw_cases:
         result = SampleResult(path, f"“{raw.name}”", True)
+        if raw.problems:
+            result.passed = False
+            result.details.extend(_render_problem(d, raw_cases) for d in raw.problems)
+            results.append(result)
+            continue
         case, diags = validate(program, raw)
+        if raw.error is not None:
+            _expect_refusal(program, raw, case, diags, result)
+            results.append(result)
+            continue
         if diags:
             result.passed = False
             result.details.extend(_render_problem(d, raw_cases) for d in diags)
@@ -754,6 +790,37 @@ def run_suite(program: Program, path: str, explain: Explain | None = None) -> li
             _compare(program, case, expected, result, explain)
         results.append(result)
     return results
+
+
+def _expect_refusal(program: Program, raw: RawCase, case: CaseInput, refused: list[Diagnostic],
+                    result: SampleResult) -> None:
+    """A case with 错误 passes when reading or computing it reports that code (and clause, if given)."""
+    from yibaolang.engines.evaluate import evaluate
+    from yibaolang.frontend.lower import normalize_clause_id
+
+    assert raw.error is not None
+    found = [d for d in refused if d.is_error]
+    if not found:
+        names = [e.name for e in raw.expect] or None
+        found = [d for d in evaluate(program, case, names).diagnostics if d.is_error]
+    clause = normalize_clause_id(raw.error_clause) if raw.error_clause else None
+
+    def in_clause(d: Diagnostic) -> bool:
+        if clause is None or d.clause == clause:
+            return True
+        # Evaluation errors point at the expression; the clause is the one written around it.
+        return any(c.id == clause and c.span.file == d.span.file and c.span.line <= d.span.line <= c.span.end_line
+                   for scope in program.modules.values() for c in scope.module.clauses)
+
+    if any(d.code.startswith(raw.error) and in_clause(d) for d in found):
+        return
+    result.passed = False
+    where = f"（条款 {clause}）" if clause else ""
+    if not found:
+        result.details.append(f"期望错误 {raw.error}{where}，但这个案例算出来了")
+    for d in found:
+        result.details.append(f"期望错误 {raw.error}{where}，实际是 {d.code}"
+                              + (f"（条款 {d.clause}）" if d.clause else "") + f"：{d.message}")
 
 
 def _render_problem(d: Diagnostic, cases: Iterable[RawCase]) -> str:
