@@ -266,3 +266,27 @@ def test_yibaolang_test_counts_each_case_once(tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert result.output.splitlines()[-1] == "3 passed, 5 failed"
     assert "通过" not in "\n".join(line for line in result.output.splitlines() if "拼错字段" in line)
+
+
+CLAIM_NUMBER = Path(__file__).resolve().parent / "conformance" / "accumulate" / "good" / "claim_number.ybl"
+
+
+def test_claims_are_numbered_within_the_year(tmp_path: Path) -> None:
+    """docs/language.md 12.1: 此前住院次数 累计 本次计次 numbers each person's claims in the 统筹年度."""
+    import csv
+
+    from click.testing import CliRunner
+
+    from yibaolang.tools.cli import main
+
+    claims = CLAIM_NUMBER.with_suffix(".claims.csv")
+    out = tmp_path / "结果.csv"
+    result = CliRunner().invoke(main, ["run", str(CLAIM_NUMBER), "--cases", str(claims), "-o", str(out),
+                                       "--person", "参保人", "--claim-date", "结算日期"])
+    assert result.exit_code == 0, result.output
+    with claims.open(encoding="utf-8") as f:
+        want = list(csv.DictReader(f))
+    with out.open(encoding="utf-8-sig") as f:
+        got = list(csv.DictReader(f))
+    for name in ("第几次住院", "起付标准", "统筹支付"):
+        assert [Decimal(row[name]) for row in got] == [Decimal(row[f"期望.{name}"]) for row in want], name
