@@ -8,6 +8,7 @@ request, and the decision log holds exactly one line per answered decision.
 
     python benchmarks/serve_bench.py                  # 16 clients, 20 s per endpoint
     python benchmarks/serve_bench.py --clients 8 --seconds 5
+    python benchmarks/serve_bench.py --workers 2       # one server process per core
 """
 
 from __future__ import annotations
@@ -123,6 +124,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=1, help="yibaolang serve --workers")
     args = parser.parse_args()
     clients, seconds = max(1, args.clients), min(max(1.0, args.seconds), 120.0)
     with tempfile.TemporaryDirectory(prefix="serve-bench-") as folder:
@@ -131,7 +133,8 @@ def main() -> int:
         shutil.copy(ROOT / "examples" / "tianjin_daibing.ybl", tmp / "policies")
         (tmp / "pyproject.toml").write_text("[project]\nname = 'bench'\n", encoding="utf-8")
         log = tmp / "decisions.jsonl"
-        server = Server(tmp, "policies", "--decision-log", str(log), "--reload-interval", "0")
+        server = Server(tmp, "policies", "--decision-log", str(log), "--reload-interval", "0",
+                        "--workers", str(max(1, args.workers)))
         try:
             warm = [server.post(f"/v1/policies/{ID}/run", {"case": CASE}).status_code for _ in range(50)]
             assert set(warm) == {200}
@@ -146,7 +149,8 @@ def main() -> int:
         logged = [json.loads(line)["decision_id"] for line in lines]
     answered = [i for r in results.values() for i in r["ids"]]
     direct = in_process(min(seconds, 5.0))
-    print(f"yibaolang serve，{clients} 个并发客户端，每个端点 {seconds:g} 秒（回环网络；本机为共享的 2 核机器）")
+    print(f"yibaolang serve --workers {max(1, args.workers)}，{clients} 个并发客户端，每个端点 {seconds:g} 秒"
+          "（回环网络；负载生成器与服务在同一台机器上）")
     for endpoint, r in results.items():
         print(f"  POST /{endpoint:<8} {r['rate']:8,.0f} 请求/秒   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms"
               f"   共 {r['requests']:,} 个请求，失败 {r['failed']}")

@@ -402,6 +402,14 @@ def test_a_decision_the_log_cannot_hold_is_not_answered(tmp_path: Path) -> None:
     from yibaolang.tools.serve.requests import CaseRequest
 
     class Full:
+        """The log file on a disk that has just filled up."""
+
+        def __init__(self, real: Any) -> None:
+            self.real = real
+
+        def fileno(self) -> int:
+            return int(self.real.fileno())
+
         def write(self, text: str) -> None:
             raise OSError(28, "No space left on device")
 
@@ -409,7 +417,8 @@ def test_a_decision_the_log_cannot_hold_is_not_answered(tmp_path: Path) -> None:
                                reload_interval=0))
     service.start()
     assert service.log is not None
-    real, service.log._file = service.log._file, Full()  # type: ignore[assignment]
+    real = service.log._file
+    service.log._file = Full(real)  # type: ignore[assignment]
     try:
         entry = service.registry.get(ID)
         assert entry is not None and entry.policy is not None
@@ -429,3 +438,25 @@ def test_a_log_that_cannot_be_opened_is_said_before_serving(tmp_path: Path) -> N
     result = cli(tmp_path, "serve", "policies", "--decision-log", "无此文件夹/d.jsonl", "--port", "0")
     assert result.returncode == 1
     assert "无法打开决定日志 无此文件夹/d.jsonl：所在的文件夹不存在" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_worker_processes_share_one_decision_log(tmp_path: Path) -> None:
+    """serve --workers 2: every answered decision is one line, across processes and across a rotation."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    policy_folder(tmp_path)
+    with serving(tmp_path, "policies", "--workers", "2", "--decision-log", "d.jsonl", "--log-max-size", "8K",
+                 "--log-backups", "50", "--reload-interval", "0") as running:
+
+        def one(_: int) -> str:
+            with httpx.Client(base_url=running.base, timeout=30) as http:
+                answer = http.post(f"/v1/policies/{ID}/run", json={"case": CASE})
+                assert answer.status_code == 200
+                return str(answer.json()["decision_id"])
+
+        with ThreadPoolExecutor(8) as pool:
+            ids = list(pool.map(one, range(60)))
+    files = sorted(tmp_path.glob("d.jsonl*"))
+    lines = [line for f in files if not f.name.endswith(".lock") for line in f.read_text("utf-8").splitlines()]
+    assert sorted(json.loads(line)["decision_id"] for line in lines) == sorted(ids)
+    assert len([f for f in files if not f.name.endswith(".lock")]) > 2  # it did rotate

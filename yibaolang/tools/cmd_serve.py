@@ -44,10 +44,13 @@ def _size(ctx: Any, param: Any, value: str) -> int:
               help="每个请求的计算时间上限（秒）")
 @click.option("--reload-interval", type=click.FloatRange(0, 3600), default=1.0, show_default=True,
               help="多少秒检查一次政策文件的改动（0：不热加载）")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="工作进程数（每个进程各自加载政策；多核机器上可提高吞吐）")
 @click.option("--access-log/--no-access-log", default=False, show_default=True, help="逐个请求打印访问日志")
 @guarded
 def serve(folders: tuple[str, ...], host: str, port: int, decision_log: str | None, log_max: int, log_backups: int,
-          shadow: tuple[str, ...], max_body: int, timeout: float, reload_interval: float, access_log: bool) -> None:
+          shadow: tuple[str, ...], max_body: int, timeout: float, reload_interval: float, workers: int,
+          access_log: bool) -> None:
     """启动结算与解释服务，以及经办工作台（浏览器打开 http://HOST:PORT/）。
 
     \b
@@ -61,7 +64,7 @@ def serve(folders: tuple[str, ...], host: str, port: int, decision_log: str | No
         sys.exit(2)
     import uvicorn
 
-    from yibaolang.tools.serve.app import Settings, create_app
+    from yibaolang.tools.serve.app import SETTINGS_VARIABLE, Settings, create_app
 
     settings = Settings(list(folders), list(shadow), decision_log, log_max, log_backups, max_body, timeout,
                         reload_interval)
@@ -85,8 +88,22 @@ def serve(folders: tuple[str, ...], host: str, port: int, decision_log: str | No
     sock = _listen(host, port)
     shown = sock.getsockname()
     click.echo(f"已加载 {len(entries) - len(broken)} 个政策；服务地址 http://{_url_host(host)}:{shown[1]}/", err=True)
-    config = uvicorn.Config(app, log_level="warning", access_log=access_log, lifespan="on", server_header=False)
-    uvicorn.Server(config).run(sockets=[sock])
+    if workers == 1:
+        config = uvicorn.Config(app, log_level="warning", access_log=access_log, lifespan="on", server_header=False)
+        uvicorn.Server(config).run(sockets=[sock])
+        return
+    # Each worker process builds its own application from the same settings (and its own policy table).
+    import json
+    import os
+
+    import attrs
+    from uvicorn.supervisors import Multiprocess
+
+    app.state.service.stop()
+    os.environ[SETTINGS_VARIABLE] = json.dumps(attrs.asdict(settings), ensure_ascii=False)
+    config = uvicorn.Config("yibaolang.tools.serve.app:app_from_environment", factory=True, workers=workers,
+                            log_level="warning", access_log=access_log, lifespan="on", server_header=False)
+    Multiprocess(config, sockets=[sock]).run()
 
 
 def _url_host(host: str) -> str:

@@ -361,4 +361,14 @@ def create_app(settings: Settings, start: bool = True) -> Starlette:
     return app
 
 
-__all__ = ["Diagnostic", "Service", "Settings", "create_app"]
+SETTINGS_VARIABLE = "YIBAOLANG_SERVE_SETTINGS"
+
+
+def app_from_environment() -> Starlette:
+    """The application of one worker process of `serve --workers N` (uvicorn imports it by name)."""
+    import os
+
+    return create_app(Settings(**json.loads(os.environ[SETTINGS_VARIABLE])))
+
+
+__all__ = ["Diagnostic", "Service", "Settings", "app_from_environment", "create_app"]

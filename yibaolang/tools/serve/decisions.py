@@ -13,6 +13,7 @@ the ones whose outputs differ now.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -47,28 +48,38 @@ def output_values(outcome: Outcome) -> dict[str, Any]:
 
 
 class DecisionLog:
-    """JSON Lines, appended and flushed per decision, rotated by size; safe to share between threads."""
+    """JSON Lines, appended and flushed per decision, rotated by size.
+
+    Safe to share between threads and between the worker processes of `serve --workers N`: each line is
+    written under an exclusive lock on PATH.lock, after checking that PATH is still the file this process
+    has open (another process may have rotated it) and whether it is full."""
 
     def __init__(self, path: str, max_bytes: int = 100 * 1024 * 1024, backups: int = 5) -> None:
         self.path = path
         self.max_bytes = max_bytes
         self.backups = backups
         self._lock = threading.Lock()
+        self._lockfile = open(path + ".lock", "a")
         self._file = open(path, "a", encoding="utf-8")
-        self._size = self._file.tell()
 
     def write(self, record: dict[str, Any]) -> None:
         line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
-        data = line.encode("utf-8")
-        with self._lock:
-            if self._size and self._size + len(data) > self.max_bytes:
+        size = len(line.encode("utf-8"))
+        with self._lock, _locked(self._lockfile):
+            current = _inode(self.path)
+            if current is None or current != os.fstat(self._file.fileno()).st_ino:
+                self._reopen()  # rotated (or removed) by another process
+            used = os.fstat(self._file.fileno()).st_size
+            if used and used + size > self.max_bytes:
                 self._rotate()
             self._file.write(line)
             self._file.flush()
-            self._size += len(data)
+
+    def _reopen(self) -> None:
+        self._file.close()
+        self._file = open(self.path, "a", encoding="utf-8")
 
     def _rotate(self) -> None:
-        self._file.close()
         for n in range(self.backups - 1, 0, -1):
             older = f"{self.path}.{n}"
             if os.path.exists(older):
@@ -77,12 +88,33 @@ class DecisionLog:
             os.replace(self.path, f"{self.path}.1")
         else:
             os.unlink(self.path)
-        self._file = open(self.path, "a", encoding="utf-8")
-        self._size = 0
+        self._reopen()
 
     def close(self) -> None:
         with self._lock:
             self._file.close()
+            self._lockfile.close()
+
+
+def _inode(path: str) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
+@contextlib.contextmanager
+def _locked(handle: Any) -> Iterator[None]:
+    try:
+        import fcntl
+    except ImportError:  # Windows: one process only (serve --workers needs fork-style processes anyway)
+        yield
+        return
+    fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def decision_record(decision_id: str, kind: str, policy_id: str, policy: Policy, case: CaseInput,
