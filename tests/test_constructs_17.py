@@ -290,3 +290,8 @@ def test_claims_are_numbered_within_the_year(tmp_path: Path) -> None:
         got = list(csv.DictReader(f))
     for name in ("第几次住院", "起付标准", "统筹支付"):
         assert [Decimal(row[name]) for row in got] == [Decimal(row[f"期望.{name}"]) for row in want], name
+
+
+def test_limit_hint_only_after_a_block() -> None:
+    _, diagnostics = parse('样例 "甲"\n    封顶 = 1元\n')
+    assert [(d.code, d.message) for d in diagnostics] == [("YB304", "“封顶”是关键字，不能用作名称")]

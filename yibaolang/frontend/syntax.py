@@ -482,11 +482,24 @@ def _enclosing_block(text: str, line: int) -> tuple[str, str] | None:
             continue
         if len(above) - len(stripped) < depth:
             head = stripped.split()[0] if stripped.split() else ""
-            for word in ("分段累进", "分档", "分情况", "查表"):
+            for word in _BLOCK_WORDS:
                 if head == word or f"= {word}" in stripped:
                     return word, stripped.split(word, 1)[1].strip()
             return None
     return None
+
+
+def _after_block(text: str, line: int) -> bool:
+    """Whether the statement holding `line` (up to its first line at column 1, or the one before) has a block."""
+    for above in reversed(text.split("\n")[: line - 1]):
+        if any(word in above.split("#", 1)[0] for word in _BLOCK_WORDS):
+            return True
+        if above[:1] not in ("", " ", "#"):
+            return False
+    return False
+
+
+_BLOCK_WORDS = ("分段累进", "分档", "分情况", "查表")
 
 
 def _misplaced_in_block(path: str, text: str, token: Token, offset: int,
@@ -496,7 +509,8 @@ def _misplaced_in_block(path: str, text: str, token: Token, offset: int,
     span = ir.Span(path, line + offset, column, line + offset, token.end_column or column + 1)
     line_text = text.split("\n")[line - 1] if line - 1 < text.count("\n") + 1 else ""
     first_on_line = line_text[: column - 1].strip() == ""
-    if token.type != "NAME" and token.value in ("封顶", "保底") and first_on_line:
+    if token.type != "NAME" and token.value in ("封顶", "保底") and first_on_line \
+            and (_after_block(text, line) or column == 1):  # a statement never starts with 封顶: it followed a block
         return error("YB100", span, f"语法错误：这里不能写 {token.value}", _LIMIT_AFTER_BLOCK)
     block, subject = _enclosing_block(text, line) or ("", "")
     if token.type != "NAME" and token.value in ("是", "否") and first_on_line and block == "分情况":
