@@ -1,6 +1,8 @@
 """Benchmark batch evaluation (issue 6); prints the figures, asserts nothing.
 
     python benchmarks/batch.py [--rows 1000000] [--big-rows 10000000] [--markdown docs/performance.md]
+    python benchmarks/batch.py --phases [--rows 1000000]      # read / convert / compute / write, one by one
+    python benchmarks/batch.py --dask [--rows 2000000]        # 2-worker LocalCluster vs one process
 
 On `--rows` generated claims of benchmarks/bench_policy.ybl (黄石's ratio table and
 yearly cap + 天津's 大病保险 bands), measured in one run:
@@ -228,14 +230,123 @@ def end_to_end(cases: Path, out: Path) -> tuple[float, float, str]:
     return seconds, peak / 1024, summary
 
 
+def phases(n: int, repeat: int) -> None:
+    """One end-to-end Parquet → Parquet run cut into its stages, each timed alone (medians), then the
+    pipelined run (read-ahead and writer threads) and the old writer settings, in the same process."""
+    import contextlib
+    import io
+    import statistics
+
+    from yibaolang.checks.compiler import compile_policy
+    from yibaolang.tools.batch import Options, Runner, Summary, _NoProgress, _result_table, execute, open_writer
+
+    program = compile_policy(POLICY)
+    options = Options(policy="", cases="", out="")
+    times: dict[str, list[float]] = {}
+
+    def timed(name: str, start: float) -> float:
+        now = time.perf_counter()
+        times.setdefault(name, []).append(now - start)
+        return now
+
+    with tempfile.TemporaryDirectory(prefix="yb-phases-") as tmp:
+        cases, out = Path(tmp) / "cases.parquet", Path(tmp) / "out.parquet"
+        write_parquet(cases, n, 7)
+        for _ in range(repeat):
+            runner = Runner(program)
+            start = time.perf_counter()
+            tables = [pa.Table.from_batches([b]) for b in pq.ParquetFile(cases).iter_batches(batch_size=262_144)]
+            start = timed("读", start)
+            for table in tables:
+                runner.prepare(table)
+            start = timed("单元格转换", start)
+            results = [_result_table(runner.evaluate(t), t, runner, options, Summary()) for t in tables]
+            start = timed("计算（含转换）", start)
+            writer = open_writer(str(out), narrow=True)
+            for result in results:
+                writer.write(result)
+            writer.commit()
+            start = timed("写（decimal(18,2) INT64，金额不用字典）", start)
+            import pyarrow.parquet as pqw
+
+            old = pqw.ParquetWriter(str(out), results[0].schema, compression="snappy")
+            for result in results:
+                old.write_table(result)
+            old.close()
+            start = timed("写（改进前：decimal(38,2)，字典编码）", start)
+            with contextlib.redirect_stderr(io.StringIO()):
+                execute(program, Options(policy="", cases=str(cases), out=str(out)), _NoProgress())
+            timed("端到端 execute()（读、算、写重叠）", start)
+            del tables, results
+    t = {k: statistics.median(v) for k, v in times.items()}
+    t["计算（不含转换）"] = t.pop("计算（含转换）") - t["单元格转换"]
+    serial = t["读"] + t["单元格转换"] + t["计算（不含转换）"] + t["写（decimal(18,2) INT64，金额不用字典）"]
+    old_serial = serial - t["写（decimal(18,2) INT64，金额不用字典）"] + t["写（改进前：decimal(38,2)，字典编码）"]
+    print(f"{n:,} 行 Parquet → Parquet，{os.cpu_count()} 核，负载 {os.getloadavg()[0]:.1f}，{repeat} 次的中位数")
+    for name in ("读", "单元格转换", "计算（不含转换）", "写（decimal(18,2) INT64，金额不用字典）"):
+        print(f"  {name:40} {t[name]:6.3f} 秒  {t[name] / serial:5.1%}")
+    print(f"  {'写（改进前：decimal(38,2)，字典编码）':40} {t['写（改进前：decimal(38,2)，字典编码）']:6.3f} 秒  "
+          f"占改进前串行合计 {t['写（改进前：decimal(38,2)，字典编码）'] / old_serial:5.1%}")
+    e2e = t["端到端 execute()（读、算、写重叠）"]
+    print(f"  串行合计 {serial:.3f} 秒（改进前的写法 {old_serial:.3f} 秒）；重叠后端到端 {e2e:.3f} 秒 = 串行的 "
+          f"{e2e / serial:.2f}×，改进前串行的 {e2e / old_serial:.2f}×")
+
+
+def dask_vs_single(n: int, repeat: int) -> None:
+    """`--engine dask` on a 2-worker LocalCluster (loopback, processes) against the single-process engine."""
+    import statistics
+
+    import distributed
+
+    with tempfile.TemporaryDirectory(prefix="yb-dask-") as tmp:
+        cases = Path(tmp) / "cases.parquet"
+        write_parquet(cases, n, 7, row_group=262_144)
+
+        def cli(tree: Path, *extra: str) -> tuple[float, float]:
+            code = ("import resource, sys\n"
+                    f"sys.path.insert(0, {str(tree)!r})\nfrom yibaolang.tools.cli import main\n"
+                    "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+                    "print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
+            start = time.perf_counter()
+            result = subprocess.run([sys.executable, "-c", code, "run", str(POLICY), "--cases", str(cases), "-o",
+                                     str(Path(tmp) / "out.parquet"), *extra], capture_output=True, text=True,
+                                    check=False, cwd=ROOT)
+            seconds = time.perf_counter() - start
+            peak = next((int(line.split()[1]) for line in result.stderr.splitlines() if line.startswith("PEAK_KB")), 0)
+            if "共 " not in result.stderr:
+                raise SystemExit(result.stderr[-2000:])
+            return seconds, peak / 1024
+
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, protocol="tcp",
+                                           host="127.0.0.1", dashboard_address=None, memory_limit="2GiB")
+        with cluster, distributed.Client(cluster) as client:
+            single, dask, dask_mem = [], [], []
+            for _ in range(repeat):
+                single.append(cli(ROOT)[0])
+                dask.append(cli(ROOT, "--engine", "dask", "--scheduler", cluster.scheduler_address)[0])
+                mem = client.run(lambda: __import__("resource").getrusage(0).ru_maxrss)
+                dask_mem.append(max(mem.values()) / 1024)
+            s, d = statistics.median(single), statistics.median(dask)
+            print(f"{n:,} 行，单进程 {s:.2f} 秒，dask 2 个工作进程 {d:.2f} 秒 = {d / s:.2f}×；"
+                  f"工作进程峰值内存 {max(dask_mem):,.0f} MiB（负载 {os.getloadavg()[0]:.1f}）")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--phases", action="store_true", help="only the stage breakdown of one run")
+    parser.add_argument("--dask", action="store_true", help="only dask on a 2-worker LocalCluster vs one process")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--big-rows", type=int, default=10_000_000)
     parser.add_argument("--interpreter-sample", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--markdown", type=Path, default=None, help="also write the table to this Markdown file")
     args = parser.parse_args()
+    if args.phases:
+        phases(args.rows, min(args.repeat, 5))
+        return
+    if args.dask:
+        dask_vs_single(args.rows, min(args.repeat, 3))
+        return
 
     from yibaolang.checks.compiler import compile_policy
 

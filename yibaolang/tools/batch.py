@@ -1356,16 +1356,21 @@ def settle_claims(runner: Runner, table: Any, person: str, claim_date: str,
     day = np.where(given, np.asarray(dates.column.vec.data, dtype=np.int64), 0)
     person_id = np.where(given, person_id, -1 - np.arange(n) - n)
     alone = (person_id < 0)  # settled on its own: no person or no claim date
-    month0, day0 = fiscal_start(runner.program)
-    d64 = day.astype("datetime64[D]")
-    year = d64.astype("datetime64[Y]").astype(np.int64) + 1970
-    month = d64.astype("datetime64[M]").astype(np.int64) % 12 + 1
-    mday = (d64 - d64.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64) + 1
-    fiscal = year - ((month < month0) | ((month == month0) & (mday < day0)))
-    # One sort: by person, 统筹年度, claim date, file order.  Groups are runs of the sorted rows; a
-    # claim's rank is its place in its group.  Then rank-major order (stable, so groups keep their
-    # order within a rank): rank k's claims are one contiguous slice, whatever the skew.
-    order = np.lexsort((np.arange(n), day, fiscal, person_id))
+    first = int(day.min()) if n else 0
+    span = int(day.max()) - first + 1 if n else 1
+    # 统筹年度 of each claim: computed once per day of the file's date range when that is shorter.
+    days = np.arange(first, first + span) if span < n else day
+    fiscal = _fiscal_years(days, fiscal_start(runner.program))
+    if span < n:
+        fiscal = fiscal[day - first]
+    # One sort: by person, claim date (so by 统筹年度 too), file order — one int64 key, a stable sort.
+    # Groups are runs of the sorted rows; a claim's rank is its place in its group.  Then rank-major
+    # order (stable, so groups keep their order within a rank): rank k's claims are one contiguous
+    # slice, whatever the skew.
+    if (3 * n + 2) * span < 1 << 62:
+        order = np.argsort((person_id + 2 * n + 1) * span + (day - first), kind="stable")
+    else:
+        order = np.lexsort((np.arange(n), day, person_id))
     new_group = np.ones(n, dtype=bool)
     if n:
         new_group[1:] = (np.diff(person_id[order]) != 0) | (np.diff(fiscal[order]) != 0)
@@ -1382,7 +1387,8 @@ def settle_claims(runner: Runner, table: Any, person: str, claim_date: str,
     accs = accumulators(runner.program)
     # Running totals per group, exact: int64 at the figure's scale while that holds, else a Decimal.
     totals = [_Totals(ngroups, _initial_total(runner, acc), acc.type) for acc in accs]
-    ordered = table.take(pa.array(perm)) if n else table
+    used = [c for c in table.column_names if c in set(runner.needed) or c == DATE_COLUMN]
+    ordered = table.select(used).take(pa.array(perm)) if n else table.select(used)
     position = np.empty(n, dtype=np.int64)
     position[perm] = np.arange(n)
     at = {int(position[r]): text for r, text in problems.items()}  # problems by rank-major position
@@ -1498,6 +1504,18 @@ def _settle_tail(runner: Runner, table: Any, groups: Any, totals: list[_Totals],
     columns = {name: to_arrow(placeholder(t, n), t, n, overrides[k])
                for k, (name, t) in enumerate(zip(runner.outputs, runner.types, strict=False))}
     return ChunkOut(n, columns, pa.array(texts, pa.string()), error_rows, [], 0)
+
+
+def _fiscal_years(days: Any, start: tuple[int, int]) -> Any:
+    """The 统筹年度 (the calendar year it starts in) of each day number (days since 1970-01-01)."""
+    import numpy as np
+
+    month0, day0 = start
+    d64 = days.astype("datetime64[D]")
+    year = d64.astype("datetime64[Y]").astype(np.int64) + 1970
+    month = d64.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    mday = (d64 - d64.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64) + 1
+    return year - ((month < month0) | ((month == month0) & (mday < day0)))
 
 
 def _initial_total(runner: Runner, acc: Accumulator) -> Any:
