@@ -146,3 +146,18 @@ def test_the_printed_page_has_no_controls(browser: Any, server: Server) -> None:
     assert "150000.00" in page.inner_text(".print-only")  # the case itself is on the printed page
     pdf = page.pdf()
     assert pdf.startswith(b"%PDF")
+
+
+def test_form_fields_and_values_follow_the_input_kinds() -> None:
+    """The form generator: one widget per kind; a figure typed with its unit keeps it."""
+    from yibaolang.api import load
+    from yibaolang.tools.serve.workbench import case_from_form, field_for
+
+    fields = [field_for(spec) for spec in load(Path(__file__).resolve().parent.parent / "examples"
+                                               / "tianjin_daibing.ybl").inputs()]
+    widgets = {f.name: f.widget for f in fields}
+    assert widgets["参保类别"] == "select" and widgets["缴纳大额医疗救助费"] == "select"
+    assert widgets["大病个人负担"] == "money"
+    form = {"大病个人负担": "15", "大病个人负担·单位": "万元", "门诊费用": "8000元", "门诊费用·单位": "万元",
+            "个人应缴费额": " ", "参保类别": "居民"}
+    assert case_from_form(fields, form) == {"大病个人负担": "15万元", "门诊费用": "8000元", "参保类别": "居民"}

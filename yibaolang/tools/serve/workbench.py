@@ -79,7 +79,7 @@ def form_value(field: Field, form: dict[str, str]) -> str | None:
     raw = form.get(field.name, "").strip()
     if not raw:
         return None
-    if field.units:
+    if field.units and (raw[-1].isdigit() or raw[-1] == "."):  # "15万元" typed in full keeps its own unit
         unit = form.get(field.name + UNIT_SUFFIX, field.units[0])
         return raw + (unit if unit in field.units else field.units[0])
     return raw
