@@ -126,3 +126,13 @@ def test_search_stops_at_its_budget(tmp_path: Path) -> None:
     policy, _ = write(tmp_path, lines)
     result = cli("check", policy)
     assert result.returncode in (0, 1) and "Traceback" not in result.stderr
+
+
+def test_prove_memoises_calls(tmp_path: Path) -> None:
+    """`check --prove` once translated f0 … f30 into a term of 2³¹ leaves and never finished."""
+    lines = doubling(30)
+    lines[-1:] = ["输出 结果", "断言 结果 > 0"]
+    policy, _ = write(tmp_path, lines)
+    result = cli("check", "--prove", policy)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "甲: \"-1\"" in result.stdout  # f30(-1) = 2³⁰ × 0: the counterexample z3 finds

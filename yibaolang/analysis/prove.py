@@ -44,6 +44,7 @@ from yibaolang.semantics import bands
 from yibaolang.semantics import exceptions as exception_rules
 from yibaolang.semantics.builtins import implementation, implements, is_builtin
 from yibaolang.semantics.instances import InstanceKey
+from yibaolang.semantics.limits import PROVE_TERMS
 
 TIMEOUT_MS = 5000
 EXACT = "舍入按精确计算"
@@ -156,7 +157,9 @@ class Translator:
         self.variables = variables  # input name → z3 term (already scaled to its unit)
         self.domain: list[Any] = []  # conditions for evaluation to succeed
         self.memo: dict[tuple[tuple[str, str], InstanceKey], Any] = {}  # (symbol, instance) → term
+        self.calls: dict[tuple[Any, ...], Any] = {}  # (function, instance, argument terms) → term
         self.depth = 0
+        self.work = 0  # sub-expressions translated, bounded by limits.PROVE_TERMS
         self.ops = Z3Ops(z3)
 
     def num(self, value: Decimal | int) -> Any:
@@ -180,8 +183,11 @@ class Translator:
     def expr(self, e: ir.Expr, where: Any) -> Any:
         z3 = self.z3
         self.depth += 1
+        self.work += 1
         if self.depth > 200:
             raise Unsupported("表达式嵌套过深")
+        if self.work > PROVE_TERMS:
+            raise Unsupported("要翻译的表达式过多")
         try:
             match e:
                 case ir.Literal(kind=kind, value=value):
@@ -330,7 +336,18 @@ class Translator:
             raise Unsupported(f"用到了函数 {name}")
         decl = found.symbol.decl
         assert isinstance(decl, ir.FunctionDecl)
-        return self.expr(decl.body, in_function(self.program, where, found, e))
+        inside = in_function(self.program, where, found, e)
+        try:
+            args = tuple(self.expr(a, where).get_id() for a in e.args)
+        except Unsupported:
+            return self.expr(decl.body, inside)
+        # A body reads only its parameters (YB322): the same argument terms give the same term, so
+        # f(x) + f(x) nested 30 deep is translated 30 times (z3 shares the subterm), not 2³⁰.
+        key = (found.symbol.key, inside.key, args)
+        term = self.calls.get(key)
+        if term is None:
+            term = self.calls[key] = self.expr(decl.body, inside)
+        return term
 
     def name(self, e: ir.Name, where: Where) -> Any:
         if e.qualifier is None and e.name in where.params:

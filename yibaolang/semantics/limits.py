@@ -89,6 +89,8 @@ RECURSION_LIMIT = MAX_EVAL_DEPTH * _FRAMES_PER_LEVEL + 2_000
 # sub-expressions visited while it gathers critical points.
 SEARCH_STEPS = 1_000_000
 SEARCH_FORMS = 200_000
+# `check --prove`: sub-expressions translated for z3 per property (then the property is left unproven).
+PROVE_TERMS = 200_000
 
 
 def grouped(value: int | Decimal) -> str:
@@ -143,6 +145,7 @@ def ensure_recursion_limit() -> None:
 __all__ = [
     "DISPLAY", "EXACT", "EXACT_DIGITS", "MAX_EVAL_DEPTH", "MAX_FRACTION_DIGITS", "MAX_INTEGER_DIGITS",
     "MAX_MAGNITUDE", "MAX_NESTING", "MAX_RATIO", "MAX_RESULT", "MAX_RESULT_INTEGER_DIGITS", "MAX_STEPS",
-    "MAX_VALUE_CHARS", "MAX_WRITTEN_DIGITS", "MAX_YEAR", "MIN_YEAR", "MONEY_PLACES", "RECURSION_LIMIT",
-    "SEARCH_FORMS", "SEARCH_STEPS", "ensure_recursion_limit", "entering", "exact_text", "grouped", "result_problem",
+    "MAX_VALUE_CHARS", "MAX_WRITTEN_DIGITS", "MAX_YEAR", "MIN_YEAR", "MONEY_PLACES", "PROVE_TERMS",
+    "RECURSION_LIMIT", "SEARCH_FORMS", "SEARCH_STEPS", "ensure_recursion_limit", "entering", "exact_text", "grouped",
+    "result_problem",
 ]
