@@ -440,7 +440,8 @@ def _policy_job(rng: random.Random, label: str, text: str, cases: dict[str, obje
     files = {"p.ybl": text.encode("utf-8", "surrogatepass")}
     roll = rng.random()
     if roll < 0.35 or cases is None:
-        argv = ["check", "p.ybl", *rng.choice([[], ["--format", "json"], ["--format", "sarif"], ["--strict"]])]
+        argv = ["check", "p.ybl", *rng.choice([[], ["--format", "json"], ["--format", "sarif"], ["--strict"],
+                                                ["--prove"]])]
     elif roll < 0.45:
         argv = ["fmt", rng.choice(["p.ybl", "--check"])] + (["p.ybl"] if roll > 0.4 else [])
     else:
