@@ -114,3 +114,20 @@ def test_what_the_campaign_found_stays_fixed(tmp_path: Path) -> None:
         (tmp_path / "p.ybl").write_text(text, encoding="utf-8")
         outcome, stdout, stderr = FUZZ.run_cli(argv, tmp_path, wall=60)
         assert outcome.status == "ok" and outcome.code in (0, 1), (label, outcome, stdout, stderr)
+
+
+def test_a_parquet_file_with_a_broken_page_is_an_input_error(tmp_path: Path) -> None:
+    """Found by seed 23: the footer reads, a data page does not (OSError from iter_batches, exit 70)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "p.ybl").write_text("输入 甲 : 金额\n定义 乙 : 金额 = 甲 × 50%\n输出 乙\n", encoding="utf-8")
+    path = tmp_path / "cases.parquet"
+    pq.write_table(pa.table({"甲": [f"{i}元" for i in range(200)]}), path, compression="none")
+    data = bytearray(path.read_bytes())
+    for at in range(8, 40):  # the first page header, just after the magic bytes
+        data[at] ^= 0x5A
+    path.write_bytes(bytes(data))
+    outcome, stdout, stderr = FUZZ.run_cli(["run", "p.ybl", "--cases", "cases.parquet", "-o", "out.csv"], tmp_path)
+    assert (outcome.status, outcome.code) == ("ok", 1), (outcome, stdout, stderr)
+    assert "cases.parquet：Parquet 文件已损坏" in stderr and "内部错误" not in stderr

@@ -103,7 +103,14 @@ class ParquetReader(Reader):
     def chunks(self) -> Iterator[Any]:
         import pyarrow as pa
 
-        for batch in self.file.iter_batches(batch_size=self.chunk_size):
+        batches = self.file.iter_batches(batch_size=self.chunk_size)
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                return
+            except (OSError, pa.ArrowException) as exc:  # a page that does not decode: the footer was fine
+                raise BatchError(f"无法读取案例文件 {self.path}：Parquet 文件已损坏（{exc}）") from None
             yield pa.Table.from_batches([batch])
 
 
