@@ -421,3 +421,13 @@ def test_bands_whose_edges_come_from_inputs_agree_row_by_row(tmp_path_factory: A
         assert bool(message) == (row[1] > row[2]), (row, message)
         if message:
             assert message.startswith("分段颠倒：大病 的 分段累进 第1段")
+
+
+def test_no_negative_zero_money() -> None:
+    # -0.01元 × 0 is a negative zero in Decimal; both engines print it as 0.00.
+    setup = setup_for(str(ROOT / "policies" / "yunnan_2024.ybl"))
+    row = {"原封顶线": "0", "连续参保年数": "0", "零报销激励年数": "0", "断保年数": "0", "修复缴费年数": "0",
+           "人员类别": "普通", "集中征缴期内参保": "是", "个人缴费标准": "-0.01", "参保缴费日期": "2021-01-01",
+           "就医日期": "2021-01-01"}
+    check_rows(setup, [row])
+    assert interpreted(setup, row)["修复缴费金额"] == "0.00"

@@ -54,8 +54,13 @@ DURATION_UNITS: dict[Kind, str] = {Kind.YEARS: "年", Kind.MONTHS: "个月", Kin
 
 
 def round_money(value: Decimal, quantum: Decimal = CENT) -> Decimal:
-    """四舍五入 (ties away from zero) to the 分, 角 or 元."""
-    return value.quantize(quantum, rounding=ROUND_HALF_UP, context=_WIDE)
+    """四舍五入 (ties away from zero) to the 分, 角 or 元; never a negative zero (-0.01 × 0 is 0.00元).
+
+    >>> round_money(Decimal("-0.01") * 0)
+    Decimal('0.00')
+    """
+    rounded = value.quantize(quantum, rounding=ROUND_HALF_UP, context=_WIDE)
+    return rounded if rounded else abs(rounded)
 
 
 def divide(a: Decimal, b: Decimal) -> Decimal:
@@ -82,7 +87,7 @@ def display(type_: Type, value: Any) -> str:
     if value is None:
         return "—"
     if kind is Kind.MONEY:
-        return f"{value:,.2f}元"
+        return f"{value if value else abs(value):,.2f}元"
     if kind is Kind.RATIO:
         return f"{plain(value.scaleb(2, _WIDE))}%"
     if kind is Kind.NUMBER:
