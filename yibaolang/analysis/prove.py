@@ -525,25 +525,37 @@ def _monotone(z3: Any, program: Program, searched: Any, variables: dict[str, Any
     high_tr = Translator(z3, program, {**variables, expense: z3.ToReal(raw) / _SCALE[Kind.MONEY]})
     what = f"{expense} 增加时 {pay.name} 不减少"
     try:
-        goal = high_tr.expr(ref, where) >= low_tr.expr(ref, where)
+        high_pay, low_pay = high_tr.expr(ref, where), low_tr.expr(ref, where)
     except Unsupported as exc:
         return [info("YB592", pay.span, f"无法证明：{what}——{exc}（不在分段线性片段内）",
                      "这一项仍由反例搜索检查（YB58x）", pay.clause)]
     solver = z3.Solver()
     solver.set("timeout", TIMEOUT_MS)
     solver.add(*base(low_tr), *base(high_tr), *low_tr.domain, *high_tr.domain,
-               high_tr.variables[expense] > variables[expense], z3.Not(goal))
+               high_tr.variables[expense] > variables[expense], z3.Not(high_pay >= low_pay))
     verdict = solver.check()
     if verdict == z3.unsat:
         return [info("YB590", pay.span, f"已证明（{EXACT}）：{what}，对所有案例成立", "", pay.clause)]
     if verdict != z3.sat:
         return [info("YB592", pay.span, f"无法证明：{what}——z3 在时限内没有结论", "", pay.clause)]
-    model = solver.model()
-    case = _case(searched, model)
-    high_value = _model_value(model, raw, Kind.MONEY)
-    if not _falls(searched, case, pay, expense, high_value):
+    # Exact arithmetic may find a drop smaller than the rounding: ask again for a
+    # drop of at least one 分, then one 元, which survives rounding to the 分.
+    found = None
+    for margin in (None, Decimal("0.01"), Decimal(1)):
+        if margin is not None:
+            solver.add(low_pay - high_pay >= low_tr.num(margin))
+            if solver.check() != z3.sat:
+                break
+        model = solver.model()
+        case = _case(searched, model)
+        high_value = _model_value(model, raw, Kind.MONEY)
+        if _falls(searched, case, pay, expense, high_value):
+            found = case, high_value
+            break
+    if found is None:
         return [info("YB592", pay.span, f"无法证明：{what}——z3 的反例只在不舍入时成立，按分舍入后不成立", "",
                      pay.clause)]
+    case, high_value = found
     high_case = SearchCase({**case.values, expense: high_value}, case.date)
     money = searched.inputs[expense].info.type
     from yibaolang.analysis.search import case_value_text
