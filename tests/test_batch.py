@@ -396,3 +396,24 @@ def test_evaluate_rows_in_memory() -> None:
                                         "起付标准": Decimal(1000)}))
     assert rows[0]["统筹基金支付"] == to_json(want.outputs[0].type, want.outputs[0].value) == "120000.00"
     assert rows[0]["错误"] == ""
+
+
+def test_progress_bar_shows_percentage_and_time_left_when_the_row_count_is_known() -> None:
+    import io
+
+    from rich.console import Console
+
+    from yibaolang.tools.batch import _RichProgress
+
+    def shown(total: int | None) -> str:
+        out = io.StringIO()
+        bar = _RichProgress(total, Console(file=out, width=120, force_terminal=True, color_system=None))
+        with bar:
+            bar.advance(250)
+            bar.progress.refresh()
+        return out.getvalue()
+
+    known = shown(1000)
+    assert "25%" in known and "250/1000" in known and "剩余" in known
+    unknown = shown(None)  # CSV and JSON Lines: rows are counted as they are read
+    assert "250 行" in unknown and "%" not in unknown

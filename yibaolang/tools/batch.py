@@ -1944,13 +1944,44 @@ class _NoProgress:
         return None
 
 
-class _RichProgress:
-    def __init__(self, total: int | None) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def _row_speed_column() -> Any:
+    from rich.progress import ProgressColumn
+    from rich.text import Text
 
-        self.progress = Progress(TextColumn("计算"), BarColumn(), MofNCompleteColumn(), TextColumn("行"),
-                                 TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+    class RowSpeed(ProgressColumn):
+        """Rows per second, once rich has measured it."""
+
+        def render(self, task: Any) -> Text:
+            return Text(f"{task.speed:,.0f} 行/秒" if task.speed else "")
+
+    return RowSpeed()
+
+
+class _RichProgress:
+    """The bar on a terminal: with a known row count (Parquet's metadata) the percentage, rows of
+    the total, time used and time left; otherwise (CSV, JSON Lines) rows done, speed and time used."""
+
+    def __init__(self, total: int | None, console: Any = None) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            ProgressColumn,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        columns: list[str | ProgressColumn]
+        if total is not None:
+            columns = [TextColumn("计算"), BarColumn(), TaskProgressColumn(), MofNCompleteColumn(), TextColumn("行"),
+                       TextColumn("已用"), TimeElapsedColumn(), TextColumn("剩余"), TimeRemainingColumn()]
+        else:
+            columns = [TextColumn("计算"), TextColumn("{task.completed:,} 行"), _row_speed_column(),
+                       TextColumn("已用"), TimeElapsedColumn()]
+        self.progress = Progress(*columns, console=console or Console(stderr=True), transient=True)
         self.task = self.progress.add_task("rows", total=total)
 
     def __enter__(self) -> _RichProgress:
