@@ -1,11 +1,13 @@
-"""Shared test fixtures: golden files and CLI runs."""
+"""Shared test fixtures: golden files, CLI runs from the project root, a running `yibaolang serve`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.test_serve_helpers import EXAMPLE_CASE, Server, policy_folder, serving
 from yibaolang.semantics.limits import ensure_recursion_limit
 
 # The evaluator raises the recursion limit to what its budget needs (semantics/limits.py); doing it once
@@ -40,3 +42,25 @@ def golden(update_golden: bool):  # type: ignore[no-untyped-def]
         assert actual == expected, f"output differs from {path.relative_to(ROOT)} (pytest --update-golden to refresh)"
 
     return check
+
+
+@pytest.fixture
+def at_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run from the project root, where the examples' relative paths resolve (`pytestmark = usefixtures`)."""
+    monkeypatch.chdir(ROOT)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with `policies/` (policy_folder) and the example's `case.yaml`, one per test module."""
+    tmp = tmp_path_factory.mktemp("serve")
+    policy_folder(tmp)
+    (tmp / "case.yaml").write_text(EXAMPLE_CASE.read_text("utf-8"), encoding="utf-8")
+    return tmp
+
+
+@pytest.fixture(scope="module")
+def server(project: Path) -> Iterator[Server]:
+    """`yibaolang serve policies` in `project`, logging decisions to `decisions.jsonl`."""
+    with serving(project, "policies", "--decision-log", "decisions.jsonl", "--reload-interval", "0") as running:
+        yield running

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,14 +21,7 @@ SUFFIX = {"text": "txt", "json": "json", "markdown": "md", "html": "html"}
 NODE_KEYS = {"name", "type", "value", "display", "formula", "clause", "source", "children"}
 
 
-@pytest.fixture(autouse=True)
-def at_root() -> Iterator[None]:
-    old = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        yield
-    finally:
-        os.chdir(old)
+pytestmark = pytest.mark.usefixtures("at_root")
 
 
 def cli(*args: str) -> Result:

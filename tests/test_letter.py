@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,14 +18,7 @@ POLICY = "examples/tianjin_daibing.ybl"
 CASE = "tests/fixtures/letter/tianjin_daibing.case.yaml"
 
 
-@pytest.fixture(autouse=True)
-def at_root() -> Iterator[None]:
-    old = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        yield
-    finally:
-        os.chdir(old)
+pytestmark = pytest.mark.usefixtures("at_root")
 
 
 def cli(*args: str | Path) -> Result:

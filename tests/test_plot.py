@@ -3,13 +3,11 @@ self-contained output, errors without tracebacks, and a real render in headless 
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import struct
 import subprocess
 import zlib
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -28,14 +26,7 @@ TIANJIN = "policies/tianjin_2016.ybl"
 BOUNDS = ["20000", "100000", "200000", "300000"]
 
 
-@pytest.fixture(autouse=True)
-def at_root() -> Iterator[None]:
-    old = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        yield
-    finally:
-        os.chdir(old)
+pytestmark = pytest.mark.usefixtures("at_root")
 
 
 def cli(*args: str) -> Result:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,23 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.test_serve_helpers import CASE, EXAMPLE_CASE, Server, cli, policy_folder, serving
+from tests.test_serve_helpers import CASE, Server, cli, policy_folder, serving
 
 ID = "tianjin_daibing"
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("serve")
-    policy_folder(tmp)
-    (tmp / "case.yaml").write_text(EXAMPLE_CASE.read_text("utf-8"), encoding="utf-8")
-    return tmp
-
-
-@pytest.fixture(scope="module")
-def server(project: Path) -> Iterator[Server]:
-    with serving(project, "policies", "--decision-log", "decisions.jsonl", "--reload-interval", "0") as running:
-        yield running
 
 
 def without_ids(doc: dict[str, Any]) -> dict[str, Any]:

@@ -17,26 +17,12 @@ from typing import Any
 import pytest
 from playwright import sync_api
 
-from tests.test_serve_helpers import EXAMPLE_CASE, Server, cli, policy_folder, serving
+from tests.test_serve_helpers import Server, cli
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 ID = "tianjin_daibing"
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("workbench")
-    policy_folder(tmp)
-    (tmp / "case.yaml").write_text(EXAMPLE_CASE.read_text("utf-8"), encoding="utf-8")
-    return tmp
-
-
-@pytest.fixture(scope="module")
-def server(project: Path) -> Iterator[Server]:
-    with serving(project, "policies", "--decision-log", "d.jsonl", "--reload-interval", "0") as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +90,7 @@ def test_submitting_shows_the_cli_figures_and_the_explanation(browser: Any, serv
     assert page.input_value('input[name="大病个人负担"]') == "15"
     assert page.input_value('select[name="大病个人负担·单位"]') == "万元"
     decision = page.inner_text("#decision-id")
-    logged = [json.loads(line) for line in (project / "d.jsonl").read_text("utf-8").splitlines()]
+    logged = [json.loads(line) for line in (project / "decisions.jsonl").read_text("utf-8").splitlines()]
     assert decision in [r["decision_id"] for r in logged]
 
 
