@@ -244,3 +244,14 @@ def test_every_bad_option_value_is_a_chinese_usage_diagnostic(args: list[str]) -
     for english in ("Error:", "Usage:", "Invalid value", "Missing", "No such", "is not", "does not exist",
                     "Traceback", "内部错误"):
         assert english not in text, text
+
+
+def test_a_missing_input_names_the_clause_of_the_figure_that_needs_it(tmp_path: Path) -> None:
+    policy = tmp_path / "p.ybl"
+    policy.write_text('政策 测试\n输入 费用 : 金额\n条款 "一、(二)" 报销\n    定义 报销 : 金额 = 费用 × 50%\n输出 报销\n',
+                      encoding="utf-8")
+    (tmp_path / "c.yaml").write_text("{}\n", encoding="utf-8")
+    result = cli("run", str(policy), "--case", str(tmp_path / "c.yaml"), "--format", "json")
+    assert result.exit_code == 1
+    [problem] = json.loads(result.stdout)["diagnostics"]
+    assert (problem["code"], problem["clause"]) == ("YB410", "一、(二)")

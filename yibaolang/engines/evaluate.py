@@ -92,6 +92,7 @@ class MissingInput(Exception):
         self.decl_span = decl_span
         self.figure: str | None = None
         self.figure_span: ir.Span | None = None
+        self.figure_clause: str | None = None
 
 
 class Frame:
@@ -299,7 +300,7 @@ class Evaluator:
         if rules:
             compute = self.with_exceptions(inst, symbol, type_, compute, rules)
         get = self.getter(slot, compute, name, decl.span, sets_figure,
-                          self.node_factory(inst, symbol, name, kind, type_, expr), expr)
+                          self.node_factory(inst, symbol, name, kind, type_, expr), expr, symbol.clause)
         return Figure(symbol, inst, slot, type_, name, get)
 
     def node_factory(self, inst: Instance, symbol: Symbol, name: str, kind: str, type_: Type,
@@ -326,7 +327,7 @@ class Evaluator:
         return make
 
     def getter(self, slot: int, compute: Fn, name: str, span: ir.Span, sets_figure: bool,
-               make_node: Callable[[], TraceNode], expr: ir.Expr | None) -> Fn:
+               make_node: Callable[[], TraceNode], expr: ir.Expr | None, clause: str | None = None) -> Fn:
         unset = UNSET
         if not self.traced:
             def get(fr: Frame) -> Any:
@@ -337,7 +338,7 @@ class Evaluator:
                         value = compute(fr)
                     except MissingInput as exc:
                         if sets_figure and exc.figure is None:
-                            exc.figure, exc.figure_span = name, span
+                            exc.figure, exc.figure_span, exc.figure_clause = name, span, clause
                         raise
                     finally:
                         fr.depth -= 1
@@ -368,7 +369,7 @@ class Evaluator:
             except MissingInput as exc:
                 tracer.abandon(building)
                 if sets_figure and exc.figure is None:
-                    exc.figure, exc.figure_span = name, span
+                    exc.figure, exc.figure_span, exc.figure_clause = name, span, clause
                 raise
             except BaseException:
                 tracer.abandon(building)
@@ -1485,7 +1486,8 @@ def _missing_diagnostics(program: Program, case: CaseInput, when: dt.date | None
         if miss.type.kind is Kind.ENUM and miss.type.enum is not None:
             sample = miss.type.enum.values[0]
         out.append(error("YB410", span, f"缺少输入“{miss.name}”：{needed}",
-                         f"在案例中给出 {miss.name}（{miss.type.name}），例如 {miss.name}: {sample}"))
+                         f"在案例中给出 {miss.name}（{miss.type.name}），例如 {miss.name}: {sample}",
+                         clause=miss.figure_clause))
     return out
 
 
