@@ -121,19 +121,21 @@ def test_doc_block_checks(block: Block, tmp_path: Path) -> None:
 # ---------------------------------------------------------------- console transcripts
 #
 # A ```console block is a transcript: each `$ yibaolang …` line is run and the lines after it are what
-# it prints (standard output and error, as a terminal shows them).  A line starting with …… stands for
-# any number of lines the page leaves out.  The files a transcript uses are the page's blocks before it:
-# a block with `file=名称` defines that file; an unnamed ybl/ybl-error block defines the policy the next
-# transcript names, an unnamed yaml block its --case file.  `<!-- 改 文件：旧 → 新 -->` edits a file
-# the way the prose says (the tutorial's "改第一处后再检查").  Transcripts that name none of the page's
-# files run in a folder linking to the repository's policies/, examples/, stdlib/ and tests/.
-#
-# Pages whose transcripts are run; the others' still show older output and are to be brought in.
-TRANSCRIPT_PAGES = ("tutorial.md", "init.md", "letter.md")
+# it prints (standard output and error, as a terminal shows them).  A line starting with …… (or a lone …)
+# stands for any number of lines the page leaves out.  `> 文件` at the end of a command sends its output to
+# that file; `$ cat 文件` shows a file; `$ pip install …` is shown, not run.  The files a transcript uses
+# are the page's blocks before it: a block with `file=名称` defines that file; an unnamed ybl/ybl-error
+# block defines the policy the next transcript names, an unnamed yaml block its --case file (if that
+# transcript names none, the block is only an example).
+# `<!-- 改 文件：旧 → 新 -->` edits a file the way the prose says (the tutorial's "改第一处后再检查").
+# Every transcript runs in a folder with the page's files and links to the repository's policies/,
+# examples/, stdlib/ and tests/.  `<!-- 不运行：理由 -->` just before a block exempts it, with the reason
+# (a server that never exits, a million-row file, a full disk).
 ROOT = DOCS.parent
 
 _FENCE = re.compile(r"^```(\S*)(?:[ \t]+(.*))?$")
 _EDIT = re.compile(r"^<!-- 改 (\S+)：(.+?) → (.+?) -->$")
+_NOT_RUN = re.compile(r"^<!-- 不运行：(.+) -->$")
 _ELIDED = "……"
 
 
@@ -174,8 +176,14 @@ def transcripts(page: Path) -> list[Transcript]:
     files: dict[str, str] = {}
     pending: dict[str, str] = {}  # kind (ybl | yaml) → text of the last unnamed block
     out: list[Transcript] = []
+    explicit: set[str] = set()  # names file= blocks define after the pending ones: those stay as written
+    exempt = False
     i = 0
     while i < len(lines):
+        if _NOT_RUN.match(lines[i]):
+            exempt = True
+            i += 1
+            continue
         edit = _EDIT.match(lines[i])
         if edit is not None:
             name, old, new = edit.groups()
@@ -185,8 +193,10 @@ def transcripts(page: Path) -> list[Transcript]:
             continue
         fence = _FENCE.match(lines[i])
         if fence is None or not fence.group(1):
+            exempt = exempt and not lines[i].strip()
             i += 1
             continue
+        skip, exempt = exempt, False
         start, kind = i, fence.group(1)
         words = (fence.group(2) or "").split()
         body: list[str] = []
@@ -199,42 +209,46 @@ def transcripts(page: Path) -> list[Transcript]:
         name = next((w.split("=", 1)[1] for w in words if w.startswith("file=")), None)
         if name is not None:
             files[name] = text
+            explicit.add(name)
         elif kind in ("ybl", "ybl-error"):
             pending["ybl"] = text
+            explicit = {n for n in explicit if not n.endswith(".ybl")}
         elif kind == "yaml":
             pending["yaml"] = text
-        elif kind == "console" and any(line.startswith("$ yibaolang ") for line in body):
+            explicit = {n for n in explicit if not n.endswith(".yaml")}
+        elif kind == "console" and not skip and any(line.startswith("$ yibaolang ") for line in body):
             args = [a for line in _joined(body) if line.startswith("$ ") for a in shlex.split(line[2:])]
             for suffix, key in ((".ybl", "ybl"), (".yaml", "yaml")):
-                named = [a for a in _named(args, (suffix,)) if not (ROOT / a).exists()]
+                named = [a for a in _named(args, (suffix,)) if not (ROOT / a).exists() and a not in explicit]
                 if key in pending and named:
                     files[named[0]] = pending.pop(key)
+            pending.clear()  # a block is the setup of the next transcript only
             out.append(Transcript(page.name, start + 1, text, dict(files)))
     return out
 
 
-TRANSCRIPTS = [t for name in TRANSCRIPT_PAGES if (DOCS / name).exists() for t in transcripts(DOCS / name)]
+TRANSCRIPTS = [t for page in sorted(DOCS.glob("*.md")) for t in transcripts(page)]
 
 
 def expected_pattern(text: str) -> re.Pattern[str]:
     parts = []
     for line in text.splitlines():
-        parts.append(r"(?:[^\n]*\n)*?" if line.strip().startswith(_ELIDED) else re.escape(line) + r"\n")
+        elided = line.strip().startswith(_ELIDED) or line.strip() == "…"
+        parts.append(r"(?:[^\n]*\n)*?" if elided else re.escape(line) + r"\n")
     return re.compile("".join(parts))
 
 
 def run_transcript(t: Transcript, folder: Path) -> str:
     import shlex
 
-    uses_page_files = any(name in cmd for cmd in t.commands() for name in t.files)
-    where = folder  # never the repository itself: a transcript's -o must not write into the checkout
-    if uses_page_files:
-        (folder / "yibaolang.toml").write_text("", encoding="utf-8")
-        for name, text in t.files.items():
-            (folder / name).write_text(text, encoding="utf-8")
-    else:
-        for name in ("policies", "examples", "stdlib", "tests"):
+    (folder / "yibaolang.toml").write_text("", encoding="utf-8")
+    for name, text in t.files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text, encoding="utf-8")
+    for name in ("policies", "examples", "stdlib", "tests"):
+        if not (folder / name).exists():
             (folder / name).symlink_to(ROOT / name, target_is_directory=True)
+    where = folder  # never the repository itself: a transcript's -o must not write into the checkout
     shown = []
     old = os.getcwd()
     os.chdir(where)
@@ -247,13 +261,28 @@ def run_transcript(t: Transcript, folder: Path) -> str:
             if line.endswith("\\"):
                 continue
             args = shlex.split(_joined(written)[0][2:])
-            assert args[0] == "yibaolang", f"{t.id}: only yibaolang commands are run"
-            result = CliRunner(env={"COLUMNS": None}).invoke(main, args[1:], catch_exceptions=False)
-            shown.append("\n".join(written) + "\n" + result.output)
+            shown.append("\n".join(written) + "\n" + _run(t, args))
             written = []
     finally:
         os.chdir(old)
     return "".join(shown)
+
+
+def _run(t: Transcript, args: list[str]) -> str:
+    """What one command of a transcript prints."""
+    if args[:2] == ["pip", "install"]:
+        return ""  # the page says what to install; the test environment has it already
+    if args[0] == "cat":
+        return "".join(Path(a).read_text(encoding="utf-8-sig") for a in args[1:])
+    assert args[0] == "yibaolang", f"{t.id}: only yibaolang, cat and pip install are understood"
+    target = None
+    if len(args) > 2 and args[-2] == ">":
+        args, target = args[:-2], args[-1]
+    result = CliRunner(env={"COLUMNS": None}).invoke(main, args[1:], prog_name="yibaolang", catch_exceptions=False)
+    if target is None:
+        return result.output
+    Path(target).write_text(result.stdout, encoding="utf-8")
+    return result.stderr
 
 
 def test_transcript_pages_have_transcripts() -> None:
