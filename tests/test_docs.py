@@ -127,15 +127,19 @@ def test_doc_block_checks(block: Block, tmp_path: Path) -> None:
 # are the page's blocks before it: a block with `file=名称` defines that file; an unnamed ybl/ybl-error
 # block defines the policy the next transcript names, an unnamed yaml block its --case file (if that
 # transcript names none, the block is only an example).
-# `<!-- 改 文件：旧 → 新 -->` edits a file the way the prose says (the tutorial's "改第一处后再检查").
+# `<!-- 改 文件：旧 → 新 -->` edits a file the way the prose says (the tutorial's "改第一处后再检查");
+# `<!-- 改 文件 为 新文件：旧 → 新 -->` writes the edited copy to 新文件 and leaves 文件 as it was.
 # Every transcript runs in a folder with the page's files and links to the repository's policies/,
 # examples/, stdlib/ and tests/.  `<!-- 不运行：理由 -->` just before a block exempts it, with the reason
-# (a server that never exits, a million-row file, a full disk).
+# (a server that never exits, a million-row file, a full disk).  `<!-- 文件 甲.ybl、乙.yaml 取自 页.md -->`
+# takes those files from another page's file= blocks.  Timings (用时 … 秒（… 行/秒）) are not compared.
 ROOT = DOCS.parent
 
 _FENCE = re.compile(r"^```(\S*)(?:[ \t]+(.*))?$")
-_EDIT = re.compile(r"^<!-- 改 (\S+)：(.+?) → (.+?) -->$")
+_EDIT = re.compile(r"^<!-- 改 (\S+?)(?: 为 (\S+))?：(.+?) → (.+?) -->$")
 _NOT_RUN = re.compile(r"^<!-- 不运行：(.+) -->$")
+_BORROW = re.compile(r"^<!-- 文件 (.+) 取自 (\S+\.md) -->$")
+_TIMING = re.compile(r"用时 [\d.]+ 秒（[\d,]+ 行/秒）")
 _ELIDED = "……"
 
 
@@ -169,6 +173,19 @@ def _named(args: list[str], suffixes: tuple[str, ...]) -> list[str]:
     return [a for a in args if a.endswith(suffixes)]
 
 
+def _named_blocks(page: Path) -> dict[str, str]:
+    """The blocks of a page that name their file, by name (the last one of a name wins)."""
+    files: dict[str, str] = {}
+    lines = page.read_text(encoding="utf-8").split("\n")
+    for i, line in enumerate(lines):
+        fence = _FENCE.match(line)
+        name = next((w[5:] for w in ((fence and fence.group(2)) or "").split() if w.startswith("file=")), None)
+        if name is not None:
+            end = next(j for j in range(i + 1, len(lines)) if _CLOSE.match(lines[j]))
+            files[name] = "\n".join(lines[i + 1 : end]) + "\n"
+    return files
+
+
 def transcripts(page: Path) -> list[Transcript]:
     import shlex
 
@@ -184,11 +201,20 @@ def transcripts(page: Path) -> list[Transcript]:
             exempt = True
             i += 1
             continue
+        borrow = _BORROW.match(lines[i])
+        if borrow is not None:
+            other = _named_blocks(DOCS / borrow.group(2))
+            for name in re.split(r"[、，,\s]+", borrow.group(1)):
+                assert name in other, f"{page.name}:{i + 1}: {borrow.group(2)} names no {name}"
+                files[name] = other[name]
+                explicit.add(name)
+            i += 1
+            continue
         edit = _EDIT.match(lines[i])
         if edit is not None:
-            name, old, new = edit.groups()
+            name, copy, old, new = edit.groups()
             assert old in files.get(name, ""), f"{page.name}:{i + 1}: {name} has no “{old}” to change"
-            files[name] = files[name].replace(old, new, 1)
+            files[copy or name] = files[name].replace(old, new, 1)
             i += 1
             continue
         fence = _FENCE.match(lines[i])
@@ -292,8 +318,8 @@ def test_transcript_pages_have_transcripts() -> None:
 
 @pytest.mark.parametrize("transcript", TRANSCRIPTS, ids=lambda t: t.id)
 def test_console_transcript_is_what_the_tool_prints(transcript: Transcript, tmp_path: Path) -> None:
-    actual = run_transcript(transcript, tmp_path)
-    assert expected_pattern(transcript.text).fullmatch(actual), (
+    actual = _TIMING.sub("用时 …", run_transcript(transcript, tmp_path))
+    assert expected_pattern(_TIMING.sub("用时 …", transcript.text)).fullmatch(actual), (
         f"{transcript.id}: the transcript differs from what the tool prints now:\n{actual}")
 
 
