@@ -393,7 +393,7 @@ def batch_file(rng: random.Random, folder: Path, names: list[str], rows: list[di
     columns = [*names] + (["多余列"] if rng.random() < 0.2 else [])
     grid = [[str(row.get(c, "")) if row.get(c) is not None else "" for c in columns] for row in rows]
     for line in grid:
-        if rng.random() < 0.3:
+        if line and rng.random() < 0.3:
             line[rng.randrange(len(line))] = rng.choice(NASTY_CELLS)
     form = rng.choice(["csv", "csv", "jsonl", "parquet"])
     path = folder / f"cases.{form}"
