@@ -122,17 +122,20 @@ def test_doc_block_checks(block: Block, tmp_path: Path) -> None:
 #
 # A ```console block is a transcript: each `$ yibaolang …` line is run and the lines after it are what
 # it prints (standard output and error, as a terminal shows them).  A line starting with …… (or a lone …)
-# stands for any number of lines the page leaves out.  `> 文件` at the end of a command sends its output to
-# that file; `$ cat 文件` shows a file; `$ pip install …` is shown, not run.  The files a transcript uses
-# are the page's blocks before it: a block with `file=名称` defines that file; an unnamed ybl/ybl-error
-# block defines the policy the next transcript names, an unnamed yaml block its --case file (if that
-# transcript names none, the block is only an example).
-# `<!-- 改 文件：旧 → 新 -->` edits a file the way the prose says (the tutorial's "改第一处后再检查");
-# `<!-- 改 文件 为 新文件：旧 → 新 -->` writes the edited copy to 新文件 and leaves 文件 as it was.
-# Every transcript runs in a folder with the page's files and links to the repository's policies/,
-# examples/, stdlib/ and tests/.  `<!-- 不运行：理由 -->` just before a block exempts it, with the reason
-# (a server that never exits, a million-row file, a full disk).  `<!-- 文件 甲.ybl、乙.yaml 取自 页.md -->`
-# takes those files from another page's file= blocks.  Timings (用时 … 秒（… 行/秒）) are not compared.
+# stands for any number of lines the page leaves out.  `> 文件` at the end of a command sends its output
+# to that file; `$ cat 文件` shows a file, `$ mkdir 文件夹` makes one; `$ pip install …` is shown, not run.
+# Timings (用时 … 秒（… 行/秒）) are not compared.
+#
+# The files a transcript uses are the page's blocks before it: a block with `file=名称` defines that file;
+# an unnamed ybl/ybl-error block defines the policy the next transcript names, an unnamed yaml block its
+# --case file (if that transcript names none, the block is only an example).  HTML comments set up the rest:
+# - `<!-- 改 文件：旧 → 新 -->` edits a file the way the prose says (the tutorial's "改第一处后再检查");
+# - `<!-- 改 文件 为 新文件：旧 → 新 -->` writes the edited copy to 新文件 and leaves 文件 as it was;
+# - `<!-- 文件 甲.ybl、乙.yaml 取自 页.md -->` takes those files from another page's file= blocks;
+# - `<!-- 不运行：理由 -->` just before a block exempts it, and says why (a server that never exits,
+#   a million-row file, a full disk).
+# Every transcript runs in a fresh folder with the page's files and links to the repository's policies/,
+# examples/, stdlib/ and tests/ (never in the checkout: a transcript's -o must not write into it).
 ROOT = DOCS.parent
 
 _FENCE = re.compile(r"^```(\S*)(?:[ \t]+(.*))?$")
@@ -274,10 +277,9 @@ def run_transcript(t: Transcript, folder: Path) -> str:
     for name in ("policies", "examples", "stdlib", "tests"):
         if not (folder / name).exists():
             (folder / name).symlink_to(ROOT / name, target_is_directory=True)
-    where = folder  # never the repository itself: a transcript's -o must not write into the checkout
     shown = []
     old = os.getcwd()
-    os.chdir(where)
+    os.chdir(folder)
     try:
         written: list[str] = []  # a command as the page writes it, continuation lines included
         for line in t.text.splitlines():
@@ -298,9 +300,14 @@ def _run(t: Transcript, args: list[str]) -> str:
     """What one command of a transcript prints."""
     if args[:2] == ["pip", "install"]:
         return ""  # the page says what to install; the test environment has it already
+    if args[0] == "mkdir":
+        for a in args[1:]:
+            if a != "-p":
+                Path(a).mkdir(parents=True, exist_ok=True)
+        return ""
     if args[0] == "cat":
         return "".join(Path(a).read_text(encoding="utf-8-sig") for a in args[1:])
-    assert args[0] == "yibaolang", f"{t.id}: only yibaolang, cat and pip install are understood"
+    assert args[0] == "yibaolang", f"{t.id}: only yibaolang, cat, mkdir and pip install are understood"
     target = None
     if len(args) > 2 and args[-2] == ">":
         args, target = args[:-2], args[-1]
