@@ -341,3 +341,18 @@ def test_the_tianjin_example_case_gives_every_input() -> None:
     assert result.exit_code == 0, result.output
     assert "YB410" not in result.output
     assert "次年住院最高支付标准 = 301,800.00元" in result.output and "划入社会保障卡金额 = 140.00元" in result.output
+
+
+def test_every_exemption_names_a_console_block_and_says_why() -> None:
+    """A `<!-- 不运行：… -->` stands right above the transcript it exempts, so none is left out unnoticed."""
+    seen = 0
+    for page in sorted(DOCS.glob("*.md")):
+        lines = page.read_text(encoding="utf-8").split("\n")
+        for i, line in enumerate(lines):
+            match = _NOT_RUN.match(line)
+            if match is not None:
+                seen += 1
+                assert match.group(1).strip(), f"{page.name}:{i + 1}: an exemption says why"
+                assert i + 1 < len(lines) and lines[i + 1].startswith("```console"), (
+                    f"{page.name}:{i + 1}: an exemption stands right above a ```console block")
+    assert seen < len(TRANSCRIPTS) // 4, "most transcripts are run, not exempted"
