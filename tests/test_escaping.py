@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 from markdown_it import MarkdownIt
 
+from tests.runner import invoke_in
 from yibaolang.tools.cli import main
 
 # Each payload, if it were not escaped, would create an element or attribute named pwn… (handlers log
@@ -122,12 +123,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def run_cli(folder: Path, *args: str) -> str:
-    old = os.getcwd()
-    os.chdir(folder)
-    try:
-        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
+    result = invoke_in(folder, *args)
     assert result.exit_code == 0, result.output
     return result.output
 

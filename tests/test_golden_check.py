@@ -11,9 +11,8 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from yibaolang.tools.cli import main
+from tests.runner import invoke_in
 
 HERE = Path(__file__).resolve().parent
 BAD = HERE / "golden" / "check" / "bad"
@@ -25,14 +24,7 @@ GOOD_FILES = sorted(p for p in GOOD.glob("*.ybl") if not p.name.startswith("lib_
 
 def run_in(folder: Path, *args: str) -> tuple[int, str]:
     """Run the CLI with `folder` as the working directory, so paths print relative."""
-    import os
-
-    old = os.getcwd()
-    os.chdir(folder)
-    try:
-        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
+    result = invoke_in(folder, *args)
     return result.exit_code, result.stdout
 
 

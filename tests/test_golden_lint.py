@@ -9,7 +9,6 @@ cited or imported by others and not checked on their own.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -18,10 +17,9 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
+from tests.runner import invoke_in
 from yibaolang import ir
-from yibaolang.tools.cli import main
 
 HERE = Path(__file__).resolve().parent
 LINT = HERE / "golden" / "lint"
@@ -33,12 +31,7 @@ GOOD_FILES = sorted(p for p in GOOD.glob("*.ybl") if not p.name.startswith("lib_
 
 def run_in(folder: Path, *args: str) -> tuple[int, str, str]:
     """The CLI run with `folder` as the working directory: exit code, stdout, stderr."""
-    old = os.getcwd()
-    os.chdir(folder)
-    try:
-        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
+    result = invoke_in(folder, *args)
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -15,13 +15,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.runner import invoke_in
 from yibaolang import paths
 from yibaolang.paths import ReadRefused, Refusal, read_limited, resolve, resolve_data_file, walk_policies
-from yibaolang.tools.cli import main
 
 SECRET = "定义 秘密数额 = 42  # 项目之外的一行，绝不能出现在任何输出里\n"
 
@@ -40,12 +39,7 @@ def tree(tmp_path: Path) -> Path:
 
 
 def cli(folder: Path, *args: str) -> tuple[int, str]:
-    old = os.getcwd()
-    os.chdir(folder)
-    try:
-        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
+    result = invoke_in(folder, *args)
     return result.exit_code, result.output
 
 
