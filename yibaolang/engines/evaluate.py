@@ -330,18 +330,19 @@ class Evaluator:
                make_node: Callable[[], TraceNode], expr: ir.Expr | None, clause: str | None = None) -> Fn:
         unset = UNSET
         if not self.traced:
+            # A figure is computed at most once per case (the memo), and check_nesting
+            # bounds how deeply figures nest, so the hot path counts nothing: the step
+            # and depth budget is spent by function calls (see call()), and a Python
+            # RecursionError is still reported as YB424 at the figure (_guarded).
             def get(fr: Frame) -> Any:
                 value = fr.memo[slot]
                 if value is unset:
-                    _enter(fr, name, span)
                     try:
                         value = compute(fr)
                     except MissingInput as exc:
                         if sets_figure and exc.figure is None:
                             exc.figure, exc.figure_span, exc.figure_clause = name, span, clause
                         raise
-                    finally:
-                        fr.depth -= 1
                     if value.__class__ is Decimal and not -_MAX_RESULT < value < _MAX_RESULT:
                         raise _too_large(name, span, value)
                     fr.memo[slot] = value
