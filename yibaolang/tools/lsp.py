@@ -751,6 +751,17 @@ class Session:
             return analysis, None
         return analysis, LineMap(analysis.text_lines, text.split("\n"))
 
+    async def navigable_at(self, uri: str, position: Any
+                           ) -> tuple[Analysis, Navigator, LineMap | None, tuple[int, int]] | None:
+        """The newest indexed analysis, its index, its line map and `position` as (line, column) of its text."""
+        found = await self.navigable(uri)
+        if found is None:
+            return None
+        analysis, mapping = found
+        assert analysis.nav is not None
+        at = self.position_in(analysis, mapping, position)
+        return None if at is None else (analysis, analysis.nav, mapping, at)
+
     async def checked(self, uri: str) -> Analysis | None:
         """The front-end analysis of the current text (waiting briefly for it), for code actions."""
         deadline = time.monotonic() + FIRST_ANSWER_SECONDS
@@ -916,17 +927,13 @@ def build_server() -> Any:
             log.debug("hover answered in %.1f ms", (time.perf_counter() - started) * 1000)
 
     async def answer_hover(params: lsp.HoverParams) -> lsp.Hover | None:
-        found = await session.navigable(params.text_document.uri)
+        found = await session.navigable_at(params.text_document.uri, params.position)
         if found is None:
             return None
-        analysis, mapping = found
-        assert analysis.nav is not None
-        at = session.position_in(analysis, mapping, params.position)
-        if at is None:
-            return None
-        mention = analysis.nav.mention_at(analysis.module, *at)
+        analysis, nav, mapping, at = found
+        mention = nav.mention_at(analysis.module, *at)
         if mention is not None:
-            text = analysis.nav.hover(mention.target, analysis.module)
+            text = nav.hover(mention.target, analysis.module)
             where = session.map_range(mapping, session.to_range(analysis, mention.span))
         else:
             word = keyword_at(analysis, *at)
@@ -938,28 +945,24 @@ def build_server() -> Any:
 
     @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
     async def definition(ls: Any, params: lsp.DefinitionParams) -> lsp.Location | None:
-        found = await session.navigable(params.text_document.uri)
+        found = await session.navigable_at(params.text_document.uri, params.position)
         if found is None:
             return None
-        analysis, mapping = found
-        assert analysis.nav is not None
-        at = session.position_in(analysis, mapping, params.position)
-        target = analysis.nav.target_at(analysis.module, *at) if at is not None else None
-        span = analysis.nav.definition(target) if target is not None else None
+        analysis, nav, mapping, at = found
+        target = nav.target_at(analysis.module, *at)
+        span = nav.definition(target) if target is not None else None
         return session.location(analysis, span, mapping) if span is not None else None
 
     @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
     async def references(ls: Any, params: lsp.ReferenceParams) -> list[lsp.Location] | None:
-        found = await session.navigable(params.text_document.uri)
+        found = await session.navigable_at(params.text_document.uri, params.position)
         if found is None:
             return None
-        analysis, mapping = found
-        assert analysis.nav is not None
-        at = session.position_in(analysis, mapping, params.position)
-        target = analysis.nav.target_at(analysis.module, *at) if at is not None else None
+        analysis, nav, mapping, at = found
+        target = nav.target_at(analysis.module, *at)
         if target is None:
             return None
-        spans = analysis.nav.references(target, include_declaration=params.context.include_declaration)
+        spans = nav.references(target, include_declaration=params.context.include_declaration)
         return [loc for span in spans if (loc := session.location(analysis, span, mapping)) is not None]
 
     @server.feature(lsp.TEXT_DOCUMENT_COMPLETION,
