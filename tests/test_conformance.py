@@ -67,6 +67,7 @@ from yibaolang.engines.evaluate import evaluate, evaluator_for
 from yibaolang.engines.outcome import CaseInput, Outcome
 from yibaolang.ir.types import DURATIONS, Kind, Type
 from yibaolang.semantics.values import to_json
+from yibaolang.tools.batch import cell_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "tests" / "conformance"
@@ -180,13 +181,10 @@ class Case:
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+    # Numbers and texts go to the API as written in the suite (what a caller passes); the rest as batch cells.
+    if isinstance(value, (int, str, list, dict)) and not isinstance(value, bool):
+        return value
+    return cell_text(value)
 
 
 def _figure_type(program: Program, name: str) -> Type:

@@ -618,7 +618,7 @@ class JsonlReader(Reader):
         columns: dict[str, list[Any]] = {name: [] for name in self.names}
         for row in rows:
             for name, cells in columns.items():
-                cells.append(_json_cell(row.get(name)) if row is not None else None)
+                cells.append(cell_text(row.get(name)) if row is not None else None)
         if not columns:
             return pa.table({"": pa.nulls(len(rows))}).drop_columns([""]) if rows else pa.table({})
         return pa.table({name: pa.array(cells, pa.string()) for name, cells in columns.items()})
@@ -670,19 +670,19 @@ def _reject_constant(name: str) -> Any:
     raise _RowProblem(f"有不支持的数值 {name}")
 
 
-def _json_cell(value: Any) -> str | None:
-    """A JSON value as the typed string a case file would hold."""
+def cell_text(value: Any) -> str | None:
+    """A JSON or Python value as the typed string a case file would hold (None stays an empty cell)."""
     if value is None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
         return format(value, "f")
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return value
-    return "（列表）" if isinstance(value, list) else "（映射）"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return "（列表）"
+    return "（映射）" if isinstance(value, dict) else str(value)
 
 
 # ------------------------------------------------------------------ writing
@@ -2018,7 +2018,7 @@ def evaluate_rows(program: Any, rows: Sequence[dict[str, Any]], outputs: Sequenc
         for key in row:
             if key not in names:
                 names.append(key)
-    table = pa.table({name: pa.array([_cell_text(row.get(name)) for row in rows], pa.string()) for name in names}) \
+    table = pa.table({name: pa.array([cell_text(row.get(name)) for row in rows], pa.string()) for name in names}) \
         if names else pa.table({"_": pa.nulls(len(rows))})
     runner = Runner(program, outputs, date=date, engine=engine, strict=strict)
     out = runner.evaluate(table)
@@ -2030,18 +2030,6 @@ def evaluate_rows(program: Any, rows: Sequence[dict[str, Any]], outputs: Sequenc
         record[ERROR_COLUMN] = errors[i]
         result.append(record)
     return result
-
-
-def _cell_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
 
 
 def _json_value(value: Any) -> Any:
