@@ -23,7 +23,7 @@ from typing import Any
 import attrs
 
 from yibaolang.checks.resolve import Program
-from yibaolang.diagnostics import Diagnostic, error, has_errors, to_json_obj
+from yibaolang.diagnostics import Diagnostic, has_errors, to_json_obj
 from yibaolang.engines.outcome import CaseInput, Outcome
 from yibaolang.ir import Span
 from yibaolang.ir.types import Kind, Type
@@ -118,7 +118,7 @@ def raw_case(values: Mapping[str, Any], date: dt.date | str | None = None) -> tu
     The checks are the reader's own (names, lengths, control characters, digits); a binary float is refused
     as `parse_value` refuses it.  Entry n is "written" on line n + 1 of 案例.json, as in a file of one
     input a line."""
-    from yibaolang.engines.cases import _CONTROL, DATE_KEY, MAX_VALUE_CHARS, RawCase, RawEntry, _short, _value_problem
+    from yibaolang.engines.cases import DATE_KEY, RawCase, RawEntry, entry_problem
 
     items = [*values.items(), *([(DATE_KEY, date.isoformat() if isinstance(date, dt.date) else date)]
                                 if date is not None else [])]
@@ -127,16 +127,9 @@ def raw_case(values: Mapping[str, Any], date: dt.date | str | None = None) -> tu
     for line, (key, value) in enumerate(items, 2):
         name = str(key)
         span = Span(CASE_FILE, line, 3, line, 3 + min(len(name), 80) + 2)
-        if len(name) > MAX_VALUE_CHARS or _CONTROL.search(name):
-            problems.append(error("YB408", span, f"名称“{_short(name)}”过长或含有控制字符", "名称应是政策里声明的一个输入名"))
-            continue
-        if isinstance(value, float):  # not the amount that was meant: refused, never rounded
-            problems.append(error("YB403", span, f"输入 {_short(name)}：数值以二进制浮点数给出，无法保证精确",
-                                  "请写成字符串或 Decimal，例如 \"1234.56\""))
-            continue
-        problem = _value_problem(value)
+        problem = entry_problem(name, value, span)
         if problem is not None:
-            problems.append(error("YB403", span, f"“{_short(name)}”的{problem[0]}", problem[1]))
+            problems.append(problem)
             continue
         entries.append(RawEntry(name, value, span, span))
     return RawCase(CASE_FILE, entries), problems

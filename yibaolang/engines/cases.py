@@ -280,6 +280,17 @@ def _construct(node: Any, file: str) -> tuple[Any, list[Diagnostic]]:
     return value, []
 
 
+def entry_problem(name: str, value: Any, span: ir.Span) -> Diagnostic | None:
+    """What is wrong with one input of a JSON case (file or API mapping) before its type is known, if anything."""
+    if len(name) > MAX_VALUE_CHARS or _CONTROL.search(name):
+        return error("YB408", span, f"名称“{_short(name)}”过长或含有控制字符", "名称应是政策里声明的一个输入名")
+    if isinstance(value, float):  # not the amount that was meant: refused, never rounded
+        return error("YB403", span, f"输入 {_short(name)}：数值以二进制浮点数给出，无法保证精确",
+                     "请写成字符串或 Decimal，例如 \"1234.56\"")
+    problem = _value_problem(value)
+    return None if problem is None else error("YB403", span, f"“{_short(name)}”的{problem[0]}", problem[1])
+
+
 def _value_problem(value: Any) -> tuple[str, str] | None:
     """A value no input could take, found before its type is known: too long, or with control characters."""
     if isinstance(value, str):
@@ -448,13 +459,9 @@ def _parse_json_case(text: str, file: str) -> tuple[RawCase | None, list[Diagnos
     for key, value in data.items():
         line, column = _json_position(text, key)
         span = ir.Span(file, line, column, line, column + len(key) + 2)
-        if len(key) > MAX_VALUE_CHARS or _CONTROL.search(key):
-            problems.append(error("YB408", span, f"名称“{_short(key)}”过长或含有控制字符",
-                                  "名称应是政策里声明的一个输入名"))
-            continue
-        problem = _value_problem(value)
+        problem = entry_problem(key, value, span)
         if problem is not None:
-            problems.append(error("YB403", span, f"“{_short(key)}”的{problem[0]}", problem[1]))
+            problems.append(problem)
             continue
         entries.append(RawEntry(str(key), value, span, span))
     return RawCase(file, entries, lines=re.split(r"\r?\n", text)), problems  # json counts lines at \n only
