@@ -178,6 +178,12 @@ def _payments(ctx: LintContext, space: Space, guards: list[ir.Assertion]) -> Ite
             return None
         return {o.name: o.value for o in outcome.outputs if o.ok and isinstance(o.value, Decimal)}
 
+    def note_exceeded(p: Payment, case: SearchCase, values: dict[str, Decimal]) -> None:
+        if p.name in values and p.name not in exceeded:
+            d = _exceeds(space, p, case, values[p.name], slack)
+            if d is not None:
+                exceeded[p.name] = d
+
     for line in space.lines(relevant):
         previous: tuple[SearchCase, dict[str, Decimal]] | None = None
         for case in line.cases:
@@ -186,10 +192,7 @@ def _payments(ctx: LintContext, space: Space, guards: list[ir.Assertion]) -> Ite
                 previous = None
                 continue
             for p in found:
-                if p.name in values and p.name not in exceeded:
-                    d = _exceeds(space, p, case, values[p.name], slack)
-                    if d is not None:
-                        exceeded[p.name] = d
+                note_exceeded(p, case, values)
                 if (previous is not None and line.varied in p.expenses and p.name not in falling
                         and p.name in values and p.name in previous[1]):
                     before, after = previous[1][p.name], values[p.name]
@@ -203,10 +206,7 @@ def _payments(ctx: LintContext, space: Space, guards: list[ir.Assertion]) -> Ite
         if values is None:
             continue
         for p in found:
-            if p.name in values and p.name not in exceeded:
-                d = _exceeds(space, p, case, values[p.name], slack)
-                if d is not None:
-                    exceeded[p.name] = d
+            note_exceeded(p, case, values)
     for p in found:
         if p.name in exceeded:
             yield exceeded[p.name]
