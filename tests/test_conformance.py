@@ -129,10 +129,6 @@ OUTSIDE: dict[tuple[str, str], str] = {
 # Known defects, as strict xfails: (program, engine) → the defect (details in the findings of issue 10).
 # When one is fixed its test passes, the strict xfail turns red, and its entry here must go.
 DEFECTS: dict[tuple[str, str], str] = {
-    ("arithmetic/good/division_places", "vector"): "vector divide(): IndexError when a column is divided by a "
-                                                   "constant and a quotient past row 0 does not terminate",
-    ("inputs/bad/duplicate_option", "check"): "check: a value repeated in an 输入's own 选项 {…} is not YB305 "
-                                              "(only a 类型's is)",
 }
 
 

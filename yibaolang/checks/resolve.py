@@ -250,13 +250,16 @@ class Loader:
                 self.diagnostics.append(error("YB304", span, f"“{name}”是关键字，不能用作{what}名称",
                                               f"换一个名称，例如“{name}额”或“{name}标准”"))
 
+        def check_unique(values: tuple[str, ...], span: ir.Span, owner: str) -> None:
+            if len(set(values)) != len(values):
+                dup = next(v for v in values if values.count(v) > 1)
+                self.diagnostics.append(error("YB305", span, f"{owner} 的选项“{dup}”重复", "删去重复的选项"))
+
         for decl in module.enums:
             check_name(decl.name, decl.span, "类型")
             for value in decl.values:
                 check_name(value, decl.span, "选项值")
-            if len(set(decl.values)) != len(decl.values):
-                dup = next(v for v in decl.values if decl.values.count(v) > 1)
-                self.diagnostics.append(error("YB305", decl.span, f"类型 {decl.name} 的选项“{dup}”重复", "删去重复的选项"))
+            check_unique(decl.values, decl.span, f"类型 {decl.name}")
             if decl.name in scope.enums:
                 self.diagnostics.append(error("YB302", decl.span, f"类型“{decl.name}”重复声明", "每个类型只声明一次"))
             scope.enums[decl.name] = EnumType(decl.name, decl.values, scope.path)
@@ -288,6 +291,7 @@ class Loader:
                 values = symbol.decl.type.values
                 for value in values:
                     check_name(value, symbol.decl.type.span, "选项值")
+                check_unique(values, symbol.decl.type.span, f"输入 {symbol.name}")
                 scope.input_enums[symbol.name] = EnumType(symbol.name, values, scope.path)
 
 

@@ -564,7 +564,9 @@ def divide(a: Vec, b: Vec) -> Vec:
     inexact = r != 0
     if inexact.any():
         subset = np.nonzero(np.atleast_1d(inexact))[0]
-        an1, ad1 = np.atleast_1d(an)[subset], np.atleast_1d(ad)[subset]
+        # A constant numerator or denominator is a scalar: spread it over the rows first.
+        shape = np.atleast_1d(inexact).shape
+        an1, ad1 = np.broadcast_to(an, shape)[subset], np.broadcast_to(ad, shape)[subset]
         terminating = _strip_2_5(ad1 // np.gcd(an1, ad1)) == 1
         if terminating.any():
             beyond = np.zeros(np.atleast_1d(inexact).shape, dtype=bool)
