@@ -50,6 +50,7 @@ from yibaolang.semantics import bands as band_rules
 from yibaolang.semantics.builtins import BUILTINS, is_builtin
 from yibaolang.semantics.instances import Instance, InstanceKey, Instances
 from yibaolang.semantics.limits import MAX_MAGNITUDE, SEARCH_FORMS, SEARCH_STEPS
+from yibaolang.semantics.ops import PythonLogic
 
 CENT = Decimal("0.01")
 MAX_DISCRETE_COMBINATIONS = 48
@@ -466,7 +467,7 @@ class CriticalPoints:
         return out[:MAX_FORMS]
 
 
-class _RegionOps:
+class _RegionOps(PythonLogic):
     """`Ops` over affine forms for the band rule (semantics.bands) with the subject inside one known region:
     bands below the region are full, the region's band is partial, bands above are empty."""
 
@@ -497,15 +498,6 @@ class _RegionOps:
 
     def compare(self, op: ir.CompareOp, a: Form, b: Form) -> bool:
         raise NotImplementedError  # the band total compares nothing
-
-    def all_of(self, conditions: Sequence[bool]) -> bool:
-        return all(conditions)
-
-    def any_of(self, conditions: Sequence[bool]) -> bool:
-        return any(conditions)
-
-    def not_(self, condition: bool) -> bool:
-        return not condition
 
 
 # ------------------------------------------------------------------ candidates

@@ -83,7 +83,22 @@ class Ops(Logic[B], Protocol[V, B]):
         ...
 
 
-class DecimalOps:
+class PythonLogic:
+    """`Logic` over Python truth values, for every engine whose conditions are plain bools."""
+
+    __slots__ = ()
+
+    def all_of(self, conditions: Sequence[bool]) -> bool:
+        return all(conditions)
+
+    def any_of(self, conditions: Sequence[bool]) -> bool:
+        return any(conditions)
+
+    def not_(self, condition: bool) -> bool:
+        return not condition
+
+
+class DecimalOps(PythonLogic):
     """`Ops` over exact decimals and Python truth values: the interpreter's and the charts' arithmetic."""
 
     __slots__ = ()
@@ -112,15 +127,6 @@ class DecimalOps:
 
     def compare(self, op: ir.CompareOp, a: Any, b: Any) -> bool:
         return COMPARE[op](a, b)
-
-    def all_of(self, conditions: Sequence[bool]) -> bool:
-        return all(conditions)
-
-    def any_of(self, conditions: Sequence[bool]) -> bool:
-        return any(conditions)
-
-    def not_(self, condition: bool) -> bool:
-        return not condition
 
 
 DECIMAL = DecimalOps()
