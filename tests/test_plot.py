@@ -4,7 +4,6 @@ self-contained output, errors without tracebacks, and a real render in headless 
 from __future__ import annotations
 
 import re
-import shutil
 import struct
 import subprocess
 import zlib
@@ -19,6 +18,7 @@ from hypothesis import strategies as st
 from yibaolang.checks.compiler import compile_policy
 from yibaolang.engines.evaluate import evaluate
 from yibaolang.engines.outcome import CaseInput
+from yibaolang.outputs.letter import chromium
 from yibaolang.tools.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -260,14 +260,6 @@ def test_breakpoints_are_where_the_rate_changes(tmp_path: Path, bands: list[tupl
 
 
 # ------------------------------------------------------------------ headless Chromium
-
-
-def chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
 
 
 def png_pixels(path: Path) -> tuple[int, int, list[bytes]]:
