@@ -361,6 +361,25 @@ def _date_option(ctx: Any, param: Any, value: str | None) -> Any:
     return date
 
 
+def _case_options(verb: str) -> Callable[[F], F]:
+    """POLICY, --case, --output and --date, shared by `run` and `explain` (`verb`: what is done to the figures)."""
+
+    def apply(command: F) -> F:
+        for option in reversed([
+            click.argument("policy", type=click.Path(exists=True, dir_okay=False)),
+            click.option("--case", "case_path", type=click.Path(exists=True, dir_okay=False),
+                         help="案例文件（YAML 或 JSON）"),
+            click.option("--output", "outputs", multiple=True, metavar="NAME",
+                         help=f"要{verb}的数额（可多次；默认为政策的 输出）"),
+            click.option("--date", "date", default=None, metavar="YYYY-MM-DD", callback=_date_option,
+                         help="计算日期，覆盖案例中的 计算日期"),
+        ]):
+            command = option(command)
+        return command
+
+    return apply
+
+
 def _echo_problems(diagnostics: list[Any], program: Any = None, case: Any = None) -> None:
     """Diagnostics to stderr, each with its source line (policy or case file)."""
     from yibaolang.diagnostics import render_text
@@ -402,11 +421,7 @@ def _case_or_exit(program: Any, case_path: str | None) -> Any:
 
 
 @main.command()
-@click.argument("policy", type=click.Path(exists=True, dir_okay=False))
-@click.option("--case", "case_path", type=click.Path(exists=True, dir_okay=False), help="案例文件（YAML 或 JSON）")
-@click.option("--output", "outputs", multiple=True, metavar="NAME", help="要计算的数额（可多次；默认为政策的 输出）")
-@click.option("--date", "date", default=None, metavar="YYYY-MM-DD", callback=_date_option,
-              help="计算日期，覆盖案例中的 计算日期")
+@_case_options("计算")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="输出格式")
 @click.option("--cases", "cases_path", type=click.Path(exists=True, dir_okay=False),
@@ -468,11 +483,7 @@ def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any,
 
 
 @main.command()
-@click.argument("policy", type=click.Path(exists=True, dir_okay=False))
-@click.option("--case", "case_path", type=click.Path(exists=True, dir_okay=False), help="案例文件（YAML 或 JSON）")
-@click.option("--output", "outputs", multiple=True, metavar="NAME", help="要解释的数额（可多次；默认为政策的 输出）")
-@click.option("--date", "date", default=None, metavar="YYYY-MM-DD", callback=_date_option,
-              help="计算日期，覆盖案例中的 计算日期")
+@_case_options("解释")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html", "letter"]), default="text",
               show_default=True, help="输出格式（letter：给参保人的待遇结算告知书，HTML；-o 为 .pdf 时打印成 PDF）")
 @click.option("-o", "--out", "out_file", type=click.Path(dir_okay=False), default=None,
