@@ -42,6 +42,7 @@ from yibaolang.ir.types import DURATIONS, MONEY, RATIO, Kind, Type
 from yibaolang.ir.walk import walk
 from yibaolang.semantics import bands
 from yibaolang.semantics.builtins import BUILTINS
+from yibaolang.semantics.calls import with_args
 from yibaolang.semantics.instances import Instance, InstanceKey
 from yibaolang.semantics.values import CONTEXT, ZERO, display, plain
 
@@ -335,7 +336,7 @@ class Probe:
                 locals_, _ = function_types(self.cone.program, where.inst.scope, where.function)
                 inner = self.evaluator.expr(expr, Env(where.inst, locals_)).fn
                 args = [self.fn(arg, arg_where) for arg, arg_where in where.args]
-                compiled = None if any(a is None for a in args) else _with_args(inner, args)  # type: ignore[arg-type]
+                compiled = None if any(a is None for a in args) else with_args(inner, args)  # type: ignore[arg-type]
         except Exception:  # an expression the evaluator cannot compile on its own: no switch from it
             compiled = None
         self.compiled[key] = compiled
@@ -375,19 +376,6 @@ class Probe:
         a = self.value(fa, frame) if fa is not None else None
         b = self.value(fb, frame) if fb is not None else ZERO
         return abs(Decimal(a) - Decimal(b)) if _number(a) and _number(b) else Decimal(0)
-
-
-def _with_args(body: Callable[[Any], Any], args: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:
-    def run(frame: Any) -> Any:
-        values = tuple(a(frame) for a in args)
-        saved = frame.args
-        frame.args = values
-        try:
-            return body(frame)
-        finally:
-            frame.args = saved
-
-    return run
 
 
 def _number(value: Any) -> TypeGuard[Decimal | int]:

@@ -69,6 +69,7 @@ from yibaolang.ir.types import (
 from yibaolang.semantics import bands as band_rules
 from yibaolang.semantics import builtins
 from yibaolang.semantics import exceptions as exception_rules
+from yibaolang.semantics.calls import with_args
 from yibaolang.semantics.choices import DatedVersions, case_rows, table_cells
 from yibaolang.semantics.instances import InstanceKey
 from yibaolang.semantics.numbers import DIVISION_PLACES, PLACES, rounding_target
@@ -1233,18 +1234,7 @@ class Engine:
         target = env.inst if found.via is None else self.child(env.inst, found.via)
         body = self.function_body(target, decl)
         arg_fns = [self.expr(a, env).fn for a in e.args]
-        body_fn = body.fn
-
-        def invoke(fr: VFrame) -> Vec:
-            values = tuple(f(fr) for f in arg_fns)
-            saved = fr.args
-            fr.args = values
-            try:
-                return body_fn(fr)
-            finally:
-                fr.args = saved
-
-        return VC(invoke, body.type)
+        return VC(with_args(body.fn, arg_fns), body.type)
 
     def function_body(self, inst: VInstance, decl: ir.FunctionDecl) -> VC:
         found = inst.functions.get(decl.name)
