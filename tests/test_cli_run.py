@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,14 +20,7 @@ EXAMPLE = "examples/tianjin_daibing.ybl"
 EXAMPLE_CASE = "examples/tianjin_daibing.case.yaml"
 
 
-@pytest.fixture(autouse=True)
-def at_root() -> Iterator[None]:
-    old = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        yield
-    finally:
-        os.chdir(old)
+pytestmark = pytest.mark.usefixtures("at_root")
 
 
 def cli(*args: str) -> Result:
