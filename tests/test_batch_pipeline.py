@@ -139,3 +139,30 @@ def test_one_person_with_many_claims_takes_the_tail_and_stays_exact() -> None:
                      "费用": rng.choice(["6000", "12500", "60万元", "abc", str(Decimal(rng.randrange(10**6)) / 100)])})
     out = compare(capped_program(), rows)
     assert out.vector_rows > 0  # the first, wide ranks still go through the engine
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_reader_that_dies_without_a_word_ends_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Out of memory, the reading thread may fail even to hand its error over (found by the fuzz
+    # campaign under RLIMIT_AS: the run waited forever); the run must end with an error.
+    def silent_death(*_: Any) -> Any:
+        raise MemoryError
+
+    def items() -> Any:
+        yield from range(3)
+        raise ValueError("unreadable")
+
+    monkeypatch.setattr(batch, "_Failed", silent_death)
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            pipeline(items(), lambda x: x, lambda _: None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(30)
+    assert not worker.is_alive(), "the pipeline waited for a thread that had ended"
+    assert outcome and isinstance(outcome[0], MemoryError)

@@ -748,12 +748,24 @@ class WideMoney(Exception):
     """A Parquet result started with decimal(18, 2) money meets a larger amount: written again, wide."""
 
 
-class ParquetWriter(Writer):
+class _ArrowWriter(Writer):
+    """A writer through a pyarrow writer, opened on the first chunk (when the schema is known), closed once."""
+
+    def __init__(self, path: str, inputs: Sequence[str] = ()) -> None:
+        super().__init__(path, inputs)
+        self.writer: Any = None
+
+    def close(self) -> None:
+        if self.writer is not None:
+            writer, self.writer = self.writer, None
+            writer.close()
+
+
+class ParquetWriter(_ArrowWriter):
     def __init__(self, path: str, inputs: Sequence[str] = (), narrow: bool = False) -> None:
         super().__init__(path, inputs)
         self.narrow = narrow
         self.output.release()  # pyarrow opens the temporary file by its path
-        self.writer: Any = None
 
     def _write(self, table: Any) -> None:
         import pyarrow as pa
@@ -774,11 +786,6 @@ class ParquetWriter(Writer):
         self.writer.write_table(table)
         self.rows += table.num_rows
 
-    def close(self) -> None:
-        if self.writer is not None:
-            writer, self.writer = self.writer, None
-            writer.close()
-
 
 def _widened(written: Any, table: Any) -> bool:
     import pyarrow as pa
@@ -787,11 +794,7 @@ def _widened(written: Any, table: Any) -> bool:
                for a, b in zip(written, table, strict=False))
 
 
-class CsvWriter(Writer):
-    def __init__(self, path: str, inputs: Sequence[str] = ()) -> None:
-        super().__init__(path, inputs)
-        self.writer: Any = None
-
+class CsvWriter(_ArrowWriter):
     def _write(self, table: Any) -> None:
         import pyarrow.csv as pv
 
@@ -801,11 +804,6 @@ class CsvWriter(Writer):
             self.writer = pv.CSVWriter(self.output.handle, table.schema)
         self.writer.write_table(table)
         self.rows += table.num_rows
-
-    def close(self) -> None:
-        if self.writer is not None:
-            writer, self.writer = self.writer, None
-            writer.close()
 
 
 # A cell a spreadsheet would run as a formula (OWASP, "CSV Injection"): =, +, -, @, tab or CR first.
@@ -1823,12 +1821,14 @@ def pipeline(items: Iterator[Any], compute: Callable[[Any], Any], sink: Callable
     stop = threading.Event()
     failure: list[BaseException] = []
 
-    def put(q: queue.Queue[Any], value: Any) -> bool:
+    def put(q: queue.Queue[Any], value: Any, taker: threading.Thread | None = None) -> bool:
         while not stop.is_set():
             try:
                 q.put(value, timeout=0.1)
                 return True
             except queue.Full:
+                if taker is not None and not taker.is_alive():
+                    return False  # the thread that empties q has ended: never wait for it
                 continue
         return False
 
@@ -1866,16 +1866,21 @@ def pipeline(items: Iterator[Any], compute: Callable[[Any], Any], sink: Callable
             try:
                 item = ahead.get(timeout=0.1)
             except queue.Empty:
+                if not reader.is_alive() and ahead.empty():
+                    # The reader ended without a word (it could not even report, e.g. out of memory).
+                    raise MemoryError("the reading thread ended") from None
                 continue
             if item is _DONE:
                 break
             if isinstance(item, _Failed):
                 raise item.exc
-            if not put(behind, compute(item)):
+            if not put(behind, compute(item), writer):
                 break
-        else:
+        if not failure and not writer.is_alive():
+            raise MemoryError("the writing thread ended") from None
+        if failure:
             raise failure[0]
-        put(behind, _DONE)
+        put(behind, _DONE, writer)
         writer.join()
         if failure:
             raise failure[0]
