@@ -145,14 +145,15 @@ def test_one_person_with_many_claims_takes_the_tail_and_stays_exact() -> None:
 def test_a_reader_that_dies_without_a_word_ends_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
     # Out of memory, the reading thread may fail even to hand its error over (found by the fuzz
     # campaign under RLIMIT_AS: the run waited forever); the run must end with an error.
-    def silent_death(*_: Any) -> Any:
-        raise MemoryError
+    class SilentDeath:
+        def __init__(self, *_: Any) -> None:
+            raise MemoryError
 
     def items() -> Any:
         yield from range(3)
         raise ValueError("unreadable")
 
-    monkeypatch.setattr(batch, "_Failed", silent_death)
+    monkeypatch.setattr(batch, "_Failed", SilentDeath)
     outcome: list[BaseException] = []
 
     def run() -> None:
