@@ -8,6 +8,7 @@ mistake does not hide the others.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from collections.abc import Collection, Iterator
@@ -264,8 +265,7 @@ def parse(source: SourceFile) -> tuple[ir.Module, list[Diagnostic]]:
     # Recovery: parse each top-level statement alone to report every error.
     items = []
     unparsed: set[str] = set()
-    _file_names[source.path] = names_in_text(source.text)
-    try:
+    with file_names(source.path, names_in_text(source.text)):
         for start_line, chunk in statements(source.text):
             if not chunk.strip(" \t\n"):
                 continue
@@ -280,8 +280,6 @@ def parse(source: SourceFile) -> tuple[ir.Module, list[Diagnostic]]:
                 break
         if not diagnostics:
             diagnostics.extend(first_pass)  # the statements parse alone, but not together
-    finally:
-        _file_names.pop(source.path, None)
     return _finish(source.path, items, diagnostics, tuple(sorted(unparsed)))
 
 
@@ -527,6 +525,20 @@ def _misplaced_in_block(path: str, text: str, token: Token, offset: int,
 _GLUED = "连写在一起"
 # Names the whole file declares, while one of its statements is parsed alone (recovery).
 _file_names: dict[str, set[str]] = {}
+
+
+@contextlib.contextmanager
+def file_names(path: str, names: set[str]) -> Iterator[None]:
+    """While statements of `path` are parsed one by one, the names its whole text declares.
+
+    A statement parsed alone knows only its own names; the spacing hint of a
+    syntax error (`如果政策范围内费用超过2万元`) needs the file's.
+    """
+    _file_names[path] = names
+    try:
+        yield
+    finally:
+        _file_names.pop(path, None)
 
 
 def _glued(span: ir.Span, word: str, spaced: str) -> Diagnostic:

@@ -50,6 +50,9 @@ class Statement:
     tab_errors: tuple[Diagnostic, ...]
     blank: bool
     unparsed: tuple[str, ...]
+    # The file's declared names when the statement was parsed, if it has syntax errors: the
+    # spacing hint of an error depends on them, so the statement is parsed again when they change.
+    names: frozenset[str] | None = None
 
 
 class IncrementalParser:
@@ -66,22 +69,26 @@ class IncrementalParser:
         segments = syntax.statements(original)
         statements: list[Statement] = []
         self.reparsed = 0
-        for start, text in segments:
-            # Blank lines after a statement are kept apart, so that inserting one leaves the statement alone.
-            core = text.rstrip(" \t\n\u3000")
-            cut = text.find("\n", len(core))
-            if core and 0 <= cut < len(text) - 1:
-                statements.append(self._statement(start, text[:cut + 1]))
-                statements.append(self._statement(start + core.count("\n") + 1, text[cut + 1:]))
-            else:
-                statements.append(self._statement(start, text))
+        names = frozenset(_declared_names(self.path, original))
+        with syntax.file_names(self.path, set(names)):
+            for start, text in segments:
+                # Blank lines after a statement are kept apart, so that inserting one leaves the statement alone.
+                core = text.rstrip(" \t\n\u3000")
+                cut = text.find("\n", len(core))
+                if core and 0 <= cut < len(text) - 1:
+                    statements.append(self._statement(start, text[:cut + 1], names))
+                    statements.append(self._statement(start + core.count("\n") + 1, text[cut + 1:], names))
+                else:
+                    statements.append(self._statement(start, text, names))
         live = {s.original for s in statements}
         if len(self.entries) > len(live) + SPARE_ENTRIES:
             self.entries = {k: v for k, v in self.entries.items() if k in live}
         return self._assemble(original, statements)
 
-    def _statement(self, start: int, text: str) -> Statement:
+    def _statement(self, start: int, text: str, names: frozenset[str]) -> Statement:
         known = self.entries.get(text)
+        if known is not None and known.diagnostics and known.names != names:
+            known = None
         if known is not None and known.start == start:
             return known
         if known is not None:
@@ -89,6 +96,8 @@ class IncrementalParser:
             self.entries[text] = moved
             return moved
         made = _parse_statement(self.path, start, text)
+        if made.diagnostics:
+            made = attrs.evolve(made, names=names)
         self.reparsed += not made.blank
         self.entries[text] = made
         return made
@@ -118,6 +127,14 @@ class IncrementalParser:
         module, diagnostics = syntax.finish(self.path, items, diagnostics, tuple(sorted(unparsed)))
         # A statement parsed alone knows only its own names; the spacing hint wants the file's.
         return source, module, syntax.respace(diagnostics, source, set())
+
+
+def _declared_names(path: str, original: str) -> set[str]:
+    """The names the whole file declares, as the whole-file parse finds them (its spacing hints use them)."""
+    try:
+        return syntax.names_in_text(decode(path, original.encode("utf-8", "surrogatepass")).text)
+    except SourceError:
+        return syntax.names_in_text(original)  # the statement that holds the problem reports it
 
 
 def _check_whole(path: str, original: str) -> str:
