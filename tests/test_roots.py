@@ -299,6 +299,19 @@ def test_walk_follows_links_to_folders_inside_once(tmp_path: Path) -> None:
     assert skipped == []
 
 
+def test_walk_leaves_hidden_folders_alone(tmp_path: Path) -> None:
+    # A virtual environment inside the project holds links out of it (bin/python); nothing there is a policy.
+    root = tmp_path / "r"
+    (root / ".venv" / "bin").mkdir(parents=True)
+    (root / "yibaolang.toml").write_text("", encoding="utf-8")
+    (root / "x.ybl").write_text("", encoding="utf-8")
+    (root / ".venv" / "bin" / "python").symlink_to("/usr/bin/python3")
+    (root / ".venv" / "y.ybl").write_text("", encoding="utf-8")
+    files, skipped = walk_policies([str(root)])
+    assert [Path(f).name for f in files] == ["x.ybl"]
+    assert skipped == []
+
+
 def test_data_files_for_table_options_are_confined_to_the_project(tree: Path) -> None:
     """The resolver a --table option reads its data file through."""
     write(tree / "表.csv", "甲,乙\n")

@@ -19,11 +19,9 @@ real command line (`yibaolang.tools.cli.main`) with its own limits.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import random
-import resource
 import shutil
 import signal
 import sys
@@ -84,70 +82,60 @@ class Stats:
 # ------------------------------------------------------------------ running one command
 
 
-def _limit_child(memory: int, cpu: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+# The child is a fresh interpreter (fork and exec), never a bare fork of this process: a fork of a
+# process that runs threads (the test suite's servers, pools and pipelines) can inherit a lock held
+# by another thread and wait on it forever.
+_CHILD = """
+import contextlib, resource, sys
+memory, cpu = int(sys.argv[1]), int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+with contextlib.suppress(ValueError, OSError):
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+code = 71
+try:
+    from yibaolang.tools.cli import main
+    try:
+        main(sys.argv[3:], prog_name="yibaolang")
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+except BaseException:  # anything escaping the CLI is a finding: show it as Python would
+    import traceback
+    traceback.print_exc()
+    code = 70
+finally:
+    with contextlib.suppress(BaseException):
+        sys.stdout.flush()
+        sys.stderr.flush()
+import os
+os._exit(code)
+"""
 
 
 def run_cli(argv: list[str], workdir: Path, *, wall: float = WALL_SECONDS, memory: int = MEMORY_BYTES,
             cpu: int = CPU_SECONDS) -> tuple[Outcome, str, str]:
-    """`yibaolang ARGV` in a forked child under limits; how it ended, its stdout and stderr."""
+    """`yibaolang ARGV` in a child interpreter under limits; how it ended, its stdout and stderr."""
+    import subprocess
+
     out_path, err_path = workdir / ".stdout", workdir / ".stderr"
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:  # the child: limits, files for its output, the real command line, never return
-        code = 71
+    env = {**os.environ, "XDG_CACHE_HOME": str(workdir / ".cache")}
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        child = subprocess.Popen([sys.executable, "-c", _CHILD, str(memory), str(cpu), *argv], cwd=workdir,
+                                 env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
         try:
-            os.chdir(workdir)
-            _limit_child(memory, cpu)
-            os.environ["XDG_CACHE_HOME"] = str(workdir / ".cache")
-            fd_out = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            fd_err = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            fd_in = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(fd_in, 0)
-            os.dup2(fd_out, 1)
-            os.dup2(fd_err, 2)
-            sys.stdin = open(0, encoding="utf-8", closefd=False)
-            sys.stdout = open(1, "w", encoding="utf-8", closefd=False)
-            sys.stderr = open(2, "w", encoding="utf-8", closefd=False)
-            from yibaolang.tools.cli import main
-
-            try:
-                main(argv, prog_name="yibaolang")
-                code = 0
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        except BaseException:  # anything escaping the CLI is a finding: show it as Python would
-            import traceback
-
-            traceback.print_exc()
-            code = 70
-        finally:
-            with contextlib.suppress(BaseException):
-                sys.stdout.flush()
-                sys.stderr.flush()
-            os._exit(code)
-    deadline = time.monotonic() + wall
-    status: int | None = None
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+            child.wait(timeout=wall)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
             return Outcome("hang", None, f"no answer after {wall:.0f} s"), _read(out_path), _read(err_path)
-        time.sleep(0.005)
+    status = child.returncode
     stdout, stderr = _read(out_path), _read(err_path)
-    assert status is not None
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
+    if status < 0:
+        sig = -status
         kind = "hang" if sig in (signal.SIGXCPU, signal.SIGKILL) else "crash"
         return Outcome(kind, None, f"killed by signal {signal.Signals(sig).name}"), stdout, stderr
-    code = os.WEXITSTATUS(status)
+    code = status
     if code == 70 or code == 71:
         return Outcome("crash", code, "exit 70"), stdout, stderr
     marker = next((m for m in INTERNAL if m in stdout or m in stderr), None)

@@ -301,7 +301,8 @@ def walk_policies(paths: Sequence[str], suffix: str = ".ybl") -> tuple[list[str]
     entry is resolved like an import: a link whose real file or folder lies
     outside the folder's project root and the stdlib (or nowhere) is skipped as
     "missing"; a FIFO or device named `*.ybl` is skipped; a subfolder that
-    cannot be listed is reported.  Nothing a walk skips is ever opened.
+    cannot be listed is reported; hidden entries (`.git`, `.venv`) are not
+    walked.  Nothing a walk skips is ever opened.
     """
     files: list[str] = []
     skipped: list[Skipped] = []
@@ -329,6 +330,8 @@ def _walk(folder: Path, roots: Sequence[Path], suffix: str, seen: set[Path],
         skipped.append(Skipped(str(folder), _folder_refusal(exc)))
         return
     for entry in entries:
+        if entry.name.startswith("."):
+            continue  # hidden folders and files (.git, .venv, editors' state) hold no policies
         path = folder / entry.name  # as shown; `real / entry.name` is what is resolved
         try:
             is_link = entry.is_symlink()
