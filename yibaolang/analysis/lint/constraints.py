@@ -30,7 +30,7 @@ from yibaolang.ir.walk import names as names_in
 from yibaolang.semantics.values import display
 
 MAX_COMBINATIONS = 512
-_CITED: dict[tuple[str, float], Program] = {}
+_CITED: dict[tuple[str, float, str], Program] = {}
 
 
 def check(ctx: LintContext) -> Iterator[Diagnostic]:
@@ -55,9 +55,10 @@ def locate(ctx: LintContext, basis: ir.Basis) -> Path | None:
 def _compile(path: Path) -> Program | None:
     from yibaolang.checks.compiler import compile_policy
 
-    key = (str(path), path.stat().st_mtime)
+    shown = display_path(path)  # relative to the working folder: part of every span, so part of the key
+    key = (str(path), path.stat().st_mtime, shown)
     if key not in _CITED:
-        _CITED[key] = compile_policy(display_path(path))
+        _CITED[key] = compile_policy(shown)
     return _CITED[key]
 
 
