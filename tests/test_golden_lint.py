@@ -429,3 +429,11 @@ def test_each_instance_translates_to_its_own_formula(tmp_path: Path) -> None:
     assert solver.check() == z3.sat
     model = solver.model()
     assert [model.eval(t).as_fraction() for t in terms] == [100, 1200, Fraction(7, 10)]
+
+
+def test_cited_policy_is_shown_relative_to_the_working_folder_of_each_run(tmp_path: Path) -> None:
+    # The cited policy is compiled once per process; a run from another folder must not fix its shown path.
+    fixture = HERE / "fixtures" / "constraints" / "violates_guangdong.ybl"
+    run_in(tmp_path, "check", str(fixture))
+    _, out, _ = run_in(HERE.parent, "check", "tests/fixtures/constraints/violates_guangdong.ybl")
+    assert out.count("参见 policies/guangdong_2009.ybl") == 2, out
