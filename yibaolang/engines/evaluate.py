@@ -329,6 +329,7 @@ class Evaluator:
     def getter(self, slot: int, compute: Fn, name: str, span: ir.Span, sets_figure: bool,
                make_node: Callable[[], TraceNode], expr: ir.Expr | None, clause: str | None = None) -> Fn:
         unset = UNSET
+        dec, low, high = Decimal, -_MAX_RESULT, _MAX_RESULT  # closure locals: the hot path looks up no global
         if not self.traced:
             # A figure is computed at most once per case (the memo), and check_nesting
             # bounds how deeply figures nest, so the hot path counts nothing: the step
@@ -343,7 +344,7 @@ class Evaluator:
                         if sets_figure and exc.figure is None:
                             exc.figure, exc.figure_span, exc.figure_clause = name, span, clause
                         raise
-                    if value.__class__ is Decimal and not -_MAX_RESULT < value < _MAX_RESULT:
+                    if value.__class__ is dec and not low < value < high:
                         raise _too_large(name, span, value)
                     fr.memo[slot] = value
                 return value
