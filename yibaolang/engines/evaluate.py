@@ -1584,6 +1584,5 @@ def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 
 
 __all__ = [
-    "UNSET", "CaseInput", "EvalError", "Evaluator", "Figure", "Frame", "MissingInput", "Outcome", "OutputValue",
-    "choose_date", "evaluate", "evaluator_for",
+    "UNSET", "EvalError", "Evaluator", "Figure", "Frame", "MissingInput", "choose_date", "evaluate", "evaluator_for",
 ]
