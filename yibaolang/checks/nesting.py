@@ -21,6 +21,7 @@ from yibaolang.checks.resolve import ModuleScope, Program, Symbol, lookup
 from yibaolang.diagnostics import error
 from yibaolang.ir.walk import walk
 from yibaolang.semantics import limits
+from yibaolang.semantics.levels import scoped_names
 
 N = TypeVar("N", bound=Hashable)
 
@@ -169,7 +170,7 @@ class _Graph:
             case ir.ParamDecl():
                 for version in decl.versions:
                     yield scope, version.value, frozenset()
-            case ir.InputDecl():
+            case ir.InputDecl() | ir.FieldDecl():
                 if decl.default is not None:
                     yield scope, decl.default, frozenset()
             case ir.FunctionDecl():
@@ -187,18 +188,14 @@ class _Graph:
         if found is not None:
             return found
         out: list[Node] = []
+        within = self.symbols[node][1].level
         for scope, expr, params in self.exprs(node):
-            for sub in walk(expr):
-                name: ir.Name | None = None
-                if isinstance(sub, ir.Name):
-                    if sub.qualifier is None and sub.name in params:
-                        continue
-                    name = sub
-                elif isinstance(sub, ir.Call):
-                    name = sub.callee
-                if name is None:
+            refs: list[tuple[ir.Name, str | None]] = [
+                (sub.callee, None) for sub in walk(expr) if isinstance(sub, ir.Call)]
+            for name, level in [*scoped_names(expr, within), *refs]:
+                if name.qualifier is None and name.name in params:
                     continue
-                resolved = lookup(scope, name)
+                resolved = lookup(scope, name, level)
                 if resolved is None:
                     continue
                 target = (resolved.symbol.module, resolved.symbol.name)

@@ -26,6 +26,7 @@ from yibaolang.frontend import cache
 from yibaolang.frontend.source import MAX_SOURCE_BYTES, SourceError, SourceFile, decode
 from yibaolang.ir.types import EnumType, Type
 from yibaolang.paths import ReadRefused, Refusal, find_project_root, policy_roots, read_limited, resolve, stdlib_dir
+from yibaolang.semantics.levels import FUND, level_of, qualified
 
 MAX_MODULES = 64
 
@@ -36,6 +37,7 @@ class SymbolKind(enum.Enum):
     DEFINITION = "定义"
     FUNCTION = "函数"
     REQUIREMENT = "要求"
+    FIELD = "字段"  # a field of a 列表 input's lines (docs/itemized.md §2)
 
 
 SymbolKey = tuple[str, str]  # (module path, name)
@@ -46,11 +48,16 @@ class Symbol:
     kind: SymbolKind
     name: str
     module: str
-    decl: ir.InputDecl | ir.ParamDecl | ir.Definition | ir.FunctionDecl | ir.Requirement
+    decl: ir.InputDecl | ir.ParamDecl | ir.Definition | ir.FunctionDecl | ir.Requirement | ir.FieldDecl
 
     @property
     def key(self) -> SymbolKey:
         return (self.module, self.name)
+
+    @property
+    def level(self) -> str | None:
+        """The list this is a line figure of, 全体 for the fund, None for the claim (semantics/levels.py)."""
+        return level_of(self.name)
 
     @property
     def clause(self) -> str | None:
@@ -70,6 +77,14 @@ class ModuleScope:
     enums: dict[str, EnumType] = attrs.Factory(dict)
     input_enums: dict[str, EnumType] = attrs.Factory(dict)
     real: Path | None = None  # the resolved file (None for text that is not on disk)
+    # The 列表 inputs and the 目录 of this module, by name (docs/itemized.md).
+    lists: dict[str, ir.InputDecl] = attrs.Factory(dict)
+    catalogs: dict[str, ir.CatalogDecl] = attrs.Factory(dict)
+
+    @property
+    def levels(self) -> set[str]:
+        """The qualifiers that name a level rather than an import alias: the lists and 全体."""
+        return {*self.lists, FUND}
 
     def enum_values(self) -> dict[str, list[EnumType]]:
         values: dict[str, list[EnumType]] = {}
@@ -217,6 +232,11 @@ class Loader:
         if child is None:
             return
         scope.imports.append((imp, child))
+        leveled = [*child.lists, *child.catalogs, *(n for n in child.own if level_of(n) == FUND)]
+        if leveled:
+            self.diagnostics.append(error(
+                "YB338", imp.span, f"被引用的政策 {_shown(imp.path)} 含有列表输入、目录或基金层的数（{leveled[0]}）",
+                "明细、目录和基金层只写在被运行的政策里：在这里汇总明细，再用 代入 把汇总后的金额交给被引用的政策"))
         if imp.alias:
             if imp.alias in scope.aliases or imp.alias in scope.own:
                 self.diagnostics.append(error("YB302", imp.span, f"别名“{imp.alias}”重复", "请换一个别名"))
@@ -263,15 +283,30 @@ class Loader:
             if decl.name in scope.enums:
                 self.diagnostics.append(error("YB302", decl.span, f"类型“{decl.name}”重复声明", "每个类型只声明一次"))
             scope.enums[decl.name] = EnumType(decl.name, decl.values, scope.path)
+        for input_decl in module.inputs:
+            if input_decl.type.name == "列表" and input_decl.type.qualifier is None and input_decl.scope is None:
+                scope.lists[input_decl.name] = input_decl
+        for catalog in module.catalogs:
+            check_name(catalog.name, catalog.span, "目录")
+            if catalog.name in scope.catalogs:
+                self.diagnostics.append(error("YB302", catalog.span, f"目录“{catalog.name}”重复声明",
+                                              "每个目录只声明一次"))
+            scope.catalogs[catalog.name] = catalog
         symbols: list[Symbol] = []
-        symbols += [Symbol(SymbolKind.INPUT, d.name, scope.path, d) for d in module.inputs]
+        symbols += [Symbol(SymbolKind.INPUT, qualified(d.scope, d.name), scope.path, d) for d in module.inputs]
+        symbols += [Symbol(SymbolKind.FIELD, qualified(d.name, f.name), scope.path, f)
+                    for d in scope.lists.values() for f in d.fields]
         symbols += [Symbol(SymbolKind.PARAM, d.name, scope.path, d) for d in module.params]
-        symbols += [Symbol(SymbolKind.DEFINITION, d.name, scope.path, d) for d in module.definitions]
+        symbols += [Symbol(SymbolKind.DEFINITION, qualified(d.scope, d.name), scope.path, d)
+                    for d in module.definitions]
         symbols += [Symbol(SymbolKind.FUNCTION, d.name, scope.path, d) for d in module.functions]
         symbols += [Symbol(SymbolKind.REQUIREMENT, d.name, scope.path, d) for d in module.requirements]
         for symbol in symbols:
             span = symbol.decl.span
-            check_name(symbol.name, span, symbol.kind.value)
+            check_name(symbol.name.rpartition(".")[2], span, symbol.kind.value)
+            if symbol.name == FUND:
+                self.diagnostics.append(error("YB304", span, f"“{FUND}”指本次运行的全部案例，不能用作名称",
+                                              f"基金层的数写作 {FUND}.名称，例如 {FUND}.赔付率"))
             previous = scope.own.get(symbol.name)
             if previous is not None:
                 if previous.kind is SymbolKind.REQUIREMENT or symbol.kind is SymbolKind.REQUIREMENT:
@@ -374,8 +409,21 @@ def load_program(path: str | Path, overrides: dict[str, str] | None = None, *,
     return program
 
 
-def lookup(scope: ModuleScope, name: ir.Name) -> Resolved | None:
-    """Find the symbol a name refers to in `scope`, through aliases when qualified."""
+def lookup(scope: ModuleScope, name: ir.Name, within: str | None = None) -> Resolved | None:
+    """Find the symbol a name refers to in `scope`, through aliases when qualified.
+
+    `within` is the level the name is read at (semantics/levels.py): in a line
+    definition of 明细 a bare name is first a field or line figure of 明细, in a
+    fund definition first a 全体. figure; then a name of the claim.  A name
+    qualified by a list or by 全体 is that level's figure.
+    """
+    if name.qualifier is not None and name.qualifier in scope.levels:
+        symbol = scope.own.get(qualified(name.qualifier, name.name))
+        return Resolved(symbol, None) if symbol is not None else None
+    if name.qualifier is None and within is not None:
+        symbol = scope.own.get(qualified(within, name.name))
+        if symbol is not None:
+            return Resolved(symbol, None)
     if name.qualifier is not None:
         entry = scope.aliases.get(name.qualifier)
         if entry is None:
@@ -392,6 +440,7 @@ def lookup(scope: ModuleScope, name: ir.Name) -> Resolved | None:
 def all_names(scope: ModuleScope) -> list[str]:
     """Every name a reference in `scope` could mean (for did-you-mean)."""
     names = list(scope.names)
+    names.extend(scope.lists)
     for alias, (_, child) in scope.aliases.items():
         names.extend(f"{alias}.{n}" for n in child.own)
     names.extend(scope.enum_values())

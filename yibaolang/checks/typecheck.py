@@ -35,6 +35,7 @@ from yibaolang.ir.types import (
 )
 from yibaolang.ir.walk import walk
 from yibaolang.semantics import builtins
+from yibaolang.semantics.levels import FUND, is_fund_level, item_name, qualified, scoped_names
 
 ROUNDING_UNITS = ("分", "角", "元")
 EVALUATION_DATE = "计算日期"  # readable in any expression: the date the case is computed for
@@ -49,6 +50,9 @@ _ARITH_WORDS = {ir.ArithOp.ADD: "相加", ir.ArithOp.SUB: "相减", ir.ArithOp.M
 class Context:
     scope: ModuleScope
     locals: dict[str, Type] = attrs.Factory(dict)
+    # The level names are read at: a list name inside its line definitions, 全体 in the fund's
+    # (semantics/levels.py); None for the claim.
+    within: str | None = None
 
 
 class Checker:
@@ -83,24 +87,26 @@ class Checker:
             case ir.InputDecl():
                 if decl.default is not None:
                     own.append(decl.default)
+            case ir.FieldDecl():
+                if decl.default is not None:
+                    own.append(decl.default)
             case ir.FunctionDecl() | ir.Requirement():
                 pass
             case _:
                 assert_never(decl)
         out: list[tuple[Symbol, ir.ExceptionRule | None]] = []
         for expr in own:
-            out.extend((s, None) for s in self.figures_read(scope, expr))
+            out.extend((s, None) for s in self.figures_read(scope, expr, symbol.level))
         for rule_scope, rule in self.program.exceptions.get(symbol.key, []):
             for expr in (rule.condition, rule.value):
-                out.extend((s, rule) for s in self.figures_read(rule_scope, expr))
+                out.extend((s, rule) for s in self.figures_read(rule_scope, expr, symbol.level))
         return out
 
-    def figures_read(self, scope: ModuleScope, expr: ir.Expr) -> Iterator[Symbol]:
-        for node in walk(expr):
-            if isinstance(node, ir.Name):
-                found = lookup(scope, node)
-                if found is not None and found.symbol.kind is not SymbolKind.FUNCTION:
-                    yield found.symbol
+    def figures_read(self, scope: ModuleScope, expr: ir.Expr, within: str | None = None) -> Iterator[Symbol]:
+        for node, level in scoped_names(expr, within):
+            found = lookup(scope, node, level)
+            if found is not None and found.symbol.kind is not SymbolKind.FUNCTION:
+                yield found.symbol
 
     def check_exception_cycles(self) -> None:
         """YB320 for a cycle that runs through an 例外: its condition or value reads the figure it changes.
@@ -182,6 +188,14 @@ class Checker:
             self.check_function(scope, function)
         for input_decl in module.inputs:
             self.check_input(ctx, input_decl)
+        for catalog in module.catalogs:
+            self.check_catalog(scope, catalog)
+        for definition in module.definitions:
+            if definition.scope is not None and definition.scope not in scope.levels:
+                self.report("YB336", definition.span,
+                            f"定义 {definition.display}：{definition.scope} 不是列表输入，也不是 {FUND}",
+                            f"每行的定义写作 列表名.名称（如 明细.明细金额），基金层的写作 {FUND}.名称",
+                            clause=definition.clause)
         for param_decl in module.params:
             self.clause = param_decl.clause
             self.check_param(ctx, param_decl)
@@ -189,17 +203,25 @@ class Checker:
         for rule in module.exceptions:
             self.clause = rule.clause
             self.check_exception(ctx, rule)
+        fund = Context(scope, within=FUND)
         for assertion in module.assertions:
             self.clause = assertion.clause
-            self.expect(ctx, assertion.condition, BOOL, "断言")
+            self.expect(fund if is_fund_level(assertion.condition) else ctx, assertion.condition, BOOL, "断言")
         for constraint in module.constraints:
             self.clause = constraint.clause
-            self.expect(ctx, constraint.condition, BOOL, "约束")
+            self.expect(fund if is_fund_level(constraint.condition) else ctx, constraint.condition, BOOL, "约束")
         self.clause = None
         for name in module.outputs:
             found = self.resolve_figure(ctx, name)
             if found is not None and found.symbol.kind is SymbolKind.FUNCTION:
                 self.report("YB314", name.span, f"“{name.display}”是函数，不能作为输出", "输出 后面写定义或参数的名称")
+            elif found is not None and found.symbol.level not in (None, FUND):
+                self.report("YB331", name.span, f"“{name.display}”是每行的数，不能作为输出",
+                            f"输出它的汇总，例如 定义 {name.name}合计 = 求和({name.display})；计算说明会逐行列出每行的数")
+            elif found is not None and found.symbol.kind is SymbolKind.INPUT and \
+                    self.symbol_type(found.symbol).kind is Kind.LIST:
+                self.report("YB331", name.span, f"“{name.display}”是列表输入，不能作为输出",
+                            f"输出它的汇总，例如 计数({name.display})")
         for imp, child in scope.imports:
             for binding in imp.bindings:
                 self.check_binding(ctx, imp, child, binding)
@@ -258,9 +280,12 @@ class Checker:
         return result
 
     def _symbol_type(self, symbol: Symbol, scope: ModuleScope,
-                     decl: ir.InputDecl | ir.ParamDecl | ir.Definition | ir.FunctionDecl | ir.Requirement) -> Type:
+                     decl: ir.InputDecl | ir.ParamDecl | ir.Definition | ir.FunctionDecl | ir.Requirement
+                     | ir.FieldDecl) -> Type:
         if isinstance(decl, ir.InputDecl):
             result = self.resolve_type(scope, decl.type, decl.name)
+        elif isinstance(decl, ir.FieldDecl):
+            result = self.resolve_type(scope, decl.type, symbol.name)
         elif isinstance(decl, (ir.ParamDecl, ir.Requirement)):
             result = self.resolve_type(scope, decl.type)
         elif isinstance(decl, ir.FunctionDecl):
@@ -272,7 +297,7 @@ class Checker:
             self.in_progress.append(symbol)
             try:
                 declared = self.resolve_type(scope, decl.type) if decl.type is not None else None
-                inferred = self.infer(Context(scope), decl.expr, declared)
+                inferred = self.infer(Context(scope, within=symbol.level), decl.expr, declared)
                 if declared is not None:
                     self.agree(declared, inferred, decl.expr.span, f"定义 {decl.name} 声明为")
                     result = declared
@@ -325,10 +350,32 @@ class Checker:
         return cycles.get(start.name)
 
     def check_input(self, ctx: Context, decl: ir.InputDecl) -> None:
-        symbol = ctx.scope.own.get(decl.name)
+        symbol = ctx.scope.own.get(qualified(decl.scope, decl.name))
         if symbol is None or symbol.decl is not decl:
             return
         kind = self.symbol_type(symbol)
+        shown = symbol.name
+        if decl.scope is not None and decl.scope != FUND:
+            self.report("YB336", decl.span, f"输入 {shown}：每行的字段写在 列表 输入之下，不单独声明",
+                        f"例如：输入 {decl.scope} : 列表，下一行起缩进写 {decl.name} : 类型")
+        if kind.kind is Kind.LIST:
+            if decl.scope is not None:
+                self.report("YB336", decl.span, f"基金层的输入 {shown} 不能是列表", "列表输入属于一次结算")
+            if not decl.fields:
+                self.report("YB336", decl.span, f"列表输入 {shown} 没有写字段",
+                            "在下一行起缩进写每行的字段，例如：编码 : 文本")
+            if decl.accumulates is not None or decl.default is not None or decl.range_low is not None:
+                self.report("YB336", decl.span, f"列表输入 {shown} 不能写 范围、默认 或 累计",
+                            "这些选项写在各个字段上")
+            seen: set[str] = set()
+            for f in decl.fields:
+                self.check_field(ctx, shown, f, seen)
+            return
+        if decl.fields:
+            self.report("YB336", decl.fields[0].span, f"输入 {shown} 不是列表，不能在下面写字段",
+                        f"要逐行给出，写作 输入 {decl.name} : 列表")
+        if decl.scope == FUND and decl.accumulates is not None:
+            self.report("YB336", decl.span, f"基金层的输入 {shown} 不能 累计", "累计 是同一个人往次结算的数")
         for what, expr in (("范围下限", decl.range_low), ("范围上限", decl.range_high), ("默认值", decl.default)):
             if expr is not None:
                 got = self.infer(ctx, expr, kind)
@@ -338,6 +385,52 @@ class Checker:
             if found is not None:
                 self.agree(kind, self.symbol_type(found.symbol), decl.accumulates.span,
                            f"输入 {decl.name} 累计的数额应为")
+
+    def check_field(self, ctx: Context, owner: str, f: ir.FieldDecl, seen: set[str]) -> None:
+        if f.name in seen:
+            self.report("YB302", f.span, f"列表 {owner} 的字段“{f.name}”重复", "每个字段只写一次")
+        seen.add(f.name)
+        kind = self.resolve_type(ctx.scope, f.type, qualified(owner, f.name))
+        if kind.kind is Kind.LIST:
+            self.report("YB336", f.type.span, f"字段 {owner}.{f.name} 不能又是列表", "明细的每一行是一组字段，不能嵌套列表")
+        if f.nullable:
+            self.report("YB336", f.span, f"字段 {owner}.{f.name} 不能写 可空", "案例没有给出的字段用 默认 给出取值")
+        for what, expr in (("范围下限", f.range_low), ("范围上限", f.range_high), ("默认值", f.default)):
+            if expr is not None:
+                self.agree(kind, self.infer(ctx, expr, kind), expr.span, f"字段 {owner}.{f.name} 的{what}应为")
+
+    def check_catalog(self, scope: ModuleScope, catalog: ir.CatalogDecl) -> None:
+        """The declaration of a 目录; its data are checked against it by engines/catalogs.py."""
+        ctx = Context(scope)
+        seen: set[str] = set()
+        for col in (catalog.key, *catalog.columns):
+            if not col.name:
+                continue
+            if col.name in seen:
+                self.report("YB302", col.span, f"目录 {catalog.name} 的列“{col.name}”重复", "每一列只写一次")
+            seen.add(col.name)
+            kind = self.resolve_type(scope, col.type, qualified(catalog.name, col.name))
+            if kind.kind is Kind.LIST:
+                self.report("YB336", col.type.span, f"目录 {catalog.name} 的列 {col.name} 不能是列表", "")
+            if col.default is not None:
+                self.report("YB336", col.span, f"目录的列 {col.name} 不能写 默认", "空着的格子用 可空，查目录 的 查无 给出取值")
+            for what, expr in (("范围下限", col.range_low), ("范围上限", col.range_high)):
+                if expr is not None:
+                    self.agree(kind, self.infer(ctx, expr, kind), expr.span, f"目录列 {col.name} 的{what}应为")
+        key_type = self.resolve_type(scope, catalog.key.type)
+        if catalog.key.name and key_type.kind not in (Kind.TEXT, Kind.ENUM, Kind.NUMBER, Kind.ERROR):
+            self.report("YB336", catalog.key.type.span, f"目录 {catalog.name} 的键应为 文本、数 或选项，这里是 {key_type.name}",
+                        "例如：键 编码 : 文本")
+        if catalog.key.nullable:
+            self.report("YB336", catalog.key.span, f"目录 {catalog.name} 的键不能 可空", "")
+        for name in (catalog.valid_from, catalog.valid_to):
+            if name is None:
+                continue
+            declared = catalog.column(name)
+            if declared is not None and self.resolve_type(scope, declared.type).kind not in (Kind.DATE, Kind.ERROR):
+                self.report("YB336", declared.span, f"有效期的列 {name} 应为 日期", f"写作 列 {name} : 日期，或不写这一列")
+        if catalog.valid_from is not None and catalog.valid_from == catalog.valid_to:
+            self.report("YB336", catalog.span, "有效期 的生效列与失效列是同一列", "例如：有效期 生效日期 至 失效日期")
 
     def check_param(self, ctx: Context, decl: ir.ParamDecl) -> None:
         kind = self.resolve_type(ctx.scope, decl.type)
@@ -354,6 +447,8 @@ class Checker:
 
     def check_exception(self, ctx: Context, rule: ir.ExceptionRule) -> None:
         found = self.resolve_figure(ctx, rule.target)
+        if found is not None and found.symbol.level is not None:
+            ctx = Context(ctx.scope, within=found.symbol.level)
         self.expect(ctx, rule.condition, BOOL, "例外的条件")
         if found is None:
             self.infer(ctx, rule.value)
@@ -506,7 +601,7 @@ class Checker:
                 if not comparable(lt, rt):
                     self.report("YB202", expr.span, f"类型不符：不能比较 {lt.name} 与 {rt.name}", _compare_hint(lt, rt, right),
                                 suggestions=_unit_fix(lt, rt, right))
-                elif lt.kind in (Kind.BOOL, Kind.ENUM) and expr.op not in (ir.CompareOp.EQ, ir.CompareOp.NE):
+                elif lt.kind in (Kind.BOOL, Kind.ENUM, Kind.TEXT) and expr.op not in (ir.CompareOp.EQ, ir.CompareOp.NE):
                     self.report("YB202", expr.span, f"{lt.name} 只能比较相等或不等，不能用“{expr.word}”", "用 = 或 ≠，选项可用 属于 {…}")
                 return BOOL
             case ir.Member(subject=subject, values=values):
@@ -561,20 +656,27 @@ class Checker:
                 return self.cases(ctx, expr, expected)
             case ir.Table():
                 return self.table(ctx, expr, expected)
+            case ir.Aggregate():
+                return self.aggregate(ctx, expr)
+            case ir.Lookup():
+                return self.catalog_lookup(ctx, expr)
             case _:
                 assert_never(expr)
 
     def name_type(self, ctx: Context, name: ir.Name, expected: Type | None) -> Type:
         if name.qualifier is None and name.name in ctx.locals:
             return ctx.locals[name.name]
-        found = lookup(ctx.scope, name)
+        found = lookup(ctx.scope, name, ctx.within)
         if found is None and name.qualifier is None and name.name == EVALUATION_DATE:
             return DATE
         if found is not None:
             if found.symbol.kind is SymbolKind.FUNCTION:
                 self.report("YB205", name.span, f"“{name.display}”是函数，要加括号调用", f"写作 {name.display}(…)")
                 return ERROR
-            return self.symbol_type(found.symbol)
+            got = self.symbol_type(found.symbol)
+            if not self.level_allows(ctx, name, found.symbol, got):
+                return ERROR
+            return got
         as_value = self.enum_value(ctx, name, expected)
         if as_value is not None:
             return as_value
@@ -585,6 +687,29 @@ class Checker:
             return ERROR
         self.unknown_name(ctx, name)
         return ERROR
+
+    def level_allows(self, ctx: Context, name: ir.Name, symbol: Symbol, got: Type) -> bool:
+        """Whether a figure of `symbol`'s level may be read where `ctx` stands (docs/itemized.md, levels)."""
+        level, here = symbol.level, ctx.within
+        if got.kind is Kind.LIST:
+            self.report("YB331", name.span, f"列表 {symbol.name} 不能直接当作一个值",
+                        f"用汇总函数：计数({symbol.name})、求和({symbol.name}.字段)")
+            return False
+        if level == here or symbol.kind in (SymbolKind.PARAM, SymbolKind.FUNCTION):
+            return True
+        if level == FUND:
+            self.report("YB332", name.span, f"{name.display} 是基金层的数，这里是{_level_words(here)}",
+                        f"一次结算的数不能依赖全部案例的结果；基金层的规定写作 定义 {FUND}.名称 或提到 {FUND}. 的 断言")
+            return False
+        if level is not None:
+            self.report("YB331", name.span, f"{name.display} 是 {level} 每行的数，这里是{_level_words(here)}",
+                        f"用汇总函数：求和({level}.{name.name})，或写成 定义 {level}.名称 = …")
+            return False
+        if here == FUND:
+            self.report("YB337", name.span, f"{name.display} 是一次结算的数，基金层要汇总它",
+                        f"写作 求和({FUND}.{name.name})（本次运行全部案例之和）")
+            return False
+        return True
 
     def unify(self, types: list[tuple[Type, ir.Expr]], what: str) -> Type:
         first: Type | None = None
@@ -678,6 +803,86 @@ class Checker:
             return ERROR
         return decl.result or result
 
+    def aggregate(self, ctx: Context, expr: ir.Aggregate) -> Type:
+        """求和/计数/最大值/最小值 over a list's lines or over 全体 (docs/itemized.md §2, §4)."""
+        word, scope = expr.kind.value, ctx.scope
+        if expr.over == FUND:
+            if ctx.within != FUND:
+                self.report("YB332", expr.span, f"{word}({FUND}…) 汇总本次运行的全部案例，这里是{_level_words(ctx.within)}",
+                            f"写在基金层：定义 {FUND}.名称 = {word}({FUND}.…)，或提到 {FUND}. 的 断言")
+                return ERROR
+            inner = Context(scope, within=None)
+        else:
+            if expr.over not in scope.lists:
+                guess = closest(expr.over, list(scope.lists))
+                self.report("YB330", expr.item_span, f"{word} 的对象“{expr.over}”不是列表输入",
+                            f"是否想写 {guess}？" if guess else "汇总的对象是 列表 输入，例如 求和(明细.明细金额)")
+                return ERROR
+            if ctx.within is not None:
+                self.report("YB330", expr.span, f"{word}({expr.over}…) 只能用在一次结算的定义里，这里是{_level_words(ctx.within)}",
+                            f"先写 定义 {expr.over}合计 = {word}(…)，再用它")
+                return ERROR
+            inner = Context(scope, within=expr.over)
+        if expr.where is not None:
+            self.expect(inner, expr.where, BOOL, "其中 的条件")
+        item = item_name(expr)
+        if item is None:
+            return NUMBER
+        found = lookup(scope, item, inner.within)
+        if found is None or (expr.over != FUND and found.symbol.level != expr.over):
+            names = [n for n in scope.own if n.startswith(f"{expr.over}.")] if expr.over != FUND else list(scope.names)
+            guess = closest(qualified(expr.over, expr.item or ""), names)
+            self.report("YB330", expr.item_span, f"{expr.over} 没有名为“{expr.item}”的字段或每行的定义",
+                        f"是否想写 {guess}？" if guess else f"先写 定义 {expr.over}.{expr.item} = …")
+            return ERROR
+        got = self.name_type(inner, item, None)
+        if got.kind is Kind.ERROR:
+            return ERROR
+        if expr.kind is ir.AggregateKind.SUM and not got.is_numeric:
+            self.report("YB330", expr.item_span, f"求和 的对象应为金额、比例、数或期限，这里是 {got.name}",
+                        "计数 用来数行数")
+            return ERROR
+        if expr.kind in (ir.AggregateKind.MAX, ir.AggregateKind.MIN) and not (got.is_numeric or got.kind is Kind.DATE):
+            self.report("YB330", expr.item_span, f"{word} 的对象应为数额、期限或日期，这里是 {got.name}", "")
+            return ERROR
+        return got
+
+    def catalog_lookup(self, ctx: Context, expr: ir.Lookup) -> Type:
+        """查目录 目录.列 按 键 [于 日期] 查无 值 (docs/itemized.md §3)."""
+        catalog = ctx.scope.catalogs.get(expr.catalog)
+        if catalog is None:
+            guess = closest(expr.catalog, list(ctx.scope.catalogs))
+            self.report("YB333", expr.target_span, f"未知的目录：{expr.catalog}",
+                        f"是否想写 {guess}？" if guess else "目录由 目录 名称 \"数据文件\" 声明")
+            self.infer(ctx, expr.key)
+            self.infer(ctx, expr.missing)
+            return ERROR
+        column = catalog.column(expr.column) if expr.column else None
+        key_type = self.resolve_type(ctx.scope, catalog.key.type)
+        self.agree(key_type, self.infer(ctx, expr.key, key_type), expr.key.span, f"目录 {catalog.name} 的键 {catalog.key.name} 应为")
+        if catalog.valid_from is None and catalog.valid_to is None:
+            if expr.date is not None:
+                self.report("YB334", expr.date.span, f"目录 {catalog.name} 没有 有效期，不能写 于 日期",
+                            "同一个键只有一行；要按日期选版本，在目录声明里写 有效期 生效日期 至 失效日期")
+                self.infer(ctx, expr.date)
+        elif expr.date is None:
+            self.report("YB334", expr.span, f"目录 {catalog.name} 按 有效期 分版本，查目录 要写 于 日期",
+                        f"例如：查目录 {catalog.name}.{expr.column or '列'} 按 … 于 就诊日期 查无 …")
+        else:
+            self.expect(ctx, expr.date, DATE, "于 之后")
+        if column is None:
+            if expr.column:
+                names = [c.name for c in (catalog.key, *catalog.columns)]
+                guess = closest(expr.column, names)
+                self.report("YB333", expr.target_span, f"目录 {catalog.name} 没有列“{expr.column}”",
+                            f"是否想写 {catalog.name}.{guess}？" if guess else f"列有：{'、'.join(names)}")
+            self.infer(ctx, expr.missing)
+            return ERROR
+        result = self.resolve_type(ctx.scope, column.type, qualified(catalog.name, column.name))
+        self.agree(result, self.infer(ctx, expr.missing, result), expr.missing.span,
+                   f"查无 的值要与 {catalog.name}.{column.name} 同一类型")
+        return result
+
     def bound_types(self, ctx: Context, subject: Type, bounds: Iterator[ir.Bound | None], what: str) -> None:
         for bound in bounds:
             if bound is None:
@@ -750,6 +955,14 @@ class Checker:
             for cell in row.cells:
                 results.append((self.infer(ctx, cell, expected), cell))
         return self.unify(results, "查表 的各格")
+
+
+def _level_words(level: str | None) -> str:
+    if level is None:
+        return "一次结算的数"
+    if level == FUND:
+        return "基金层的数"
+    return f" {level} 每行的数"
 
 
 def _walk(expr: ir.Expr) -> list[ir.Expr]:

@@ -62,7 +62,7 @@ VALUE_TERMINALS = frozenset(
 )
 LAYOUT_TERMINALS = frozenset({"_NL", "_INDENT", "_DEDENT", "_TABLE_HEADER"})
 # Rules whose keyword token is their value (the `!` rules of the grammar).
-KEEP_KEYWORDS = frozenset({"comp_op", "status_word"})
+KEEP_KEYWORDS = frozenset({"comp_op", "status_word", "agg_word"})
 
 Meta = ir.Span  # the reduction's span, computed by `Reductions`
 StepHead = tuple[ir.StepKind, ir.Bound | None, ir.Bound | None]
@@ -182,6 +182,9 @@ class Lowering:
             self.fail("YB104", self.tspan(token), f"日期不存在：{text}", "请检查月份和日子")
             return dt.date(2000, 1, 1)
 
+    def text(self, meta: Meta, children: list[Token]) -> ir.Literal:
+        return self._lit(children[0], ir.LiteralKind.TEXT, unquote(children[0]))
+
     def true(self, meta: Meta, children: list[Token]) -> ir.Literal:
         return ir.Literal(ir.LiteralKind.BOOL, True, "是", self.span(meta))
 
@@ -261,6 +264,29 @@ class Lowering:
 
     def floor(self, meta: Meta, c: list[Any]) -> ir.Bounded:
         return ir.Bounded(ir.BoundKind.FLOOR, c[0], c[1], self.span(meta))
+
+    def agg_word(self, meta: Meta, c: list[Token]) -> str:
+        return str(c[0])
+
+    def aggregate(self, meta: Meta, c: list[Any]) -> ir.Aggregate:
+        word, target, *where = c
+        kind = ir.AGGREGATE_WORDS[word]
+        # 求和(明细.x): over 明细, item x; 计数(明细): the list itself.
+        over, item = (target.qualifier, target.name) if target.qualifier else (target.name, None)
+        if item is None and kind is not ir.AggregateKind.COUNT:
+            self.fail("YB112", target.span, f"{word} 要汇总的是每行的一个值：写 {word}({target.name}.名称)",
+                      f"只有 计数 可以直接写列表名，如 计数({target.name})")
+        return ir.Aggregate(kind, over, item, where[0] if where else None, meta, target.span)
+
+    def lookup(self, meta: Meta, c: list[Any]) -> ir.Lookup:
+        target, key, *rest = c
+        missing = rest.pop()
+        date = rest[0] if rest else None
+        if target.qualifier is None:
+            self.fail("YB112", target.span, f"查目录 要写 目录名.列名，这里只写了 {target.name}",
+                      "例如：查目录 医保目录.类别 按 编码 于 就诊日期 查无 丙")
+            return ir.Lookup(target.name, "", key, date, missing, meta, target.span)
+        return ir.Lookup(target.qualifier, target.name, key, date, missing, meta, target.span)
 
     def call(self, meta: Meta, c: list[Any]) -> ir.Call:
         callee: ir.Name = c[0]
@@ -499,20 +525,63 @@ class Lowering:
     def input_accumulates(self, meta: Meta, c: list[Any]) -> MetaItem:
         return ("accumulates", c[0])
 
-    def input_decl(self, meta: Meta, c: list[Any]) -> ir.InputDecl:
-        name, type_ref, *rest = c
-        description = rest.pop() if rest else None
+    def field_nullable(self, meta: Meta, c: list[Any]) -> MetaItem:
+        return ("nullable", True)
+
+    def _options(self, what: str, rest: list[Any], span: ir.Span, allowed: str) -> dict[str, Any]:
         options: dict[str, Any] = {}
         for key, value in rest:
             if key in options:
-                self.fail("YB106", self.span(meta), f"输入 {name} 的选项重复",
-                          "范围、默认、累计 各写一次")
+                self.fail("YB106", span, f"{what} 的选项重复", f"{allowed} 各写一次")
             options[key] = value
+        return options
+
+    def input_decl(self, meta: Meta, c: list[Any]) -> ir.InputDecl:
+        name, type_ref, *rest = c
+        fields = tuple(item for item in rest if isinstance(item, ir.FieldDecl))
+        rest = [item for item in rest if not isinstance(item, ir.FieldDecl)]
+        description = rest.pop() if rest else None
+        options = self._options(f"输入 {name.display}", rest, self.span(meta), "范围、默认、累计")
         low, high = options.get("range", (None, None))
         return ir.InputDecl(
-            str(name), type_ref, low, high, options.get("default"), options.get("accumulates"),
+            name.name, type_ref, low, high, options.get("default"), options.get("accumulates"),
             unquote(description) if description is not None else None, self.span(meta),
+            scope=name.qualifier, fields=fields,
         )
+
+    def field_decl(self, meta: Meta, c: list[Any]) -> ir.FieldDecl:
+        name, type_ref, *rest = c
+        description = rest.pop() if rest else None
+        options = self._options(str(name), rest, self.span(meta), "范围、默认、可空")
+        low, high = options.get("range", (None, None))
+        return ir.FieldDecl(str(name), type_ref, low, high, options.get("default"), bool(options.get("nullable")),
+                            unquote(description) if description is not None else None, self.span(meta))
+
+    def catalog_key(self, meta: Meta, c: list[Any]) -> MetaItem:
+        return ("key", c[0])
+
+    def catalog_column(self, meta: Meta, c: list[Any]) -> MetaItem:
+        return ("column", c[0])
+
+    def catalog_validity(self, meta: Meta, c: list[Token]) -> MetaItem:
+        return ("validity", (str(c[0]), str(c[1]), self.span(meta)))
+
+    def catalog_decl(self, meta: Meta, c: list[Any]) -> ir.CatalogDecl:
+        name, path, description, *items = c
+        keys = [value for kind, value in items if kind == "key"]
+        columns = tuple(value for kind, value in items if kind == "column")
+        validity = [value for kind, value in items if kind == "validity"]
+        span = self.span(meta)
+        if len(keys) != 1:
+            self.fail("YB112", span, f"目录 {name} 要有且只有一个 键（现在有 {len(keys)} 个）",
+                      "例如：键 编码 : 文本")
+        if len(validity) > 1:
+            self.fail("YB106", validity[1][2], f"目录 {name} 的 有效期 写了多次", "有效期 只写一次")
+        key = keys[0] if keys else ir.FieldDecl("", ir.TypeRef("文本", None, span), None, None, None, False,
+                                                None, span)
+        start, end = (validity[0][0], validity[0][1]) if validity else (None, None)
+        return ir.CatalogDecl(str(name), unquote(path), unquote(description) if description else None, key,
+                              columns, start, end, span, self.tspan(path))
 
     def param_simple(self, meta: Meta, c: list[Any]) -> ir.ParamDecl:
         name, type_ref, value = c
@@ -555,7 +624,8 @@ class Lowering:
 
     def definition(self, meta: Meta, c: list[Any]) -> ir.Definition:
         name, *type_ref, expr = c
-        return ir.Definition(str(name), type_ref[0] if type_ref else None, expr, None, self.span(meta))
+        return ir.Definition(name.name, type_ref[0] if type_ref else None, expr, None, self.span(meta),
+                             scope=name.qualifier)
 
     def fparam(self, meta: Meta, c: list[Any]) -> ir.FunctionParam:
         return ir.FunctionParam(str(c[0]), c[1], self.span(meta))
@@ -686,6 +756,7 @@ def build_module(file: str, items: list[Any], unparsed: tuple[str, ...] = ()) ->
         outputs=tuple(outputs),
         examples=get(ir.Example),
         unparsed=unparsed,
+        catalogs=get(ir.CatalogDecl),
     )
 
 

@@ -70,9 +70,14 @@ class LiteralKind(enum.Enum):
     DAYS = "日数"
     DATE = "日期"
     BOOL = "是否"
+    TEXT = "文本"
 
 
-LiteralValue: TypeAlias = Decimal | _dt.date | bool | int
+LiteralValue: TypeAlias = Decimal | _dt.date | bool | int | str
+
+# The qualifier of the fund level: 全体.赔付率 is a figure of the whole run
+# (docs/itemized.md §4); 求和(全体.x) sums a claim figure over every claim of the run.
+FUND = "全体"
 
 
 @attrs.frozen(slots=True)
@@ -338,9 +343,49 @@ class Table:
     span: Span
 
 
+class AggregateKind(enum.Enum):
+    SUM = "求和"
+    COUNT = "计数"
+    MAX = "最大值"
+    MIN = "最小值"
+
+
+AGGREGATE_WORDS: dict[str, AggregateKind] = {kind.value: kind for kind in AggregateKind}
+
+
+@attrs.frozen(slots=True)
+class Aggregate:
+    """求和(明细.x 其中 条件), 计数(明细), 最大值/最小值(…) over a list's lines,
+    or over every claim of the run when `over` is 全体 (docs/itemized.md §2, §4).
+
+    `item` is the line figure aggregated (None for 计数); `where` is evaluated
+    on each line, in the line's scope.
+    """
+
+    kind: AggregateKind
+    over: str
+    item: str | None
+    where: Expr | None
+    span: Span
+    item_span: Span
+
+
+@attrs.frozen(slots=True)
+class Lookup:
+    """查目录 目录.列 按 键 [于 日期] 查无 值 (docs/itemized.md §3)."""
+
+    catalog: str
+    column: str
+    key: Expr
+    date: Expr | None
+    missing: Expr
+    span: Span
+    target_span: Span
+
+
 Expr: TypeAlias = (
     Literal | Name | Arith | Negate | Compare | Member | Between | Logic | Not | If
-    | Bounded | Call | Banded | Stepped | Cases | Table
+    | Bounded | Call | Banded | Stepped | Cases | Table | Aggregate | Lookup
 )
 
 
@@ -398,6 +443,20 @@ class Basis:
 
 
 @attrs.frozen(slots=True)
+class FieldDecl:
+    """One field of a 列表 input's lines, or one column of a 目录: written like an input."""
+
+    name: str
+    type: TypeRef
+    range_low: Expr | None
+    range_high: Expr | None
+    default: Expr | None
+    nullable: bool
+    description: str | None
+    span: Span
+
+
+@attrs.frozen(slots=True)
 class InputDecl:
     name: str
     type: TypeRef
@@ -407,6 +466,34 @@ class InputDecl:
     accumulates: Name | None
     description: str | None
     span: Span
+    # 全体 for a fund-level input given once per run (docs/itemized.md §4).
+    scope: str | None = None
+    # The line fields of a 列表 input (docs/itemized.md §2).
+    fields: tuple[FieldDecl, ...] = ()
+
+
+@attrs.frozen(slots=True)
+class CatalogDecl:
+    """目录 名 "文件": a table given as data beside the policy (docs/itemized.md §3).
+
+    `valid_from`/`valid_to` name the 有效期 columns (inclusive / exclusive, empty = open).
+    """
+
+    name: str
+    path: str
+    description: str | None
+    key: FieldDecl
+    columns: tuple[FieldDecl, ...]
+    valid_from: str | None
+    valid_to: str | None
+    span: Span
+    path_span: Span
+
+    def column(self, name: str) -> FieldDecl | None:
+        for col in (self.key, *self.columns):
+            if col.name == name:
+                return col
+        return None
 
 
 @attrs.frozen(slots=True)
@@ -435,6 +522,12 @@ class Definition:
     expr: Expr
     clause: str | None
     span: Span
+    # A list name for a per-line definition (明细.明细金额), 全体 for a fund-level one.
+    scope: str | None = None
+
+    @property
+    def display(self) -> str:
+        return f"{self.scope}.{self.name}" if self.scope else self.name
 
 
 @attrs.frozen(slots=True)
@@ -543,6 +636,7 @@ class Module:
     # Names declared in statements that did not parse: references to them are
     # not reported again as unknown.
     unparsed: tuple[str, ...] = ()
+    catalogs: tuple[CatalogDecl, ...] = ()
 
     def clause(self, clause_id: str | None) -> Clause | None:
         for clause in self.clauses:
@@ -553,5 +647,5 @@ class Module:
 
 Declaration: TypeAlias = (
     Header | EnumDecl | Import | Basis | InputDecl | ParamDecl | Definition | FunctionDecl
-    | ExceptionRule | Assertion | Requirement | Constraint | Clause | Example
+    | ExceptionRule | Assertion | Requirement | Constraint | Clause | Example | CatalogDecl
 )

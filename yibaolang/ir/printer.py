@@ -57,6 +57,8 @@ def literal_text(lit: ir.Literal) -> str:
             return value.isoformat()
         case ir.LiteralKind.BOOL:
             return "是" if value else "否"
+        case ir.LiteralKind.TEXT:
+            return _string(str(value))
         case _:
             assert_never(lit.kind)
 
@@ -70,7 +72,7 @@ def _plain(value: Decimal) -> str:
 
 def precedence(expr: ir.Expr) -> int:
     match expr:
-        case ir.If():
+        case ir.If() | ir.Lookup():
             return P_IF
         case ir.Logic(op=ir.LogicOp.OR):
             return P_OR
@@ -169,6 +171,13 @@ class _Printer:
                 return self.block("分情况", (subject,))
             case ir.Table(keys=keys):
                 return self.block("查表", keys)
+            case ir.Aggregate(kind=kind, over=over, item=item, where=where):
+                target = f"{over}.{item}" if item is not None else over
+                cond = f" 其中 {self.text(where)}" if where is not None else ""
+                return f"{kind.value}({target}{cond})"
+            case ir.Lookup(catalog=catalog, column=column, key=key, date=date, missing=missing):
+                when = f" 于 {wrap(date, P_OR)}" if date is not None else ""
+                return f"查目录 {catalog}.{column} 按 {wrap(key, P_OR)}{when} 查无 {self.text(missing)}"
             case _:
                 assert_never(expr)
 
@@ -268,7 +277,7 @@ def _type(ref: ir.TypeRef) -> str:
 
 
 def _definition_lines(d: ir.Definition, indent: str) -> list[str]:
-    head = f"{indent}定义 {d.name}" + (f" : {_type(d.type)}" if d.type is not None else "") + " ="
+    head = f"{indent}定义 {d.display}" + (f" : {_type(d.type)}" if d.type is not None else "") + " ="
     if is_block(d.expr):
         return [head, *block_lines(d.expr, indent + INDENT)]
     limits: list[str] = []
@@ -319,17 +328,17 @@ def module_text(module: ir.Module) -> str:
         out += [f"{INDENT}代入 {b.input} = {expr_text(b.value)}" for b in imp.bindings]
     for basis in module.bases:
         out.append(f"依据 {_string(basis.path)}")
+    for catalog in module.catalogs:
+        out += catalog_lines(catalog)
     for i in module.inputs:
-        line = f"输入 {i.name} : {_type(i.type)}"
-        if i.range_low is not None and i.range_high is not None:
-            line += f" 范围 {_wrap(i.range_low, P_ATOM)} 至 {_wrap(i.range_high, P_ATOM)}"
-        if i.default is not None:
-            line += f" 默认 {_wrap(i.default, P_ATOM)}"
+        line = f"输入 {i.scope + '.' if i.scope else ''}{i.name} : {_type(i.type)}"
+        line += _options(i.range_low, i.range_high, i.default)
         if i.accumulates is not None:
             line += f" 累计 {i.accumulates.display}"
         if i.description is not None:
             line += f" {_string(i.description)}"
         out.append(line)
+        out += [INDENT + field_line(f) for f in i.fields]
     for p in module.params:
         if p.clause is None:
             out += _param_lines(p, "")
@@ -377,6 +386,33 @@ def module_text(module: ir.Module) -> str:
         out += [f"{INDENT}{line.name.display} = {expr_text(line.value)}" for line in example.inputs]
         out += [f"{INDENT}期望 {line.name.display} = {expr_text(line.value)}" for line in example.expectations]
     return "\n".join(out).strip("\n") + "\n"
+
+
+def _options(low: ir.Expr | None, high: ir.Expr | None, default: ir.Expr | None) -> str:
+    text = ""
+    if low is not None and high is not None:
+        text += f" 范围 {_wrap(low, P_ATOM)} 至 {_wrap(high, P_ATOM)}"
+    if default is not None:
+        text += f" 默认 {_wrap(default, P_ATOM)}"
+    return text
+
+
+def field_line(f: ir.FieldDecl) -> str:
+    """A field of a 列表 input or a column of a 目录, without its indentation or 键/列 word."""
+    line = f"{f.name} : {_type(f.type)}" + _options(f.range_low, f.range_high, f.default)
+    if f.nullable:
+        line += " 可空"
+    if f.description is not None:
+        line += f" {_string(f.description)}"
+    return line
+
+
+def catalog_lines(c: ir.CatalogDecl) -> list[str]:
+    head = f"目录 {c.name} {_string(c.path)}" + (f" {_string(c.description)}" if c.description else "")
+    lines = [head, f"{INDENT}键 {field_line(c.key)}", *(f"{INDENT}列 {field_line(col)}" for col in c.columns)]
+    if c.valid_from is not None and c.valid_to is not None:
+        lines.append(f"{INDENT}有效期 {c.valid_from} 至 {c.valid_to}")
+    return lines
 
 
 def _function_lines(f: ir.FunctionDecl, indent: str) -> list[str]:

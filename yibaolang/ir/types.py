@@ -25,6 +25,8 @@ class Kind(enum.Enum):
     DATE = "日期"
     BOOL = "是否"
     ENUM = "选项"
+    TEXT = "文本"
+    LIST = "列表"  # a record-list input such as 结算明细 (docs/itemized.md §2)
     ERROR = "未知"  # already reported: silences follow-on errors
 
 
@@ -65,11 +67,15 @@ MONTHS = Type(Kind.MONTHS)
 DAYS = Type(Kind.DAYS)
 DATE = Type(Kind.DATE)
 BOOL = Type(Kind.BOOL)
+TEXT = Type(Kind.TEXT)
+LIST = Type(Kind.LIST)
 ERROR = Type(Kind.ERROR)
 
 DURATIONS = (Kind.YEARS, Kind.MONTHS, Kind.DAYS)
 
-PRIMITIVES: dict[str, Type] = {t.kind.value: t for t in (MONEY, RATIO, NUMBER, YEARS, MONTHS, DAYS, DATE, BOOL)}
+PRIMITIVES: dict[str, Type] = {
+    t.kind.value: t for t in (MONEY, RATIO, NUMBER, YEARS, MONTHS, DAYS, DATE, BOOL, TEXT, LIST)
+}
 
 LITERAL_TYPES: dict[LiteralKind, Type] = {
     LiteralKind.MONEY: MONEY,
@@ -80,6 +86,7 @@ LITERAL_TYPES: dict[LiteralKind, Type] = {
     LiteralKind.DAYS: DAYS,
     LiteralKind.DATE: DATE,
     LiteralKind.BOOL: BOOL,
+    LiteralKind.TEXT: TEXT,
 }
 
 

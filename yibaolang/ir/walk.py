@@ -26,6 +26,7 @@ from typing import Any, assert_never
 import attrs
 
 from yibaolang.ir.nodes import (
+    Aggregate,
     Arith,
     Assertion,
     Band,
@@ -39,6 +40,7 @@ from yibaolang.ir.nodes import (
     Call,
     CaseRow,
     Cases,
+    CatalogDecl,
     Clause,
     Compare,
     Constraint,
@@ -49,6 +51,7 @@ from yibaolang.ir.nodes import (
     ExampleLine,
     ExceptionRule,
     Expr,
+    FieldDecl,
     FunctionDecl,
     FunctionParam,
     Header,
@@ -57,6 +60,7 @@ from yibaolang.ir.nodes import (
     InputDecl,
     Literal,
     Logic,
+    Lookup,
     Member,
     Module,
     Name,
@@ -76,14 +80,14 @@ from yibaolang.ir.nodes import (
 # Every attrs class of ir.nodes, by role (the layer test checks the tables are complete).
 EXPRESSIONS: tuple[type, ...] = (
     Literal, Name, Arith, Negate, Compare, Member, Between, Logic, Not, If, Bounded, Call, Banded, Stepped,
-    Cases, Table,
+    Cases, Table, Aggregate, Lookup,
 )
 PARTS: tuple[type, ...] = (Branch, Bound, Band, Step, CaseRow, TableRow)  # pieces of a block expression
 DECLARATIONS: tuple[type, ...] = (
     Header, EnumDecl, Import, Basis, InputDecl, ParamDecl, Definition, FunctionDecl, ExceptionRule, Assertion,
-    Requirement, Constraint, Clause, Example,
+    Requirement, Constraint, Clause, Example, CatalogDecl,
 )
-SUPPORT: tuple[type, ...] = (Span, TypeRef, Binding, ParamVersion, FunctionParam, ExampleLine, Module)
+SUPPORT: tuple[type, ...] = (Span, TypeRef, Binding, ParamVersion, FunctionParam, ExampleLine, Module, FieldDecl)
 
 
 def _bounds(*bounds: Bound | None) -> Iterator[Expr]:
@@ -132,6 +136,14 @@ def children(expr: Expr) -> Iterator[Expr]:
             yield from keys
             for row in rows:
                 yield from row.cells
+        case Aggregate(where=where):
+            if where is not None:
+                yield where
+        case Lookup(key=key, date=date, missing=missing):
+            yield key
+            if date is not None:
+                yield date
+            yield missing
         case _:
             assert_never(expr)
 
@@ -168,8 +180,11 @@ def declaration_exprs(decl: Declaration) -> Iterator[Expr]:
             return
         case Import(bindings=bindings):
             yield from (b.value for b in bindings)
-        case InputDecl(range_low=low, range_high=high, default=default, accumulates=acc):
+        case InputDecl(range_low=low, range_high=high, default=default, accumulates=acc, fields=line_fields):
             yield from (e for e in (low, high, default, acc) if e is not None)
+            yield from _field_exprs(line_fields)
+        case CatalogDecl(key=key, columns=columns):
+            yield from _field_exprs((key, *columns))
         case ParamDecl(versions=versions):
             yield from (v.value for v in versions)
         case Definition(expr=e):
@@ -187,6 +202,11 @@ def declaration_exprs(decl: Declaration) -> Iterator[Expr]:
             assert_never(decl)
 
 
+def _field_exprs(decls: tuple[FieldDecl, ...]) -> Iterator[Expr]:
+    for f in decls:
+        yield from (e for e in (f.range_low, f.range_high, f.default) if e is not None)
+
+
 def declarations(module: Module) -> Iterator[Declaration]:
     """Every declaration of a module, grouped by kind as `ir.Module` holds them."""
     if module.header is not None:
@@ -194,6 +214,7 @@ def declarations(module: Module) -> Iterator[Declaration]:
     yield from module.enums
     yield from module.imports
     yield from module.bases
+    yield from module.catalogs
     yield from module.inputs
     yield from module.params
     yield from module.definitions
