@@ -118,6 +118,9 @@ class Program:
     diagnostics: list[Diagnostic]
     types: dict[SymbolKey, Type] = attrs.Factory(dict)
     exceptions: dict[SymbolKey, list[tuple[ModuleScope, ir.ExceptionRule]]] = attrs.Factory(dict)
+    # `--table 目录名=路径`: the data file standing for a 目录's default file (docs/itemized.md §3);
+    # engines/catalogs.py reads it, confined to the roots like the policy itself.
+    tables: dict[str, str] = attrs.Factory(dict)
 
     def scope_of(self, symbol: Symbol) -> ModuleScope:
         return self.modules[symbol.module]
