@@ -71,14 +71,24 @@ class Reader:
         raise NotImplementedError
 
 
-def open_reader(path: str, chunk_size: int) -> Reader:
+def open_reader(path: str, chunk_size: int, *, query: str | None = None, encoding: str | None = None,
+                money: Collection[str] = (), out: str | None = None) -> Reader:
+    """A reader for a case file, or (docs/batch.md 数据源) a database table, a query or an Excel sheet."""
+    from typing import cast
+
+    from yibaolang.tools import sources
+
+    if sources.is_location(path):
+        return cast(Reader, sources.open_source(path, chunk_size, query=query, money=money, out=out))
+    if query is not None:
+        raise BatchError(f"--query 只用于数据库：{path} 是文件")
     fmt = format_of(path)
     if fmt is None:
         raise BatchError(f"无法识别案例文件的格式：{path}（支持 .csv、.jsonl、.parquet）")
     try:
         refuse_special(path)
         if fmt == "csv":
-            return CsvReader(path, chunk_size)
+            return CsvReader(path, chunk_size, encoding)
         if fmt == "jsonl":
             return JsonlReader(path, chunk_size)
         return ParquetReader(path, chunk_size)
@@ -155,9 +165,13 @@ class CsvReader(Reader):
     lines are skipped and counted.  Line ends may be LF, CRLF or CR.
     """
 
-    def __init__(self, path: str, chunk_size: int) -> None:
+    def __init__(self, path: str, chunk_size: int, encoding: str | None = None) -> None:
         import csv
 
+        from yibaolang.tools.sources import detect_encoding, encoding_name, undecodable
+
+        self.codec = detect_encoding(path, encoding)  # docs/batch.md 数据源: UTF-8 (BOM or not), else GB18030
+        self.encoding = encoding_name(self.codec)
         self.path = path
         self.chunk_size = chunk_size
         self.problems = {}
@@ -171,9 +185,9 @@ class CsvReader(Reader):
             end = after = len(head)
         self.header_end = after
         try:
-            header_text = head[:end].decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise BatchError(f"无法读取案例文件 {path}：表头不是 UTF-8 编码") from None
+            header_text = head[:end].decode("utf-8-sig" if self.codec.startswith("utf-8") else self.codec)
+        except UnicodeDecodeError as exc:
+            raise undecodable(path, head, exc.start, self.codec, 0, 1) from None
         if not header_text.strip():
             raise BatchError(f"无法读取案例文件 {path}：文件为空，第一行应为列名")
         names = next(csv.reader([header_text]))
@@ -196,11 +210,16 @@ class CsvReader(Reader):
         rows = 0
         carry = b""
         skipping = False  # inside a line longer than MAX_RECORD_BYTES: drop bytes up to its end
+        from yibaolang.tools.sources import Transcoder
+
+        transcoder = None if self.codec.startswith("utf-8") else Transcoder(self.path, self.codec, self.header_end)
         with open(self.path, "rb") as fh:
             fh.seek(self.header_end)
             while True:
                 data = fh.read(CSV_BLOCK)
                 eof = not data
+                if transcoder is not None:
+                    data = transcoder.feed(data, eof)
                 buf = carry + data if carry else data
                 carry = b""
                 if skipping:
@@ -733,10 +752,19 @@ class Writer:
         self.output.abort()
 
 
-def open_writer(path: str, inputs: Sequence[str] = (), narrow: bool = False) -> Writer:
+def open_writer(path: str, inputs: Sequence[str] = (), narrow: bool = False, *, replace: bool = False,
+                bom: bool = True, cases: str | None = None) -> Writer:
+    from typing import cast
+
+    from yibaolang.tools import sources
+
+    if sources.is_location(path):  # a database table or an Excel sheet (docs/batch.md 数据源)
+        return cast(Writer, sources.open_sink(path, inputs, replace=replace, narrow=narrow, wide=WideMoney,
+                                              cases=cases))
+    inputs = sources.input_files(inputs)
     fmt = format_of(path)
     if fmt == "csv":
-        return CsvWriter(path, inputs)
+        return CsvWriter(path, inputs, bom)
     if fmt == "jsonl":
         return JsonlWriter(path, inputs)
     if fmt == "parquet":
@@ -795,12 +823,17 @@ def _widened(written: Any, table: Any) -> bool:
 
 
 class CsvWriter(_ArrowWriter):
+    def __init__(self, path: str, inputs: Sequence[str] = (), bom: bool = True) -> None:
+        super().__init__(path, inputs)
+        self.bom = bom
+
     def _write(self, table: Any) -> None:
         import pyarrow.csv as pv
 
         table = spreadsheet_safe(_plain_columns(table))
         if self.writer is None:
-            self.output.write(b"\xef\xbb\xbf")  # so that spreadsheet programs read the Chinese header as UTF-8
+            if self.bom:  # so that spreadsheet programs read the Chinese header as UTF-8 (--no-bom leaves it out)
+                self.output.write(b"\xef\xbb\xbf")
             self.writer = pv.CSVWriter(self.output.handle, table.schema)
         self.writer.write_table(table)
         self.rows += table.num_rows
@@ -944,6 +977,7 @@ class ChunkOut:
     extras: list[tuple[Any, dict[int, Any]]] = attrs.Factory(list)  # per extra figure: Vec, fallback values
     vector_rows: int = 0
     fallback: Any = None  # numpy bool array: rows the interpreter evaluated
+    failures: dict[int, list[str]] = attrs.Factory(dict)  # failed row → its problems (accounting.Coded)
 
 
 class _CaseValues(dict):  # type: ignore[type-arg]
@@ -1013,6 +1047,7 @@ class Runner:
         import pyarrow as pa
 
         from yibaolang.engines.vector import date_const, m_or, select
+        from yibaolang.tools.accounting import coded
         from yibaolang.tools.columns import convert
 
         n = table.num_rows
@@ -1028,9 +1063,10 @@ class Runner:
                     column, bad_text = _decode_text(column)
                 conv = converted[name] = convert(column, self.inputs[name], self.program, self.bounds[name])
                 for row in bad_text:  # a cell that is not UTF-8 text: a problem of this input
-                    conv.problems[row] = f"输入 {name}：不是有效的 UTF-8 文字"
+                    conv.problems[row] = coded(f"输入 {name}：不是有效的 UTF-8 文字", "YB403", f"输入 {name}")
                 for row, size in too_long.items():
-                    conv.problems[row] = f"输入 {name}：单元格有 {size:,} 字节，超过上限 {MAX_CELL_BYTES:,} 字节"
+                    conv.problems[row] = coded(f"输入 {name}：单元格有 {size:,} 字节，超过上限 {MAX_CELL_BYTES:,} 字节",
+                                               "YB403", f"输入 {name}")
         row_problems: dict[int, list[str]] = {}
         for row, text in (problems or {}).items():
             row_problems.setdefault(row, []).append(text)
@@ -1105,6 +1141,7 @@ class Runner:
         # The interpreter for the rest.
         overrides: list[dict[int, Any]] = [{} for _ in [*self.outputs, *self.extras]]
         messages: dict[int, str] = {}
+        failures: dict[int, list[str]] = {}  # the same rows, each problem with its code (tools/accounting.py)
         rows = np.nonzero(fallback)[0].tolist()
         for row in rows:
             outcome_values, errors = self._interpret(row, converted, invalid_rows.get(row, []), file_dates,
@@ -1114,6 +1151,7 @@ class Runner:
             texts = row_problems.get(row, []) + errors
             if texts:
                 messages[row] = SEPARATOR.join(texts)
+                failures[row] = texts
         self.rows += n
         self.fallback_rows += len(rows)
         columns = {}
@@ -1127,7 +1165,7 @@ class Runner:
             errors = pc.replace_with_mask(errors, pa.array(error_rows), pa.array([messages[r] for r in ordered],
                                                                                   pa.string()))
         extras = [(extra_vecs[k], overrides[len(self.outputs) + k]) for k in range(len(self.extras))]
-        return ChunkOut(n, columns, errors, error_rows, extras, n - len(rows), fallback)
+        return ChunkOut(n, columns, errors, error_rows, extras, n - len(rows), fallback, failures)
 
     def _date_column(self, table: Any, row_problems: dict[int, list[str]]) -> Any:
         import pyarrow as pa
@@ -1140,10 +1178,13 @@ class Runner:
         if pa.types.is_binary(column.type):
             column, _ = _decode_text(column)
         converted = convert(column, _date_info(self.program), self.program, None)
+        from yibaolang.tools.accounting import coded, retold
+
         for row, size in too_long.items():
-            converted.problems[row] = f"{DATE_COLUMN}：单元格有 {size:,} 字节，超过上限 {MAX_CELL_BYTES:,} 字节"
+            converted.problems[row] = coded(f"{DATE_COLUMN}：单元格有 {size:,} 字节，超过上限 {MAX_CELL_BYTES:,} 字节",
+                                            "YB403", DATE_COLUMN)
         for row, text in converted.problems.items():
-            row_problems.setdefault(row, []).append(text.replace(f"输入 {DATE_COLUMN}：", f"{DATE_COLUMN}："))
+            row_problems.setdefault(row, []).append(retold(text, text.replace(f"输入 {DATE_COLUMN}：", f"{DATE_COLUMN}：")))
         return converted
 
     def _interpret(self, row: int, converted: dict[str, Any], invalid: list[str], dates: Any,
@@ -1181,6 +1222,7 @@ class Runner:
                        date: Any) -> tuple[list[Any], list[str]]:
         from yibaolang.engines.evaluate import evaluate
         from yibaolang.engines.outcome import CaseInput
+        from yibaolang.tools.accounting import diagnostic_text
 
         case = CaseInput(_CaseValues(values, bad), date=date, date_source="批量数据的 计算日期")
         outcome = evaluate(self.program, case, [*self.outputs, *self.extras], date=self.date)
@@ -1191,7 +1233,7 @@ class Runner:
                 continue
             if d.code == "YB410" and any(d.message.startswith(f"缺少输入“{name}”") for name in invalid):
                 continue  # the cell's own problem is already reported
-            errors.append(d.message)
+            errors.append(diagnostic_text(d))  # the message, with its code and clause
         return results, errors
 
 
@@ -1326,6 +1368,7 @@ def settle_claims(runner: Runner, table: Any, person: str, claim_date: str,
     import pyarrow.compute as pc
 
     from yibaolang.engines.vector import InputColumn, Vec
+    from yibaolang.tools.accounting import ALONE, coded, retold
     from yibaolang.tools.columns import Converted, convert, to_arrow
 
     n = table.num_rows
@@ -1346,7 +1389,7 @@ def settle_claims(runner: Runner, table: Any, person: str, claim_date: str,
     empty = np.asarray(pc.equal(person_text, "").fill_null(True))
     person_id = np.where(empty | (person_id < 0), -1 - np.arange(n), person_id)
     for row in np.nonzero(empty)[0].tolist():
-        problems.setdefault(row, f"列“{person}”为空：这笔理赔单独结算，不与其他理赔累计")
+        problems.setdefault(row, coded(f"列“{person}”为空：这笔理赔单独结算，不与其他理赔累计", ALONE, f"列“{person}”"))
     # Claim dates.
     date_column = table[claim_date]
     if pa.types.is_binary(date_column.type):
@@ -1354,10 +1397,11 @@ def settle_claims(runner: Runner, table: Any, person: str, claim_date: str,
     dates = convert(date_column, _date_info(runner.program), runner.program, None)
     given = dates.column.given if dates.column.given is not None else np.ones(n, dtype=bool)
     for row, text in dates.problems.items():
-        problems[row] = text.replace(f"输入 {DATE_COLUMN}：", f"列“{claim_date}”：")
+        problems[row] = retold(text, text.replace(f"输入 {DATE_COLUMN}：", f"列“{claim_date}”："))
     for row in np.nonzero(~given)[0].tolist():
         if row not in problems:
-            problems[row] = f"列“{claim_date}”为空：这笔理赔单独结算，不与其他理赔累计"
+            problems[row] = coded(f"列“{claim_date}”为空：这笔理赔单独结算，不与其他理赔累计", ALONE,
+                                  f"列“{claim_date}”")
     day = np.where(given, np.asarray(dates.column.vec.data, dtype=np.int64), 0)
     person_id = np.where(given, person_id, -1 - np.arange(n) - n)
     alone = (person_id < 0)  # settled on its own: no person or no claim date
@@ -1404,6 +1448,7 @@ def settle_claims(runner: Runner, table: Any, person: str, claim_date: str,
     out_columns: dict[str, list[Any]] = {name: [] for name in runner.outputs}
     out_errors: list[Any] = []
     error_rows = np.zeros(n, dtype=bool)
+    failures: dict[int, list[str]] = {}  # file row → its problems (tools/accounting.py)
     vector_rows = 0
     names = "、".join(acc.input for acc in accs)
     for k in range(len(counts)):
@@ -1419,6 +1464,7 @@ def settle_claims(runner: Runner, table: Any, person: str, claim_date: str,
                 out_columns[name].append(result.columns[name])
             out_errors.append(result.errors)
             error_rows[perm[a:]] = failed
+            failures.update((int(perm[a + j]), texts) for j, texts in result.failures.items())
             if progress is not None:
                 progress(n - a)
             break
@@ -1447,6 +1493,7 @@ def settle_claims(runner: Runner, table: Any, person: str, claim_date: str,
             out_columns[name].append(result.columns[name])
         out_errors.append(errors)
         error_rows[perm[a:b]] = failed
+        failures.update((int(perm[a + j]), texts) for j, texts in result.failures.items())
         vector_rows += result.vector_rows
         if progress is not None:
             progress(b - a)
@@ -1458,7 +1505,7 @@ def settle_claims(runner: Runner, table: Any, person: str, claim_date: str,
     take = pa.array(position)
     columns = {name: pa.concat_arrays(parts).take(take) for name, parts in out_columns.items()}
     errors = pa.concat_arrays(out_errors).take(take)
-    return ChunkOut(n, columns, errors, error_rows, [], vector_rows)
+    return ChunkOut(n, columns, errors, error_rows, [], vector_rows, None, failures)
 
 
 # Below this many claims in one rank, a vector pass costs more than the interpreter on each claim
@@ -1486,6 +1533,7 @@ def _settle_tail(runner: Runner, table: Any, groups: Any, totals: list[_Totals],
     overrides: list[dict[int, Any]] = [{} for _ in runner.outputs]
     texts: list[str] = []
     error_rows = np.zeros(n, dtype=bool)
+    failures: dict[int, list[str]] = {}
     for row in range(n):
         group = int(groups[row])
         invalid = [name for name in invalid_rows.get(row, []) if name not in fixed_names]
@@ -1495,6 +1543,8 @@ def _settle_tail(runner: Runner, table: Any, groups: Any, totals: list[_Totals],
             overrides[k][row] = values[k]
         shown = row_problems.get(row, []) + errors
         failed = bool(shown) or row in unreadable
+        if failed:
+            failures[row] = list(shown)
         if failed and accs and not alone[row]:
             shown.append(f"本次理赔有错误，未计入 {noted} 的累计")
         if not failed:
@@ -1508,7 +1558,7 @@ def _settle_tail(runner: Runner, table: Any, groups: Any, totals: list[_Totals],
     runner.fallback_rows += n
     columns = {name: to_arrow(placeholder(t, n), t, n, overrides[k])
                for k, (name, t) in enumerate(zip(runner.outputs, runner.types, strict=False))}
-    return ChunkOut(n, columns, pa.array(texts, pa.string()), error_rows, [], 0)
+    return ChunkOut(n, columns, pa.array(texts, pa.string()), error_rows, [], 0, None, failures)
 
 
 def _fiscal_years(days: Any, start: tuple[int, int]) -> Any:
@@ -1668,6 +1718,10 @@ class Options:
     engine: str = "numpy"
     chunk_size: int = DEFAULT_CHUNK
     scheduler: str | None = None
+    query: str | None = None  # docs/batch.md 数据源: --query, --encoding, --replace, --bom
+    encoding: str | None = None
+    replace: bool = False
+    bom: bool = True
 
 
 def run_command(options: Options, executor: Callable[[Any, Options], Summary] | None = None) -> int:
@@ -1681,8 +1735,10 @@ def run_command(options: Options, executor: Callable[[Any, Options], Summary] | 
         return 2
     if (options.person is None) != (options.claim_date is None):
         raise click.UsageError("--person 与 --claim-date 需要同时给出")
+    from yibaolang.tools.sources import is_location
+
     for path, what in ((options.cases, "案例文件"), (options.out, "输出文件")):
-        if format_of(path) is None:
+        if format_of(path) is None and not is_location(path):
             raise click.UsageError(f"无法识别{what}的格式：{path}（支持 .csv、.jsonl、.parquet）")
     if options.engine == "dask" and options.person is not None:
         raise click.UsageError("--engine dask 不支持 --person（按人结算需要整个文件）")
@@ -1708,8 +1764,10 @@ def run_command(options: Options, executor: Callable[[Any, Options], Summary] | 
     seconds = time.perf_counter() - started
     rate = summary.rows / seconds if seconds > 0 else 0.0
     blank = f"，跳过空行 {summary.blank_lines:,} 行" if summary.blank_lines else ""
+    if summary.encoding is not None:  # docs/batch.md 数据源: which encoding the CSV was read in
+        blank += f"，按 {summary.encoding} 编码读取"
     click.echo(f"共 {summary.rows:,} 行，出错 {summary.errors:,} 行{blank}，用时 {seconds:.2f} 秒"
-               f"（{rate:,.0f} 行/秒）；已写入 {options.out}", err=True)
+               f"（{rate:,.0f} 行/秒）；已写入 {_shown(options.out)}", err=True)
     return 1 if summary.errors else 0
 
 
@@ -1719,6 +1777,7 @@ class Summary:
     errors: int = 0
     vector_rows: int = 0
     blank_lines: int = 0  # skipped, not rows (CSV and JSON Lines)
+    encoding: str | None = None  # a CSV file's encoding, as read (docs/batch.md 数据源)
 
 
 def execute(program: Any, options: Options, progress: Any = None) -> Summary:
@@ -1740,7 +1799,8 @@ def _execute(program: Any, options: Options, progress: Any, narrow: bool) -> Sum
         extras = [a.figure for a in accs]
     runner = Runner(program, options.outputs or None, date=options.date, engine=options.engine,
                     claim_date=options.claim_date, extras=extras)
-    reader = open_reader(options.cases, options.chunk_size)
+    reader = open_reader(options.cases, options.chunk_size, query=options.query, encoding=options.encoding,
+                         money=_money_inputs(runner), out=options.out)
     if narrow:  # the notes once, not again when the file is written a second time
         _note_columns(runner, reader, options, {a.input for a in accs})
     if narrow and runner.engine is not None and runner.engine.unsupported:
@@ -1750,7 +1810,8 @@ def _execute(program: Any, options: Options, progress: Any, narrow: bool) -> Sum
                    "用到它的数额逐行由解释器计算（结果相同，较慢）", err=True)
     from yibaolang.files import program_files
 
-    writer = open_writer(options.out, [*program_files(program), options.cases], narrow)
+    writer = open_writer(options.out, [*program_files(program), options.cases], narrow, replace=options.replace,
+                         bom=options.bom, cases=options.cases)
     summary = Summary()
     bar = _progress(reader.total) if progress is None else progress
     try:
@@ -1788,7 +1849,20 @@ def _execute(program: Any, options: Options, progress: Any, narrow: bool) -> Sum
         raise
     summary.vector_rows = runner.rows - runner.fallback_rows
     summary.blank_lines = getattr(reader, "blank_lines", 0)
+    summary.encoding = getattr(reader, "encoding", None)
     return summary
+
+
+def _shown(location: str) -> str:
+    from yibaolang.tools.sources import is_location, parse
+
+    return parse(location, role="output").shown if is_location(location) else location
+
+
+def _money_inputs(runner: Runner) -> list[str]:
+    from yibaolang.ir.types import Kind
+
+    return [name for name, info in runner.inputs.items() if info.type.kind is Kind.MONEY]
 
 
 def _chunks_with_problems(reader: Reader) -> Iterator[tuple[Any, dict[int, str]]]:

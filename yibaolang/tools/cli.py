@@ -9,6 +9,7 @@ bug report (the traceback only under --debug).
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -420,13 +421,40 @@ def _case_or_exit(program: Any, case_path: str | None) -> Any:
     return case
 
 
+def cases_location(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--cases: a file that exists, or a database table / Excel sheet (docs/batch.md 数据源)."""
+    if value is None:
+        return None
+    from yibaolang.tools.sources import is_location
+
+    if is_location(value) and "://" in value:
+        return value
+    path = value.partition("?")[0] if is_location(value) else value
+    if not os.path.isfile(path):
+        what = "是一个文件夹" if os.path.isdir(path) else "不存在"
+        raise click.BadParameter(f"文件 {path} {what}", ctx=ctx, param=param)
+    return value
+
+
+def source_options(func: F) -> F:
+    """--query, --encoding, --replace, --bom: shared by run --cases and compare (docs/batch.md 数据源)."""
+    func = click.option("--bom/--no-bom", default=True, show_default=True,
+                        help="CSV 结果以 UTF-8 BOM 开头（Excel 据此认出 UTF-8）")(func)
+    func = click.option("--replace", is_flag=True, help="结果表已存在时替换它（新表完整写好后才替换）")(func)
+    func = click.option("--encoding", default=None, metavar="编码",
+                        help="CSV 案例文件的编码（默认自动识别 UTF-8 与 GB18030/GBK）")(func)
+    return click.option("--query", default=None, metavar="SQL",
+                        help="从数据库读取这个查询的结果（代替 ?table=）")(func)
+
+
 @main.command()
 @_case_options("计算")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="输出格式")
-@click.option("--cases", "cases_path", type=click.Path(exists=True, dir_okay=False),
-              help="批量计算：CSV、JSON Lines 或 Parquet 案例文件（见 docs/batch.md）")
-@click.option("-o", "--out", "out_file", type=click.Path(dir_okay=False), help="批量计算的结果文件（格式按扩展名）")
+@click.option("--cases", "cases_path", callback=cases_location,
+              help="批量计算：CSV、JSON Lines、Parquet、Excel 文件或数据库表（见 docs/batch.md）")
+@click.option("-o", "--out", "out_file", help="批量计算的结果文件（格式按扩展名）或数据库表")
+@source_options
 @click.option("--keep-inputs", is_flag=True, help="批量计算：结果中保留输入列")
 @click.option("--person", metavar="COL", help="批量计算：人员标识列，按人按统筹年度结算 累计 输入")
 @click.option("--claim-date", metavar="COL", help="批量计算：理赔日期列（与 --person 一起用）")
@@ -437,8 +465,8 @@ def _case_or_exit(program: Any, case_path: str | None) -> Any:
 @click.option("--scheduler", metavar="ADDR", help="--engine dask：dask.distributed 调度器地址")
 @guarded
 def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any, fmt: str, cases_path: str | None,
-        out_file: str | None, keep_inputs: bool, person: str | None, claim_date: str | None, engine: str,
-        chunk_size: int, scheduler: str | None) -> None:
+        out_file: str | None, query: str | None, encoding: str | None, replace: bool, bom: bool, keep_inputs: bool,
+        person: str | None, claim_date: str | None, engine: str, chunk_size: int, scheduler: str | None) -> None:
     """计算一个案例；或用 --cases 批量计算一个文件中的所有案例。
 
     \b
@@ -457,7 +485,8 @@ def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any,
         if engine == "dask":
             from yibaolang.tools.dask_engine import run_dask as executor
         sys.exit(run_command(Options(policy, cases_path, out_file, outputs, date, keep_inputs, person, claim_date,
-                                     engine, chunk_size, scheduler), executor))
+                                     engine, chunk_size, scheduler, query=query, encoding=encoding,
+                                     replace=replace, bom=bom), executor))
 
     from yibaolang.engines.evaluate import evaluate
     from yibaolang.semantics.values import display

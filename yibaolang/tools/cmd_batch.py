@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from yibaolang.tools.cli import EXIT_INPUT, _date_option, guarded
+from yibaolang.tools.cli import EXIT_INPUT, _date_option, cases_location, guarded
 
 EXIT_USAGE = 2
 
@@ -33,22 +33,24 @@ def _compile(policy: str) -> Any:
 @click.command("sample")
 @click.argument("policy", type=click.Path(exists=True, dir_okay=False))
 @click.option("--rows", type=click.IntRange(0, 100_000_000), required=True, help="生成多少行")
-@click.option("-o", "--out", "out_file", type=click.Path(dir_okay=False), required=True,
-              help="案例文件（.csv、.jsonl 或 .parquet）")
+@click.option("-o", "--out", "out_file", required=True,
+              help="案例文件（.csv、.jsonl、.parquet、.xlsx）或数据库表（docs/batch.md 数据源）")
+@click.option("--replace", is_flag=True, help="数据库表已存在时替换它")
 @click.option("--seed", type=int, default=0, show_default=True, help="随机数种子（同一种子生成同样的数据）")
 @guarded
-def sample(policy: str, rows: int, out_file: str, seed: int) -> None:
+def sample(policy: str, rows: int, out_file: str, replace: bool, seed: int) -> None:
     """按政策的输入声明（类型、范围、默认）生成演示或测试用的案例文件。"""
     _require_batch()
     from yibaolang.files import program_files
     from yibaolang.tools.batch import BatchError, format_of
     from yibaolang.tools.sample import write_sample
+    from yibaolang.tools.sources import is_location
 
-    if format_of(out_file) is None:
+    if format_of(out_file) is None and not is_location(out_file):
         raise click.UsageError(f"无法识别输出文件的格式：{out_file}（支持 .csv、.jsonl、.parquet）")
     program = _compile(policy)
     try:
-        columns = write_sample(program, rows, out_file, seed, program_files(program))
+        columns = write_sample(program, rows, out_file, seed, program_files(program), replace=replace)
     except BatchError as exc:
         click.echo(f"错误：{exc}", err=True)
         sys.exit(EXIT_INPUT)
@@ -58,8 +60,8 @@ def sample(policy: str, rows: int, out_file: str, seed: int) -> None:
 @click.command("compare")
 @click.argument("old", type=click.Path(exists=True, dir_okay=False))
 @click.argument("new", type=click.Path(exists=True, dir_okay=False))
-@click.option("--cases", "cases_path", type=click.Path(exists=True, dir_okay=False), required=True,
-              help="案例文件（CSV、JSON Lines 或 Parquet）")
+@click.option("--cases", "cases_path", callback=cases_location, required=True,
+              help="案例文件（CSV、JSON Lines、Parquet、Excel）或数据库表（docs/batch.md 数据源）")
 @click.option("-o", "--out", "out_file", type=click.Path(dir_okay=False), help="把 HTML 报告写入这个文件")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="标准输出的格式")
@@ -68,9 +70,11 @@ def sample(policy: str, rows: int, out_file: str, seed: int) -> None:
 @click.option("--top", type=click.IntRange(0, 100), default=5, show_default=True, help="列出变化最大的几行")
 @click.option("--chunk-size", type=click.IntRange(1, 10_000_000), default=262_144, show_default=True,
               help="每块的行数")
+@click.option("--query", default=None, metavar="SQL", help="从数据库读取这个查询的结果（代替 ?table=）")
+@click.option("--encoding", default=None, metavar="编码", help="CSV 案例文件的编码（默认自动识别）")
 @guarded
 def compare(old: str, new: str, cases_path: str, out_file: str | None, fmt: str, outputs: tuple[str, ...],
-            date: Any, top: int, chunk_size: int) -> None:
+            date: Any, top: int, chunk_size: int, query: str | None, encoding: str | None) -> None:
     """比较政策的两个版本在一批案例上的差别：合计、按选项分组、增减行数、变化最大的行及其计算说明。"""
     _require_batch()
     import json
@@ -78,17 +82,18 @@ def compare(old: str, new: str, cases_path: str, out_file: str | None, fmt: str,
     from yibaolang.files import program_files, refuse_inputs, write_text
     from yibaolang.tools.batch import BatchError, format_of
     from yibaolang.tools.compare import compare_policies, render_html, render_text, to_json
+    from yibaolang.tools.sources import input_files, is_location
 
-    if format_of(cases_path) is None:
-        raise click.UsageError(f"无法识别案例文件的格式：{cases_path}（支持 .csv、.jsonl、.parquet）")
+    if format_of(cases_path) is None and not is_location(cases_path):
+        raise click.UsageError(f"无法识别案例文件的格式：{cases_path}（支持 .csv、.jsonl、.parquet、.xlsx 与数据库表）")
     old_program = _compile(old)
     new_program = _compile(new)
-    inputs = [*program_files(old_program), *program_files(new_program), cases_path]
+    inputs = input_files([*program_files(old_program), *program_files(new_program), cases_path])
     if out_file is not None:
         refuse_inputs(out_file, inputs)
     try:
         report = compare_policies(old_program, new_program, cases_path, list(outputs) or None, date=date,
-                                  top=top, chunk_size=chunk_size)
+                                  top=top, chunk_size=chunk_size, query=query, encoding=encoding)
     except BatchError as exc:
         click.echo(f"错误：{exc}", err=True)
         sys.exit(EXIT_INPUT)

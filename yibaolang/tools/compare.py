@@ -88,7 +88,8 @@ def _numeric(type_: Type) -> bool:
 
 
 def compare_policies(old: Any, new: Any, cases: str, outputs: Sequence[str] | None = None, *,
-                     date: dt.date | None = None, top: int = 5, chunk_size: int = 262_144) -> Report:
+                     date: dt.date | None = None, top: int = 5, chunk_size: int = 262_144,
+                     query: str | None = None, encoding: str | None = None) -> Report:
     import numpy as np
     import pyarrow as pa
 
@@ -108,7 +109,8 @@ def compare_policies(old: Any, new: Any, cases: str, outputs: Sequence[str] | No
         if t.kind is not report.type.kind:
             raise BatchError(f"两份政策的 {report.name} 类型不同（{t.name} 与 {report.type.name}），无法比较")
     inputs = {**declared_inputs(old), **declared_inputs(new)}
-    reader = open_reader(cases, chunk_size)
+    money = [name for name, info in inputs.items() if info.type.kind is Kind.MONEY]  # docs/batch.md 数据源
+    reader = open_reader(cases, chunk_size, query=query, encoding=encoding, money=money)
     offset = 0
     enum_inputs: list[str] = []
     candidates: list[list[tuple[int, int, int, int, dict[str, Any]]]] = [[] for _ in reports]

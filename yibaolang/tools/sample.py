@@ -22,6 +22,7 @@ from typing import Any
 
 from yibaolang.ir.types import DURATIONS, Kind
 from yibaolang.tools.batch import DATE_COLUMN, format_of, open_writer
+from yibaolang.tools.sources import is_location
 
 _EPOCH = dt.date(1970, 1, 1).toordinal()
 EMPTY_SHARE = 0.1
@@ -172,18 +173,19 @@ def _scaled_decimal(values: Any, scale: int, empty: Any) -> Any:
                                  null_count=int(empty.sum()))
 
 
-def write_sample(program: Any, rows: int, out: str, seed: int, inputs: Sequence[str] = ()) -> list[str]:
+def write_sample(program: Any, rows: int, out: str, seed: int, inputs: Sequence[str] = (), *,
+                 replace: bool = False) -> list[str]:
     """Write `rows` synthetic cases to `out` (CSV, JSON Lines or Parquet); returns the column names."""
     fmt = format_of(out)
     names: list[str] = [name for name, _, _ in sample_columns(program)]
-    writer = open_writer(out, inputs)
+    writer = open_writer(out, inputs, replace=replace)
     try:
         written = 0
         block = 0
         while written < rows or (rows == 0 and written == 0 and block == 0):
             size = min(BLOCK, rows - written)
             table = sample_table(program, size, seed + block)
-            if fmt != "parquet":
+            if fmt != "parquet" and not is_location(out):  # a database table keeps the types (docs/batch.md 数据源)
                 table = _as_text(table)
             writer.write(table)
             written += size
