@@ -10,6 +10,7 @@ exceptions, parameters, examples, outputs and 代入 bindings.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import assert_never
 
 import attrs
@@ -435,8 +436,15 @@ class Checker:
     def check_param(self, ctx: Context, decl: ir.ParamDecl) -> None:
         kind = self.resolve_type(ctx.scope, decl.type)
         previous = None
+        low, high = decl.range_low, decl.range_high
+        for what, bound in (("下限", low), ("上限", high)):
+            if bound is not None:
+                self.agree(kind, self.infer(ctx, bound, kind), bound.span, f"参数 {decl.name} 的范围{what}应为")
+        if low is not None and high is not None and not kind.is_numeric and kind.kind is not Kind.ERROR:
+            self.report("YB339", low.span, f"参数 {decl.name} 是 {kind.name}，不能写 范围", "范围 用于金额、比例、数和期限")
         for version in decl.versions:
             self.agree(kind, self.infer(ctx, version.value, kind), version.value.span, f"参数 {decl.name} 应为")
+            self.within_choice(decl, version)
             if version.start is not None and previous is not None and version.start <= previous:
                 self.report("YB318", version.span, f"参数 {decl.name} 的版本日期应从早到晚排列",
                             f"{version.start.isoformat()} 不晚于上一版本的 {previous.isoformat()}")
@@ -444,6 +452,22 @@ class Checker:
         if any(v.start is None for v in decl.versions[1:]):
             self.report("YB318", decl.span, f"参数 {decl.name} 的 此前 一行要写在各个版本之前",
                         "此前 给出第一个 自 日期 起 之前的取值，写在最前面")
+
+    def within_choice(self, decl: ir.ParamDecl, version: ir.ParamVersion) -> None:
+        """YB339: a parameter's chosen value outside the range its 原文 allows (docs/language.md §13.2)."""
+        low, high, value = decl.range_low, decl.range_high, version.value
+        if not (isinstance(low, ir.Literal) and isinstance(high, ir.Literal) and isinstance(value, ir.Literal)):
+            return
+        a, b, v = low.value, high.value, value.value
+        if not (isinstance(a, Decimal) and isinstance(b, Decimal) and isinstance(v, Decimal)):
+            return
+        if a > b:
+            self.report("YB339", low.span, f"参数 {decl.name} 的范围 {low.text} 至 {high.text} 上下限颠倒",
+                        f"写作 范围 {high.text} 至 {low.text}")
+        elif not a <= v <= b:
+            self.report("YB339", value.span,
+                        f"参数 {decl.name} 取 {value.text}，超出原文给出的 {low.text} 至 {high.text}",
+                        f"在 {low.text} 至 {high.text} 之内选一个值；原文若已修订，请同时改 范围")
 
     def check_exception(self, ctx: Context, rule: ir.ExceptionRule) -> None:
         found = self.resolve_figure(ctx, rule.target)

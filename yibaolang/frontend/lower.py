@@ -583,10 +583,14 @@ class Lowering:
         return ir.CatalogDecl(str(name), unquote(path), unquote(description) if description else None, key,
                               columns, start, end, span, self.tspan(path))
 
+    def param_range(self, meta: Meta, c: list[Any]) -> tuple[ir.Expr, ir.Expr]:
+        return (c[0], c[1])
+
     def param_simple(self, meta: Meta, c: list[Any]) -> ir.ParamDecl:
-        name, type_ref, value = c
+        name, type_ref, value, choice = c
         version = ir.ParamVersion(None, value, value.span)
-        return ir.ParamDecl(str(name), type_ref, (version,), None, self.span(meta))
+        low, high = choice if choice is not None else (None, None)
+        return ir.ParamDecl(str(name), type_ref, (version,), None, self.span(meta), low, high)
 
     def param_version(self, meta: Meta, c: list[Any]) -> ir.ParamVersion:
         return ir.ParamVersion(self.parse_date(c[0]), c[1], self.span(meta))
@@ -595,8 +599,9 @@ class Lowering:
         return ir.ParamVersion(None, c[0], self.span(meta))
 
     def param_dated(self, meta: Meta, c: list[Any]) -> ir.ParamDecl:
-        name, type_ref, *versions = c
-        return ir.ParamDecl(str(name), type_ref, tuple(versions), None, self.span(meta))
+        name, type_ref, choice, *versions = c
+        low, high = choice if choice is not None else (None, None)
+        return ir.ParamDecl(str(name), type_ref, tuple(versions), None, self.span(meta), low, high)
 
     def source_text(self, meta: Meta, c: list[Token]) -> tuple[str, str]:
         return ("原文", unquote(c[0]))

@@ -513,6 +513,10 @@ class ParamDecl:
     versions: tuple[ParamVersion, ...]
     clause: str | None
     span: Span
+    # 范围 甲 至 乙: the range the 原文 leaves to local choice; every version must lie in it
+    # (docs/language.md §13.2).
+    range_low: Expr | None = None
+    range_high: Expr | None = None
 
 
 @attrs.frozen(slots=True)

@@ -291,9 +291,10 @@ def _definition_lines(d: ir.Definition, indent: str) -> list[str]:
 
 
 def _param_lines(p: ir.ParamDecl, indent: str) -> list[str]:
+    choice = _options(p.range_low, p.range_high, None)
     if len(p.versions) == 1 and p.versions[0].start is None:
-        return [f"{indent}参数 {p.name} : {_type(p.type)} = {expr_text(p.versions[0].value)}"]
-    lines = [f"{indent}参数 {p.name} : {_type(p.type)}"]
+        return [f"{indent}参数 {p.name} : {_type(p.type)} = {expr_text(p.versions[0].value)}{choice}"]
+    lines = [f"{indent}参数 {p.name} : {_type(p.type)}{choice}"]
     for v in p.versions:
         if v.start is None:
             lines.append(f"{indent}{INDENT}此前 {expr_text(v.value)}")

@@ -185,8 +185,9 @@ def declaration_exprs(decl: Declaration) -> Iterator[Expr]:
             yield from _field_exprs(line_fields)
         case CatalogDecl(key=key, columns=columns):
             yield from _field_exprs((key, *columns))
-        case ParamDecl(versions=versions):
+        case ParamDecl(versions=versions, range_low=low, range_high=high):
             yield from (v.value for v in versions)
+            yield from (e for e in (low, high) if e is not None)
         case Definition(expr=e):
             yield e
         case FunctionDecl(body=body):

@@ -30,9 +30,12 @@ def check(ctx: LintContext) -> Iterator[Diagnostic]:
             if param.clause is None:
                 yield warning("YB560", param.span, f"参数“{param.name}”不在任何条款之下，解释时无法引用原文",
                               "把它放进对应的 条款")
+    # A parameter with a 范围 is a local choice inside what the 原文 allows: its range is cited, not its value.
+    chosen = {id(v.value) for p in module.params if p.range_low is not None for v in p.versions}
     cited: dict[str | None, list[ir.Expr]] = {}
     for expr, clause_id, _ in ctx.declarations():
-        cited.setdefault(clause_id, []).append(expr)
+        if id(expr) not in chosen:
+            cited.setdefault(clause_id, []).append(expr)
     for clause in module.clauses:
         if not clause.text:
             yield warning("YB561", clause.span, f"条款 {clause.raw_id} 没有 原文",
