@@ -36,7 +36,11 @@ METAVAR = "目录名=路径"
 
 
 def option_span(name: str, path: str) -> Span:
-    """Where a diagnostic about one `--table` value points: the option itself (no line)."""
+    """Where a diagnostic about one `--table` value points: the option itself (no line).
+
+    The same as `engines.catalogs.table_span` (written here too: this module is imported by every command
+    and must not import the engines).
+    """
     return Span(f"{OPTION} {name}={path}", 0, 0, 0, 0)
 
 
@@ -79,7 +83,29 @@ def declared_catalogs(program: Any) -> list[str]:
 
 def apply_tables(program: Any, tables: dict[str, str]) -> list[Diagnostic]:
     """Store the overrides in `program.tables`; YB469 for each name that is not a declared 目录."""
-    known = declared_catalogs(program)
+    return _unknown(tables, declared_catalogs(program), [program])
+
+
+def check_tables(programs: Sequence[Any], tables: dict[str, str]) -> list[Diagnostic]:
+    """`check`: the data of every 目录 of the policies checked, and YB469 for a name none of them declares.
+
+    A policy with errors is not read further (its declarations may be wrong); a policy without 目录
+    reads nothing.
+    """
+    from yibaolang.diagnostics import has_errors
+    from yibaolang.engines.catalogs import check_catalogs
+
+    known: list[str] = []
+    for program in programs:
+        known.extend(n for n in declared_catalogs(program) if n not in known)
+    problems = _unknown(tables, known, programs)
+    for program in programs:
+        if declared_catalogs(program) and not has_errors(program.diagnostics):
+            problems.extend(check_catalogs(program))
+    return problems
+
+
+def _unknown(tables: dict[str, str], known: list[str], programs: Sequence[Any]) -> list[Diagnostic]:
     problems: list[Diagnostic] = []
     accepted: dict[str, str] = {}
     for name, path in tables.items():
@@ -94,5 +120,7 @@ def apply_tables(program: Any, tables: dict[str, str]) -> list[Diagnostic]:
         else:
             hint = "这份政策没有 目录 声明，不需要 --table"
         problems.append(error("YB469", option_span(name, path), f"{OPTION}：政策中没有名为 {name} 的目录", hint))
-    program.tables = {**program.tables, **accepted}
+    for program in programs:
+        own = declared_catalogs(program)
+        program.tables = {**program.tables, **{n: p for n, p in accepted.items() if n in own}}
     return problems
