@@ -26,6 +26,7 @@ from yibaolang.files import (
     stdout_failed,
     write_text,
 )
+from yibaolang.tools.tables import table_option
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -257,8 +258,10 @@ def render_diagnostics(diagnostics: list[Any], programs: list[Any], fmt: str) ->
               metavar="DIR", help="把找到的每个反例写成案例文件 DIR/<代码>-<n>.case.yaml（可用 yibaolang run 重现）")
 @click.option("--prove", is_flag=True,
               help="用 z3 证明断言、支付不超过费用、支付随费用不减（需要 pip install 'yibaolang[prove]'）")
+@table_option
 @guarded
-def check(paths: tuple[str, ...], fmt: str, strict: bool, counter_dir: str | None, prove: bool) -> None:
+def check(paths: tuple[str, ...], fmt: str, strict: bool, counter_dir: str | None, prove: bool,
+          tables: dict[str, str]) -> None:
     """检查政策文件：语法、名称、类型与单位，以及一致性（分段、查表、例外、上级约束、断言与反例）。
 
     \b
@@ -269,6 +272,7 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, counter_dir: str | Non
     from yibaolang.analysis.lint import check_policy
     from yibaolang.checks.compiler import policy_files, unique
     from yibaolang.diagnostics import Severity, has_errors, summary_line
+    from yibaolang.tools.tables import check_tables
 
     prover = None
     if prove:
@@ -288,6 +292,7 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, counter_dir: str | Non
         if prover is not None and not has_errors(program.diagnostics):
             seen = {(d.code, d.span) for d in program.diagnostics}
             diagnostics.extend(d for d in prover.prove(program) if (d.code, d.span) not in seen)
+    diagnostics.extend(check_tables(programs, tables))  # the data files of the 目录 (docs/itemized.md §3)
     diagnostics = unique(diagnostics)
     output = render_diagnostics(diagnostics, programs, fmt)
     if output:
