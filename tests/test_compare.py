@@ -59,9 +59,10 @@ def cents(value: str) -> int:
 
 def test_totals_and_counts_match_the_two_batch_runs(setup: dict[str, Path]) -> None:
     result = cli("compare", str(setup["old"]), str(setup["new"]), "--cases", str(setup["cases"]), "--format", "json")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # the bad row fails in both versions; the report is still complete
     report = json.loads(result.output)
     assert report["schema"] == "yibaolang.compare/1" and report["rows"] == 401
+    assert report["failed_rows"] == 1 and report["failures"]["old"]["rows"] == 1
     old_rows = pq.read_table(setup["old_out"]).to_pylist()
     new_rows = pq.read_table(setup["new_out"]).to_pylist()
     for out in report["outputs"]:
@@ -73,7 +74,7 @@ def test_totals_and_counts_match_the_two_batch_runs(setup: dict[str, Path]) -> N
         assert out["gain"] == sum(1 for a, b in pairs if b > a)
         assert out["lose"] == sum(1 for a, b in pairs if b < a)
         assert out["same"] == sum(1 for a, b in pairs if b == a)
-        assert out["failed"] == 1
+        assert out["failed"] == 1 and out["failed_both"] == 1 and out["compared"] == len(pairs) == 400
         assert out["gain"] + out["lose"] + out["same"] + out["failed"] == 401
         # The breakdown by each enumeration input adds up to the totals.
         for name_, groups in out["by"].items():
@@ -110,7 +111,7 @@ def test_largest_changes_come_with_both_explanations(setup: dict[str, Path]) -> 
 
 def test_text_report(setup: dict[str, Path]) -> None:
     result = cli("compare", str(setup["old"]), str(setup["new"]), "--cases", str(setup["cases"]), "--top", "1")
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # one bad row (四级)
     text = result.output
     assert "统筹基金支付（金额）" in text and "合计：旧 " in text and "按 医院等级：" in text
     assert re.search(r"增加 [\d,]+ 行，减少 [\d,]+ 行，不变 [\d,]+ 行，出错 1 行", text)
@@ -120,7 +121,7 @@ def test_text_report(setup: dict[str, Path]) -> None:
 def test_the_html_report_is_self_contained(setup: dict[str, Path]) -> None:
     report = setup["folder"] / "report.html"
     result = cli("compare", str(setup["old"]), str(setup["new"]), "--cases", str(setup["cases"]), "-o", str(report))
-    assert result.exit_code == 0
+    assert result.exit_code == 1 and report.exists()  # a failed row: exit 1, the report is still written
     html = report.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and '<html lang="zh-CN">' in html
     assert "<style>" in html and "<svg" in html and "<rect" in html

@@ -978,6 +978,7 @@ class ChunkOut:
     vector_rows: int = 0
     fallback: Any = None  # numpy bool array: rows the interpreter evaluated
     failures: dict[int, list[str]] = attrs.Factory(dict)  # failed row → its problems (accounting.Coded)
+    failures: dict[int, list[str]] = attrs.Factory(dict)  # failed row → its problems (accounting.Coded)
 
 
 class _CaseValues(dict):  # type: ignore[type-arg]
@@ -1152,6 +1153,7 @@ class Runner:
             if texts:
                 messages[row] = SEPARATOR.join(texts)
                 failures[row] = texts
+                failures[row] = texts
         self.rows += n
         self.fallback_rows += len(rows)
         columns = {}
@@ -1227,7 +1229,7 @@ class Runner:
         case = CaseInput(_CaseValues(values, bad), date=date, date_source="批量数据的 计算日期")
         outcome = evaluate(self.program, case, [*self.outputs, *self.extras], date=self.date)
         results = [out.value if out.ok else None for out in outcome.outputs]
-        errors = []
+        errors: list[str] = []
         for d in outcome.diagnostics:
             if not d.is_error:
                 continue
@@ -1465,6 +1467,7 @@ def settle_claims(runner: Runner, table: Any, person: str, claim_date: str,
             out_errors.append(result.errors)
             error_rows[perm[a:]] = failed
             failures.update((int(perm[a + j]), texts) for j, texts in result.failures.items())
+            failures.update((int(perm[a + j]), texts) for j, texts in result.failures.items())
             if progress is not None:
                 progress(n - a)
             break
@@ -1493,6 +1496,7 @@ def settle_claims(runner: Runner, table: Any, person: str, claim_date: str,
             out_columns[name].append(result.columns[name])
         out_errors.append(errors)
         error_rows[perm[a:b]] = failed
+        failures.update((int(perm[a + j]), texts) for j, texts in result.failures.items())
         failures.update((int(perm[a + j]), texts) for j, texts in result.failures.items())
         vector_rows += result.vector_rows
         if progress is not None:
@@ -1543,6 +1547,8 @@ def _settle_tail(runner: Runner, table: Any, groups: Any, totals: list[_Totals],
             overrides[k][row] = values[k]
         shown = row_problems.get(row, []) + errors
         failed = bool(shown) or row in unreadable
+        if failed:
+            failures[row] = list(shown)
         if failed:
             failures[row] = list(shown)
         if failed and accs and not alone[row]:
@@ -1722,6 +1728,8 @@ class Options:
     encoding: str | None = None
     replace: bool = False
     bom: bool = True
+    max_error_rate: Any = None  # accounting.ErrorBound of --max-error-rate (docs/batch.md 出错的行与合计)
+    report: str = "text"  # --format json: the summary as JSON on standard output
 
 
 def run_command(options: Options, executor: Callable[[Any, Options], Summary] | None = None) -> int:
@@ -1742,6 +1750,8 @@ def run_command(options: Options, executor: Callable[[Any, Options], Summary] | 
             raise click.UsageError(f"无法识别{what}的格式：{path}（支持 .csv、.jsonl、.parquet）")
     if options.engine == "dask" and options.person is not None:
         raise click.UsageError("--engine dask 不支持 --person（按人结算需要整个文件）")
+    if options.engine == "dask" and options.max_error_rate is not None:
+        raise click.UsageError("--engine dask 不支持 --max-error-rate（各分区分别计算，无法在途中停下）")
     if options.engine == "dask" and format_of(options.cases) != "parquet":
         raise click.UsageError("--engine dask 只读取 Parquet 案例文件")
     from yibaolang.checks.compiler import compile_policy
@@ -1756,8 +1766,13 @@ def run_command(options: Options, executor: Callable[[Any, Options], Summary] | 
                 click.echo(render_text(d, lines), err=True)
         return 1
     started = time.perf_counter()
+    from yibaolang.tools.accounting import TooManyErrors
+
     try:
         summary = (executor or execute)(program, options)
+    except TooManyErrors as exc:  # YB482: stopped, nothing written
+        click.echo(render_text(exc.diagnostic(options.cases), None), err=True)
+        return 1
     except BatchError as exc:
         click.echo(f"错误：{exc}", err=True)
         return 1
@@ -1768,7 +1783,44 @@ def run_command(options: Options, executor: Callable[[Any, Options], Summary] | 
         blank += f"，按 {summary.encoding} 编码读取"
     click.echo(f"共 {summary.rows:,} 行，出错 {summary.errors:,} 行{blank}，用时 {seconds:.2f} 秒"
                f"（{rate:,.0f} 行/秒）；已写入 {_shown(options.out)}", err=True)
+    _report(summary, options)
     return 1 if summary.errors else 0
+
+
+def _report(summary: Summary, options: Options) -> None:
+    """The accounting after the summary line (docs/batch.md 出错的行与合计): why rows failed, by code and place,
+    and how many rows each output has a value for; with --format json, all of it as JSON on standard output."""
+    import json
+
+    import click
+
+    from yibaolang.diagnostics import visible
+    from yibaolang.tools.accounting import json_groups, text_lines
+
+    tally = summary.tally
+    outputs = list(summary.computed)
+    if options.report == "json":
+        document = {"schema": "yibaolang.batch/1", "cases": options.cases, "out": _shown(options.out),
+                    "rows": summary.rows, "failed": summary.errors, "succeeded": summary.rows - summary.errors,
+                    "blank_lines": summary.blank_lines,
+                    "outputs": [{"name": name, "computed": summary.computed[name],
+                                 "missing": summary.rows - summary.computed[name]} for name in outputs],
+                    "failures": json_groups(tally) if tally is not None else None}
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    if not summary.errors:
+        return
+    lines = []
+    if tally is not None and tally.failed == summary.errors:
+        lines.append(f"出错的 {summary.errors:,} 行，按原因（一行有几个问题时各计一次）：")
+        lines += text_lines(tally, visible=visible)
+    else:
+        lines.append("（--engine dask 不分类出错的原因；用 --engine numpy 运行可以看到）")
+    if outputs:
+        shown = "；".join(f"{visible(name)} {summary.computed[name]:,} 行" +
+                         (f"（未算出 {summary.rows - summary.computed[name]:,} 行）"
+                          if summary.computed[name] < summary.rows else "") for name in outputs)
+        lines.append(f"各输出算出的行数：{shown}")
+    click.echo("\n".join(lines), err=True)
 
 
 @attrs.define
@@ -1778,6 +1830,8 @@ class Summary:
     vector_rows: int = 0
     blank_lines: int = 0  # skipped, not rows (CSV and JSON Lines)
     encoding: str | None = None  # a CSV file's encoding, as read (docs/batch.md 数据源)
+    tally: Any = None  # accounting.Tally: the failed rows by code and place
+    computed: dict[str, int] = attrs.Factory(dict)  # output → rows with a value
 
 
 def execute(program: Any, options: Options, progress: Any = None) -> Summary:
@@ -1837,12 +1891,17 @@ def _execute(program: Any, options: Options, progress: Any, narrow: bool) -> Sum
                     bar.advance(table.num_rows)
                     return _result_table(out, table, runner, options, summary)
 
-                pipeline(_chunks_with_problems(reader), compute, writer.write)
+                pipeline(_guarded_chunks(reader, options), compute, writer.write)
             if writer.rows == 0 and not writer.started:
                 import pyarrow as pa
 
                 empty = pa.table({name: pa.array([], pa.string()) for name in _input_names(reader)})
                 writer.write(_result_table(runner.evaluate(empty), empty, runner, options, summary))
+            bound, tally = options.max_error_rate, summary.tally
+            if bound is not None and tally is not None and bound.exceeded(tally.rows, tally.failed, final=True):
+                from yibaolang.tools.accounting import TooManyErrors
+
+                raise TooManyErrors(bound, tally.rows, tally.failed, [("", tally)])  # a file under MIN_ROWS rows
         writer.commit()
     except BaseException:
         writer.abort()
@@ -2009,7 +2068,44 @@ def _result_table(out: ChunkOut, table: Any, runner: Runner, options: Options, s
             arrays.append(_binary_text(column) if pa.types.is_binary(column.type) else column)
     summary.rows += out.n
     summary.errors += int(out.error_rows.sum())
+    _account(out, runner, options, summary)
     return pa.table(arrays, names=names)
+
+
+def _account(out: ChunkOut, runner: Runner, options: Options, summary: Summary) -> None:
+    """Count the chunk's failed rows by code and place; stop (TooManyErrors) beyond --max-error-rate."""
+    from yibaolang.tools.accounting import Tally, TooManyErrors
+
+    if summary.tally is None:
+        summary.tally = Tally()
+    tally = summary.tally
+    tally.add(summary.rows - out.n, out.n, out.failures)
+    for name in runner.outputs:
+        summary.computed[name] = summary.computed.get(name, 0) + out.n - out.columns[name].null_count
+    bound = options.max_error_rate
+    if bound is not None and bound.exceeded(tally.rows, tally.failed):
+        raise TooManyErrors(bound, tally.rows, tally.failed, [("", tally)])
+
+
+def _guarded_chunks(reader: Reader, options: Options) -> Iterator[tuple[Any, dict[int, str]]]:
+    """The chunks; with --max-error-rate the first rows in growing slices (1,000, 1,000, 2,000, 4,000 …
+    rows, accounting.resliced) so that a file of bad rows is stopped after its first thousand rows."""
+    items = _chunks_with_problems(reader)
+    if options.max_error_rate is None:
+        yield from items
+        return
+    from yibaolang.tools.accounting import resliced
+
+    current: list[dict[int, str]] = [{}]
+
+    def tables() -> Iterator[Any]:
+        for table, problems in items:
+            current[0] = problems
+            yield table
+
+    for part, at in resliced(tables()):
+        stop = at + part.num_rows
+        yield part, {i - at: t for i, t in current[0].items() if at <= i < stop}
 
 
 class _NoProgress:

@@ -26,7 +26,6 @@ from yibaolang.files import (
     stdout_failed,
     write_text,
 )
-from yibaolang.tools.tables import table_option
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -258,10 +257,8 @@ def render_diagnostics(diagnostics: list[Any], programs: list[Any], fmt: str) ->
               metavar="DIR", help="把找到的每个反例写成案例文件 DIR/<代码>-<n>.case.yaml（可用 yibaolang run 重现）")
 @click.option("--prove", is_flag=True,
               help="用 z3 证明断言、支付不超过费用、支付随费用不减（需要 pip install 'yibaolang[prove]'）")
-@table_option
 @guarded
-def check(paths: tuple[str, ...], fmt: str, strict: bool, counter_dir: str | None, prove: bool,
-          tables: dict[str, str]) -> None:
+def check(paths: tuple[str, ...], fmt: str, strict: bool, counter_dir: str | None, prove: bool) -> None:
     """检查政策文件：语法、名称、类型与单位，以及一致性（分段、查表、例外、上级约束、断言与反例）。
 
     \b
@@ -272,7 +269,6 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, counter_dir: str | Non
     from yibaolang.analysis.lint import check_policy
     from yibaolang.checks.compiler import policy_files, unique
     from yibaolang.diagnostics import Severity, has_errors, summary_line
-    from yibaolang.tools.tables import check_tables
 
     prover = None
     if prove:
@@ -292,7 +288,6 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, counter_dir: str | Non
         if prover is not None and not has_errors(program.diagnostics):
             seen = {(d.code, d.span) for d in program.diagnostics}
             diagnostics.extend(d for d in prover.prove(program) if (d.code, d.span) not in seen)
-    diagnostics.extend(check_tables(programs, tables))  # the data files of the 目录 (docs/itemized.md §3)
     diagnostics = unique(diagnostics)
     output = render_diagnostics(diagnostics, programs, fmt)
     if output:
@@ -365,6 +360,21 @@ def _date_option(ctx: Any, param: Any, value: str | None) -> Any:
     if date is None:
         raise click.BadParameter(f"不是有效的日期：{value}（应写作 YYYY-MM-DD）", ctx, param)
     return date
+
+
+def _error_rate_option(ctx: Any, param: Any, value: str | None) -> Any:
+    """--max-error-rate: 5%, 0.5% or 0.05 (docs/batch.md 出错的行与合计; a bad value is YB483)."""
+    if value is None:
+        return None
+    from yibaolang.tools.accounting import parse_bound
+
+    try:
+        return parse_bound(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc}（YB483）", ctx, param) from None
+
+
+MAX_ERROR_RATE_HELP = "出错的行超过这个比例（如 5% 或 0.05）时停止，不写结果（前 1,000 行之后检查）"
 
 
 def _case_options(verb: str) -> Callable[[F], F]:
@@ -468,10 +478,13 @@ def source_options(func: F) -> F:
 @click.option("--chunk-size", type=click.IntRange(1, 10_000_000), default=262_144, show_default=True,
               help="批量计算每块的行数")
 @click.option("--scheduler", metavar="ADDR", help="--engine dask：dask.distributed 调度器地址")
+@click.option("--max-error-rate", "max_error_rate", metavar="比例", callback=_error_rate_option,
+              help="批量计算：" + MAX_ERROR_RATE_HELP)
 @guarded
 def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any, fmt: str, cases_path: str | None,
         out_file: str | None, query: str | None, encoding: str | None, replace: bool, bom: bool, keep_inputs: bool,
-        person: str | None, claim_date: str | None, engine: str, chunk_size: int, scheduler: str | None) -> None:
+        person: str | None, claim_date: str | None, engine: str, chunk_size: int, scheduler: str | None,
+        max_error_rate: Any) -> None:
     """计算一个案例；或用 --cases 批量计算一个文件中的所有案例。
 
     \b
@@ -491,7 +504,8 @@ def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any,
             from yibaolang.tools.dask_engine import run_dask as executor
         sys.exit(run_command(Options(policy, cases_path, out_file, outputs, date, keep_inputs, person, claim_date,
                                      engine, chunk_size, scheduler, query=query, encoding=encoding,
-                                     replace=replace, bom=bom), executor))
+                                     replace=replace, bom=bom, max_error_rate=max_error_rate, report=fmt),
+                             executor))
 
     from yibaolang.engines.evaluate import evaluate
     from yibaolang.semantics.values import display

@@ -11,7 +11,14 @@ from typing import Any
 
 import click
 
-from yibaolang.tools.cli import EXIT_INPUT, _date_option, cases_location, guarded
+from yibaolang.tools.cli import (
+    EXIT_INPUT,
+    MAX_ERROR_RATE_HELP,
+    _date_option,
+    _error_rate_option,
+    cases_location,
+    guarded,
+)
 
 EXIT_USAGE = 2
 
@@ -72,14 +79,21 @@ def sample(policy: str, rows: int, out_file: str, replace: bool, seed: int) -> N
               help="每块的行数")
 @click.option("--query", default=None, metavar="SQL", help="从数据库读取这个查询的结果（代替 ?table=）")
 @click.option("--encoding", default=None, metavar="编码", help="CSV 案例文件的编码（默认自动识别）")
+@click.option("--max-error-rate", "max_error_rate", metavar="比例", callback=_error_rate_option,
+              help=MAX_ERROR_RATE_HELP)
 @guarded
 def compare(old: str, new: str, cases_path: str, out_file: str | None, fmt: str, outputs: tuple[str, ...],
-            date: Any, top: int, chunk_size: int, query: str | None, encoding: str | None) -> None:
-    """比较政策的两个版本在一批案例上的差别：合计、按选项分组、增减行数、变化最大的行及其计算说明。"""
+            date: Any, top: int, chunk_size: int, query: str | None, encoding: str | None,
+            max_error_rate: Any) -> None:
+    """比较政策的两个版本在一批案例上的差别：合计、按选项分组、增减行数、变化最大的行及其计算说明。
+
+    有任何一行在任一版本中出错时退出码为 1（报告仍然完整，合计只含两个版本都算出结果的行）。"""
     _require_batch()
     import json
 
+    from yibaolang.diagnostics import render_text as render_diagnostic
     from yibaolang.files import program_files, refuse_inputs, write_text
+    from yibaolang.tools.accounting import TooManyErrors
     from yibaolang.tools.batch import BatchError, format_of
     from yibaolang.tools.compare import compare_policies, render_html, render_text, to_json
     from yibaolang.tools.sources import input_files, is_location
@@ -93,7 +107,11 @@ def compare(old: str, new: str, cases_path: str, out_file: str | None, fmt: str,
         refuse_inputs(out_file, inputs)
     try:
         report = compare_policies(old_program, new_program, cases_path, list(outputs) or None, date=date,
-                                  top=top, chunk_size=chunk_size, query=query, encoding=encoding)
+                                  top=top, chunk_size=chunk_size, query=query, encoding=encoding,
+                                  max_error_rate=max_error_rate)
+    except TooManyErrors as exc:  # YB482: stopped early, no report
+        click.echo(render_diagnostic(exc.diagnostic(cases_path), None), err=True)
+        sys.exit(EXIT_INPUT)
     except BatchError as exc:
         click.echo(f"错误：{exc}", err=True)
         sys.exit(EXIT_INPUT)
@@ -104,3 +122,5 @@ def compare(old: str, new: str, cases_path: str, out_file: str | None, fmt: str,
     if out_file is not None:
         write_text(out_file, render_html(report), inputs)
         click.echo(f"已写入 {out_file}", err=True)
+    if report.failed_rows:  # like `run --cases`: the report is complete, the exit code says rows failed
+        sys.exit(EXIT_INPUT)

@@ -68,10 +68,12 @@ class Converted:
 
 
 def _problem_text(name: str, problem: Problem) -> str:
+    from yibaolang.tools.accounting import Coded
+
     text = f"输入 {name}：{problem.message}"
     if problem.code == "YB404" and problem.hint:
         text += f"（{problem.hint}）"
-    return text
+    return Coded(text, problem.code, f"输入 {name}")  # the code and column, for the summary (docs/batch.md)
 
 
 def _no_range(info: InputInfo) -> InputInfo:

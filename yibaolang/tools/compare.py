@@ -9,6 +9,13 @@ explanation under both versions — and the distribution of per-row differences.
 Money and durations are compared exactly (integers of 分 / whole units);
 other outputs are compared as values (changed or not).
 
+Honest accounting (docs/batch.md, "出错的行与合计"): the totals cover only the rows
+both versions computed; the report says, for each output, how many rows were
+compared and how many failed in the old version only, the new one only or both,
+and groups each version's failures by diagnostic code and place (条款, input
+column) with a count and an example row (tools/accounting.py).  `--max-error-rate`
+stops the comparison early (TooManyErrors, nothing is written).
+
 Renderings: text, JSON (`yibaolang.compare/1`) and a self-contained HTML page
 (inline CSS and an inline SVG chart; no network resources).
 """
@@ -26,6 +33,7 @@ import attrs
 
 from yibaolang.ir.types import DURATIONS, Kind, Type
 from yibaolang.semantics.values import display, display_delta
+from yibaolang.tools.accounting import ErrorBound, Tally, TooManyErrors, html_table, json_groups, resliced, text_lines
 
 SCHEMA = "yibaolang.compare/1"
 HISTOGRAM_BINS = 24
@@ -61,6 +69,10 @@ class OutputReport:
     lose: int = 0
     same: int = 0
     failed: int = 0  # rows where either version has an error
+    compared: int = 0  # rows both versions computed: the only rows in the totals
+    failed_old_only: int = 0
+    failed_new_only: int = 0
+    failed_both: int = 0
     groups: dict[str, dict[str, Group]] = attrs.Factory(dict)  # input → label → Group
     largest: list[Change] = attrs.Factory(list)
     deltas: list[Any] = attrs.Factory(list)  # numpy arrays of the non-zero differences
@@ -81,6 +93,9 @@ class Report:
     outputs: list[OutputReport]
     enum_inputs: list[str]
     histograms: dict[str, list[tuple[float, float, int]]] = attrs.Factory(dict)
+    old_failures: Tally = attrs.Factory(Tally)
+    new_failures: Tally = attrs.Factory(Tally)
+    failed_rows: int = 0  # rows where at least one version has an error
 
 
 def _numeric(type_: Type) -> bool:
@@ -89,7 +104,8 @@ def _numeric(type_: Type) -> bool:
 
 def compare_policies(old: Any, new: Any, cases: str, outputs: Sequence[str] | None = None, *,
                      date: dt.date | None = None, top: int = 5, chunk_size: int = 262_144,
-                     query: str | None = None, encoding: str | None = None) -> Report:
+                     query: str | None = None, encoding: str | None = None,
+                     max_error_rate: ErrorBound | None = None) -> Report:
     import numpy as np
     import pyarrow as pa
 
@@ -114,11 +130,21 @@ def compare_policies(old: Any, new: Any, cases: str, outputs: Sequence[str] | No
     offset = 0
     enum_inputs: list[str] = []
     candidates: list[list[tuple[int, int, int, int, dict[str, Any]]]] = [[] for _ in reports]
-    for table in reader.chunks():
+    old_tally, new_tally = Tally(), Tally()
+    failed_rows = 0
+    # With --max-error-rate the first rows come in growing slices, so a bad file stops after 1,000 rows.
+    tables = (t for t, _ in resliced(reader.chunks())) if max_error_rate is not None else reader.chunks()
+    for table in tables:
         n = table.num_rows
         problems = {i - offset: t for i, t in reader.problems.items() if offset <= i < offset + n}
         a = old_runner.evaluate(table, problems=problems, unreadable=problems.keys())
         b = new_runner.evaluate(table, problems=problems, unreadable=problems.keys())
+        old_tally.add(offset, n, a.failures)
+        new_tally.add(offset, n, b.failures)
+        failed_rows += int((a.error_rows | b.error_rows).sum())
+        if max_error_rate is not None and max_error_rate.exceeded(offset + n, failed_rows):
+            raise TooManyErrors(max_error_rate, offset + n, failed_rows,
+                                [("旧版本", old_tally), ("新版本", new_tally)], "至少在一个版本中")
         if not enum_inputs:
             enum_inputs = [name for name in table.column_names
                            if name in inputs and inputs[name].type.kind is Kind.ENUM]
@@ -130,6 +156,7 @@ def compare_policies(old: Any, new: Any, cases: str, outputs: Sequence[str] | No
                 old_v, old_ok = _integers(old_col, report.type)
                 new_v, new_ok = _integers(new_col, report.type)
                 ok = old_ok & new_ok & ~failed
+                _count_failures(report, a.error_rows | ~old_ok, b.error_rows | ~new_ok)
                 delta = np.where(ok, new_v - old_v, 0)
                 report.old_total += _sum(np.where(ok, old_v, 0))
                 report.new_total += _sum(np.where(ok, new_v, 0))
@@ -160,10 +187,14 @@ def compare_policies(old: Any, new: Any, cases: str, outputs: Sequence[str] | No
                                                   _row_cells(table, i)))
             else:
                 same = _equal(old_col, new_col) & ~failed
+                _count_failures(report, a.error_rows, b.error_rows)
                 report.same += int(same.sum())
                 report.gain += int((~same & ~failed).sum())  # "changed" for non-numeric outputs
                 report.failed += int(failed.sum())
         offset += n
+    if max_error_rate is not None and max_error_rate.exceeded(offset, failed_rows, final=True):
+        raise TooManyErrors(max_error_rate, offset, failed_rows, [("旧版本", old_tally), ("新版本", new_tally)],
+                            "至少在一个版本中")
     for k, report in enumerate(reports):
         chosen = sorted(candidates[k], key=lambda c: (-c[0], c[1]))[:top]
         for size, row, before, after, cells in chosen:
@@ -172,7 +203,8 @@ def compare_policies(old: Any, new: Any, cases: str, outputs: Sequence[str] | No
             change.old_explanation = _explain(old, cells, report.name, date)
             change.new_explanation = _explain(new, cells, report.name, date)
             report.largest.append(change)
-    result = Report(old.root.path, new.root.path, cases, offset, reports, enum_inputs)
+    result = Report(old.root.path, new.root.path, cases, offset, reports, enum_inputs,
+                    old_failures=old_tally, new_failures=new_tally, failed_rows=failed_rows)
     for report in reports:
         if report.numeric:
             deltas = np.concatenate(report.deltas) if report.deltas else np.zeros(0, dtype=np.int64)
@@ -180,6 +212,14 @@ def compare_policies(old: Any, new: Any, cases: str, outputs: Sequence[str] | No
             report.deltas = []
     _ = pa
     return result
+
+
+def _count_failures(report: OutputReport, old_bad: Any, new_bad: Any) -> None:
+    """Rows compared, and rows failed in the old version only, the new one only, both (for one output)."""
+    report.compared += int((~old_bad & ~new_bad).sum())
+    report.failed_old_only += int((old_bad & ~new_bad).sum())
+    report.failed_new_only += int((new_bad & ~old_bad).sum())
+    report.failed_both += int((old_bad & new_bad).sum())
 
 
 def _sum(values: Any) -> int:
@@ -306,10 +346,36 @@ def _delta(report: OutputReport, old: int, new: int) -> str:
     return text
 
 
+def _failures_text(report: Report) -> list[str]:
+    """Which rows failed in which version and why (by code and place), before any total."""
+    from yibaolang.diagnostics import visible
+
+    if not report.failed_rows:
+        return [f"两个版本都算出了全部 {report.rows:,} 行。", ""]
+    lines = [f"出错的行：旧版本 {report.old_failures.failed:,} 行，新版本 {report.new_failures.failed:,} 行；"
+             f"至少在一个版本中出错的 {report.failed_rows:,} 行不计入下面的合计"]
+    for label, tally in (("旧版本", report.old_failures), ("新版本", report.new_failures)):
+        if tally.failed:
+            lines.append(f"{label}出错的原因（一行有几个问题时各计一次）：")
+            lines += text_lines(tally, visible=visible)
+    lines.append("")
+    return lines
+
+
+def _coverage(out: OutputReport) -> str:
+    """The label of an output's totals: which rows they cover (docs/batch.md 出错的行与合计)."""
+    return (f"以下合计只含两个版本都算出结果的 {out.compared:,} 行；出错的 {out.failed:,} 行不计入"
+            f"（只在旧版本出错 {out.failed_old_only:,} 行，只在新版本出错 {out.failed_new_only:,} 行，"
+            f"两个版本都出错 {out.failed_both:,} 行）")
+
+
 def render_text(report: Report) -> str:
     lines = [f"比较：{report.old} → {report.new}（案例 {report.cases}，共 {report.rows:,} 行）", ""]
+    lines += _failures_text(report)
     for out in report.outputs:
         lines.append(f"{out.name}（{out.type.name}）")
+        if out.failed:
+            lines.append("  " + _coverage(out))
         if out.numeric:
             lines.append(f"  合计：旧 {_show(out, out.old_total)} → 新 {_show(out, out.new_total)}，"
                          f"差额 {_delta(out, out.old_total, out.new_total)}")
@@ -340,7 +406,9 @@ def to_json(report: Report) -> dict[str, Any]:
     outputs = []
     for out in report.outputs:
         item: dict[str, Any] = {"name": out.name, "type": out.type.name, "gain": out.gain, "lose": out.lose,
-                                "same": out.same, "failed": out.failed}
+                                "same": out.same, "failed": out.failed, "compared": out.compared,
+                                "failed_old_only": out.failed_old_only, "failed_new_only": out.failed_new_only,
+                                "failed_both": out.failed_both}
         if out.numeric:
             item["old_total"] = value_json(out.type, out.unit(out.old_total))
             item["new_total"] = value_json(out.type, out.unit(out.new_total))
@@ -359,8 +427,10 @@ def to_json(report: Report) -> dict[str, Any]:
             item["histogram"] = [{"low": lo, "high": hi, "rows": count}
                                  for lo, hi, count in report.histograms.get(out.name, [])]
         outputs.append(item)
+    failures = {label: {"rows": tally.failed, "groups": json_groups(tally)}
+                for label, tally in (("old", report.old_failures), ("new", report.new_failures))}
     return {"schema": SCHEMA, "old": report.old, "new": report.new, "cases": report.cases, "rows": report.rows,
-            "outputs": outputs}
+            "failed_rows": report.failed_rows, "failures": failures, "outputs": outputs}
 
 
 _CSS = """
@@ -371,6 +441,7 @@ table { border-collapse: collapse; margin: .6em 0 1.2em; }
 th, td { border: 1px solid #d0d7de; padding: .3em .7em; text-align: right; }
 th { background: #f6f8fa; } td.label, th.label { text-align: left; }
 .gain { color: #1a7f37; } .lose { color: #cf222e; }
+.warn { border-left: 4px solid #bf8700; background: #fff8c5; padding: .4em .8em; }
 .summary { display: flex; gap: 1em; flex-wrap: wrap; }
 .card { border: 1px solid #d0d7de; border-radius: 6px; padding: .6em 1em; min-width: 10em; }
 .card b { display: block; font-size: 1.3em; }
@@ -388,8 +459,21 @@ def render_html(report: Report) -> str:
              "<h1>政策修订影响测算</h1>",
              f"<p>旧版本：<code>{e(report.old)}</code><br>新版本：<code>{e(report.new)}</code><br>"
              f"案例：<code>{e(report.cases)}</code>，共 {report.rows:,} 行</p>"]
+    parts.append("<h2>出错的行</h2>")
+    if not report.failed_rows:
+        parts.append(f"<p>两个版本都算出了全部 {report.rows:,} 行。</p>")
+    else:
+        parts.append(f'<p class="warn">旧版本出错 {report.old_failures.failed:,} 行，新版本出错 '
+                     f"{report.new_failures.failed:,} 行；至少在一个版本中出错的 {report.failed_rows:,} 行"
+                     "不计入下面的合计。</p>")
+        for label, tally in (("旧版本", report.old_failures), ("新版本", report.new_failures)):
+            if tally.failed:
+                parts.append(f"<h3>{label}出错的原因（一行有几个问题时各计一次）</h3>")
+                parts.append(html_table(tally))
     for out in report.outputs:
         parts.append(f"<h2>{e(out.name)}（{e(out.type.name)}）</h2>")
+        if out.failed:
+            parts.append(f'<p class="warn">{e(_coverage(out))}</p>')
         if not out.numeric:
             parts.append(f"<p>改变 {out.gain:,} 行，不变 {out.same:,} 行，出错 {out.failed:,} 行。</p>")
             continue
