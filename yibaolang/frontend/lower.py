@@ -525,6 +525,9 @@ class Lowering:
     def input_accumulates(self, meta: Meta, c: list[Any]) -> MetaItem:
         return ("accumulates", c[0])
 
+    def input_family_accumulates(self, meta: Meta, c: list[Any]) -> MetaItem:
+        return ("accumulates", ("家庭", c[0]))
+
     def field_nullable(self, meta: Meta, c: list[Any]) -> MetaItem:
         return ("nullable", True)
 
@@ -541,12 +544,14 @@ class Lowering:
         fields = tuple(item for item in rest if isinstance(item, ir.FieldDecl))
         rest = [item for item in rest if not isinstance(item, ir.FieldDecl)]
         description = rest.pop() if rest else None
-        options = self._options(f"输入 {name.display}", rest, self.span(meta), "范围、默认、累计")
+        options = self._options(f"输入 {name.display}", rest, self.span(meta), "范围、默认、累计（或 家庭累计）")
         low, high = options.get("range", (None, None))
+        accumulates = options.get("accumulates")
+        family = isinstance(accumulates, tuple)
         return ir.InputDecl(
-            name.name, type_ref, low, high, options.get("default"), options.get("accumulates"),
+            name.name, type_ref, low, high, options.get("default"), accumulates[1] if family else accumulates,
             unquote(description) if description is not None else None, self.span(meta),
-            scope=name.qualifier, fields=fields,
+            scope=name.qualifier, fields=fields, family=family,
         )
 
     def field_decl(self, meta: Meta, c: list[Any]) -> ir.FieldDecl:

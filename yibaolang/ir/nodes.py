@@ -470,6 +470,8 @@ class InputDecl:
     scope: str | None = None
     # The line fields of a 列表 input (docs/itemized.md §2).
     fields: tuple[FieldDecl, ...] = ()
+    # 家庭累计: the running total is shared by the family, not kept per person (docs/batch.md §2.1).
+    family: bool = False
 
 
 @attrs.frozen(slots=True)

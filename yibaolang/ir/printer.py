@@ -335,7 +335,7 @@ def module_text(module: ir.Module) -> str:
         line = f"输入 {i.scope + '.' if i.scope else ''}{i.name} : {_type(i.type)}"
         line += _options(i.range_low, i.range_high, i.default)
         if i.accumulates is not None:
-            line += f" 累计 {i.accumulates.display}"
+            line += f" {'家庭累计' if i.family else '累计'} {i.accumulates.display}"
         if i.description is not None:
             line += f" {_string(i.description)}"
         out.append(line)

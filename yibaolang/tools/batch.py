@@ -966,6 +966,7 @@ class Accumulator:
     input: str
     figure: str  # the output name that reaches the figure from the root policy
     type: Any
+    family: bool = False  # 家庭累计: one running total per family (docs/batch.md §2.1)
 
 
 @attrs.define
@@ -977,7 +978,6 @@ class ChunkOut:
     extras: list[tuple[Any, dict[int, Any]]] = attrs.Factory(list)  # per extra figure: Vec, fallback values
     vector_rows: int = 0
     fallback: Any = None  # numpy bool array: rows the interpreter evaluated
-    failures: dict[int, list[str]] = attrs.Factory(dict)  # failed row → its problems (accounting.Coded)
     failures: dict[int, list[str]] = attrs.Factory(dict)  # failed row → its problems (accounting.Coded)
 
 
@@ -1152,7 +1152,6 @@ class Runner:
             texts = row_problems.get(row, []) + errors
             if texts:
                 messages[row] = SEPARATOR.join(texts)
-                failures[row] = texts
                 failures[row] = texts
         self.rows += n
         self.fallback_rows += len(rows)
@@ -1347,7 +1346,7 @@ def accumulators(program: Any) -> list[Accumulator]:
             figure = evaluator.output(name)
             if not isinstance(figure, Figure):
                 raise BatchError(f"无法找到 {symbol.name} 所累计的数额 {decl.accumulates.display}：{figure.message}")
-            found.append(Accumulator(symbol.name, name, program.types.get(symbol.key)))
+            found.append(Accumulator(symbol.name, name, program.types.get(symbol.key), decl.family))
     return found
 
 
@@ -1362,9 +1361,60 @@ def fiscal_start(program: Any) -> tuple[int, int]:
     return (1, 1)
 
 
+def _key_ids(table: Any, column: str) -> tuple[Any, Any, Any]:
+    """One id per distinct value of a key column (trimmed), the empty cells, and the texts."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = table[column]
+    if pa.types.is_binary(values.type):
+        values, _ = _decode_text(values)
+    text = pc.utf8_trim_whitespace(values.cast(pa.string()))
+    encoded = pc.dictionary_encode(text)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    ids = np.asarray(encoded.indices.fill_null(-1), dtype=np.int64)
+    empty = np.asarray(pc.equal(text, "").fill_null(True))
+    return ids, empty, text
+
+
+def _families(table: Any, family: str, person_id: Any, person: str) -> Any:
+    """The family group of each claim (docs/batch.md §2.1): a person without a family is a family alone.
+
+    A person must belong to one family: two claims of one person in one vector pass would both read
+    the same running total.
+    """
+    import numpy as np
+
+    n = table.num_rows
+    if family not in table.column_names:
+        raise BatchError(f"案例文件中没有列“{family}”（--family）")
+    family_id, empty, text = _key_ids(table, family)
+    family_id = np.where(empty | (family_id < 0), -1, family_id)
+    known = (person_id >= 0) & (family_id >= 0)
+    if known.any():
+        pairs = np.unique(np.stack([person_id[known], family_id[known]], axis=1), axis=0)
+        twice = pairs[:-1, 0][np.diff(pairs[:, 0]) == 0] if len(pairs) > 1 else pairs[:0, 0]
+        if len(twice):
+            rows = np.nonzero(known & (person_id == twice[0]))[0]
+            names = sorted({str(text[int(r)]) for r in rows})
+            raise BatchError(f"同一人出现在不同的家庭中：列“{person}”相同的理赔，列“{family}”为 {'、'.join(names[:3])}"
+                             "（每人只能属于一个家庭，家庭累计 才算得准）")
+    # Ids of families, then one id per person without a family, all distinct and non-negative.
+    base = int(family_id.max()) + 1 if n else 0
+    alone = np.where(person_id >= 0, base + person_id, -1)
+    return np.where(family_id >= 0, family_id, alone)
+
+
 def settle_claims(runner: Runner, table: Any, person: str, claim_date: str,
-                  problems: dict[int, str] | None = None, progress: Callable[[int], None] | None = None) -> ChunkOut:
-    """Every claim of `table`, settled per person and 统筹年度 in date order (ties in file order)."""
+                  problems: dict[int, str] | None = None, progress: Callable[[int], None] | None = None,
+                  family: str | None = None) -> ChunkOut:
+    """Every claim of `table`, settled per person (or family) and 统筹年度 in date order (ties in file order).
+
+    With `family`, claims are grouped by family: the 家庭累计 inputs are one running total per family
+    and 统筹年度, the other 累计 inputs still one per person (docs/batch.md §2.1).
+    """
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -1379,17 +1429,16 @@ def settle_claims(runner: Runner, table: Any, person: str, claim_date: str,
     for column_name in (person, claim_date):
         if column_name not in table.column_names:
             raise BatchError(f"案例文件中没有列“{column_name}”")
+    accs = accumulators(runner.program)
+    pooled = [acc.input for acc in accs if acc.family]
+    if pooled and family is None:
+        raise BatchError(f"{'、'.join(pooled)} 是 家庭累计 的输入：请用 --family 指定家庭标识列（如 户号）")
     # Persons: one id per distinct value; an empty cell is a person of its own.
-    person_column = table[person]
-    if pa.types.is_binary(person_column.type):
-        person_column, _ = _decode_text(person_column)
-    person_text = pc.utf8_trim_whitespace(person_column.cast(pa.string()))
-    encoded = pc.dictionary_encode(person_text)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    person_id = np.asarray(encoded.indices.fill_null(-1), dtype=np.int64)
-    empty = np.asarray(pc.equal(person_text, "").fill_null(True))
+    person_id, empty, _ = _key_ids(table, person)
+    family_of = _families(table, family, person_id, person) if family is not None else None
     person_id = np.where(empty | (person_id < 0), -1 - np.arange(n), person_id)
+    if family_of is not None:
+        family_of = np.where(family_of >= 0, family_of, person_id)
     for row in np.nonzero(empty)[0].tolist():
         problems.setdefault(row, coded(f"列“{person}”为空：这笔理赔单独结算，不与其他理赔累计", ALONE, f"列“{person}”"))
     # Claim dates.
@@ -1407,6 +1456,8 @@ def settle_claims(runner: Runner, table: Any, person: str, claim_date: str,
     day = np.where(given, np.asarray(dates.column.vec.data, dtype=np.int64), 0)
     person_id = np.where(given, person_id, -1 - np.arange(n) - n)
     alone = (person_id < 0)  # settled on its own: no person or no claim date
+    # The sort key: the family when claims are pooled by family, else the person.
+    owner = np.where(alone, person_id, family_of) if family_of is not None else person_id
     first = int(day.min()) if n else 0
     span = int(day.max()) - first + 1 if n else 1
     # 统筹年度 of each claim: computed once per day of the file's date range when that is shorter.
@@ -1418,13 +1469,13 @@ def settle_claims(runner: Runner, table: Any, person: str, claim_date: str,
     # Groups are runs of the sorted rows; a claim's rank is its place in its group.  Then rank-major
     # order (stable, so groups keep their order within a rank): rank k's claims are one contiguous
     # slice, whatever the skew.
-    if (3 * n + 2) * span < 1 << 62:
-        order = np.argsort((person_id + 2 * n + 1) * span + (day - first), kind="stable")
+    if (3 * n + 2) * span < 1 << 62 and int(owner.max(initial=0)) < n:
+        order = np.argsort((owner + 2 * n + 1) * span + (day - first), kind="stable")
     else:
-        order = np.lexsort((np.arange(n), day, person_id))
+        order = np.lexsort((np.arange(n), day, owner))
     new_group = np.ones(n, dtype=bool)
     if n:
-        new_group[1:] = (np.diff(person_id[order]) != 0) | (np.diff(fiscal[order]) != 0)
+        new_group[1:] = (np.diff(owner[order]) != 0) | (np.diff(fiscal[order]) != 0)
     sorted_group = np.cumsum(new_group) - 1
     starts = np.nonzero(new_group)[0]
     lengths = np.diff(np.r_[starts, n])
@@ -1435,9 +1486,17 @@ def settle_claims(runner: Runner, table: Any, person: str, claim_date: str,
     counts = np.bincount(rank_sorted, minlength=1) if n else np.zeros(0, dtype=np.int64)
     bounds = np.r_[0, np.cumsum(counts)]
     ngroups = int(sorted_group[-1]) + 1 if n else 0
-    accs = accumulators(runner.program)
+    # Per-person groups (person, 统筹年度) for the person totals when claims are grouped by family.
+    person_group = group
+    npersons = ngroups
+    if family_of is not None and n and any(not acc.family for acc in accs):
+        _, person_group_of = np.unique(np.stack([person_id, fiscal], axis=1), axis=0, return_inverse=True)
+        person_group = np.asarray(person_group_of, dtype=np.int64).reshape(-1)[perm]
+        npersons = int(person_group.max()) + 1
+    groups_of = [group if (acc.family or family_of is None) else person_group for acc in accs]
     # Running totals per group, exact: int64 at the figure's scale while that holds, else a Decimal.
-    totals = [_Totals(ngroups, _initial_total(runner, acc), acc.type) for acc in accs]
+    totals = [_Totals(ngroups if acc.family or family_of is None else npersons, _initial_total(runner, acc), acc.type)
+              for acc in accs]
     used = [c for c in table.column_names if c in set(runner.needed) or c == DATE_COLUMN]
     ordered = table.select(used).take(pa.array(perm)) if n else table.select(used)
     position = np.empty(n, dtype=np.int64)
@@ -1456,7 +1515,7 @@ def settle_claims(runner: Runner, table: Any, person: str, claim_date: str,
     for k in range(len(counts)):
         a, b = int(bounds[k]), int(bounds[k + 1])
         if b - a < FEW_CLAIMS and len(counts) - k > MANY_RANKS:  # many small ranks left: claim by claim
-            result = _settle_tail(runner, ordered.slice(a), group[a:], totals, accs,
+            result = _settle_tail(runner, ordered.slice(a), [g[a:] for g in groups_of], totals, accs,
                                   {p - a: t for p, t in at.items() if p >= a}, {p - a for p in unreadable_at if p >= a},
                                   Converted(InputColumn(Vec("date", day_at[a:]),
                                                         None if given_at is None else given_at[a:])),
@@ -1467,13 +1526,11 @@ def settle_claims(runner: Runner, table: Any, person: str, claim_date: str,
             out_errors.append(result.errors)
             error_rows[perm[a:]] = failed
             failures.update((int(perm[a + j]), texts) for j, texts in result.failures.items())
-            failures.update((int(perm[a + j]), texts) for j, texts in result.failures.items())
             if progress is not None:
                 progress(n - a)
             break
         sub = ordered.slice(a, b - a)
-        groups = group[a:b]
-        fixed = {acc.input: totals[i].column(groups) for i, acc in enumerate(accs)}
+        fixed = {acc.input: totals[i].column(groups_of[i][a:b]) for i, acc in enumerate(accs)}
         sub_dates = Converted(InputColumn(Vec("date", day_at[a:b]), None if given_at is None else given_at[a:b]))
         sub_problems = {p - a: t for p, t in at.items() if a <= p < b}
         sub_unreadable = [p - a for p in unreadable_at if a <= p < b]
@@ -1481,8 +1538,8 @@ def settle_claims(runner: Runner, table: Any, person: str, claim_date: str,
                                  unreadable=sub_unreadable)
         failed = result.error_rows
         notes: dict[int, str] = {}
-        for total, (vec, fallback_values) in zip(totals, result.extras, strict=True):
-            total.add(groups, vec, fallback_values, failed)
+        for i, (total, (vec, fallback_values)) in enumerate(zip(totals, result.extras, strict=True)):
+            total.add(groups_of[i][a:b], vec, fallback_values, failed)
         if accs and failed.any():
             for j in np.nonzero(failed & ~alone_at[a:b])[0].tolist():
                 notes[j] = f"本次理赔有错误，未计入 {names} 的累计"
@@ -1496,7 +1553,6 @@ def settle_claims(runner: Runner, table: Any, person: str, claim_date: str,
             out_columns[name].append(result.columns[name])
         out_errors.append(errors)
         error_rows[perm[a:b]] = failed
-        failures.update((int(perm[a + j]), texts) for j, texts in result.failures.items())
         failures.update((int(perm[a + j]), texts) for j, texts in result.failures.items())
         vector_rows += result.vector_rows
         if progress is not None:
@@ -1518,7 +1574,7 @@ FEW_CLAIMS = 200
 MANY_RANKS = 16  # a few small ranks cost little as vector passes
 
 
-def _settle_tail(runner: Runner, table: Any, groups: Any, totals: list[_Totals], accs: list[Accumulator],
+def _settle_tail(runner: Runner, table: Any, groups: list[Any], totals: list[_Totals], accs: list[Accumulator],
                  problems: dict[int, str], unreadable: set[int], dates: Any, alone: Any) -> ChunkOut:
     """The claims of the small ranks, in rank-major order (so each group's in date order), by the interpreter."""
     import numpy as np
@@ -1539,16 +1595,13 @@ def _settle_tail(runner: Runner, table: Any, groups: Any, totals: list[_Totals],
     error_rows = np.zeros(n, dtype=bool)
     failures: dict[int, list[str]] = {}
     for row in range(n):
-        group = int(groups[row])
         invalid = [name for name in invalid_rows.get(row, []) if name not in fixed_names]
-        given = {acc.input: totals[i].value(group) for i, acc in enumerate(accs)}
+        given = {acc.input: totals[i].value(int(groups[i][row])) for i, acc in enumerate(accs)}
         values, errors = runner._interpret(row, converted, invalid, file_dates, python_value, given)
         for k in range(len(runner.outputs)):
             overrides[k][row] = values[k]
         shown = row_problems.get(row, []) + errors
         failed = bool(shown) or row in unreadable
-        if failed:
-            failures[row] = list(shown)
         if failed:
             failures[row] = list(shown)
         if failed and accs and not alone[row]:
@@ -1557,7 +1610,7 @@ def _settle_tail(runner: Runner, table: Any, groups: Any, totals: list[_Totals],
             for i, total in enumerate(totals):
                 value = values[len(runner.outputs) + i]
                 if value is not None:
-                    total._add_exact(group, value)
+                    total._add_exact(int(groups[i][row]), value)
         error_rows[row] = failed
         texts.append(SEPARATOR.join(shown))
     runner.rows += n
@@ -1730,6 +1783,10 @@ class Options:
     bom: bool = True
     max_error_rate: Any = None  # accounting.ErrorBound of --max-error-rate (docs/batch.md 出错的行与合计)
     report: str = "text"  # --format json: the summary as JSON on standard output
+    family: str | None = None  # --family: the family key of 家庭累计 (docs/batch.md §2.1)
+    fund: tuple[str, ...] = ()  # docs/batch.md 基金层: --fund FILE.yaml / --fund 名称=值 (tools/fund_run.py)
+    summary: str | None = None  # --summary FILE.json: the JSON summary, written to a file
+    fund_inputs: dict[str, Any] = attrs.Factory(dict)  # --fund, read once the policy is compiled
 
 
 def run_command(options: Options, executor: Callable[[Any, Options], Summary] | None = None) -> int:
@@ -1743,6 +1800,8 @@ def run_command(options: Options, executor: Callable[[Any, Options], Summary] | 
         return 2
     if (options.person is None) != (options.claim_date is None):
         raise click.UsageError("--person 与 --claim-date 需要同时给出")
+    if options.family is not None and options.person is None:
+        raise click.UsageError("--family 要与 --person、--claim-date 一起用：家庭内各人的理赔仍按人、按日期排序")
     from yibaolang.tools.sources import is_location
 
     for path, what in ((options.cases, "案例文件"), (options.out, "输出文件")):
@@ -1765,6 +1824,13 @@ def run_command(options: Options, executor: Callable[[Any, Options], Summary] | 
                               if s.path == d.span.file), None)
                 click.echo(render_text(d, lines), err=True)
         return 1
+    from yibaolang.tools import fund_run
+
+    options.fund_inputs, problems = fund_run.parse_fund(program, options.fund)
+    if problems:  # YB491/YB492: nothing is computed
+        for d in problems:
+            click.echo(render_text(d, None), err=True)
+        return 1
     started = time.perf_counter()
     from yibaolang.tools.accounting import TooManyErrors
 
@@ -1783,8 +1849,9 @@ def run_command(options: Options, executor: Callable[[Any, Options], Summary] | 
         blank += f"，按 {summary.encoding} 编码读取"
     click.echo(f"共 {summary.rows:,} 行，出错 {summary.errors:,} 行{blank}，用时 {seconds:.2f} 秒"
                f"（{rate:,.0f} 行/秒）；已写入 {_shown(options.out)}", err=True)
+    fund_failed = fund_run.report(program, summary)  # the fund level, once (docs/batch.md 基金层)
     _report(summary, options)
-    return 1 if summary.errors else 0
+    return 1 if summary.errors or fund_failed else 0
 
 
 def _report(summary: Summary, options: Options) -> None:
@@ -1799,14 +1866,20 @@ def _report(summary: Summary, options: Options) -> None:
 
     tally = summary.tally
     outputs = list(summary.computed)
-    if options.report == "json":
+    if options.report == "json" or options.summary is not None:
+        from yibaolang.tools import fund_run
+
         document = {"schema": "yibaolang.batch/1", "cases": options.cases, "out": _shown(options.out),
                     "rows": summary.rows, "failed": summary.errors, "succeeded": summary.rows - summary.errors,
                     "blank_lines": summary.blank_lines,
                     "outputs": [{"name": name, "computed": summary.computed[name],
                                  "missing": summary.rows - summary.computed[name]} for name in outputs],
-                    "failures": json_groups(tally) if tally is not None else None}
-        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+                    "failures": json_groups(tally) if tally is not None else None,
+                    "fund": fund_run.json_part(summary)}
+        if options.report == "json":
+            click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+        if options.summary is not None:
+            fund_run.write_summary(options.summary, document, [options.policy, options.cases, options.out])
     if not summary.errors:
         return
     lines = []
@@ -1830,6 +1903,8 @@ class Summary:
     vector_rows: int = 0
     blank_lines: int = 0  # skipped, not rows (CSV and JSON Lines)
     encoding: str | None = None  # a CSV file's encoding, as read (docs/batch.md 数据源)
+    fund: Any = None  # engines/fund.py FundOutcome: the fund level, computed once after the last row
+    fund_note: str | None = None  # why the fund level was not computed (--person, --engine dask)
     tally: Any = None  # accounting.Tally: the failed rows by code and place
     computed: dict[str, int] = attrs.Factory(dict)  # output → rows with a value
 
@@ -1851,6 +1926,12 @@ def _execute(program: Any, options: Options, progress: Any, narrow: bool) -> Sum
     if options.person is not None:
         accs = accumulators(program)
         extras = [a.figure for a in accs]
+    from yibaolang.tools import fund_run
+
+    fund = fund_run.start(program, options.fund_inputs, options.date) if options.person is None else None
+    if fund is not None:  # the claim figures the fund aggregates: computed, not written (docs/batch.md 基金层)
+        fund.offset = len(extras)
+        extras = [*extras, *fund.feeds]
     runner = Runner(program, options.outputs or None, date=options.date, engine=options.engine,
                     claim_date=options.claim_date, extras=extras)
     reader = open_reader(options.cases, options.chunk_size, query=options.query, encoding=options.encoding,
@@ -1882,12 +1963,14 @@ def _execute(program: Any, options: Options, progress: Any, narrow: bool) -> Sum
                     click.echo(f"提示：按人结算时 {'、'.join(ignored)} 由此前理赔的结果累计得出，文件中的这些列不使用",
                                err=True)
                 out = settle_claims(runner, table, options.person, options.claim_date or "",
-                                    problems=reader.problems, progress=bar.advance)
+                                    problems=reader.problems, progress=bar.advance, family=options.family)
                 writer.write(_result_table(out, table, runner, options, summary))
             else:
                 def compute(item: tuple[Any, dict[int, str]]) -> Any:
                     table, problems = item
                     out = runner.evaluate(table, problems=problems, unreadable=problems.keys())
+                    if fund is not None:
+                        fund.add(out)
                     bar.advance(table.num_rows)
                     return _result_table(out, table, runner, options, summary)
 
@@ -1907,6 +1990,10 @@ def _execute(program: Any, options: Options, progress: Any, narrow: bool) -> Sum
         writer.abort()
         raise
     summary.vector_rows = runner.rows - runner.fallback_rows
+    if fund is not None:
+        summary.fund = fund.finish()
+    elif options.person is not None:
+        summary.fund_note = "按人结算（--person）时基金层暂不汇总"
     summary.blank_lines = getattr(reader, "blank_lines", 0)
     summary.encoding = getattr(reader, "encoding", None)
     return summary
@@ -2042,7 +2129,7 @@ def _note_columns(runner: Runner, reader: Reader, options: Options, computed: se
                and runner.inputs[n].decl.default is None]
     if lacking:
         click.echo(f"提示：案例文件中没有这些输入的列：{'、'.join(lacking)}（需要它们的数额会报“缺少输入”）", err=True)
-    known = set(runner.needed) | {DATE_COLUMN, options.person, options.claim_date}
+    known = set(runner.needed) | {DATE_COLUMN, options.person, options.claim_date, options.family}
     extra = [n for n in names if n not in known]
     if extra:
         shown = "、".join(extra[:8]) + (f" 等 {len(extra)} 列" if len(extra) > 8 else "")

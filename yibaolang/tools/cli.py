@@ -26,6 +26,7 @@ from yibaolang.files import (
     stdout_failed,
     write_text,
 )
+from yibaolang.tools.tables import table_option
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -257,8 +258,10 @@ def render_diagnostics(diagnostics: list[Any], programs: list[Any], fmt: str) ->
               metavar="DIR", help="把找到的每个反例写成案例文件 DIR/<代码>-<n>.case.yaml（可用 yibaolang run 重现）")
 @click.option("--prove", is_flag=True,
               help="用 z3 证明断言、支付不超过费用、支付随费用不减（需要 pip install 'yibaolang[prove]'）")
+@table_option
 @guarded
-def check(paths: tuple[str, ...], fmt: str, strict: bool, counter_dir: str | None, prove: bool) -> None:
+def check(paths: tuple[str, ...], fmt: str, strict: bool, counter_dir: str | None, prove: bool,
+          tables: dict[str, str]) -> None:
     """检查政策文件：语法、名称、类型与单位，以及一致性（分段、查表、例外、上级约束、断言与反例）。
 
     \b
@@ -269,6 +272,7 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, counter_dir: str | Non
     from yibaolang.analysis.lint import check_policy
     from yibaolang.checks.compiler import policy_files, unique
     from yibaolang.diagnostics import Severity, has_errors, summary_line
+    from yibaolang.tools.tables import check_tables
 
     prover = None
     if prove:
@@ -288,6 +292,7 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, counter_dir: str | Non
         if prover is not None and not has_errors(program.diagnostics):
             seen = {(d.code, d.span) for d in program.diagnostics}
             diagnostics.extend(d for d in prover.prove(program) if (d.code, d.span) not in seen)
+    diagnostics.extend(check_tables(programs, tables))  # the data files of the 目录 (docs/itemized.md §3)
     diagnostics = unique(diagnostics)
     output = render_diagnostics(diagnostics, programs, fmt)
     if output:
@@ -389,6 +394,10 @@ def _case_options(verb: str) -> Callable[[F], F]:
                          help=f"要{verb}的数额（可多次；默认为政策的 输出）"),
             click.option("--date", "date", default=None, metavar="YYYY-MM-DD", callback=_date_option,
                          help="计算日期，覆盖案例中的 计算日期"),
+            # docs/batch.md 基金层 (tools/fund_run.py): given once per run; a single case leaves 全体 out without it.
+            click.option("--fund", "fund", multiple=True, metavar="文件|名称=值",
+                         help="基金层输入（全体.名称，每次运行给一次）：YAML/JSON 文件或 名称=值（可多次）；"
+                              "单个案例给出时“全体”就是这一个案例"),
         ]):
             command = option(command)
         return command
@@ -473,6 +482,7 @@ def source_options(func: F) -> F:
 @click.option("--keep-inputs", is_flag=True, help="批量计算：结果中保留输入列")
 @click.option("--person", metavar="COL", help="批量计算：人员标识列，按人按统筹年度结算 累计 输入")
 @click.option("--claim-date", metavar="COL", help="批量计算：理赔日期列（与 --person 一起用）")
+@click.option("--family", metavar="COL", help="批量计算：家庭标识列（如 户号），家庭累计 的输入按家庭共用")
 @click.option("--engine", type=click.Choice(["numpy", "dask", "interpreter"]), default="numpy", show_default=True,
               help="批量计算的引擎")
 @click.option("--chunk-size", type=click.IntRange(1, 10_000_000), default=262_144, show_default=True,
@@ -480,11 +490,13 @@ def source_options(func: F) -> F:
 @click.option("--scheduler", metavar="ADDR", help="--engine dask：dask.distributed 调度器地址")
 @click.option("--max-error-rate", "max_error_rate", metavar="比例", callback=_error_rate_option,
               help="批量计算：" + MAX_ERROR_RATE_HELP)
+@click.option("--summary", "summary_file", type=click.Path(dir_okay=False), default=None,
+              help="批量计算：把汇总（出错的原因、各输出算出的行数、基金层）写成 JSON 文件")
 @guarded
-def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any, fmt: str, cases_path: str | None,
-        out_file: str | None, query: str | None, encoding: str | None, replace: bool, bom: bool, keep_inputs: bool,
-        person: str | None, claim_date: str | None, engine: str, chunk_size: int, scheduler: str | None,
-        max_error_rate: Any) -> None:
+def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any, fund: tuple[str, ...], fmt: str,
+        cases_path: str | None, out_file: str | None, query: str | None, encoding: str | None, replace: bool,
+        bom: bool, keep_inputs: bool, person: str | None, claim_date: str | None, family: str | None, engine: str,
+        chunk_size: int, scheduler: str | None, max_error_rate: Any, summary_file: str | None) -> None:
     """计算一个案例；或用 --cases 批量计算一个文件中的所有案例。
 
     \b
@@ -504,30 +516,58 @@ def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any,
             from yibaolang.tools.dask_engine import run_dask as executor
         sys.exit(run_command(Options(policy, cases_path, out_file, outputs, date, keep_inputs, person, claim_date,
                                      engine, chunk_size, scheduler, query=query, encoding=encoding,
-                                     replace=replace, bom=bom, max_error_rate=max_error_rate, report=fmt),
+                                     replace=replace, bom=bom, max_error_rate=max_error_rate, report=fmt,
+                                     family=family, fund=fund, summary=summary_file),
                              executor))
+    if summary_file is not None:
+        raise click.UsageError("--summary 只用于批量计算（--cases）")
 
     from yibaolang.engines.evaluate import evaluate
     from yibaolang.semantics.values import display
 
     program = _compile_or_exit(policy)
     case = _case_or_exit(program, case_path)
-    outcome = evaluate(program, case, list(outputs) or None, date=date)
+    claim_outputs, fund_outputs, fund_outcome = _case_fund(program, case, outputs, fund, date)
+    outcome = evaluate(program, case, claim_outputs or None, date=date)
     errors = [d for d in outcome.diagnostics if d.is_error]
     if fmt == "json":
         from yibaolang.api import run_document  # the same document `yibaolang serve` answers
 
-        click.echo(json.dumps(run_document(program, outcome), ensure_ascii=False, indent=2))
+        document = run_document(program, outcome)
+        if fund_outcome is not None:
+            document["fund"] = fund_outcome.to_json()
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
     else:
         for out in outcome.outputs:
-            if out.ok:
+            if out.ok and not (fund_outputs and not claim_outputs):
                 click.echo(f"{out.name} = {display(out.type, out.value)}")
+        if fund_outcome is not None:
+            from yibaolang.tools.fund_run import case_text
+
+            click.echo("\n".join(case_text(fund_outcome)))
         for note in outcome.skipped:
             click.echo(f"提示：{note}", err=True)
     if outcome.diagnostics:
         _echo_problems(outcome.diagnostics, program)
-    if errors:
+    if errors or (fund_outcome is not None and fund_outcome.failed):
         sys.exit(EXIT_INPUT)
+
+
+def _case_fund(program: Any, case: Any, outputs: tuple[str, ...], fund: tuple[str, ...], date: Any
+               ) -> tuple[list[str], list[str], Any]:
+    """A single case's --output split into claim and fund figures, and its fund level when --fund is given
+    (docs/itemized.md §4: without --fund a single case leaves 全体 out; a 全体.x output is YB459)."""
+    if not fund and not any(n.startswith("全体.") for n in outputs):
+        return list(outputs), [], None
+    from yibaolang.tools.fund_run import case_fund, parse_fund, split_outputs
+
+    claim, fund_names, problems = split_outputs(program, outputs, bool(fund))
+    fund_inputs, more = parse_fund(program, fund)
+    problems += more
+    if problems:
+        _echo_problems(problems, program)
+        sys.exit(EXIT_INPUT)
+    return claim, fund_names, case_fund(program, case, fund_inputs, date)
 
 
 @main.command()
@@ -546,12 +586,14 @@ def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any,
 @click.option("--person", default=None, metavar="ID", help="--cases：要说明的人员标识（如身份证号）")
 @click.option("--person-column", default=None, metavar="COL", help="--cases：人员标识所在的列（默认自动找出）")
 @click.option("--claim-date", default=None, metavar="COL", help="--cases：理赔日期列（默认自动找出）")
+@click.option("--family", default=None, metavar="COL",
+              help="--cases：家庭标识列；家庭累计 的输入按家庭共用，并列出计入家庭累计的其他成员的理赔")
 @click.option("--width", type=click.IntRange(40, 400), default=None, hidden=True)
 @guarded
-def explain(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any, fmt: str,
+def explain(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any, fund: tuple[str, ...], fmt: str,
             out_file: str | None, what_ifs: tuple[str, ...], partial: bool, template: str | None,
             cases_path: str | None, person: str | None, person_column: str | None, claim_date: str | None,
-            width: int | None) -> None:
+            family: str | None, width: int | None) -> None:
     """计算一个案例，并逐项说明每个数额的来历（条款、原文、公式）。
 
     \b
@@ -568,7 +610,7 @@ def explain(policy: str, case_path: str | None, outputs: tuple[str, ...], date: 
         # Looked up like LAZY_COMMANDS: cmd_letter builds on this module's helpers.
         explain_letter = importlib.import_module("yibaolang.tools.cmd_letter").explain_letter
         sys.exit(explain_letter(policy, case_path, outputs, date, fmt, out_file, partial, template,
-                                cases_path, person, person_column, claim_date))
+                                cases_path, person, person_column, claim_date, family))
 
     from yibaolang.diagnostics import Diagnostic
     from yibaolang.engines.cases import parse_assignment
@@ -580,7 +622,8 @@ def explain(policy: str, case_path: str | None, outputs: tuple[str, ...], date: 
     if out_file is not None:
         refuse_inputs(out_file, inputs)  # before the work, not after it
     case = _case_or_exit(program, case_path)
-    names = list(outputs) or None
+    claim_outputs, _, fund_outcome = _case_fund(program, case, outputs, fund, date)
+    names = claim_outputs or None
     what_if = None
     if what_ifs:
         from yibaolang.api import what_if_outcomes  # shared with the workbench's what-if
@@ -610,6 +653,13 @@ def explain(policy: str, case_path: str | None, outputs: tuple[str, ...], date: 
         width = shutil.get_terminal_size((100, 24)).columns if to_terminal or os.environ.get("COLUMNS") else 100
         width = min(max(width, 40), 400)
     text = render(document, fmt, color=to_terminal, width=width)
+    if fund_outcome is not None:  # --fund: the fund level of a run of this one case, after the explanation
+        from yibaolang.tools.fund_run import case_text
+
+        if fmt in ("text", "markdown"):
+            text += "\n" + "\n".join(case_text(fund_outcome)) + "\n"
+        else:
+            click.echo("\n".join(case_text(fund_outcome)), err=True)
     if out_file is not None and not outcome.ok and not partial:
         _echo_problems(outcome.diagnostics, program)
         click.echo(f"未写入 {out_file}：计算有错误，有的数额没有算出（加 --partial 仍写出已算出的部分）", err=True)

@@ -33,7 +33,8 @@ def _letter_problems(exc: Any, program: Any) -> int:
 
 def explain_letter(policy: str, case_path: str | None, outputs: tuple[str, ...], date: dt.date | None, fmt: str,
                    out_file: str | None, partial: bool, template: str | None, cases_path: str | None,
-                   person: str | None, person_column: str | None, claim_date: str | None) -> int:
+                   person: str | None, person_column: str | None, claim_date: str | None,
+                   family: str | None = None) -> int:
     from yibaolang.engines.cases import load_case_file, validate
     from yibaolang.engines.evaluate import evaluate
     from yibaolang.files import program_files, refuse_inputs
@@ -52,7 +53,7 @@ def explain_letter(policy: str, case_path: str | None, outputs: tuple[str, ...],
     if cases_path is not None:
         assert person is not None
         return _person_year(program, cases_path, person, person_column, claim_date, outputs, date, fmt, out_file,
-                            partial, template, inputs)
+                            partial, template, inputs, family)
     if case_path is None:
         raise click.UsageError("需要 --case 案例文件（YAML 或 JSON）")
     raw, problems = load_case_file(case_path)
@@ -99,6 +100,8 @@ class Claim:
     figures: list[tuple[str, str]]
     met: list[str]  # caps, floors and bands the claim reached, in the trace's words
     problems: list[str]
+    # 家庭累计: the family members' earlier claims that fed the family totals (docs/batch.md §2.1).
+    fed_by: list[str] = attrs.Factory(list)
 
 
 def _rows(path: str) -> list[dict[str, Any]]:
@@ -165,8 +168,14 @@ def _met(node: Any) -> list[str]:
 
 
 def person_year(program: Any, rows: list[dict[str, Any]], person_col: str, person: str, date_col: str,
-                outputs: tuple[str, ...], date: dt.date | None) -> tuple[list[Claim], list[str]]:
-    """The person's claims in date order (ties in file order), settled one after another like `run --person`."""
+                outputs: tuple[str, ...], date: dt.date | None,
+                family_col: str | None = None) -> tuple[list[Claim], list[str]]:
+    """The person's claims in date order (ties in file order), settled one after another like `run --person`.
+
+    With `family_col`, every claim of the person's family is settled in date order (家庭累计 totals are
+    the family's, the others each member's), and each of the person's claims names the members' claims
+    that fed its family totals; only the person's own claims are returned.
+    """
     from yibaolang.engines.cases import check_value, declared_inputs
     from yibaolang.engines.evaluate import evaluate, evaluator_for
     from yibaolang.engines.outcome import CaseInput
@@ -177,7 +186,13 @@ def person_year(program: Any, rows: list[dict[str, Any]], person_col: str, perso
     accs = accumulators(program)
     start = fiscal_start(program)
     evaluator = evaluator_for(program, False)
-    mine = [(i, r) for i, r in enumerate(rows, 1) if str(r.get(person_col) or "").strip() == person]
+    def who(row: dict[str, Any]) -> str:
+        return str(row.get(person_col) or "").strip()
+
+    mine = [(i, r) for i, r in enumerate(rows, 1) if who(r) == person]
+    home = next((str(r.get(family_col) or "").strip() for _, r in mine), "") if family_col else ""
+    if home:
+        mine = [(i, r) for i, r in enumerate(rows, 1) if str(r.get(family_col) or "").strip() == home]
     dated: list[tuple[dt.date, int, dict[str, Any]]] = []
     skipped: list[str] = []
     for number, row in mine:
@@ -190,7 +205,11 @@ def person_year(program: Any, rows: list[dict[str, Any]], person_col: str, perso
     dated.sort(key=lambda item: (item[0], item[1]))
     names = list(outputs) or evaluator.default_outputs()
     wanted = names + [a.figure for a in accs if a.figure not in names]
-    totals: dict[tuple[int, str], Any] = {}
+    totals: dict[tuple[int, str, str], Any] = {}
+    fed: dict[tuple[int, str], list[str]] = {}  # (统筹年度, family input) → the claims added so far
+
+    def key(fiscal: int, acc: Any, member: str) -> tuple[int, str, str]:
+        return (fiscal, acc.input, "" if acc.family else member)
 
     def initial(acc: Any) -> Any:
         info = inputs.get(acc.input)
@@ -201,6 +220,7 @@ def person_year(program: Any, rows: list[dict[str, Any]], person_col: str, perso
     claims: list[Claim] = []
     for day, number, row in dated:
         fiscal = _fiscal_year(day, start)
+        member = who(row)
         values: dict[str, Any] = {}
         problems: list[str] = []
         for name, raw in row.items():
@@ -213,8 +233,10 @@ def person_year(program: Any, rows: list[dict[str, Any]], person_col: str, perso
             else:
                 values[name] = value
         before = {}
+        fed_by = [f"家庭累计 {acc.input} 已计入：" + "；".join(fed[(fiscal, acc.input)])
+                  for acc in accs if acc.family and fed.get((fiscal, acc.input))]
         for acc in accs:
-            total = totals.setdefault((fiscal, acc.input), initial(acc))
+            total = totals.setdefault(key(fiscal, acc, member), initial(acc))
             values[acc.input] = total
             before[acc.input] = display(acc.type, total)
         case = CaseInput(values, date or day, "理赔日期" if date is None else "--date")
@@ -232,12 +254,17 @@ def person_year(program: Any, rows: list[dict[str, Any]], person_col: str, perso
                     met += _met(node)
             if outcome.ok:
                 for acc in accs:
-                    total = totals[(fiscal, acc.input)] + outcome.value(acc.figure)
-                    totals[(fiscal, acc.input)] = total
+                    added = outcome.value(acc.figure)
+                    total = totals[key(fiscal, acc, member)] + added
+                    totals[key(fiscal, acc, member)] = total
                     after[acc.input] = display(acc.type, total)
+                    if acc.family:
+                        fed.setdefault((fiscal, acc.input), []).append(
+                            f"{member} {day.isoformat()}（第 {number} 条）{display(acc.type, added)}")
         if problems and accs:
             problems.append("本次理赔有错误，未计入累计")
-        claims.append(Claim(number, day, fiscal, before, after, figures, met, problems))
+        if member == person:
+            claims.append(Claim(number, day, fiscal, before, after, figures, met, problems, fed_by))
     return claims, skipped
 
 
@@ -249,6 +276,8 @@ def _year_text(person: str, claims: list[Claim], skipped: list[str], title: str)
             out.append(f"  {name} = {shown}")
         for name, value in claim.totals_before.items():
             out.append(f"  累计 {name}：{value} → {claim.totals_after[name]}")
+        for line in claim.fed_by:
+            out.append(f"  · {line}")
         for line in claim.met:
             out.append(f"  · {line}")
         for line in claim.problems:
@@ -260,7 +289,7 @@ def _year_text(person: str, claims: list[Claim], skipped: list[str], title: str)
 
 def _person_year(program: Any, cases_path: str, person: str, person_column: str | None, claim_date: str | None,
                  outputs: tuple[str, ...], date: dt.date | None, fmt: str, out_file: str | None, partial: bool,
-                 template: str | None, inputs: list[str]) -> int:
+                 template: str | None, inputs: list[str], family: str | None = None) -> int:
     from yibaolang.outputs.letter import LetterError, print_pdf, render_template
 
     rows = _rows(cases_path)
@@ -274,7 +303,16 @@ def _person_year(program: Any, cases_path: str, person: str, person_column: str 
 
     person_col = _pick_column(rows, person_column, "人员标识列", person_guess)
     date_col = _pick_column(rows, claim_date, "理赔日期列", date_guess)
-    claims, skipped = person_year(program, rows, person_col, person, date_col, outputs, date)
+    from yibaolang.tools.batch import accumulators
+
+    pooled = [a.input for a in accumulators(program) if a.family]
+    if pooled and family is None:
+        click.echo(f"错误：{'、'.join(pooled)} 是 家庭累计 的输入：请用 --family 指定家庭标识列（如 户号）", err=True)
+        return EXIT_INPUT
+    if family is not None and rows and family not in rows[0]:
+        click.echo(f"错误：案例文件中没有列“{family}”（--family）", err=True)
+        return EXIT_INPUT
+    claims, skipped = person_year(program, rows, person_col, person, date_col, outputs, date, family)
     if not claims:
         click.echo(f"错误：案例文件的列“{person_col}”中没有 {person} 的理赔", err=True)
         return EXIT_INPUT
