@@ -201,3 +201,36 @@ def test_a_folder_others_can_read_is_made_private(cache_home: Path) -> None:
     paths.cache_dir.cache_clear()
     assert paths.cache_dir() == cache_home
     assert oct(cache_home.stat().st_mode & 0o777) == "0o700"
+
+
+def test_the_cache_is_bounded_and_evicts_the_least_recently_used(cache_home: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache, "MAX_CACHE_ENTRIES", 8)
+    sources = [from_text(f"p{i}.ybl", TEXT) for i in range(8)]
+    for source in sources:
+        cache.parse(source)
+    assert len(entries(cache_home)) == 8
+    # Age every entry, then use the first one again: a hit refreshes it.
+    for n, entry in enumerate(entries(cache_home)):
+        os.utime(entry, (1_000_000 + n, 1_000_000 + n))
+    first = cache._entry(sources[0])
+    assert first is not None and first.exists()
+    cache.parse(sources[0])
+    cache.parse(from_text("p8.ybl", TEXT))  # the ninth entry: over the bound, down to 6
+    left = entries(cache_home)
+    assert len(left) == 6
+    assert first in left  # recently used, kept
+    assert (cache_home / "key").exists()  # the key is not an entry
+
+
+def test_eviction_by_size_leaves_other_files_alone(cache_home: Path) -> None:
+    cache.parse(from_text("p.ybl", TEXT))
+    other = cache_home / "notes.txt"
+    other.write_text("not the cache's", encoding="utf-8")
+    for n in range(5):
+        cache.parse(from_text(f"q{n}.ybl", TEXT))
+    size = sum(e.stat().st_size for e in entries(cache_home))
+    assert cache.evict(cache_home, max_bytes=size // 2) >= 3
+    assert sum(e.stat().st_size for e in entries(cache_home)) <= size // 2 * 3 // 4
+    assert other.exists() and (cache_home / "key").exists()
+    assert cache.evict(cache_home) == 0  # under the real bound: nothing to do

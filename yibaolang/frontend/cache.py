@@ -20,6 +20,10 @@ The cache trusts nothing it reads (docs/reliability.md, "解析缓存"):
 - whatever an entry holds, it must unpickle to (ir.Module, [Diagnostic, ...])
   or it is a miss.
 
+The cache is bounded: after each store, entries beyond MAX_CACHE_ENTRIES or
+MAX_CACHE_BYTES are removed least recently used first (a hit refreshes an
+entry's modification time), down to three quarters of the bound.
+
 Any problem reading or writing the cache is a miss: the file is simply
 parsed.  Set YIBAOLANG_NO_CACHE=1 to turn the parsed-file cache off (the
 grammar tables stay cached).
@@ -45,6 +49,9 @@ MAGIC = b"YBIR\x00\x01\r\n"
 TAG_BYTES = 32
 KEY_BYTES = 32
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
+# The whole cache (docs/reliability.md, 解析缓存): a few thousand policies' worth, far below a disk.
+MAX_CACHE_ENTRIES = 2000
+MAX_CACHE_BYTES = 256 * 1024 * 1024
 _PACKAGE = Path(__file__).resolve().parent.parent
 # The code whose classes are pickled or whose output is cached.
 _IR_SOURCES = ("ir", "frontend", "diagnostics.py")
@@ -154,6 +161,10 @@ def parse(source: SourceFile) -> tuple[ir.Module, list[Diagnostic]]:
     if entry is not None and key is not None:
         found = load(entry, key)
         if found is not None:
+            try:
+                os.utime(entry)  # recently used: kept by the eviction below
+            except OSError:
+                pass
             return found
     from yibaolang.frontend import syntax
 
@@ -204,9 +215,52 @@ def _store(entry: Path, key: bytes, value: object) -> None:
         tmp = None
     except OSError:
         pass
+    else:
+        evict(entry.parent)
     finally:
         if tmp is not None:
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def evict(folder: Path, max_entries: int | None = None, max_bytes: int | None = None) -> int:
+    """Remove the least recently used entries while the cache is over its bound; returns how many.
+
+    Only this module's own entries (ir-*.pickle, regular files) are counted and removed; the key and
+    anything else in the folder are left alone.  Down to three quarters of the bound, so that a full
+    cache is not swept on every store.
+    """
+    limit_n = MAX_CACHE_ENTRIES if max_entries is None else max_entries
+    limit_b = MAX_CACHE_BYTES if max_bytes is None else max_bytes
+    entries: list[tuple[float, int, str]] = []
+    try:
+        with os.scandir(folder) as it:
+            for item in it:
+                if not (item.name.startswith("ir-") and item.name.endswith(".pickle")):
+                    continue
+                try:
+                    info = item.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if stat.S_ISREG(info.st_mode):
+                    entries.append((info.st_mtime, info.st_size, item.path))
+    except OSError:
+        return 0
+    total = sum(size for _, size, _ in entries)
+    if len(entries) <= limit_n and total <= limit_b:
+        return 0
+    entries.sort()
+    keep_n, keep_b = limit_n * 3 // 4, limit_b * 3 // 4
+    removed = 0
+    for _, size, path in entries:
+        if len(entries) - removed <= keep_n and total <= keep_b:
+            break
+        try:
+            os.unlink(path)
+        except OSError:
+            continue
+        removed += 1
+        total -= size
+    return removed
