@@ -17,5 +17,7 @@ _QUOTED = re.compile(r'"([\u3400-\u9fff]+)"')
 @functools.cache
 def keywords() -> tuple[str, ...]:
     """Every keyword, longest first (the order the spacing hint tries them in)."""
-    words = set(_QUOTED.findall(grammar_file().read_text("utf-8")))
+    # Comments (`// …`) may quote words of a policy ("数据文件") that are not keywords.
+    text = re.sub(r"(?m)^\s*//.*$", "", grammar_file().read_text("utf-8"))
+    words = set(_QUOTED.findall(text))
     return tuple(sorted(words, key=lambda w: (-len(w), w)))
