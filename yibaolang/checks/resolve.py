@@ -235,11 +235,12 @@ class Loader:
         if child is None:
             return
         scope.imports.append((imp, child))
-        leveled = [*child.lists, *child.catalogs, *(n for n in child.own if level_of(n) == FUND)]
+        # Fund figures may be imported: each instance's 全体 is the run's claims (engines/fund.py).
+        leveled = [*child.lists, *child.catalogs]
         if leveled:
             self.diagnostics.append(error(
-                "YB338", imp.span, f"被引用的政策 {_shown(imp.path)} 含有列表输入、目录或基金层的数（{leveled[0]}）",
-                "明细、目录和基金层只写在被运行的政策里：在这里汇总明细，再用 代入 把汇总后的金额交给被引用的政策"))
+                "YB338", imp.span, f"被引用的政策 {_shown(imp.path)} 含有列表输入或目录（{leveled[0]}）",
+                "明细和目录只写在被运行的政策里：在这里汇总明细，再用 代入 把汇总后的金额交给被引用的政策"))
         if imp.alias:
             if imp.alias in scope.aliases or imp.alias in scope.own:
                 self.diagnostics.append(error("YB302", imp.span, f"别名“{imp.alias}”重复", "请换一个别名"))

@@ -56,6 +56,7 @@ from yibaolang.semantics import builtins, dates, instances, limits
 from yibaolang.semantics import exceptions as exception_rules
 from yibaolang.semantics.choices import DatedVersions, case_rows, table_cells
 from yibaolang.semantics.instances import InstanceKey, Instances
+from yibaolang.semantics.levels import FUND, is_fund_level, level_of
 from yibaolang.semantics.numbers import PLACES, rounding_target
 from yibaolang.semantics.ops import COMPARE, DECIMAL
 from yibaolang.semantics.values import CONTEXT, ZERO, display, divide, plain
@@ -242,11 +243,13 @@ class Evaluator:
             return
         done.add(inst.key)
         for symbol in list(inst.scope.own.values()):
-            if symbol.kind is not SymbolKind.FUNCTION:
+            # Fund figures and fund 断言 belong to the whole run: engines/fund.py computes and checks them once.
+            if symbol.kind is not SymbolKind.FUNCTION and level_of(symbol.name) != FUND:
                 self.figure(inst, symbol)
         tables = self.compiled(inst)
         for assertion in inst.scope.module.assertions:
-            tables.assertions.append((assertion, self.expr(assertion.condition, Env(inst)).fn))
+            if not is_fund_level(assertion.condition):
+                tables.assertions.append((assertion, self.expr(assertion.condition, Env(inst)).fn))
         for imp, _child in inst.scope.imports:
             self.compile_instance(self.child(inst, imp), done)
 
@@ -1191,9 +1194,10 @@ class Evaluator:
 
     def default_outputs(self) -> list[str]:
         module = self.root.scope.module
+        # Fund outputs (输出 全体.x) are the run's, not a claim's: engines/fund.py computes them once.
         if module.outputs:
-            return [n.display for n in module.outputs]
-        return [d.name for d in module.definitions]
+            return [n.display for n in module.outputs if n.qualifier != FUND]
+        return [d.name for d in module.definitions if d.scope != FUND]
 
     def runner(self, names: Sequence[str]) -> Callable[[Mapping[str, Any], dt.date | None], list[Any]]:
         """A fast function from typed inputs to the values of `names` (benchmarks, batch)."""

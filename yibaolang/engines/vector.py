@@ -72,6 +72,7 @@ from yibaolang.semantics import exceptions as exception_rules
 from yibaolang.semantics.calls import with_args
 from yibaolang.semantics.choices import DatedVersions, case_rows, table_cells
 from yibaolang.semantics.instances import InstanceKey
+from yibaolang.semantics.levels import FUND, is_fund_level, level_of
 from yibaolang.semantics.numbers import DIVISION_PLACES, PLACES, rounding_target
 
 # Every Num keeps |data| < SAFE: a sum of two fits int64 without wrapping, and a
@@ -828,10 +829,12 @@ class Engine:
             self.vinstance(interp)
         for inst in list(self.instances.values()):
             for symbol in list(inst.scope.own.values()):
-                if symbol.kind is not SymbolKind.FUNCTION:
+                # Fund figures and fund 断言 are computed and checked once per run (engines/fund.py).
+                if symbol.kind is not SymbolKind.FUNCTION and level_of(symbol.name) != FUND:
                     self.figure(inst, symbol)
             for assertion in inst.scope.module.assertions:
-                inst.assertions.append(self.guard(self._builder(assertion.condition, VEnv(inst)), BOOL))
+                if not is_fund_level(assertion.condition):
+                    inst.assertions.append(self.guard(self._builder(assertion.condition, VEnv(inst)), BOOL))
         self.outputs: list[str] = list(outputs)
         self.output_figures: list[VFigure] = []
         for name in self.outputs:

@@ -32,6 +32,7 @@ from yibaolang.diagnostics import Diagnostic, error, warning
 from yibaolang.ir.printer import expr_text
 from yibaolang.ir.types import Kind
 from yibaolang.ir.walk import names
+from yibaolang.semantics.levels import FUND
 from yibaolang.semantics.values import display
 
 LIMIT_WORDS = ("最高", "最低", "限额", "标准", "上限", "下限", "封顶", "起付", "线", "额度", "比例", "基数")
@@ -130,6 +131,8 @@ def payments(ctx: LintContext, space: Space) -> list[Payment]:
     """The policy's payment outputs and the expense inputs each is computed from."""
     out: list[Payment] = []
     for name in ctx.module.outputs:
+        if name.qualifier == FUND:
+            continue  # a figure of the whole run, not of a claim (engines/fund.py)
         found = lookup(ctx.scope, name)
         if found is None or found.symbol.kind not in (SymbolKind.DEFINITION, SymbolKind.PARAM):
             continue
