@@ -64,3 +64,18 @@ def server(project: Path) -> Iterator[Server]:
     """`yibaolang serve policies` in `project`, logging decisions to `decisions.jsonl`."""
     with serving(project, "policies", "--decision-log", "decisions.jsonl", "--reload-interval", "0") as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[object]:
+    """A throwaway PostgreSQL server for the session (tests/pg_server.py); no PostgreSQL installed is a failure."""
+    from tests import pg_server as pg
+
+    try:
+        server = pg.start()
+    except pg.PgMissing as exc:
+        pytest.fail(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -76,8 +76,7 @@ class Location:
 
 def is_location(text: str) -> bool:
     """Whether `text` names a database table or an Excel sheet rather than a CSV/JSON Lines/Parquet file."""
-    scheme = text.split(":", 1)[0].lower() if "://" in text else ""
-    if scheme in SCHEMES:
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text):  # any URL: an unknown scheme is YB470, not "no such file"
         return True
     return _excel_path(text) is not None
 
@@ -279,9 +278,9 @@ def _plain_batch(batch: Any) -> Any:
     """Extension columns (PostgreSQL NUMERIC arrives as an opaque extension over its decimal text) as storage."""
     import pyarrow as pa
 
-    if not any(isinstance(f.type, pa.ExtensionType) for f in batch.schema):
+    if not any(isinstance(f.type, pa.BaseExtensionType) for f in batch.schema):
         return batch
-    arrays = [c.storage if isinstance(c.type, pa.ExtensionType) else c for c in batch.columns]
+    arrays = [c.storage if isinstance(c.type, pa.BaseExtensionType) else c for c in batch.columns]
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
@@ -302,20 +301,23 @@ class DuckDBReader(_Reader):
     def __init__(self, loc: Location, chunk_size: int, shared: bool) -> None:
         super().__init__(loc, chunk_size)
         self.file = _db_file(loc, must_exist=True)
-        self.cursor = _duck_open(self.file, read_only=not shared)
+        self.read_only = not shared
+        cursor = _duck_open(self.file, read_only=self.read_only)  # opened again to read: nothing held meanwhile
         duckdb = _driver("duckdb", "DuckDB")
         try:
-            described = self.cursor.execute(f"DESCRIBE {_select(loc)}").fetchall()
+            described = cursor.execute(f"DESCRIBE {_select(loc)}").fetchall()
             self.names = [row[0] for row in described]
             if loc.table is not None:
-                self.total = int(self.cursor.execute(f"SELECT count(*) FROM {quoted(loc.table)}").fetchone()[0])
+                self.total = int(cursor.execute(f"SELECT count(*) FROM {quoted(loc.table)}").fetchall()[0][0])
         except duckdb.Error as exc:
-            _duck_close(self.file, self.cursor)
             raise _query_failed(loc, exc) from None
+        finally:
+            _duck_close(self.file, cursor)
         _refuse_duplicates(loc, self.names)
 
     def batches(self) -> Iterator[Any]:
         duckdb = _driver("duckdb", "DuckDB")
+        self.cursor = _duck_open(self.file, read_only=self.read_only)
         try:
             relation = self.cursor.sql(_select(self.loc))
             reader = (relation.to_arrow_reader(self.chunk_size) if hasattr(relation, "to_arrow_reader")
@@ -339,14 +341,19 @@ class SqliteReader(_Reader):
 
         super().__init__(loc, chunk_size)
         self.file = _db_file(loc, must_exist=True)
+        self.uri = f"file:{quote(self.file)}?mode=ro"
+        con = None
         try:
-            self.con = sqlite3.connect(f"file:{quote(self.file)}?mode=ro", uri=True, check_same_thread=False)
-            cursor = self.con.execute(f"SELECT * FROM ({_select(loc)}) LIMIT 0")
+            con = sqlite3.connect(self.uri, uri=True, check_same_thread=False)
+            cursor = con.execute(f"SELECT * FROM ({_select(loc)}) LIMIT 0")
             self.names = [d[0] for d in cursor.description]
             if loc.table is not None:
-                self.total = int(self.con.execute(f"SELECT count(*) FROM {quoted(loc.table)}").fetchone()[0])
+                self.total = int(con.execute(f"SELECT count(*) FROM {quoted(loc.table)}").fetchone()[0])
         except sqlite3.Error as exc:
             raise _query_failed(loc, exc) from None
+        finally:
+            if con is not None:
+                con.close()
         _refuse_duplicates(loc, self.names)
 
     def batches(self) -> Iterator[Any]:
@@ -354,6 +361,7 @@ class SqliteReader(_Reader):
 
         import pyarrow as pa
 
+        self.con = sqlite3.connect(self.uri, uri=True, check_same_thread=False)
         try:
             cursor = self.con.execute(_select(self.loc))
             while True:
@@ -384,20 +392,23 @@ class PostgresReader(_Reader):
 
     def __init__(self, loc: Location, chunk_size: int) -> None:
         super().__init__(loc, chunk_size)
-        self.con = pg_connect(loc)
+        con = pg_connect(loc)
         try:
-            with self.con.cursor() as cursor:
+            with con.cursor() as cursor:
                 cursor.execute(f"SELECT * FROM ({_select(loc)}) AS q LIMIT 0")
                 self.names = [d[0] for d in cursor.description]
                 if loc.table is not None:
                     cursor.execute(f"SELECT count(*) FROM {quoted(loc.table)}")
                     self.total = int(cursor.fetchone()[0])
         except Exception as exc:
-            self.con.close()
             raise _query_failed(loc, exc) from None
+        finally:
+            with contextlib.suppress(Exception):
+                con.close()
         _refuse_duplicates(loc, self.names)
 
     def batches(self) -> Iterator[Any]:
+        self.con = pg_connect(self.loc)
         try:
             with self.con.cursor() as cursor:
                 cursor.execute(_select(self.loc))
@@ -743,7 +754,7 @@ class DuckDBWriter(_TableWriter):
         if schema is not None:
             sql += " AND table_schema = ?"
             args.append(schema)
-        return bool(self.cursor.execute(sql, args).fetchone()[0])
+        return bool(self.cursor.execute(sql, args).fetchall()[0][0])
 
     def _execute(self, sql: str) -> None:
         self.cursor.execute(sql)
@@ -850,6 +861,10 @@ class PostgresWriter(_TableWriter):
         self.con.close()
 
 
+def c_values(column: Any) -> list[Any]:
+    return list(column.to_pylist())
+
+
 class ExcelWriter:
     """An .xlsx result through `files.Output` (temporary file, renamed when complete), XlsxWriter in
     constant-memory mode.  Money cells are numbers shown with 2 decimals: Excel keeps a double, whose
@@ -893,31 +908,39 @@ class ExcelWriter:
                               f"{EXCEL_MAX_ROWS - 1:,} 行（不计表头）",
                               "请改写 .parquet、.csv 或数据库表（如 duckdb:///结果.duckdb?table=结果）")
         sheet = self.sheet
-        for c, column in enumerate(table.columns):
+        columns = []
+        for column in table.columns:  # constant-memory mode writes a row at a time, in order
             t = column.type
             if pa.types.is_dictionary(t):
                 column, t = column.cast(t.value_type), t.value_type
-            values = column.to_pylist()
-            decimal = pa.types.is_decimal(t)
-            for r, value in enumerate(values, start=self.rows + 1):
-                if value is None:
-                    continue
-                if decimal:
-                    if abs(value) < EXACT_DOUBLE:
-                        sheet.write_number(r, c, float(value), self.money)
-                    else:
-                        sheet.write_string(r, c, format(value, "f"))
-                elif isinstance(value, bool):
-                    sheet.write_boolean(r, c, value)
-                elif isinstance(value, int):
-                    sheet.write_number(r, c, value) if abs(value) < 2**53 else sheet.write_string(r, c, str(value))
-                elif isinstance(value, dt.date):
-                    sheet.write_datetime(r, c, dt.datetime.combine(value, dt.time(0)), self.date)
-                elif isinstance(value, bytes):
-                    sheet.write_string(r, c, value.decode("utf-8", "replace")[:EXCEL_MAX_TEXT])
-                else:
-                    sheet.write_string(r, c, str(value)[:EXCEL_MAX_TEXT])  # text: never a formula
+            columns.append((c_values(column), pa.types.is_decimal(t)))
+        for r in range(table.num_rows):
+            row = self.rows + 1 + r
+            for c, (values, decimal) in enumerate(columns):
+                self._cell(sheet, row, c, values[r], decimal)
         self.rows += table.num_rows
+
+    def _cell(self, sheet: Any, r: int, c: int, value: Any, decimal: bool) -> None:
+        if value is None:
+            return
+        if decimal:
+            if abs(value) < EXACT_DOUBLE:
+                sheet.write_number(r, c, float(value), self.money)
+            else:
+                sheet.write_string(r, c, format(value, "f"))
+        elif isinstance(value, bool):
+            sheet.write_boolean(r, c, value)
+        elif isinstance(value, int):
+            if abs(value) < 2**53:
+                sheet.write_number(r, c, value)
+            else:
+                sheet.write_string(r, c, str(value))
+        elif isinstance(value, dt.date):
+            sheet.write_datetime(r, c, dt.datetime.combine(value, dt.time(0)), self.date)
+        elif isinstance(value, bytes):
+            sheet.write_string(r, c, value.decode("utf-8", "replace")[:EXCEL_MAX_TEXT])
+        else:
+            sheet.write_string(r, c, str(value)[:EXCEL_MAX_TEXT])  # text: never a formula
 
     def commit(self) -> None:
         from yibaolang.files import write_failed
@@ -932,7 +955,10 @@ class ExcelWriter:
         self.output.commit()
 
     def abort(self) -> None:
-        self.book = None
+        if self.book is not None:  # closing removes XlsxWriter's temporary row files; the file itself goes next
+            book, self.book = self.book, None
+            with contextlib.suppress(Exception):
+                book.close()
         self.output.abort()
 
 
@@ -942,12 +968,13 @@ def open_sink(text: str, inputs: Sequence[str] = (), *, replace: bool = False, n
     loc = parse(text, role="output")
     if loc.kind == "excel":
         return ExcelWriter(loc, inputs)
+    source: Location | None = None
     if cases is not None and is_location(cases):
         with contextlib.suppress(OutputError):
             source = parse(cases, query=None if "table=" in cases else "")
-            if _same_table(source, loc):
-                raise OutputError(SAME_AS_INPUT, f"结果表 {loc.shown} 就是案例表 {source.shown}，不能覆盖输入",
-                                  "请给结果表另起一个名字")
+    if source is not None and _same_table(source, loc):
+        raise OutputError(SAME_AS_INPUT, f"结果表 {loc.shown} 就是案例表 {source.shown}，不能覆盖输入",
+                          "请给结果表另起一个名字")
     if loc.kind == "duckdb":
         return DuckDBWriter(loc, replace, narrow, wide)
     if loc.kind == "sqlite":
@@ -997,8 +1024,11 @@ def detect_encoding(path: str, forced: str | None) -> str:
     failure = _decode_failure(head, "utf-8", complete)
     if failure is None:
         return "utf-8"
-    if _decode_failure(head, "gb18030", complete) is None:
+    other = _decode_failure(head, "gb18030", complete)
+    if other is None:
         return "gb18030"
+    if other > failure:  # the encoding that reads further is the file's, with a bad byte where it stops
+        raise undecodable(path, head, other, "gb18030", 0, 1)
     raise undecodable(path, head, failure, "utf-8", 0, 1)
 
 
