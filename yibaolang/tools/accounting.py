@@ -160,6 +160,9 @@ class Tally:
         return sorted(self.groups.values(), key=lambda g: (-g.rows, g.code, g.where))
 
 
+NOTE = "一行有几个问题时各计一次；行号不算表头，与结果文件的行对应"  # said above every list of groups
+
+
 def group_label(group: Group) -> str:
     label = f"{group.code} {group.title}".rstrip()
     return f"{label}（{group.where}）" if group.where else label
@@ -224,10 +227,10 @@ def parse_bound(text: str) -> ErrorBound:
     except InvalidOperation:
         value = None
     if value is None or not value.is_finite():
-        raise ValueError(f"不是比例：{written}（应写作 5% 或 0.05）")
+        raise ValueError(f"不是比例：{written}，应写作 5% 或 0.05")
     rate = value / 100 if percent else value
     if rate < 0 or rate > 1:
-        raise ValueError(f"{written} 不在 0 至 100% 之间（应写作 5% 或 0.05）")
+        raise ValueError(f"{written} 不在 0 至 100% 之间，应写作 5% 或 0.05")
     return ErrorBound(rate, written)
 
 

@@ -1862,7 +1862,7 @@ def _report(summary: Summary, options: Options) -> None:
     import click
 
     from yibaolang.diagnostics import visible
-    from yibaolang.tools.accounting import json_groups, text_lines
+    from yibaolang.tools.accounting import NOTE, json_groups, text_lines
 
     tally = summary.tally
     outputs = list(summary.computed)
@@ -1884,7 +1884,7 @@ def _report(summary: Summary, options: Options) -> None:
         return
     lines = []
     if tally is not None and tally.failed == summary.errors:
-        lines.append(f"出错的 {summary.errors:,} 行，按原因（一行有几个问题时各计一次）：")
+        lines.append(f"出错的 {summary.errors:,} 行，按原因（{NOTE}）：")
         lines += text_lines(tally, visible=visible)
     else:
         lines.append("（--engine dask 不分类出错的原因；用 --engine numpy 运行可以看到）")

@@ -33,7 +33,16 @@ import attrs
 
 from yibaolang.ir.types import DURATIONS, Kind, Type
 from yibaolang.semantics.values import display, display_delta
-from yibaolang.tools.accounting import ErrorBound, Tally, TooManyErrors, html_table, json_groups, resliced, text_lines
+from yibaolang.tools.accounting import (
+    NOTE,
+    ErrorBound,
+    Tally,
+    TooManyErrors,
+    html_table,
+    json_groups,
+    resliced,
+    text_lines,
+)
 
 SCHEMA = "yibaolang.compare/1"
 HISTOGRAM_BINS = 24
@@ -356,7 +365,7 @@ def _failures_text(report: Report) -> list[str]:
              f"至少在一个版本中出错的 {report.failed_rows:,} 行不计入下面的合计"]
     for label, tally in (("旧版本", report.old_failures), ("新版本", report.new_failures)):
         if tally.failed:
-            lines.append(f"{label}出错的原因（一行有几个问题时各计一次）：")
+            lines.append(f"{label}出错的原因（{NOTE}）：")
             lines += text_lines(tally, visible=visible)
     lines.append("")
     return lines
@@ -468,7 +477,7 @@ def render_html(report: Report) -> str:
                      "不计入下面的合计。</p>")
         for label, tally in (("旧版本", report.old_failures), ("新版本", report.new_failures)):
             if tally.failed:
-                parts.append(f"<h3>{label}出错的原因（一行有几个问题时各计一次）</h3>")
+                parts.append(f"<h3>{label}出错的原因</h3><p>{NOTE}。</p>")
                 parts.append(html_table(tally))
     for out in report.outputs:
         parts.append(f"<h2>{e(out.name)}（{e(out.type.name)}）</h2>")
