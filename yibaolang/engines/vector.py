@@ -72,7 +72,7 @@ from yibaolang.semantics import exceptions as exception_rules
 from yibaolang.semantics.calls import with_args
 from yibaolang.semantics.choices import DatedVersions, case_rows, table_cells
 from yibaolang.semantics.instances import InstanceKey
-from yibaolang.semantics.levels import FUND, is_fund_level, level_of
+from yibaolang.semantics.levels import FUND, is_fund_level, item_name, level_of
 from yibaolang.semantics.numbers import DIVISION_PLACES, PLACES, rounding_target
 
 # Every Num keeps |data| < SAFE: a sum of two fits int64 without wrapping, and a
@@ -443,17 +443,20 @@ def extreme(a: Vec, b: Vec, smaller: bool) -> Vec:
 
 def unify_enums(vs: Sequence[Vec]) -> tuple[Any, ...]:
     """The codes of each value against one common label tuple (the labels last)."""
+    # A dict, not list.index: the labels of a 文本 column are its distinct texts (thousands of codes).
     labels = list(vs[0].labels)
+    index = {label: i for i, label in enumerate(labels)}
     for v in vs[1:]:
         for label in v.labels:
-            if label not in labels:
+            if label not in index:
+                index[label] = len(labels)
                 labels.append(label)
     out: list[Any] = []
     for v in vs:
         if tuple(labels[: len(v.labels)]) == v.labels:
             out.append(v.data)
             continue
-        table = np.array([labels.index(label) for label in v.labels], dtype=np.int64)
+        table = np.array([index[label] for label in v.labels], dtype=np.int64)
         out.append(_scalar(table[v.data]))
     return (*out, tuple(labels))
 
@@ -725,9 +728,14 @@ Fn = Callable[["VFrame"], Vec]
 
 
 class VFrame:
-    """One chunk: its input columns, 计算日期 per row, the memo of figures."""
+    """One chunk: its input columns, 计算日期 per row, the memo of figures.
 
-    __slots__ = ("args", "columns", "date", "memo", "n")
+    The lines of a 列表 input are a frame of their own (`lines`): one row per
+    line, `parent` the claims' frame, `owner` the claim of each line and
+    `offsets` where each claim's lines start (docs/evaluation.md 明细).
+    """
+
+    __slots__ = ("args", "columns", "date", "memo", "n", "offsets", "owner", "parent", "sub")
 
     def __init__(self, n: int, columns: Mapping[str, InputColumn], date: Vec | None, size: int) -> None:
         self.n = n
@@ -735,17 +743,77 @@ class VFrame:
         self.date = date
         self.memo: list[Vec | None] = [None] * size
         self.args: tuple[Vec, ...] = ()
+        self.parent: VFrame | None = None
+        self.owner: Any = None
+        self.offsets: Any = None
+        self.sub: dict[str, VFrame | None] = {}
+
+    def lines(self, name: str) -> VFrame | None:
+        """The frame of list input `name`'s lines (None when the chunk has no such column)."""
+        if name in self.sub:
+            return self.sub[name]
+        column = self.columns.get(name)
+        frame = None
+        if column is not None and column.lines is not None:
+            table = column.lines
+            counts = np.diff(table.offsets)
+            frame = VFrame(int(table.offsets[-1] - table.offsets[0]), table.fields, None, len(self.memo))
+            frame.parent = self
+            frame.offsets = table.offsets - table.offsets[0]
+            frame.owner = np.repeat(np.arange(self.n, dtype=np.int64), counts)
+            frame.date = spread(self.date, frame.owner) if self.date is not None else None
+        self.sub[name] = frame
+        return frame
 
 
 @attrs.define
 class InputColumn:
     """An input's values for a chunk: `vec` holds placeholders where `given` is false.
 
-    `given` is None when every row gives the input.
+    `given` is None when every row gives the input.  A 列表 input also has its
+    `lines` (a placeholder `vec`; a row without the input has no lines).
     """
 
     vec: Vec
     given: Any = None
+    lines: Lines | None = None
+
+
+@attrs.define
+class Lines:
+    """The lines of a 列表 input for a chunk of claims, grouped by claim in order.
+
+    Claim i's lines are rows offsets[i]:offsets[i + 1] of the `fields` columns
+    (one InputColumn per line field, every line of the chunk).
+    """
+
+    offsets: Any  # int64, one more than the claims
+    fields: Mapping[str, InputColumn]
+
+
+def spread(v: Vec, owner: Any) -> Vec:
+    """A claim value on each of its lines (`owner`: the claim of each line)."""
+    def take(x: Any) -> Any:
+        return x[owner] if is_array(x) else x
+
+    return Vec(v.kind, take(v.data), scale=v.scale, lo=v.lo, hi=v.hi, labels=v.labels, bad=take(v.bad),
+               miss=take(v.miss))
+
+
+def seg_any(mask: Mask, owner: Any, n: int) -> Mask:
+    """The claims with at least one line in `mask`."""
+    if mask is None or mask is False:
+        return None
+    if not is_array(mask):
+        if not bool(mask):
+            return None
+        mask = np.ones(len(owner), dtype=bool)
+    hits = np.flatnonzero(mask)
+    if not hits.size:
+        return None
+    out = np.zeros(n, dtype=bool)
+    out[owner[hits]] = True
+    return out
 
 
 @attrs.frozen(slots=True)
@@ -759,6 +827,10 @@ class VEnv:
     inst: VInstance
     locals: Mapping[str, tuple[int, Type]] = attrs.field(factory=dict)
     whole: bool = True
+    # The list whose lines' frame the expression runs on, and the level its bare names are looked up at
+    # (the same in a line definition; None in a function called from one: semantics/levels.py).
+    level: str | None = None
+    within: str | None = None
 
 
 @attrs.define(eq=False)
@@ -800,6 +872,8 @@ def placeholder(type_: Type, n: int) -> Vec:
     if kind is Kind.ENUM:
         labels = type_.enum.values if type_.enum is not None else ("",)
         return Vec(ENUMK, 0, labels=labels)
+    if kind is Kind.TEXT:
+        return Vec(ENUMK, 0, labels=("",))
     return Vec(NUM, 0)
 
 
@@ -809,9 +883,219 @@ def vec_kind(type_: Type) -> str:
         return DATEK
     if kind is Kind.BOOL:
         return BOOLK
-    if kind is Kind.ENUM:
+    if kind is Kind.ENUM or kind is Kind.TEXT:  # 文本: codes into its distinct texts, compared like 选项
         return ENUMK
     return NUM
+
+
+def _column_reader(name: str, default: Fn | None, type_: Type) -> Fn:
+    """An input (or a line field) read from the frame's columns; not given → its 默认, else missing."""
+    kind = vec_kind(type_)
+
+    def read(fr: VFrame) -> Vec:
+        column = fr.columns.get(name)
+        if column is None:
+            if default is None:
+                return placeholder(type_, fr.n).with_masks(None, ALL)
+            return default(fr)
+        vec = column.vec
+        if vec.kind != kind:
+            return placeholder(type_, fr.n).with_masks(ALL, None)
+        given = column.given
+        if given is None:
+            return vec
+        if default is None:
+            return vec.with_masks(vec.bad, m_or(vec.miss, ~given))
+        if not given.any():
+            return default(fr)
+        return select([given], [vec], default(fr), fr.n)
+
+    return read
+
+
+def _list_reader(name: str) -> Fn:
+    """A 列表 input as a claim value: only its masks (a claim without the column misses it); the
+    lines themselves are read by the aggregations (`VFrame.lines`)."""
+
+    def read(fr: VFrame) -> Vec:
+        column = fr.columns.get(name)
+        if column is None or column.lines is None:
+            return Vec(NUM, 0, miss=ALL)
+        if column.given is None:
+            return Vec(NUM, 0)
+        return Vec(NUM, 0, miss=_scalar(~np.asarray(column.given, dtype=bool)))
+
+    return read
+
+
+def _segment_count(chosen: Any, offsets: Any) -> Any:
+    """Lines per claim (of the `chosen` lines; None: every line)."""
+    if chosen is None:
+        return np.diff(offsets)
+    return _reduce(np.add, chosen.astype(np.int64), offsets, 0)
+
+
+def _reduce(ufunc: Any, data: Any, offsets: Any, empty: int) -> Any:
+    """`ufunc` over each claim's lines (`empty` for a claim without lines); exact in int64."""
+    n = len(offsets) - 1
+    out = np.full(n, empty, dtype=data.dtype)
+    if data.size:
+        nonempty = offsets[1:] > offsets[:-1]
+        out[nonempty] = ufunc.reduceat(data, offsets[:-1][nonempty])
+    return out
+
+
+def _line_data(x: Vec, nlines: int) -> Any:
+    return np.broadcast_to(np.asarray(x.data, dtype=np.int64), (nlines,))
+
+
+def _segment_sum(x: Vec, chosen: Any, offsets: Any) -> Vec:
+    """求和: segment sums of int64 scaled integers, exact; a claim whose sum could leave SAFE is bad."""
+    if x.kind != NUM:
+        raise Unsupported("求和的对象不是数")
+    nlines = int(offsets[-1])
+    data = _line_data(x, nlines)
+    if chosen is not None:
+        data = np.where(chosen, data, 0)
+    counts = np.diff(offsets)
+    most = int(counts.max()) if counts.size else 0
+    bound = max(abs(x.lo), abs(x.hi))
+    sums = _reduce(np.add, data, offsets, 0)
+    bad: Mask = None
+    if most * bound >= SAFE:
+        # Every partial sum of a claim stays below count × bound: only claims beyond SAFE can wrap.
+        over = counts > (SAFE - 1) // bound
+        sums = np.where(over, 0, sums)
+        bad = over
+        most = (SAFE - 1) // bound
+    lo, hi = _clamp_bounds(min(0, most * x.lo), max(0, most * x.hi))
+    return Vec(NUM, sums, scale=x.scale, lo=lo, hi=hi, bad=bad)
+
+
+def _segment_extreme(x: Vec, chosen: Any, offsets: Any, smaller: bool) -> Vec:
+    """最大值/最小值: segment maxima/minima; a claim without (chosen) lines is bad (YB460, the interpreter's)."""
+    if x.kind not in (NUM, DATEK):
+        raise Unsupported("最大值/最小值的对象不是数或日期")
+    nlines = int(offsets[-1])
+    data = _line_data(x, nlines)
+    limits = np.iinfo(np.int64)
+    sentinel = int(limits.max) if smaller else int(limits.min)
+    if chosen is not None:
+        data = np.where(chosen, data, sentinel)
+    values = _reduce(np.minimum if smaller else np.maximum, data, offsets, sentinel)
+    empty = _segment_count(chosen, offsets) == 0
+    bad: Mask = None
+    if empty.any():
+        values = np.where(empty, 0, values)
+        bad = empty
+    return Vec(x.kind, values, scale=x.scale, lo=min(x.lo, 0), hi=max(x.hi, 0), bad=bad)
+
+
+@attrs.define(eq=False)
+class Cells:
+    """One catalog column as a Vec over the catalog's rows, and where its cells are filled."""
+
+    vec: Vec
+    filled: Any  # bool per catalog row
+
+    def take(self, row: Any, found: Any) -> InputColumn:
+        """The cells of catalog rows `row` (where `found`); `given` is where a cell is found and filled."""
+        safe = np.where(found, row, 0)
+        v = self.vec
+        data = v.data[safe] if v.data.size else np.zeros(len(safe), dtype=v.data.dtype)
+        filled = found & (self.filled[safe] if self.filled.size else False)
+        return InputColumn(Vec(v.kind, data, scale=v.scale, lo=v.lo, hi=v.hi, labels=v.labels), filled)
+
+
+_DAY_SPAN = 1 << 22  # more than MAX_DAY - MIN_DAY: (key, 生效) in one int64
+
+
+class CatalogJoin:
+    """查目录 as a sorted join: catalog rows sorted by (key, 生效) (engines/catalogs.py `arrays()`),
+    each lookup's key found by binary search, its date among the key's versions by a second one on
+    (key number, 生效 day) packed in one int64."""
+
+    def __init__(self, arrays: Any) -> None:
+        self.arrays = arrays
+        keys = arrays.keys
+        n = len(keys)
+        self.n = n
+        self.text = keys.dtype.kind in "US"
+        # The key number of each row (rows of one key are consecutive).
+        change = np.ones(n, dtype=bool)
+        if n > 1:
+            change[1:] = keys[1:] != keys[:-1]
+        self.key_number = np.cumsum(change) - 1
+        start = np.clip(arrays.start, MIN_DAY - 1, MAX_DAY + 1) - (MIN_DAY - 1)
+        self.packed = self.key_number * _DAY_SPAN + start
+        self.end = arrays.end
+        self.cells: dict[str, Cells] = {}
+
+    def rows(self, key: Vec, date: Vec | None) -> tuple[Any, Any]:
+        """(row, found) for each value of `key` (and `date`): the catalog row valid on the date."""
+        first, last = self._range(key)
+        has = last > first
+        if date is None:
+            return first, has
+        day = np.broadcast_to(np.asarray(date.data, dtype=np.int64), first.shape)
+        safe_first = np.where(has, first, 0)
+        number = self.key_number[safe_first] if self.n else np.zeros(first.shape, dtype=np.int64)
+        packed = number * _DAY_SPAN + (np.clip(day, MIN_DAY, MAX_DAY) - (MIN_DAY - 1))
+        row = np.searchsorted(self.packed, packed, side="right") - 1
+        found = has & (row >= first)
+        safe = np.where(found, row, 0)
+        if self.n:
+            found &= day < self.end[safe]
+        return safe, found
+
+    def _range(self, key: Vec) -> tuple[Any, Any]:
+        keys = self.arrays.keys
+        if key.kind == ENUMK:
+            if not self.text:
+                raise Unsupported("目录的键是数，查找的键是文本")
+            labels = np.array(key.labels, dtype=str) if key.labels else np.array([], dtype=str)
+            lo = np.searchsorted(keys, labels, side="left")
+            hi = np.searchsorted(keys, labels, side="right")
+            codes = np.asarray(key.data, dtype=np.int64)
+            return np.atleast_1d(lo[codes]), np.atleast_1d(hi[codes])
+        if key.kind != NUM or self.text:
+            raise Unsupported("查目录的键")
+        scale = self.arrays.key_scale
+        data = key.data
+        if key.scale < scale:
+            data = rescale(key, scale).data
+        elif key.scale > scale:
+            raise Unsupported("查目录的键的小数位多于目录")
+        data = np.atleast_1d(np.asarray(data, dtype=np.int64))
+        return np.searchsorted(keys, data, side="left"), np.searchsorted(keys, data, side="right")
+
+    def column(self, name: str) -> Cells:
+        found = self.cells.get(name)
+        if found is None:
+            found = self.cells[name] = _cells(self.arrays.columns[name])
+        return found
+
+
+def _cells(col: Any) -> Cells:
+    """A catalog ColumnArray as a Vec over the rows (文本 as codes into its distinct texts)."""
+    kind = col.kind
+    filled = ~np.asarray(col.null, dtype=bool)
+    if kind in (Kind.MONEY, Kind.RATIO, Kind.NUMBER) or kind in (Kind.YEARS, Kind.MONTHS, Kind.DAYS):
+        if col.data is None:
+            raise Unsupported("目录的数超出整数范围")
+        v = num_array(col.data, col.scale)
+    elif kind is Kind.DATE:
+        v = _date_vec(np.asarray(col.data, dtype=np.int64), None, None)
+    elif kind is Kind.BOOL:
+        v = Vec(BOOLK, np.asarray(col.data, dtype=bool))
+    elif kind is Kind.ENUM:
+        v = Vec(ENUMK, np.where(filled, col.data, 0).astype(np.int64), labels=col.labels)
+    else:
+        texts = [t if t is not None else "" for t in col.data.tolist()]
+        labels = tuple(dict.fromkeys(texts))
+        index = {t: i for i, t in enumerate(labels)}
+        v = Vec(ENUMK, np.array([index[t] for t in texts], dtype=np.int64), labels=labels or ("",))
+    return Cells(v, filled)
 
 
 class Engine:
@@ -825,6 +1109,7 @@ class Engine:
         self.instances: dict[InstanceKey, VInstance] = {}
         self.compiling: set[tuple[InstanceKey, str]] = set()
         self.unsupported: list[str] = []
+        self.joins: dict[tuple[str, str], CatalogJoin] = {}
         for interp in self.ev.instances:
             self.vinstance(interp)
         for inst in list(self.instances.values()):
@@ -900,7 +1185,11 @@ class Engine:
                 case ir.ParamDecl():
                     compute = self.param_compute(inst, decl, type_)
                 case ir.Definition():
-                    compute = self.expr(decl.expr, VEnv(inst)).fn
+                    if symbol.level == FUND:
+                        raise Unsupported("基金层的数")
+                    compute = self.expr(decl.expr, VEnv(inst, level=symbol.level, within=symbol.level)).fn
+                case ir.FieldDecl():
+                    compute = self.field_compute(inst, symbol, decl, type_)
                 case ir.Requirement():
                     compute = _all_bad(type_)
                 case ir.FunctionDecl():
@@ -908,6 +1197,8 @@ class Engine:
                 case _:
                     assert_never(decl)
             rules = self.exception_rules(inst, symbol)
+            if rules and symbol.level is not None:
+                raise Unsupported(f"{symbol.name} 的例外")
             if rules:
                 compute = self.with_exceptions(symbol, type_, compute, rules)
             return VC(compute, type_)
@@ -922,34 +1213,28 @@ class Engine:
 
         return VFigure(symbol, slot, type_, inst.interp.qualified(symbol.name), get)
 
+    def field_compute(self, inst: VInstance, symbol: Symbol, decl: ir.FieldDecl, type_: Type) -> Fn:
+        """A field of a list input's line, read from the lines' frame (a line without it takes the 默认)."""
+        default: Fn | None = None
+        if decl.default is not None:  # read at the claim (as the interpreter reads it), on each of its lines
+            at_claim = self.expr(decl.default, VEnv(inst)).fn
+
+            def default(fr: VFrame) -> Vec:
+                assert fr.parent is not None
+                return spread(at_claim(fr.parent), fr.owner)
+
+        return _column_reader(decl.name, default, type_)
+
     def input_compute(self, inst: VInstance, decl: ir.InputDecl, type_: Type) -> Fn:
         name = decl.name
+        if type_.kind is Kind.LIST:
+            return _list_reader(name)
         bound_here = inst.interp.binding(name)
         if bound_here is not None:
             assert inst.parent is not None
             return self.expr(bound_here[0].value, VEnv(inst.parent)).fn
         default = self.expr(decl.default, VEnv(inst)).fn if decl.default is not None else None
-        kind = vec_kind(type_)
-
-        def read(fr: VFrame) -> Vec:
-            column = fr.columns.get(name)
-            if column is None:
-                if default is None:
-                    return placeholder(type_, fr.n).with_masks(None, ALL)
-                return default(fr)
-            vec = column.vec
-            if vec.kind != kind:
-                return placeholder(type_, fr.n).with_masks(ALL, None)
-            given = column.given
-            if given is None:
-                return vec
-            if default is None:
-                return vec.with_masks(vec.bad, m_or(vec.miss, ~given))
-            if not given.any():
-                return default(fr)
-            return select([given], [vec], default(fr), fr.n)
-
-        return read
+        return _column_reader(name, default, type_)
 
     def param_compute(self, inst: VInstance, decl: ir.ParamDecl, type_: Type) -> Fn:
         if len(decl.versions) == 1 and decl.versions[0].start is None:
@@ -1109,6 +1394,10 @@ class Engine:
                 return self.cases(e, env)
             case ir.Table():
                 return self.table(e, env)
+            case ir.Aggregate():
+                return self.aggregate(e, env)
+            case ir.Lookup():
+                return self.catalog_lookup(e, env)
             case _:
                 assert_never(e)
 
@@ -1118,6 +1407,8 @@ class Engine:
             const = date_const(value)
         elif kind is ir.LiteralKind.BOOL:
             const = Vec(BOOLK, bool(value))
+        elif kind is ir.LiteralKind.TEXT:
+            const = Vec(ENUMK, 0, labels=(str(value),))
         else:
             const = num_const(value)
         return VC(lambda fr: const, type_)
@@ -1126,7 +1417,7 @@ class Engine:
         if e.qualifier is None and e.name in env.locals:
             index, type_ = env.locals[e.name]
             return VC(lambda fr: fr.args[index], type_)
-        found = lookup(env.inst.scope, e)
+        found = lookup(env.inst.scope, e, within=env.within)
         if found is None and e.qualifier is None and e.name == "计算日期":
             def today(fr: VFrame) -> Vec:
                 if fr.date is None:
@@ -1141,8 +1432,21 @@ class Engine:
         if found.symbol.kind is SymbolKind.FUNCTION:
             raise Unsupported(f"函数 {e.display} 未加括号")
         target = env.inst if found.via is None else self.child(env.inst, found.via)
+        level = found.symbol.level
+        if level == FUND:
+            raise Unsupported("基金层的数")
         fig = self.figure(target, found.symbol)
-        return VC(fig.get, fig.type)
+        if level == env.level:
+            return VC(fig.get, fig.type)
+        if level is None:  # a claim's figure read on each of its lines
+            get = fig.get
+
+            def on_lines(fr: VFrame) -> Vec:
+                assert fr.parent is not None
+                return spread(get(fr.parent), fr.owner)
+
+            return VC(on_lines, fig.type)
+        raise Unsupported(f"{e.display} 不在这一层")
 
     def arith(self, e: ir.Arith, env: VEnv) -> VC:
         inner = env if env.whole else attrs.evolve(env, whole=True)
@@ -1235,20 +1539,22 @@ class Engine:
             raise Unsupported(f"未知的函数 {e.function}")
         decl = found.symbol.decl
         target = env.inst if found.via is None else self.child(env.inst, found.via)
-        body = self.function_body(target, decl)
+        body = self.function_body(target, decl, env.level)
         arg_fns = [self.expr(a, env).fn for a in e.args]
         return VC(with_args(body.fn, arg_fns), body.type)
 
-    def function_body(self, inst: VInstance, decl: ir.FunctionDecl) -> VC:
-        found = inst.functions.get(decl.name)
+    def function_body(self, inst: VInstance, decl: ir.FunctionDecl, level: str | None = None) -> VC:
+        """A function's body, compiled once for each frame it runs on (claims, or a list's lines)."""
+        key = decl.name if level is None else f"{level}\0{decl.name}"
+        found = inst.functions.get(key)
         if found is not None:
             return found
         from yibaolang.checks.typecheck import function_types
 
         locals_, result_type = function_types(self.program, inst.scope, decl)
-        body = self.expr(decl.body, VEnv(inst, locals_))
+        body = self.expr(decl.body, VEnv(inst, locals_, level=level))
         compiled = VC(body.fn, result_type if result_type.kind is not Kind.ERROR else body.type)
-        inst.functions[decl.name] = compiled
+        inst.functions[key] = compiled
         return compiled
 
     def builtin(self, e: ir.Call, env: VEnv) -> VC:
@@ -1390,6 +1696,99 @@ class Engine:
 
         return VC(lookup_cell, type_)
 
+    # -------------------------------------------------------------- lines (docs/evaluation.md 明细)
+
+    def aggregate(self, e: ir.Aggregate, env: VEnv) -> VC:
+        """求和/计数/最大值/最小值 of a claim's lines: segment reductions over the lines' frame."""
+        if e.over == FUND:
+            raise Unsupported("全体的汇总")
+        if env.level is not None:
+            raise Unsupported("每行之中的汇总")
+        name = e.over
+        line_env = VEnv(env.inst, level=name, within=name)
+        item_ref = item_name(e)
+        item = self.name(item_ref, line_env) if item_ref is not None else None
+        where = self.expr(e.where, line_env).fn if e.where is not None else None
+        found = lookup(env.inst.scope, ir.Name(name, None, e.span))
+        if found is None:
+            raise Unsupported(f"列表 {name}")
+        head = self.figure(env.inst, found.symbol).get
+        kind = e.kind
+        type_ = NUMBER if kind is ir.AggregateKind.COUNT or item is None else item.type
+        item_fn = item.fn if item is not None else None
+
+        def reduce(fr: VFrame) -> Vec:
+            given = head(fr)  # the list's own masks: a claim without it misses it
+            lines = fr.lines(name)
+            if lines is None:
+                return placeholder(type_, fr.n).with_masks(given.bad, m_or(given.miss, ALL))
+            n, owner, offsets = fr.n, lines.owner, lines.offsets
+            bad: Mask = given.bad
+            miss: Mask = given.miss
+            chosen: Any = None  # None: every line; else the lines the 其中 condition selects
+            if where is not None:
+                c = where(lines)
+                bad, miss = m_or(bad, seg_any(c.bad, owner, n)), m_or(miss, seg_any(c.miss, owner, n))
+                chosen = np.broadcast_to(np.asarray(c.data, dtype=bool), (lines.n,))
+            if item_fn is None:
+                value = num_array(_segment_count(chosen, offsets), 0)
+            else:
+                x = item_fn(lines)
+                # The item is read only on the lines the condition selects.
+                bad = m_or(bad, seg_any(x.bad if chosen is None else m_and(chosen, x.bad), owner, n))
+                miss = m_or(miss, seg_any(x.miss if chosen is None else m_and(chosen, x.miss), owner, n))
+                if kind is ir.AggregateKind.SUM:
+                    value = _segment_sum(x, chosen, offsets)
+                else:
+                    value = _segment_extreme(x, chosen, offsets, kind is ir.AggregateKind.MIN)
+            return value.with_masks(m_or(value.bad, bad), m_or(value.miss, miss))
+
+        return VC(reduce, type_)
+
+    def catalog_lookup(self, e: ir.Lookup, env: VEnv) -> VC:
+        """查目录: the catalog row of each key valid on the date, as a sorted join (`CatalogJoin`)."""
+        decl = env.inst.scope.catalogs.get(e.catalog)
+        if decl is None:
+            raise Unsupported(f"目录 {e.catalog}")
+        join = self.catalog_join(env.inst, decl)
+        column = decl.column(e.column)
+        if column is None:
+            raise Unsupported(f"目录 {e.catalog} 的列 {e.column}")
+        key = self.expr(e.key, env).fn
+        date = self.expr(e.date, env).fn if e.date is not None else None
+        missing = self.expr(e.missing, env)
+        mf = missing.fn
+        type_ = missing.type
+        cells = join.column(e.column)
+
+        def find(fr: VFrame) -> Vec:
+            k = key(fr)
+            if not is_array(k.data):
+                k = Vec(k.kind, np.full(fr.n, k.data, dtype=np.int64), scale=k.scale, lo=k.lo, hi=k.hi,
+                        labels=k.labels, bad=k.bad, miss=k.miss)
+            d = date(fr) if date is not None else None
+            row, found = join.rows(k, d)
+            value = cells.take(row, found)
+            hit = value.given
+            if bool(np.all(hit)):
+                out = value.vec
+            else:  # not found, or an empty cell: the 查无 value (computed only when some row needs it)
+                out = select([hit], [value.vec], mf(fr), fr.n)
+            bad = m_or(k.bad, d.bad if d is not None else None)
+            miss = m_or(k.miss, d.miss if d is not None else None)
+            return out.with_masks(m_or(out.bad, bad), m_or(out.miss, miss))
+
+        return VC(find, type_)
+
+    def catalog_join(self, inst: VInstance, decl: ir.CatalogDecl) -> CatalogJoin:
+        key = (inst.scope.path, decl.name)
+        found = self.joins.get(key)
+        if found is None:
+            from yibaolang.engines.catalogs import catalog_for
+
+            found = self.joins[key] = CatalogJoin(catalog_for(self.program, inst.scope, decl.name).arrays())
+        return found
+
     # -------------------------------------------------------------- running a chunk
 
     def run(self, columns: Mapping[str, InputColumn], n: int, date: Vec | None,
@@ -1496,7 +1895,12 @@ def _slice_vec(v: Vec, start: int, stop: int) -> Vec:
 
 
 def _slice_column(c: InputColumn, start: int, stop: int) -> InputColumn:
-    return InputColumn(_slice_vec(c.vec, start, stop), c.given[start:stop] if c.given is not None else None)
+    lines = None
+    if c.lines is not None:
+        offsets = c.lines.offsets[start:stop + 1]
+        first, last = int(offsets[0]), int(offsets[-1])
+        lines = Lines(offsets, {name: _slice_column(f, first, last) for name, f in c.lines.fields.items()})
+    return InputColumn(_slice_vec(c.vec, start, stop), c.given[start:stop] if c.given is not None else None, lines)
 
 
 def concat(parts: Sequence[Vec], sizes: Sequence[int]) -> Vec:

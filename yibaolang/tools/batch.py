@@ -634,13 +634,16 @@ class JsonlReader(Reader):
         return value
 
     def _table(self, rows: list[dict[str, Any] | None], pa: Any) -> Any:
+        from yibaolang.tools.items import json_list_column
+
         columns: dict[str, list[Any]] = {name: [] for name in self.names}
         for row in rows:
             for name, cells in columns.items():
-                cells.append(cell_text(row.get(name)) if row is not None else None)
+                cells.append(row.get(name) if row is not None else None)
         if not columns:
             return pa.table({"": pa.nulls(len(rows))}).drop_columns([""]) if rows else pa.table({})
-        return pa.table({name: pa.array(cells, pa.string()) for name, cells in columns.items()})
+        return pa.table({name: json_list_column(cells, cell_text) if any(isinstance(c, list) for c in cells)
+                         else pa.array([cell_text(c) for c in cells], pa.string()) for name, cells in columns.items()})
 
 
 def _bounded_lines(path: str) -> Iterator[tuple[int, bytes | None]]:
@@ -1048,6 +1051,7 @@ class Runner:
         import pyarrow as pa
 
         from yibaolang.engines.vector import date_const, m_or, select
+        from yibaolang.ir.types import Kind
         from yibaolang.tools.accounting import coded
         from yibaolang.tools.columns import convert
 
@@ -1057,6 +1061,10 @@ class Runner:
         for name in self.needed:
             if fixed is not None and name in fixed:
                 converted[name] = fixed[name]
+            elif name in names and self.inputs[name].type.kind is Kind.LIST:
+                from yibaolang.tools.items import convert_input
+
+                converted[name] = convert_input(self, table, name)  # 明细 (docs/batch.md §7)
             elif name in names:
                 column, too_long = _drop_long_cells(table[name])
                 bad_text: list[int] = []
@@ -1198,6 +1206,8 @@ class Runner:
                 continue
             if row in conv.exact:
                 values[name] = conv.exact[row]
+            elif conv.column.lines is not None:
+                values[name] = conv.value_of(row)  # a claim's lines (tools/items.py)
             else:
                 values[name] = python_value(conv.column.vec, self.inputs[name].type, row)
         if given_values:
@@ -1319,11 +1329,13 @@ def _date_info(program: Any) -> Any:
 def _case_inputs(evaluator: Any) -> list[str]:
     """Inputs some instance reads from the case (not bound by 代入), in declaration order."""
     from yibaolang.checks.resolve import SymbolKind
+    from yibaolang.semantics.levels import FUND, level_of
 
     names: list[str] = []
     for inst in evaluator.instances:
         for symbol in inst.scope.own.values():
-            if symbol.kind is SymbolKind.INPUT and symbol.name not in inst.bindings and symbol.name not in names:
+            if symbol.kind is SymbolKind.INPUT and symbol.name not in inst.bindings and symbol.name not in names \
+                    and level_of(symbol.name) != FUND:  # a fund input is given once per run (--fund), not per row
                 names.append(symbol.name)
     return names
 
@@ -1787,6 +1799,8 @@ class Options:
     fund: tuple[str, ...] = ()  # docs/batch.md 基金层: --fund FILE.yaml / --fund 名称=值 (tools/fund_run.py)
     summary: str | None = None  # --summary FILE.json: the JSON summary, written to a file
     fund_inputs: dict[str, Any] = attrs.Factory(dict)  # --fund, read once the policy is compiled
+    items: tuple[str, ...] = ()  # docs/batch.md §7: --items 明细=LINES (tools/items.py)
+    key: str | None = None  # --key 单据号: the column joining claims and lines
 
 
 def run_command(options: Options, executor: Callable[[Any, Options], Summary] | None = None) -> int:
@@ -1936,6 +1950,9 @@ def _execute(program: Any, options: Options, progress: Any, narrow: bool) -> Sum
                     claim_date=options.claim_date, extras=extras)
     reader = open_reader(options.cases, options.chunk_size, query=options.query, encoding=options.encoding,
                          money=_money_inputs(runner), out=options.out)
+    from yibaolang.tools import items
+
+    reader = items.attach(reader, runner, options.items, options.key, options.chunk_size)  # --items (docs/batch.md §7)
     if narrow:  # the notes once, not again when the file is written a second time
         _note_columns(runner, reader, options, {a.input for a in accs})
     if narrow and runner.engine is not None and runner.engine.unsupported:
@@ -1990,6 +2007,8 @@ def _execute(program: Any, options: Options, progress: Any, narrow: bool) -> Sum
         writer.abort()
         raise
     summary.vector_rows = runner.rows - runner.fallback_rows
+    if narrow:
+        _echo_notes(items.finish(reader))  # lines whose key is no claim's (docs/batch.md §7)
     if fund is not None:
         summary.fund = fund.finish()
     elif options.person is not None:
@@ -2129,11 +2148,18 @@ def _note_columns(runner: Runner, reader: Reader, options: Options, computed: se
                and runner.inputs[n].decl.default is None]
     if lacking:
         click.echo(f"提示：案例文件中没有这些输入的列：{'、'.join(lacking)}（需要它们的数额会报“缺少输入”）", err=True)
-    known = set(runner.needed) | {DATE_COLUMN, options.person, options.claim_date, options.family}
+    known = set(runner.needed) | {DATE_COLUMN, options.person, options.claim_date, options.family, options.key}
     extra = [n for n in names if n not in known]
     if extra:
         shown = "、".join(extra[:8]) + (f" 等 {len(extra)} 列" if len(extra) > 8 else "")
         click.echo(f"提示：这些列不是政策的输入，不参与计算：{shown}", err=True)
+
+
+def _echo_notes(notes: Sequence[str]) -> None:
+    import click
+
+    for note in notes:
+        click.echo(f"提示：{note}", err=True)
 
 
 def _input_names(reader: Reader) -> list[str]:
@@ -2150,6 +2176,8 @@ def _result_table(out: ChunkOut, table: Any, runner: Runner, options: Options, s
     if options.keep_inputs:
         taken = set(names)
         for name, column in zip(table.column_names, table.columns, strict=True):
+            if name.startswith("\x00") or pa.types.is_large_list(column.type) or pa.types.is_list(column.type):
+                continue  # lines are not kept as an input column (docs/batch.md §7)
             shown = f"{INPUT_PREFIX}{name}" if name in taken else name
             names.append(shown)
             arrays.append(_binary_text(column) if pa.types.is_binary(column.type) else column)

@@ -492,11 +492,15 @@ def source_options(func: F) -> F:
               help="批量计算：" + MAX_ERROR_RATE_HELP)
 @click.option("--summary", "summary_file", type=click.Path(dir_okay=False), default=None,
               help="批量计算：把汇总（出错的原因、各输出算出的行数、基金层）写成 JSON 文件")
+@click.option("--items", "items", multiple=True, metavar="列表名=明细表",
+              help="批量计算：列表输入的明细表（Parquet、CSV、JSON Lines），按 --key 与案例连接（docs/batch.md §7）")
+@click.option("--key", "key", default=None, metavar="列名", help="--items：结算单与明细表共有的键列（如 单据号）")
 @guarded
 def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any, fund: tuple[str, ...], fmt: str,
         cases_path: str | None, out_file: str | None, query: str | None, encoding: str | None, replace: bool,
         bom: bool, keep_inputs: bool, person: str | None, claim_date: str | None, family: str | None, engine: str,
-        chunk_size: int, scheduler: str | None, max_error_rate: Any, summary_file: str | None) -> None:
+        chunk_size: int, scheduler: str | None, max_error_rate: Any, summary_file: str | None,
+        items: tuple[str, ...] = (), key: str | None = None) -> None:
     """计算一个案例；或用 --cases 批量计算一个文件中的所有案例。
 
     \b
@@ -517,10 +521,12 @@ def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any,
         sys.exit(run_command(Options(policy, cases_path, out_file, outputs, date, keep_inputs, person, claim_date,
                                      engine, chunk_size, scheduler, query=query, encoding=encoding,
                                      replace=replace, bom=bom, max_error_rate=max_error_rate, report=fmt,
-                                     family=family, fund=fund, summary=summary_file),
+                                     family=family, fund=fund, summary=summary_file, items=items, key=key),
                              executor))
     if summary_file is not None:
         raise click.UsageError("--summary 只用于批量计算（--cases）")
+    if items or key is not None:
+        raise click.UsageError("--items 与 --key 只用于批量计算（--cases）：单个案例的明细写在案例文件里")
 
     from yibaolang.engines.evaluate import evaluate
     from yibaolang.semantics.values import display

@@ -87,7 +87,7 @@ def kind_of(type_: Type) -> str:
         return DATEK
     if type_.kind is Kind.BOOL:
         return BOOLK
-    if type_.kind is Kind.ENUM:
+    if type_.kind is Kind.ENUM or type_.kind is Kind.TEXT:  # 文本: codes into the distinct texts
         return ENUMK
     return NUM
 
@@ -163,6 +163,8 @@ def convert(array: pa.Array | pa.ChunkedArray, info: InputInfo, program: Any,
     n = len(array)
     type_ = info.type
     t = array.type
+    if type_.kind is Kind.TEXT:
+        return _from_texts(array, info)
     if pa.types.is_dictionary(t):
         value_type = t.value_type
         if pa.types.is_string(value_type) or pa.types.is_large_string(value_type):
@@ -195,6 +197,33 @@ def convert(array: pa.Array | pa.ChunkedArray, info: InputInfo, program: Any,
     if bounds is not None:
         _check_range(out, info, bounds)
     return _money_scale(out, type_)
+
+
+def _from_texts(array: pa.Array, info: InputInfo) -> Converted:
+    """文本 cells as they are, stripped (docs/itemized.md §1): codes into the chunk's distinct texts.
+
+    Integer cells (a code column stored as numbers) are their decimal digits; an empty cell is not given.
+    """
+    n = len(array)
+    t = array.type
+    if pa.types.is_dictionary(t):
+        array = array.cast(t.value_type)
+        t = array.type
+    if pa.types.is_null(t):
+        return Converted(InputColumn(Vec(ENUMK, np.zeros(n, dtype=np.int64), labels=("",)), np.zeros(n, dtype=bool)))
+    if pa.types.is_integer(t):
+        array = pc.cast(array, pa.string())
+    elif not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)):
+        problems = {i: _problem_text(info.name, Problem("YB403", f"应为 文本，这一列的类型是 {t}", "编码请存为文本"))
+                    for i in np.nonzero(np.asarray(array.is_valid()))[0].tolist()}
+        return Converted(InputColumn(Vec(ENUMK, np.zeros(n, dtype=np.int64), labels=("",)),
+                                     np.zeros(n, dtype=bool)), problems)
+    stripped, given = _given_text(array)
+    encoded = pc.dictionary_encode(stripped)
+    labels = tuple(encoded.dictionary.to_pylist()) or ("",)
+    codes = np.asarray(encoded.indices.fill_null(0), dtype=np.int64)
+    vec = Vec(ENUMK, np.where(given, codes, 0) if not given.all() else codes, labels=labels)
+    return Converted(InputColumn(vec, None if given.all() else given))
 
 
 def _money_scale(out: Converted, type_: Type) -> Converted:
