@@ -39,11 +39,12 @@ from yibaolang import ir
 from yibaolang.checks.resolve import ModuleScope, Program, Symbol, SymbolKind, lookup
 from yibaolang.engines.outcome import CaseInput
 from yibaolang.ir.types import DURATIONS, MONEY, RATIO, Kind, Type
-from yibaolang.ir.walk import walk
+from yibaolang.ir.walk import children
 from yibaolang.semantics import bands
 from yibaolang.semantics.builtins import BUILTINS
 from yibaolang.semantics.calls import with_args
 from yibaolang.semantics.instances import Instance, InstanceKey
+from yibaolang.semantics.levels import FUND, level_of, scoped_names
 from yibaolang.semantics.values import CONTEXT, ZERO, display, plain
 
 DEFAULT_POINTS = 200
@@ -183,15 +184,25 @@ class Cone:
         qualifier, _, rest = name.rpartition(".")
         self.expr(ir.Name(rest, qualifier or None, ir.NO_SPAN), self.root(), None)
 
-    def expr(self, expr: ir.Expr, where: Where, owner: Symbol | None) -> None:
-        """Visit an expression: its names (through definitions, 代入, 例外, functions) and its switches."""
-        if ("expr", id(expr), where.key) in self.seen:
+    def expr(self, expr: ir.Expr, where: Where, owner: Symbol | None, within: str | None = None) -> None:
+        """Visit an expression: its names (through definitions, 代入, 例外, functions) and its switches.
+
+        `within` is the level the expression is read at (semantics/levels.py).  Names are
+        resolved at their level (`scoped_names`); the switches of a line figure or inside
+        an aggregation are not kinks of the claim (the probe evaluates a switch on the
+        case, and a line's value is one of many), so only claim-level switches are kept.
+        """
+        if ("expr", id(expr), where.key, within) in self.seen:
             return
-        self.seen.add(("expr", id(expr), where.key))
-        for node in walk(expr):
+        self.seen.add(("expr", id(expr), where.key, within))
+        for name, level in scoped_names(expr, within):
+            self.name(name, where, owner, level)
+        if within is not None:
+            return
+        for node in _claim_nodes(expr):
             match node:
-                case ir.Name():
-                    self.name(node, where, owner)
+                case ir.Aggregate(over=over) if over in where.inst.scope.lists:
+                    self.inputs.add(over)  # 计数(明细) reads the list itself
                 case ir.Banded(subject=subject):
                     for edge in bands.edges(node):
                         for edge_expr in (edge.lower, edge.upper):
@@ -256,16 +267,18 @@ class Cone:
         # A function without a clause of its own states what the figure calling it cites.
         self.expr(decl.body, body_where, found.symbol if found.symbol.clause or owner is None else owner)
 
-    def name(self, name: ir.Name, where: Where, owner: Symbol | None) -> None:
+    def name(self, name: ir.Name, where: Where, owner: Symbol | None, within: str | None = None) -> None:
         if where.function is not None:
             for param, (arg, arg_where) in zip(where.function.params, where.args, strict=False):
                 if name.qualifier is None and param.name == name.name:
                     self.expr(arg, arg_where, owner)
             return
-        found = lookup(where.inst.scope, name)
+        found = lookup(where.inst.scope, name, within)
         if found is None:
             return
         symbol = found.symbol
+        if symbol.level in where.inst.scope.lists:
+            self.inputs.add(symbol.level)  # a line figure is read from its list input
         inst = self.tree.via(where.inst, found.via)
         if ("symbol", symbol.key, inst.key) in self.seen:
             return
@@ -282,18 +295,35 @@ class Cone:
                 if decl.default is not None:
                     self.expr(decl.default, here, symbol)
             return
+        if isinstance(decl, ir.FieldDecl):
+            if decl.default is not None:
+                self.expr(decl.default, here, symbol, symbol.level)
+            return
         if isinstance(decl, ir.Definition):
-            self.expr(decl.expr, here, symbol)
+            self.expr(decl.expr, here, symbol, decl.scope)
         elif isinstance(decl, ir.ParamDecl):
             for version in decl.versions:
                 self.expr(version.value, here, symbol)
         for rule_scope, rule in self.program.exceptions.get(symbol.key, []):
             read = Where(inst.enclosing(rule_scope) or self.tree.of_scope(rule_scope))
             clause = rule_scope.module.clause(rule.clause)
-            self.switches.append(Switch(rule.condition, None, read, clause.raw_id if clause else None, symbol.name,
-                                        condition=True))
-            self.expr(rule.condition, read, symbol)
-            self.expr(rule.value, read, symbol)
+            if symbol.level is None:  # an 例外 of a line figure switches per line, not on the claim
+                self.switches.append(Switch(rule.condition, None, read, clause.raw_id if clause else None, symbol.name,
+                                            condition=True))
+            self.expr(rule.condition, read, symbol, symbol.level)
+            self.expr(rule.value, read, symbol, symbol.level)
+
+
+def _claim_nodes(expr: ir.Expr) -> Iterator[ir.Expr]:
+    """The nodes of `expr` read on the claim: like `walk`, without the 其中 filter of an
+    aggregation (read on each line, semantics/levels.inner_level)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, ir.Aggregate):
+            continue
+        stack.extend(reversed(tuple(children(node))))
 
 
 def dependencies(program: Program, output: str) -> Cone:
@@ -447,6 +477,13 @@ def figure_function(program: Program, input_name: str, low: Any, high: Any, valu
 
     info = declared_inputs(program)[input_name]
     x_type = info.type
+    # A chart is one case as one input varies (docs/itemized.md): a fund input is given once per run,
+    # and a fund figure sums every case of a run, so neither is a function of one case's input.
+    if level_of(input_name) == FUND:
+        raise FunctionError(f"{input_name} 是基金层的输入，每次运行给一次，不能按单个案例变化画图")
+    for name in outputs:
+        if level_of(name) == FUND:
+            raise FunctionError(f"{name} 是基金层的数，汇总本次运行的全部案例，不能按单个案例的输入画图")
     evaluator = Cone(program).evaluator
     notes: list[str] = []
     cones: dict[str, Cone] = {}
@@ -572,8 +609,8 @@ def band_charts(program: Program, values: dict[str, Any], date: dt.date | None) 
     inputs = declared_inputs(program)
     for symbol in program.root.own.values():
         decl = symbol.decl
-        if not isinstance(decl, ir.Definition):
-            continue
+        if not isinstance(decl, ir.Definition) or symbol.level is not None:
+            continue  # a line or fund figure is not one function of the case's input (docs/itemized.md)
         banded = decl.expr
         while isinstance(banded, ir.Bounded):  # 分段累进 … then 封顶 on the next line (docs/language.md)
             banded = banded.value

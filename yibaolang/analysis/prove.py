@@ -44,10 +44,12 @@ from yibaolang.semantics import bands
 from yibaolang.semantics import exceptions as exception_rules
 from yibaolang.semantics.builtins import implementation, implements, is_builtin
 from yibaolang.semantics.instances import InstanceKey
+from yibaolang.semantics.levels import FUND, is_fund_level
 from yibaolang.semantics.limits import PROVE_TERMS
 
 TIMEOUT_MS = 5000
 EXACT = "舍入按精确计算"
+FUND_REASON = "基金层的断言汇总本次运行的全部案例"
 _SCALE = {Kind.MONEY: 100, Kind.RATIO: 10000, Kind.NUMBER: 100}
 
 
@@ -290,6 +292,13 @@ class Translator:
                                 result = z3.If(z3.And(k1 == e1.index(row.key), k2 == e2.index(column)),
                                                self.expr(cell, where), result)
                     return result
+                case ir.Aggregate(kind=kind, over=over):
+                    # Lines of a bill and the claims of a run are not z3 variables (docs/itemized.md).
+                    if over == FUND:
+                        raise Unsupported(f"基金层的汇总 {kind.value}({FUND}…)")
+                    raise Unsupported(f"汇总明细行 {kind.value}({over}…)")
+                case ir.Lookup(catalog=catalog):
+                    raise Unsupported(f"查目录 {catalog}（目录的数据不在证明之内）")
             raise Unsupported(f"不支持的写法 {type(e).__name__}")
         finally:
             self.depth -= 1
@@ -359,6 +368,10 @@ class Translator:
         inner = enter(self.program, where, found)
         symbol = found.symbol
         decl = symbol.decl
+        if symbol.level == FUND:
+            raise Unsupported(f"基金层的数“{symbol.name}”（每次运行算一次）")
+        if symbol.level is not None:
+            raise Unsupported(f"明细每行的数“{symbol.name}”")
         if isinstance(decl, ir.InputDecl):
             bound = bound_input(inner, symbol.name)
             if bound is not None:
@@ -428,8 +441,15 @@ def prove(program: Program) -> list[Diagnostic]:
         return out
 
     for assertion in ctx.module.assertions:
-        if assertion not in guards:
-            found.extend(_assertion(z3, program, searched, variables, base, where, assertion))
+        if assertion in guards:
+            continue
+        if is_fund_level(assertion.condition):
+            # Checked once per batch run over every claim (docs/itemized.md §4): not a property of one case.
+            what = f"断言“{assertion.message or _text(program, assertion.condition)}”"
+            found.append(info("YB592", assertion.span, f"无法证明：{what}——{FUND_REASON}（不在分段线性片段内）",
+                              "基金层的断言在批量运行中检查一次，结果写在汇总里", clause=assertion.clause))
+            continue
+        found.extend(_assertion(z3, program, searched, variables, base, where, assertion))
     for pay in payments(ctx, searched):
         ref = ir.Name(pay.name.split(".")[-1], pay.name.split(".")[0] if "." in pay.name else None, pay.span)
         basis = " + ".join(pay.expenses)

@@ -49,6 +49,7 @@ from yibaolang.ir.walk import children, walk
 from yibaolang.semantics import bands as band_rules
 from yibaolang.semantics.builtins import BUILTINS, is_builtin
 from yibaolang.semantics.instances import Instance, InstanceKey, Instances
+from yibaolang.semantics.levels import FUND, level_of, scoped_names
 from yibaolang.semantics.limits import MAX_MAGNITUDE, SEARCH_FORMS, SEARCH_STEPS
 from yibaolang.semantics.ops import PythonLogic
 
@@ -139,57 +140,70 @@ def in_function(program: Program, where: Where, found: Any, call: ir.Call) -> Wh
 
 def depends_on(program: Program, roots: Iterable[tuple[ir.Expr, Where]]) -> set[str]:
     """The case inputs the expressions read, through definitions, parameters, exceptions,
-    functions, defaults and imports' 代入."""
+    functions, defaults and imports' 代入.
+
+    Names are resolved at the level they are read at (semantics/levels.scoped_names): a
+    per-line definition reads its list's fields, and an aggregation over a list reads that
+    list input (its name is among the result, as is a 全体. input's "全体.名称").
+    """
     inputs: set[str] = set()
     seen: set[tuple[tuple[str, str], InstanceKey]] = set()
-    stack: list[tuple[ir.Expr, Where]] = list(roots)
+    stack: list[tuple[ir.Expr, Where, str | None]] = [(e, w, None) for e, w in roots]
     while stack:
-        expr, where = stack.pop()
-        for node in walk(expr):
-            if isinstance(node, ir.Name):
-                if node.qualifier is None and node.name in where.params:
-                    stack.append(where.params[node.name])
-                    continue
-                found = lookup(where.scope, node)
-                if found is None:
-                    continue
-                inner = enter(program, where, found)
-                symbol = found.symbol
-                key = (symbol.key, inner.key)
-                if key in seen:
-                    continue
-                seen.add(key)
-                decl = symbol.decl
-                if isinstance(decl, ir.InputDecl):
-                    bound = bound_input(inner, symbol.name)
-                    if bound is not None:
-                        stack.append(bound)
-                    else:
-                        inputs.add(symbol.name)
-                        if decl.default is not None:
-                            stack.append((decl.default, inner))
-                elif isinstance(decl, ir.Definition):
-                    stack.append((decl.expr, inner))
-                elif isinstance(decl, ir.ParamDecl):
-                    stack.extend((v.value, inner) for v in decl.versions)
-                for rule_scope, rule in program.exceptions.get(symbol.key, []):
-                    read = rule_where(program, inner, rule_scope)
-                    stack.append((rule.condition, read))
-                    stack.append((rule.value, read))
-            elif isinstance(node, ir.Call):
-                found = lookup(where.scope, node.callee)
-                if found is None or found.symbol.kind is not SymbolKind.FUNCTION:
-                    continue
-                decl = found.symbol.decl
-                assert isinstance(decl, ir.FunctionDecl)
-                inside = in_function(program, where, found, node)
-                # The arguments were walked here already and a body reads only its parameters
-                # (YB322), so one walk of each body is enough (else f(x) + f(x) nested 30 deep is 2³⁰).
-                body_key = (found.symbol.key, inside.key)
-                if body_key in seen:
-                    continue
-                seen.add(body_key)
-                stack.append((decl.body, inside))
+        expr, where, within = stack.pop()
+        for node, level in scoped_names(expr, within):
+            if node.qualifier is None and node.name in where.params:
+                stack.append((*where.params[node.name], None))
+                continue
+            found = lookup(where.scope, node, level)
+            if found is None:
+                continue
+            inner = enter(program, where, found)
+            symbol = found.symbol
+            key = (symbol.key, inner.key)
+            if key in seen:
+                continue
+            seen.add(key)
+            decl = symbol.decl
+            if symbol.level in where.scope.lists:
+                inputs.add(symbol.level)  # a line figure is read from its list input
+            if isinstance(decl, ir.FieldDecl):
+                if decl.default is not None:
+                    stack.append((decl.default, inner, symbol.level))
+            elif isinstance(decl, ir.InputDecl):
+                bound = bound_input(inner, symbol.name)
+                if bound is not None:
+                    stack.append((*bound, None))
+                else:
+                    inputs.add(symbol.name)
+                    if decl.default is not None:
+                        stack.append((decl.default, inner, None))
+            elif isinstance(decl, ir.Definition):
+                stack.append((decl.expr, inner, decl.scope))
+            elif isinstance(decl, ir.ParamDecl):
+                stack.extend((v.value, inner, None) for v in decl.versions)
+            for rule_scope, rule in program.exceptions.get(symbol.key, []):
+                read = rule_where(program, inner, rule_scope)
+                stack.append((rule.condition, read, symbol.level))
+                stack.append((rule.value, read, symbol.level))
+        for sub in walk(expr):
+            if isinstance(sub, ir.Aggregate) and sub.over in where.scope.lists:
+                inputs.add(sub.over)  # 计数(明细) reads the list itself
+            if not isinstance(sub, ir.Call):
+                continue
+            found = lookup(where.scope, sub.callee)
+            if found is None or found.symbol.kind is not SymbolKind.FUNCTION:
+                continue
+            decl = found.symbol.decl
+            assert isinstance(decl, ir.FunctionDecl)
+            inside = in_function(program, where, found, sub)
+            # The arguments were walked here already and a body reads only its parameters
+            # (YB322), so one walk of each body is enough (else f(x) + f(x) nested 30 deep is 2³⁰).
+            body_key = (found.symbol.key, inside.key)
+            if body_key in seen:
+                continue
+            seen.add(body_key)
+            stack.append((decl.body, inside, None))
     return inputs
 
 
@@ -577,7 +591,7 @@ class Space:
         self.critical = CriticalPoints(program).run()
         self.inputs: dict[str, InputSpace] = {}
         for name, info in self.infos.items():
-            space = self._space(info)
+            space = self._space(info) if level_of(name) != FUND else None
             if space is not None:
                 self.inputs[name] = space
         self.dates = self._dates()
@@ -687,8 +701,30 @@ class Space:
             rows = _pairwise(axes)
         return [({n: row[i] for i, n in enumerate(discrete)}, row[-1]) for row in rows]
 
+    def outside(self, relevant: Iterable[str]) -> str | None:
+        """Why the search builds no case for these inputs, or None (docs/itemized.md).
+
+        A searched case is one claim with a value for each input: the search builds no
+        lines of a 列表 input, no 文本 codes (catalog keys), and no 全体. input (given
+        once per run).  `lines` and `points` are empty then: no finding, never a guess.
+        """
+        for name in sorted(relevant):
+            info = self.infos.get(name)
+            if info is None:
+                continue
+            if level_of(name) == FUND:
+                return f"读到基金层的输入 {name}：基金层的数每次运行算一次，搜索只构造单个案例"
+            if info.type.kind is Kind.LIST:
+                return f"读到列表输入 {name}：搜索不构造明细行"
+            if name not in self.inputs:
+                return f"读到输入 {name}（{info.type.name}）：搜索没有它的候选值"
+        return None
+
     def lines(self, relevant: Iterable[str]) -> list[Line]:
         """For each relevant numeric input, its candidates swept against every background."""
+        relevant = set(relevant)
+        if self.outside(relevant) is not None:
+            return []
         key = frozenset(n for n in relevant if n in self.inputs)
         if key in self._lines:
             return self._lines[key]
@@ -723,6 +759,9 @@ class Space:
 
     def points(self, relevant: Iterable[str]) -> list[SearchCase]:
         """Seeded random cases over the relevant inputs (`search-points` of them)."""
+        relevant = set(relevant)
+        if self.outside(relevant) is not None:
+            return []
         key = frozenset(n for n in relevant if n in self.inputs)
         if key in self._points:
             return self._points[key]

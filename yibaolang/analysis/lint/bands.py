@@ -37,6 +37,10 @@ def _inverted_on_a_case(ctx: LintContext, banded: ir.Banded, definition: ir.Defi
     """YB507: bounds read from the case invert on a case the search finds (the evaluation fails with YB422)."""
     from yibaolang.analysis import search
 
+    if definition.scope is not None:
+        # A line figure's bands invert per line and a fund figure's once per run: the search builds
+        # one claim without lines (search.Space.outside), so neither is searched.
+        return
     space = search.space(ctx.program, ctx.config)
     name = ir.Name(definition.name, None, definition.span)
     relevant = search.depends_on(ctx.program, [(name, search.at_root(ctx.program))])

@@ -105,6 +105,8 @@ def _check_basis(ctx: LintContext, basis: ir.Basis, cited: Program) -> Iterator[
 
 def _cases(ctx: LintContext, space: Space, relevant: set[str]) -> Iterator[SearchCase]:
     """Every combination of the discrete inputs (and 计算日期), then the searched points."""
+    if space.outside(relevant) is not None:
+        return  # the search builds no case of these inputs (a list's lines, a 全体. input)
     discrete = [n for n in space.inputs if n in relevant and space.inputs[n].discrete]
     axes = [*(space.inputs[n].candidates for n in discrete), space.dates]
     base = space.typical_values()

@@ -8,11 +8,12 @@ from decimal import Decimal
 from typing import Any
 
 from yibaolang import ir
-from yibaolang.analysis.lint.context import LintContext
-from yibaolang.checks.resolve import SymbolKind
+from yibaolang.analysis.lint.context import LintContext, walk_at
+from yibaolang.checks.resolve import Symbol, SymbolKind
 from yibaolang.diagnostics import Diagnostic, Severity, warning
 from yibaolang.ir.printer import expr_text
-from yibaolang.ir.walk import names, walk
+from yibaolang.ir.walk import walk
+from yibaolang.semantics.levels import FUND, is_fund_level, scoped_names
 
 
 def check(ctx: LintContext) -> Iterator[Diagnostic]:
@@ -22,46 +23,64 @@ def check(ctx: LintContext) -> Iterator[Diagnostic]:
 
 
 def used_names(ctx: LintContext) -> set[str]:
-    """Own symbols reachable from what the policy reports or checks."""
+    """Own symbols reachable from what the policy reports or checks (symbol names: a line
+    figure is "明细.明细金额", a fund figure "全体.参保人数"; semantics/levels.py).
+
+    Names are resolved at the level they are read at (`scoped_names`): in 求和(明细.x 其中 …)
+    the item and the filter are read on each line, and reading a line figure uses its list.
+    """
     module = ctx.module
-    roots: list[ir.Expr] = [*module.outputs]
-    roots += [a.condition for a in module.assertions]
-    roots += [c.condition for c in module.constraints]
-    roots += [b.value for imp in module.imports for b in imp.bindings]
+    roots: list[tuple[ir.Expr, str | None]] = [(name, None) for name in module.outputs]
+    roots += [(a.condition, FUND if is_fund_level(a.condition) else None) for a in module.assertions]
+    roots += [(c.condition, FUND if is_fund_level(c.condition) else None) for c in module.constraints]
+    roots += [(b.value, None) for imp in module.imports for b in imp.bindings]
     for example in module.examples:
-        roots += [line.name for line in example.expectations]
+        roots += [(line.name, None) for line in example.expectations]
     used: set[str] = {r.name for r in module.requirements}
     stack = list(roots)
     exceptions_by_target: dict[str, list[ir.ExceptionRule]] = {}
     for rule in module.exceptions:
-        exceptions_by_target.setdefault(rule.target.name, []).append(rule)
+        target = ctx.symbol(rule.target)
+        exceptions_by_target.setdefault(target.name if target else rule.target.name, []).append(rule)
+
+    def use(symbol: Symbol) -> None:
+        if symbol.name in used or ctx.scope.own.get(symbol.name) is not symbol:
+            return
+        used.add(symbol.name)
+        level = symbol.level
+        if level in ctx.scope.lists:
+            use_list(level)
+        decl = symbol.decl
+        if isinstance(decl, ir.Definition):
+            stack.append((decl.expr, decl.scope))
+        elif isinstance(decl, ir.ParamDecl):
+            stack.extend((v.value, None) for v in decl.versions)
+        elif isinstance(decl, ir.FunctionDecl):
+            stack.append((decl.body, None))
+        elif isinstance(decl, (ir.InputDecl, ir.FieldDecl)):
+            stack.extend((e, level) for e in (decl.range_low, decl.range_high, decl.default) if e is not None)
+            if isinstance(decl, ir.InputDecl) and decl.accumulates is not None:
+                stack.append((decl.accumulates, None))
+        for rule in exceptions_by_target.get(symbol.name, []):
+            stack.extend(((rule.condition, level), (rule.value, level)))
+
+    def use_list(list_name: str) -> None:
+        symbol = ctx.scope.own.get(list_name)
+        if symbol is not None:
+            use(symbol)
+
     while stack:
-        expr = stack.pop()
+        expr, within = stack.pop()
+        for name, symbol in ctx.reads(expr, within):
+            if symbol is not None and name.qualifier not in ctx.scope.aliases:
+                use(symbol)
         for node in walk(expr):
-            name: str | None = None
-            if isinstance(node, ir.Name) and node.qualifier is None:
-                name = node.name
-            elif isinstance(node, ir.Call) and node.qualifier is None:
-                name = node.function
-            if name is None or name in used:
-                continue
-            symbol = ctx.scope.own.get(name)
-            if symbol is None:
-                continue
-            used.add(name)
-            decl = symbol.decl
-            if isinstance(decl, ir.Definition):
-                stack.append(decl.expr)
-            elif isinstance(decl, ir.ParamDecl):
-                stack.extend(v.value for v in decl.versions)
-            elif isinstance(decl, ir.FunctionDecl):
-                stack.append(decl.body)
-            elif isinstance(decl, ir.InputDecl):
-                stack.extend(e for e in (decl.default, decl.range_low, decl.range_high) if e is not None)
-                if decl.accumulates is not None:
-                    stack.append(decl.accumulates)
-            for rule in exceptions_by_target.get(name, []):
-                stack.extend((rule.condition, rule.value))
+            if isinstance(node, ir.Call) and node.qualifier is None:
+                function = ctx.scope.own.get(node.function)
+                if function is not None:
+                    use(function)
+            elif isinstance(node, ir.Aggregate) and node.over in ctx.scope.lists:
+                use_list(node.over)  # 计数(明细) reads the list itself
     return used
 
 
@@ -113,34 +132,35 @@ def _duplicates(ctx: LintContext) -> Iterator[Diagnostic]:
 def _constant_conditions(ctx: LintContext) -> Iterator[Diagnostic]:
     # An exception's own condition is judged by YB541 below, not twice.
     exception_conditions = {id(rule.condition) for rule in ctx.module.exceptions}
-    for expr, clause, _ in ctx.declarations():
+    for expr, clause, _, within in ctx.leveled_declarations():
         if id(expr) in exception_conditions:
             continue
-        for node in walk(expr):
+        for node, level in walk_at(expr, within):
             conditions: list[ir.Expr] = []
             if isinstance(node, ir.If):
                 conditions = [b.condition for b in node.branches]
             elif isinstance(node, ir.Logic):
                 conditions = [node]
             for condition in conditions:
-                verdict = _always(ctx, condition)
+                verdict = _always(ctx, condition, level)
                 if verdict is not None:
                     word = "总是成立" if verdict else "永远不成立"
                     yield warning("YB534", condition.span, f"条件“{expr_text(condition)}”{word}",
                                   "检查比较的数额与方向（超过/不满、以上/以下）", clause=clause)
     for rule in ctx.module.exceptions:
-        verdict = _always(ctx, rule.condition)
+        target = ctx.symbol(rule.target)
+        verdict = _always(ctx, rule.condition, target.level if target is not None else None)
         if verdict is False:
             yield warning("YB541", rule.condition.span, f"例外的条件“{expr_text(rule.condition)}”永远不成立",
                           "这条例外永远不会生效", clause=rule.clause)
 
 
-def _always(ctx: LintContext, condition: ir.Expr) -> bool | None:
-    """True/False when the condition cannot depend on the case, else None."""
-    if not any(True for _ in names(condition)):
-        return None if isinstance(condition, ir.Literal) else _fold(ctx, condition)
+def _always(ctx: LintContext, condition: ir.Expr, within: str | None = None) -> bool | None:
+    """True/False when the condition cannot depend on the case, else None (`within`: its level)."""
+    if not scoped_names(condition) and not any(isinstance(n, (ir.Aggregate, ir.Lookup)) for n in walk(condition)):
+        return None if isinstance(condition, ir.Literal) else _fold(ctx, condition, within)
     if isinstance(condition, ir.Logic) and condition.op is ir.LogicOp.AND:
-        bounds = _intervals(ctx, condition)
+        bounds = _intervals(ctx, condition, within)
         if bounds is not None:
             for lo, lo_in, hi, hi_in in bounds.values():
                 if lo is not None and hi is not None and (lo > hi or (lo == hi and not (lo_in and hi_in))):
@@ -148,9 +168,9 @@ def _always(ctx: LintContext, condition: ir.Expr) -> bool | None:
     return None
 
 
-def _fold(ctx: LintContext, condition: ir.Expr) -> bool | None:
+def _fold(ctx: LintContext, condition: ir.Expr, within: str | None = None) -> bool | None:
     if isinstance(condition, ir.Compare):
-        a, b = ctx.const(condition.left), ctx.const(condition.right)
+        a, b = ctx.const(condition.left, within=within), ctx.const(condition.right, within=within)
         if a is None or b is None or (type(a) is not type(b) and not all(isinstance(x, (Decimal, int)) for x in (a, b))):
             return None
         ops = {ir.CompareOp.GT: a > b, ir.CompareOp.GE: a >= b, ir.CompareOp.LT: a < b, ir.CompareOp.LE: a <= b,
@@ -159,7 +179,8 @@ def _fold(ctx: LintContext, condition: ir.Expr) -> bool | None:
     return None
 
 
-def _intervals(ctx: LintContext, condition: ir.Expr) -> dict[str, tuple[Any, bool, Any, bool]] | None:
+def _intervals(ctx: LintContext, condition: ir.Expr,
+               within: str | None = None) -> dict[str, tuple[Any, bool, Any, bool]] | None:
     """For a conjunction of `name op constant` comparisons, the interval each name must lie in."""
     parts: list[ir.Expr] = []
     stack = [condition]
@@ -173,7 +194,7 @@ def _intervals(ctx: LintContext, condition: ir.Expr) -> dict[str, tuple[Any, boo
     for part in parts:
         if not isinstance(part, ir.Compare) or not isinstance(part.left, ir.Name):
             continue
-        value = ctx.const(part.right)
+        value = ctx.const(part.right, within=within)
         if value is None or isinstance(value, bool):
             continue
         lo, lo_in, hi, hi_in = out.get(part.left.display, (None, False, None, False))

@@ -355,8 +355,8 @@ def _conflicts(ctx: LintContext, rules: list[ir.ExceptionRule]) -> Iterator[Diag
     own = {rule.span: rule for rule in rules}
     for target, group in by_target.items():
         found = lookup(ctx.scope, group[0].target)
-        if found is None:
-            continue
+        if found is None or found.symbol.level is not None:
+            continue  # an 例外 of a line or fund figure: the search builds one claim without lines
         every = [r for _, r in program.exceptions.get(found.symbol.key, [])]
         if len(every) < 2:
             continue

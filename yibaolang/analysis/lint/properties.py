@@ -13,6 +13,11 @@
   cases of a searched line differ in that expense only).
 
 Each finding carries the counterexample as a ready-to-run case file.
+
+Outside the search (docs/itemized.md): a fund-level 断言 (one that reads a 全体.
+figure) is checked once per batch run, not on a single case, and is not searched;
+an assertion or payment whose inputs the search cannot build (a 列表 input's
+lines, a 文本 code, a 全体. input: `Space.outside`) is not searched either.
 """
 
 from __future__ import annotations
@@ -31,7 +36,6 @@ from yibaolang.checks.resolve import SymbolKind, lookup
 from yibaolang.diagnostics import Diagnostic, error, warning
 from yibaolang.ir.printer import expr_text
 from yibaolang.ir.types import Kind
-from yibaolang.ir.walk import names
 from yibaolang.semantics.levels import FUND, is_fund_level
 from yibaolang.semantics.values import display
 
@@ -49,9 +53,8 @@ def check(ctx: LintContext) -> Iterator[Diagnostic]:
 def input_only(ctx: LintContext, condition: ir.Expr) -> bool:
     """True when an assertion reads inputs and parameters only: a guard on the case's data
     (`断言 年度赔付支出 不低于 年度筹集保费 × 最低赔付率`), not a property of the rules."""
-    for name in names(condition):
-        found = lookup(ctx.scope, name)
-        if found is not None and found.symbol.kind not in (SymbolKind.INPUT, SymbolKind.PARAM):
+    for _, symbol in ctx.reads(condition, FUND if is_fund_level(condition) else None):
+        if symbol is not None and symbol.kind not in (SymbolKind.INPUT, SymbolKind.PARAM):
             return False
     return True
 
@@ -71,8 +74,8 @@ def cite(clause: str | None) -> str:
 def _assertions(ctx: LintContext, space: Space, guards: list[ir.Assertion]) -> Iterator[Diagnostic]:
     where = search.at_root(ctx.program)
     for assertion in ctx.module.assertions:
-        if assertion in guards or is_fund_level(assertion.condition):
-            continue  # a fund 断言 is checked once per batch run (engines/fund.py), not searched per case
+        if assertion in guards or searched_out(ctx, space, assertion) is not None:
+            continue
         outputs = _figures_read(ctx, assertion.condition)
         if not outputs:
             continue
@@ -96,11 +99,18 @@ def _assertions(ctx: LintContext, space: Space, guards: list[ir.Assertion]) -> I
             break
 
 
+def searched_out(ctx: LintContext, space: Space, assertion: ir.Assertion) -> str | None:
+    """Why an assertion is not searched (docs/itemized.md), or None."""
+    if is_fund_level(assertion.condition):
+        return "基金层的断言在批量运行中检查一次，不在单个案例上搜索"
+    relevant = search.depends_on(ctx.program, [(assertion.condition, search.at_root(ctx.program))])
+    return space.outside(relevant)
+
+
 def _figures_read(ctx: LintContext, condition: ir.Expr) -> list[str]:
     out = []
-    for name in names(condition):
-        found = lookup(ctx.scope, name)
-        if found is not None and found.symbol.kind in (SymbolKind.DEFINITION, SymbolKind.PARAM):
+    for name, symbol in ctx.reads(condition):
+        if symbol is not None and symbol.kind in (SymbolKind.DEFINITION, SymbolKind.PARAM):
             if name.display not in out:
                 out.append(name.display)
     return out
@@ -156,7 +166,8 @@ def payments(ctx: LintContext, space: Space) -> list[Payment]:
 
 
 def _payments(ctx: LintContext, space: Space, guards: list[ir.Assertion]) -> Iterator[Diagnostic]:
-    found = payments(ctx, space)
+    # A payment computed from a bill's lines or a catalog is not searched (`Space.outside`).
+    found = [p for p in payments(ctx, space) if space.outside(p.relevant) is None]
     if not found:
         return
     header = ctx.program.root.module.header

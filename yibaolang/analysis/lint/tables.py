@@ -5,34 +5,34 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from yibaolang import ir
-from yibaolang.analysis.lint.context import LintContext
+from yibaolang.analysis.lint.context import LintContext, walk_at
 from yibaolang.diagnostics import Diagnostic, Severity, error, warning
 from yibaolang.ir.printer import expr_text
 from yibaolang.ir.types import Kind, Type
-from yibaolang.ir.walk import walk
 
 
 def check(ctx: LintContext) -> Iterator[Diagnostic]:
     for definition in ctx.module.definitions:
-        for node in walk(definition.expr):
+        for node, level in walk_at(definition.expr, definition.scope):
             if isinstance(node, ir.Table):
-                yield from _table(ctx, node, definition.clause)
+                yield from _table(ctx, node, definition.clause, level)
             elif isinstance(node, ir.Cases):
-                yield from _cases(ctx, node, definition.clause)
+                yield from _cases(ctx, node, definition.clause, level)
 
 
-def _enum_values(ctx: LintContext, expr: ir.Expr) -> tuple[str, ...] | None:
+def _enum_values(ctx: LintContext, expr: ir.Expr, within: str | None = None) -> tuple[str, ...] | None:
+    """The options of a 选项-typed key, typed at the level it is read at (semantics/levels.py)."""
     from yibaolang.checks.typecheck import Checker, Context
 
     checker = Checker(ctx.program)
-    t: Type = checker.infer(Context(ctx.scope), expr)
+    t: Type = checker.infer(Context(ctx.scope, within=within), expr)
     if t.kind is Kind.ENUM and t.enum is not None:
         return t.enum.values
     return None
 
 
-def _table(ctx: LintContext, node: ir.Table, clause: str | None) -> Iterator[Diagnostic]:
-    row_values = _enum_values(ctx, node.keys[0])
+def _table(ctx: LintContext, node: ir.Table, clause: str | None, within: str | None = None) -> Iterator[Diagnostic]:
+    row_values = _enum_values(ctx, node.keys[0], within)
     keys = [row.key for row in node.rows]
     for i, row in enumerate(node.rows):
         if row.key in keys[:i]:
@@ -42,7 +42,7 @@ def _table(ctx: LintContext, node: ir.Table, clause: str | None) -> Iterator[Dia
             if column in node.columns[:i]:
                 yield error("YB521", node.column_spans[i], f"查表 的列“{column}”重复", "每个取值只写一列",
                             clause=clause)
-        column_values = _enum_values(ctx, node.keys[1])
+        column_values = _enum_values(ctx, node.keys[1], within)
         if column_values is not None:
             missing = [v for v in column_values if v not in node.columns]
             if missing:
@@ -71,8 +71,8 @@ def _table(ctx: LintContext, node: ir.Table, clause: str | None) -> Iterator[Dia
             seen.setdefault(text, row)
 
 
-def _cases(ctx: LintContext, node: ir.Cases, clause: str | None) -> Iterator[Diagnostic]:
-    values = _enum_values(ctx, node.subject)
+def _cases(ctx: LintContext, node: ir.Cases, clause: str | None, within: str | None = None) -> Iterator[Diagnostic]:
+    values = _enum_values(ctx, node.subject, within)
     listed: list[str] = []
     for row in node.rows:
         for value in row.values:

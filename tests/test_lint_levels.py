@@ -1,0 +1,156 @@
+"""The lints, the search, the prover and the charts read the levels of docs/itemized.md:
+line figures (明细.x), aggregations, catalog lookups and fund figures (全体.x).
+
+Names are resolved at the level they are read at (semantics/levels.scoped_names);
+what an engine cannot model is left out with a stated reason, never guessed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from yibaolang.analysis import search
+from yibaolang.analysis.lint import check_policy
+from yibaolang.analysis.lint.context import LintContext, load_config, walk_at
+from yibaolang.analysis.lint.definitions import used_names
+from yibaolang.checks.resolve import Program
+from yibaolang.diagnostics import Diagnostic
+
+LINES = """政策 明细示例
+
+输入 明细 : 列表 "本次住院的结算明细"
+    编码 : 文本 "医保目录编码"
+    数量 : 数 范围 0 至 1万
+    单价 : 金额 范围 0元 至 100万元
+
+定义 明细.明细金额 : 金额 = 四舍五入(数量 × 单价, 分)
+定义 总费用 : 金额 = 求和(明细.明细金额)
+
+输出 总费用
+"""
+
+FUND = """政策 基金层示例
+
+输入 报销金额 : 金额
+输入 全体.参保人数 : 数 范围 1 至 1亿 "本统筹区参保人数"
+参数 人均筹资 : 金额 = 100元
+
+定义 全体.赔付支出 : 金额 = 求和(全体.报销金额)
+定义 全体.筹集保费 : 金额 = 人均筹资 × 全体.参保人数
+
+断言 全体.赔付支出 不低于 全体.筹集保费 × 95% "赔付率不低于95%"
+
+输出 报销金额
+"""
+
+
+def checked(tmp_path: Path, text: str, name: str = "政策.ybl") -> Program:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 't'\n", encoding="utf-8")
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return check_policy(path)
+
+
+def codes(program: Program) -> list[str]:
+    return [d.code for d in program.diagnostics]
+
+
+def found(program: Program, code: str) -> list[Diagnostic]:
+    return [d for d in program.diagnostics if d.code == code]
+
+
+def test_a_line_figure_summed_by_an_output_is_used(tmp_path: Path) -> None:
+    program = checked(tmp_path, LINES)
+    assert codes(program) == []
+    used = used_names(LintContext(program, load_config(tmp_path)))
+    assert {"明细", "明细.明细金额", "明细.数量", "明细.单价", "总费用"} <= used
+    assert "明细.编码" not in used
+
+
+def test_count_of_a_list_uses_the_list(tmp_path: Path) -> None:
+    text = LINES.replace("定义 总费用 : 金额 = 求和(明细.明细金额)\n\n输出 总费用",
+                         "定义 行数 : 数 = 计数(明细)\n\n输出 行数")
+    program = checked(tmp_path, text)
+    # 明细.明细金额 is really unused now; the list itself is read by 计数.
+    assert [d.message for d in found(program, "YB531")] == ["定义“明细.明细金额”没有用到：既不是输出，也没有输出依赖它"]
+    assert found(program, "YB530") == []
+
+
+def test_a_filter_is_read_on_each_line(tmp_path: Path) -> None:
+    text = LINES.replace("求和(明细.明细金额)", "求和(明细.单价 其中 明细金额 超过 1000元)")
+    program = checked(tmp_path, text)
+    assert codes(program) == []
+
+
+def test_a_bare_name_in_a_line_definition_is_the_field_first(tmp_path: Path) -> None:
+    # 单价 is both a claim parameter and a field: in 明细.x it is the field, so the parameter is unused.
+    text = LINES.replace("定义 明细.明细金额", "参数 单价 : 金额 = 5元\n定义 明细.明细金额")
+    program = checked(tmp_path, text)
+    assert [d.message for d in found(program, "YB531")] == ["参数“单价”没有用到：既不是输出，也没有输出依赖它"]
+
+
+def test_an_unused_line_definition_is_reported_by_its_qualified_name(tmp_path: Path) -> None:
+    text = LINES.replace("定义 总费用", "定义 明细.折后 : 金额 = 明细金额 × 90%\n定义 总费用")
+    program = checked(tmp_path, text)
+    assert [d.message for d in found(program, "YB531")] == ["定义“明细.折后”没有用到：既不是输出，也没有输出依赖它"]
+
+
+def test_fund_figures_read_by_a_fund_assertion_are_used(tmp_path: Path) -> None:
+    program = checked(tmp_path, FUND)
+    assert codes(program) == []
+
+
+def test_walk_at_reads_a_filter_at_the_line_level(tmp_path: Path) -> None:
+    text = LINES.replace("求和(明细.明细金额)", "求和(明细.单价 其中 明细金额 超过 1000元)")
+    program = checked(tmp_path, text)
+    total = next(d for d in program.root.module.definitions if d.name == "总费用")
+    levels = {type(node).__name__: level for node, level in walk_at(total.expr)}
+    assert levels["Aggregate"] is None
+    assert levels["Compare"] == "明细"
+
+
+def test_the_search_states_why_it_builds_no_case(tmp_path: Path) -> None:
+    program = checked(tmp_path, LINES)
+    space = search.space(program, load_config(tmp_path))
+    where = search.at_root(program)
+    total = next(n for n in program.root.module.outputs)
+    relevant = search.depends_on(program, [(total, where)])
+    assert relevant == {"明细"}
+    assert space.outside(relevant) == "读到列表输入 明细：搜索不构造明细行"
+    assert space.lines(relevant) == [] and space.points(relevant) == []
+
+
+def test_the_search_builds_no_fund_input(tmp_path: Path) -> None:
+    program = checked(tmp_path, FUND)
+    space = search.space(program, load_config(tmp_path))
+    assert "全体.参保人数" not in space.inputs and "报销金额" in space.inputs
+    assert space.outside({"全体.参保人数", "报销金额"}) == (
+        "读到基金层的输入 全体.参保人数：基金层的数每次运行算一次，搜索只构造单个案例")
+    assert space.outside({"报销金额"}) is None
+    from yibaolang.analysis.lint.properties import searched_out
+
+    ctx = LintContext(program, load_config(tmp_path))
+    assert searched_out(ctx, space, program.root.module.assertions[0]) == "基金层的断言在批量运行中检查一次，不在单个案例上搜索"
+
+
+def test_prove_reports_a_fund_assertion_outside_and_proves_claim_figures(tmp_path: Path) -> None:
+    from yibaolang.analysis.prove import prove
+
+    text = FUND.replace("输出 报销金额", "输入 住院费用 : 金额 范围 0元 至 100万元\n"
+                                      "定义 统筹支付 : 金额 = 住院费用 × 90%\n"
+                                      "断言 统筹支付 不超过 住院费用 \"支付不超过费用\"\n输出 统筹支付")
+    program = checked(tmp_path, text)
+    verdicts = {d.message.split("——")[0].split("：", 1)[1]: d for d in prove(program)}
+    fund = verdicts["断言“赔付率不低于95%”"]
+    assert fund.code == "YB592" and "基金层的断言汇总本次运行的全部案例" in fund.message
+    assert verdicts["断言“支付不超过费用”，对所有案例成立"].code == "YB590"
+
+
+def test_prove_names_the_aggregation_it_cannot_translate(tmp_path: Path) -> None:
+    from yibaolang.analysis.prove import prove
+
+    text = LINES.replace("输出 总费用", "定义 统筹支付 : 金额 = 总费用 × 90%\n断言 统筹支付 不超过 总费用 \"不超过\"\n输出 总费用")
+    program = checked(tmp_path, text)
+    (verdict,) = [d for d in prove(program) if "不超过" in d.message]
+    assert verdict.code == "YB592"
+    assert "汇总明细行 求和(明细…)（不在分段线性片段内）" in verdict.message
