@@ -47,6 +47,7 @@ MAX_CASE_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 32          # YAML/JSON nesting: a suite needs four levels
 MAX_VALUE_CHARS = limits.MAX_VALUE_CHARS  # one value written as text, e.g. "15万元"
 MAX_DIGITS = limits.MAX_WRITTEN_DIGITS     # digits of a plain number (money allows 15 before the point)
+MAX_LINES = 100_000     # lines of one 列表 input in one case file (a batch gives more with --items)
 
 
 @attrs.frozen(slots=True)
@@ -57,6 +58,8 @@ class RawEntry:
     value: Any
     key_span: ir.Span
     value_span: ir.Span
+    # Where each item of a list value starts (a 列表 input's lines, docs/itemized.md §5); () if unknown.
+    items: tuple[ir.Span, ...] = ()
 
 
 @attrs.define
@@ -336,7 +339,9 @@ def _mapping_entries(node: Any, file: str, what: str) -> tuple[list[RawEntry], l
                                   "每个输入只写一次"))
             continue
         seen[name] = key_span
-        entries.append(RawEntry(name, value, key_span, _span(file, value_node.start_mark)))
+        items = tuple(_span(file, item.start_mark) for item in value_node.value) \
+            if isinstance(value_node, yaml.SequenceNode) else ()
+        entries.append(RawEntry(name, value, key_span, _span(file, value_node.start_mark), items))
     return entries, problems
 
 
@@ -590,17 +595,24 @@ def declared_inputs(program: Program) -> dict[str, InputInfo]:
 
 def check_value(program: Program, info: InputInfo, raw: Any) -> Any:
     """`raw` read as the input's type, checked against its enumeration and 范围; a Problem if it fails."""
-    value = parse_value(raw, info.type)
+    return _checked(info.type, raw, lambda: _range_bounds(program, info))
+
+
+def _checked(type_: Type, raw: Any, range_of: Callable[[], tuple[Any, Any] | None]) -> Any:
+    """`raw` read as `type_`, checked against its enumeration and the 范围 `range_of()` gives; else a Problem."""
+    value = parse_value(raw, type_)
     if isinstance(value, Problem):
         return value
-    type_ = info.type
     if type_.kind is Kind.ENUM and type_.enum is not None:
         if value not in type_.enum.values:
             guess = closest(str(value), type_.enum.values)
             hint = f"是否想写 {guess}？" if guess else f"{type_.name} 的选项有：{'、'.join(type_.enum.values)}"
             return Problem("YB404", f"“{value}”不是 {type_.name} 的选项", hint)
         return value
-    bounds = _range_bounds(program, info)
+    if type_.kind is Kind.TEXT:
+        problem = _value_problem(value)
+        return Problem("YB403", problem[0], problem[1]) if problem is not None else value
+    bounds = range_of()
     if bounds is not None:
         low, high = bounds
         if not low <= value <= high:
@@ -629,6 +641,98 @@ def _range_bounds(program: Program, info: InputInfo) -> tuple[Any, Any] | None:
     return memo[id(decl)]
 
 
+# ------------------------------------------------------------------ list inputs (docs/itemized.md §5)
+
+
+@attrs.frozen(slots=True)
+class FieldInfo:
+    name: str
+    type: Type
+    decl: ir.FieldDecl
+
+
+def list_fields(program: Program, info: InputInfo) -> list[FieldInfo]:
+    """The fields of a 列表 input's lines, with their types."""
+    out = []
+    for f in info.decl.fields:
+        type_ = program.types.get((info.scope.path, f"{info.name}.{f.name}"))
+        if type_ is not None:
+            out.append(FieldInfo(f.name, type_, f))
+    return out
+
+
+def _constant(program: Program, scope: ModuleScope, expr: ir.Expr | None) -> Any:
+    """A 范围 bound or 默认 of a field (it reads no input), computed once per program."""
+    if expr is None:
+        return None
+    memo = _BOUNDS.setdefault(program, {})
+    if id(expr) not in memo:
+        try:
+            memo[id(expr)] = (evaluator_for(program, False).constant(scope, expr), None)
+        except Exception:
+            memo[id(expr)] = None
+    found = memo[id(expr)]
+    return found[0] if found is not None else None
+
+
+def check_lines(program: Program, info: InputInfo, raw: Any, span: ir.Span,
+                items: tuple[ir.Span, ...] = ()) -> tuple[tuple[dict[str, Any], ...] | None, list[Diagnostic]]:
+    """The lines of a 列表 input: each a mapping of its declared fields, each field read as its type.
+
+    A missing field takes its 默认; a missing field without one, a field the list does not declare,
+    or a value of the wrong type or outside the field's 范围 is one error naming the line and field.
+    """
+    name = info.name
+    if not isinstance(raw, list):
+        shown = "映射" if isinstance(raw, dict) else (_short(str(raw)) if raw is not None else "空")
+        return None, [error("YB461", span, f"输入 {name} 是列表：应为映射的列表，这里是 {shown}",
+                            f"每行一个映射，例如：\n{name}:\n  - {{编码: \"XB01\", 数量: 2, 单价: \"35.50\"}}")]
+    if len(raw) > MAX_LINES:
+        return None, [error("YB461", span, f"输入 {name} 有 {len(raw):,} 行，超过一个案例的上限 {MAX_LINES:,} 行",
+                            "一次结算的明细过多；大量数据请用 run --cases … --items 批量计算")]
+    fields = list_fields(program, info)
+    declared = {f.name: f for f in fields}
+    lines: list[dict[str, Any]] = []
+    problems: list[Diagnostic] = []
+    for number, row in enumerate(raw, 1):
+        where = items[number - 1] if number - 1 < len(items) else span
+        if not isinstance(row, dict):
+            problems.append(error("YB461", where, f"输入 {name} 第 {number} 行应为“字段: 值”的映射",
+                                  f"例如 - {{{', '.join(f'{f.name}: …' for f in fields[:3])}}}"))
+            continue
+        line: dict[str, Any] = {}
+        for key in row:
+            if str(key) not in declared:
+                guess = closest(str(key), list(declared))
+                problems.append(error(
+                    "YB461", where, f"输入 {name} 第 {number} 行有未声明的字段“{_short(str(key))}”",
+                    f"是否想写 {guess}？" if guess else f"{name} 的字段有：{'、'.join(declared)}"))
+        for f in fields:
+            if f.name not in row:
+                default = _constant(program, info.scope, f.decl.default)
+                if default is None:
+                    problems.append(error("YB461", where, f"输入 {name} 第 {number} 行缺少字段 {f.name}",
+                                          f"写上 {f.name}（{f.type.name}），或在字段声明中写 默认"))
+                else:
+                    line[f.name] = default
+                continue
+            decl = f.decl
+
+            def bounds(decl: ir.FieldDecl = decl) -> tuple[Any, Any] | None:
+                low = _constant(program, info.scope, decl.range_low)
+                high = _constant(program, info.scope, decl.range_high)
+                return (low, high) if low is not None and high is not None else None
+
+            value = _checked(f.type, row[f.name], bounds)
+            if isinstance(value, Problem):
+                problems.append(error(value.code, where, f"输入 {name} 第 {number} 行的 {f.name}：{value.message}",
+                                      value.hint))
+                continue
+            line[f.name] = value
+        lines.append(line)
+    return (tuple(lines), problems) if not problems else (None, problems)
+
+
 def validate(program: Program, raw: RawCase) -> tuple[CaseInput, list[Diagnostic]]:
     """Check every given value; all problems are returned together."""
     inputs = declared_inputs(program)
@@ -653,6 +757,12 @@ def validate(program: Program, raw: RawCase) -> tuple[CaseInput, list[Diagnostic
             listed = "、".join(list(inputs)[:12]) + ("等" if len(inputs) > 12 else "")
             hint = f"是否想写 {guess}？" if guess else (f"本政策的输入有：{listed}" if inputs else "本政策没有声明输入")
             problems.append(error("YB402", entry.key_span, f"未知的输入“{entry.name}”", hint))
+            continue
+        if info.type.kind is Kind.LIST:
+            lines, diags = check_lines(program, info, entry.value, entry.value_span, entry.items)
+            problems.extend(diags)
+            if lines is not None:
+                case.values[entry.name] = lines
             continue
         value = check_value(program, info, entry.value)
         if isinstance(value, Problem):
@@ -680,6 +790,9 @@ def parse_assignment(program: Program, text: str) -> tuple[str, Any] | Diagnosti
         guess = closest(name, list(inputs))
         hint = f"是否想写 {guess}？" if guess else "--what-if 只能改变输入"
         return error("YB402", where, f"未知的输入“{name}”", hint)
+    if info.type.kind is Kind.LIST:
+        return error("YB461", where, f"--what-if 不能给出列表输入 {name}：命令行上写不下逐行的明细",
+                     "把改动后的明细写进另一个案例文件，再分别 explain；或改变一次结算的输入")
     value = check_value(program, info, _plain_scalar(raw))
     if isinstance(value, Problem):
         return error(value.code, where, f"输入 {name}：{value.message}", value.hint)
@@ -726,6 +839,14 @@ def run_examples(program: Program, explain: Explain | None = None) -> list[Sampl
         case = CaseInput({}, file=scope.path)
         expected: list[tuple[str, Any]] = []
         try:
+            listed = [line.name.name for line in example.inputs
+                      if (found := inputs.get(line.name.name)) is not None and found.type.kind is Kind.LIST]
+            if listed:
+                result.passed = False
+                result.details.append(f"样例 不能给出列表输入 {listed[0]}：一行 名称 = 值 写不下逐行的明细；"
+                                      f"请把这个案例写进旁边的 *.cases.yaml（{listed[0]}: 映射的列表）")
+                results.append(result)
+                continue
             for line in example.inputs:
                 value = evaluator.constant(scope, line.value)
                 if line.name.name == DATE_KEY:

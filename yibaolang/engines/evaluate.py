@@ -26,7 +26,7 @@ import decimal
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, assert_never
+from typing import TYPE_CHECKING, Any, assert_never, cast
 
 import attrs
 
@@ -35,7 +35,18 @@ from yibaolang.checks.resolve import ModuleScope, Program, Symbol, SymbolKind, l
 from yibaolang.checks.typecheck import EVALUATION_DATE
 from yibaolang.diagnostics import Diagnostic, closest, error, warning
 from yibaolang.engines.outcome import CaseInput, Outcome, OutputValue
-from yibaolang.engines.trace import Building, ClauseRef, SourceRef, TraceNode, Tracer, excerpt, unparse
+from yibaolang.engines.trace import (
+    Building,
+    CatalogUse,
+    ClauseRef,
+    LineTrace,
+    ListTrace,
+    SourceRef,
+    TraceNode,
+    Tracer,
+    excerpt,
+    unparse,
+)
 from yibaolang.ir.types import (
     BOOL,
     DATE,
@@ -45,21 +56,24 @@ from yibaolang.ir.types import (
     MONEY,
     MONTHS,
     NUMBER,
+    TEXT,
     YEARS,
     Kind,
     Type,
     arith_result,
 )
-from yibaolang.ir.walk import names
 from yibaolang.semantics import bands as band_rules
 from yibaolang.semantics import builtins, dates, instances, limits
 from yibaolang.semantics import exceptions as exception_rules
 from yibaolang.semantics.choices import DatedVersions, case_rows, table_cells
 from yibaolang.semantics.instances import InstanceKey, Instances
-from yibaolang.semantics.levels import FUND, is_fund_level, level_of
+from yibaolang.semantics.levels import FUND, is_fund_level, item_name, level_of, scoped_names
 from yibaolang.semantics.numbers import PLACES, rounding_target
 from yibaolang.semantics.ops import COMPARE, DECIMAL
 from yibaolang.semantics.values import CONTEXT, ZERO, display, divide, plain
+
+if TYPE_CHECKING:
+    from yibaolang.engines.catalogs import Catalog
 
 Fn = Callable[["Frame"], Any]
 Instance = instances.Instance[ModuleScope]
@@ -76,11 +90,12 @@ UNSET: Any = _Unset()
 
 
 class EvalError(Exception):
-    """An evaluation problem, already phrased as a diagnostic."""
+    """An evaluation problem, already phrased as a diagnostic (`more`: others of the same cause, e.g. a catalog's)."""
 
-    def __init__(self, diagnostic: Diagnostic) -> None:
+    def __init__(self, diagnostic: Diagnostic, more: Sequence[Diagnostic] = ()) -> None:
         super().__init__(diagnostic.message)
         self.diagnostic = diagnostic
+        self.more = list(more)
 
 
 class MissingInput(Exception):
@@ -116,6 +131,24 @@ class Frame:
         self.calls: dict[tuple[int, tuple[Any, ...]], Any] = {}
 
 
+class LineFrame(Frame):
+    """One line of a 列表 input (docs/itemized.md §2): its field values (`inputs`), the memo of the
+    list's per-line figures, the line's number in the case (1-based) and the claim it belongs to.
+
+    A claim's line frames are made once (the first aggregation over the list) and kept in the
+    claim's memo, so a per-line figure read by several aggregations is computed once per line.
+    """
+
+    __slots__ = ("claim", "number")
+
+    def __init__(self, fields: Mapping[str, Any], size: int, claim: Frame, number: int,
+                 tracer: Tracer | None = None) -> None:
+        super().__init__(fields, size, claim.date, tracer, claim.date_source)
+        self.claim = claim
+        self.number = number
+        self.calls = claim.calls  # functions are pure: a call made on one line serves every line
+
+
 @attrs.frozen(slots=True)
 class Compiled:
     """A compiled expression: its closure, its static type and, if constant, its value."""
@@ -135,6 +168,9 @@ class Env:
     # The figure being compiled and its clause, for evaluation errors that name them (YB422).
     owner: str | None = None
     clause: str | None = None
+    # The level names are read at (semantics/levels.py): a list name inside its per-line
+    # definitions (the closures then take a LineFrame), None for the claim.
+    level: str | None = None
 
 
 @attrs.define(eq=False)
@@ -147,6 +183,8 @@ class Figure:
     type: Type
     name: str
     get: Fn
+    # A list name for a field or per-line figure: `slot` then indexes a LineFrame's memo (-1 for a field).
+    level: str | None = None
 
 
 @attrs.define(eq=False)
@@ -163,7 +201,7 @@ _COMPARE = COMPARE
 _UNIT_WORD = {Kind.YEARS: "年", Kind.MONTHS: "个月", Kind.DAYS: "日"}
 _PLACEHOLDER: dict[Kind, Any] = {
     Kind.MONEY: ZERO, Kind.RATIO: ZERO, Kind.NUMBER: ZERO, Kind.YEARS: 0, Kind.MONTHS: 0, Kind.DAYS: 0,
-    Kind.DATE: dt.date(2000, 1, 1), Kind.BOOL: False,
+    Kind.DATE: dt.date(2000, 1, 1), Kind.BOOL: False, Kind.TEXT: "", Kind.LIST: (),
 }
 
 
@@ -198,6 +236,24 @@ def _enter(fr: Frame, name: str, span: ir.Span) -> None:
             "把一长串互相依赖的 定义 或函数合并、缩短"))
 
 
+def _on_claim(get: Fn) -> Fn:
+    """`get` (a closure over a claim Frame) read from a LineFrame: through the line's claim."""
+    def up(fr: Frame) -> Any:
+        return get(cast(LineFrame, fr).claim)
+
+    return up
+
+
+def _row_label(catalog: Catalog, row: Any) -> str:
+    """How a catalog row is named in an explanation: its key and, if there is one, its 名称 column."""
+    if row is None:
+        return ""
+    key = row.values.get(catalog.decl.key.name)
+    names = [v for k, v in row.values.items() if k != catalog.decl.key.name and isinstance(v, str)
+             and k in ("名称", "项目名称", "药品名称")]
+    return f"{key} {names[0]}" if names else str(key)
+
+
 def _too_large(name: str, span: ir.Span, value: Decimal) -> EvalError:
     problem = limits.result_problem(value)
     return EvalError(error("YB419", span, f"{name} 的{problem}", "请检查输入的数额和公式：结果远超任何真实的金额"))
@@ -215,6 +271,11 @@ class Evaluator:
         self.tree: Instances[ModuleScope] = Instances(program)
         self.tables: dict[InstanceKey, Tables] = {}
         self.outputs_cache: dict[str, Figure | Diagnostic] = {}
+        # Per-line figures (docs/itemized.md §2): the slots of each list's LineFrame memo, the getter of
+        # each list's line frames, and the claim slot that holds each catalog for the case.
+        self.line_sizes: dict[str, int] = {}
+        self.line_getters: dict[tuple[InstanceKey, str], Fn] = {}
+        self.catalog_getters: dict[tuple[InstanceKey, str], Fn] = {}
         self.root = self.tree.root
         self.compile_instance(self.root, set())
 
@@ -275,11 +336,19 @@ class Evaluator:
         return fig
 
     def compile_figure(self, inst: Instance, symbol: Symbol) -> Figure:
-        slot = self.nslots
-        self.nslots += 1
         type_ = self.program.types.get(symbol.key, ERROR)
         decl = symbol.decl
         name = inst.qualified(symbol.name)
+        level = symbol.level if symbol.level != FUND else None
+        if isinstance(decl, ir.FieldDecl):
+            assert level is not None
+            return Figure(symbol, inst, -1, type_, name, self.field_compute(inst, level, decl, type_), level)
+        if level is not None:  # a per-line figure: a slot of the list's LineFrame memo
+            slot = self.line_sizes.get(level, 0)
+            self.line_sizes[level] = slot + 1
+        else:
+            slot = self.nslots
+            self.nslots += 1
         expr: ir.Expr | None = None
         kind = "figure"
         sets_figure = True
@@ -291,7 +360,7 @@ class Evaluator:
                 compute = self.param_compute(inst, decl, type_)
                 kind = "parameter"
             case ir.Definition():
-                compute = self.expr(decl.expr, Env(inst, owner=name, clause=decl.clause)).fn
+                compute = self.expr(decl.expr, Env(inst, owner=name, clause=decl.clause, level=level)).fn
                 expr = decl.expr
             case ir.Requirement():
                 compute = self.requirement_compute(decl)
@@ -304,13 +373,33 @@ class Evaluator:
             compute = self.with_exceptions(inst, symbol, type_, compute, rules)
         get = self.getter(slot, compute, name, decl.span, sets_figure,
                           self.node_factory(inst, symbol, name, kind, type_, expr), expr, symbol.clause)
-        return Figure(symbol, inst, slot, type_, name, get)
+        return Figure(symbol, inst, slot, type_, name, get, level)
+
+    def field_compute(self, inst: Instance, level: str, decl: ir.FieldDecl, type_: Type) -> Fn:
+        """A field of a line: read from the line's values; its 默认 when the line does not give it."""
+        field = decl.name
+        default = self.expr(decl.default, Env(inst)).fn if decl.default is not None else None
+        span = decl.span
+
+        def read(fr: Frame) -> Any:
+            try:
+                return fr.inputs[field]
+            except KeyError:
+                line = cast(LineFrame, fr)
+                if default is None:
+                    raise EvalError(error(
+                        "YB461", span, f"{level} 第 {line.number} 行没有给出字段 {field}",
+                        f"在这一行写上 {field}，或在字段声明中写 默认")) from None
+                return default(line.claim)
+
+        return read
 
     def node_factory(self, inst: Instance, symbol: Symbol, name: str, kind: str, type_: Type,
                      expr: ir.Expr | None) -> Callable[[], TraceNode]:
         if not self.traced:
             return lambda: TraceNode(name, kind, type_)
         decl = symbol.decl
+        assert not isinstance(decl, ir.FieldDecl)
         clause = inst.scope.clause(symbol.clause)
         focus = expr
         if isinstance(decl, ir.ParamDecl) and decl.versions:
@@ -427,6 +516,21 @@ class Evaluator:
         return with_default, None
 
     def param_compute(self, inst: Instance, decl: ir.ParamDecl, type_: Type) -> Fn:
+        fn = self._param_compute(inst, decl, type_)
+        if not self.traced or decl.range_low is None or decl.range_high is None:
+            return fn
+        # A local choice within the range the 原文 allows (docs/language.md §13.2): the explanation says so.
+        low, high = unparse(decl.range_low), unparse(decl.range_high)
+
+        def chosen(fr: Frame) -> Any:
+            value = fn(fr)
+            assert fr.tracer is not None
+            fr.tracer.note(f"原文给出 {low}–{high}，本地取 {display(type_, value)}")
+            return value
+
+        return chosen
+
+    def _param_compute(self, inst: Instance, decl: ir.ParamDecl, type_: Type) -> Fn:
         versions = [(v.start, self.expr(v.value, Env(inst)).fn, v) for v in decl.versions]
         traced = self.traced
         if len(versions) == 1 and versions[0][0] is None:
@@ -495,7 +599,8 @@ class Evaluator:
             where = inst.enclosing(scope)
             if where is None:
                 continue
-            env = Env(where)
+            level = symbol.level if symbol.level != FUND else None
+            env = Env(where, level=level)
             out.append((rule, where, self.expr(rule.condition, env).fn, self.expr(rule.value, env).fn))
         return out
 
@@ -604,6 +709,10 @@ class Evaluator:
                 return self.cases(e, env)
             case ir.Table():
                 return self.table(e, env)
+            case ir.Aggregate():
+                return self.aggregate(e, env)
+            case ir.Lookup():
+                return self.catalog_lookup(e, env)
             case _:
                 assert_never(e)
 
@@ -635,7 +744,7 @@ class Evaluator:
                 return value
 
             return Compiled(local_traced, type_)
-        found = lookup(env.inst.scope, e)
+        found = lookup(env.inst.scope, e, env.level)
         if found is None and e.qualifier is None and e.name == EVALUATION_DATE:
             return Compiled(self.evaluation_date(e), DATE)
         if found is None:
@@ -646,6 +755,8 @@ class Evaluator:
         target = env.inst if found.via is None else self.child(env.inst, found.via)
         fig = self.figure(target, found.symbol)
         get, type_ = fig.get, fig.type
+        if env.level is not None and fig.level is None:
+            get = _on_claim(get)  # a claim figure read on a line: computed once, in the claim's frame
         if not self.traced:
             return Compiled(get, type_)
 
@@ -656,6 +767,197 @@ class Evaluator:
             return value
 
         return Compiled(name_traced, type_)
+
+    # -------------------------------------------------------------- lines and catalogs (docs/itemized.md)
+
+    def line_frames(self, inst: Instance, list_name: str) -> Fn:
+        """The claim's LineFrames of the list input `list_name`: made on first use, kept in a claim slot."""
+        key = (inst.key, list_name)
+        found = self.line_getters.get(key)
+        if found is not None:
+            return found
+        symbol = inst.scope.own.get(list_name)
+        if symbol is None:
+            raise _internal(ir.Span(inst.scope.path, 1, 1, 1, 1), f"列表 {list_name} 未声明")
+        rows_of = self.figure(inst, symbol).get
+        slot = self.nslots
+        self.nslots += 1
+        sizes = self.line_sizes  # read when the frames are made: every per-line figure is compiled by then
+        traced, unset = self.traced, UNSET
+        title = f"{list_name} 第 {{}} 行"
+
+        def frames(fr: Frame) -> list[LineFrame]:
+            made: list[LineFrame] = fr.memo[slot]
+            if made is unset:
+                size = sizes.get(list_name, 0)
+                made = []
+                for number, row in enumerate(rows_of(fr), 1):
+                    tracer = None
+                    if traced:
+                        tracer = Tracer()
+                        tracer.top.node.name, tracer.top.node.kind = title.format(number), "line"
+                    made.append(LineFrame(row, size, fr, number, tracer))
+                fr.memo[slot] = made
+            return made
+
+        self.line_getters[key] = frames
+        return frames
+
+    def aggregate(self, e: ir.Aggregate, env: Env) -> Compiled:
+        """求和/计数/最大值/最小值 over a list's lines, each with its 其中 filter (docs/itemized.md §2)."""
+        if e.over == FUND or env.level is not None:
+            raise _internal(e.span, f"{e.kind.value}({e.over}…) 不在一次结算的定义里")
+        frames = self.line_frames(env.inst, e.over)
+        inner = Env(env.inst, owner=env.owner, clause=env.clause, level=e.over)
+        where = self.expr(e.where, inner).fn if e.where is not None else None
+        kind = e.kind
+        word = kind.value
+        shown = unparse(e)
+        if kind is ir.AggregateKind.COUNT:
+            type_ = NUMBER
+            item: Fn | None = None
+        else:
+            name = item_name(e)
+            assert name is not None
+            found = lookup(env.inst.scope, name, e.over)
+            if found is None:
+                raise _internal(e.item_span, f"{e.over} 没有 {e.item}")
+            fig = self.figure(env.inst, found.symbol)
+            item, type_ = fig.get, fig.type
+        traced = self.traced
+        empty = error(
+            "YB460", e.span,
+            f"{shown} 没有可取的行：{e.over} 没有行" + ("，或没有满足 其中 条件的行" if where is not None else ""),
+            f"{word} 至少要有一行；没有行时的取值请写在政策里，例如 如果 计数({e.over}) = 0 则 … 否则 {shown}",
+            clause=env.clause)
+
+        def chosen(fr: Frame) -> list[LineFrame]:
+            lines: list[LineFrame] = frames(fr)
+            if where is None:
+                return lines
+            return [lf for lf in lines if where(lf)]
+
+        if kind is ir.AggregateKind.COUNT:
+            if not traced:
+                if where is None:
+                    return Compiled(lambda fr: Decimal(len(frames(fr))), NUMBER)
+                return Compiled(lambda fr: Decimal(len(chosen(fr))), NUMBER)
+
+            def count_traced(fr: Frame) -> Any:
+                lines = chosen(fr)
+                assert fr.tracer is not None
+                fr.tracer.aggregated(shown, e.over, [lf.number for lf in lines], None, NUMBER,
+                                     len(frames(fr)))
+                return Decimal(len(lines))
+
+            return Compiled(count_traced, NUMBER)
+        assert item is not None
+        get = item
+        if kind is ir.AggregateKind.SUM:
+            duration = type_.is_duration
+            add = _EXACT.add
+
+            def total(fr: Frame) -> Any:
+                lines = chosen(fr)
+                values = [get(lf) for lf in lines]
+                if duration:
+                    acc: Any = sum(values)
+                else:
+                    acc = ZERO  # 求和 of no lines is 0 of the item's unit
+                    for value in values:
+                        acc = add(acc, value)
+                if traced:
+                    assert fr.tracer is not None
+                    fr.tracer.aggregated(shown, e.over, [lf.number for lf in lines], values, type_,
+                                         len(frames(fr)))
+                return acc
+
+            return Compiled(total, type_)
+        pick = max if kind is ir.AggregateKind.MAX else min
+
+        def extreme(fr: Frame) -> Any:
+            lines = chosen(fr)
+            if not lines:
+                raise EvalError(empty)
+            values = [get(lf) for lf in lines]
+            result = pick(values)
+            if traced:
+                assert fr.tracer is not None
+                fr.tracer.aggregated(shown, e.over, [lf.number for lf in lines], values, type_, len(frames(fr)),
+                                     values.index(result))
+            return result
+
+        return Compiled(extreme, type_)
+
+    def catalog(self, inst: Instance, name: str) -> Fn:
+        """The catalog `name` for the case: loaded (or found in the process cache) once per case."""
+        key = (inst.key, name)
+        found = self.catalog_getters.get(key)
+        if found is not None:
+            return found
+        # Imported here: a policy without 目录 never loads the data readers (cold start, docs/performance.md).
+        from yibaolang.engines.catalogs import CatalogError, catalog_for
+
+        slot = self.nslots
+        self.nslots += 1
+        program, scope, unset = self.program, inst.scope, UNSET
+
+        def load(fr: Frame) -> Catalog:
+            got: Catalog = fr.memo[slot]
+            if got is unset:
+                try:
+                    got = catalog_for(program, scope, name)
+                except CatalogError as exc:
+                    raise EvalError(exc.diagnostics[0], exc.diagnostics[1:]) from None
+                fr.memo[slot] = got
+            return got
+
+        self.catalog_getters[key] = load
+        return load
+
+    def catalog_lookup(self, e: ir.Lookup, env: Env) -> Compiled:
+        """查目录 目录.列 按 键 于 日期 查无 值: the row of the key valid on the date (docs/itemized.md §3)."""
+        decl = env.inst.scope.catalogs.get(e.catalog)
+        if decl is None:
+            raise _internal(e.target_span, f"未知的目录 {e.catalog}")
+        load = self.catalog(env.inst, e.catalog)
+        if env.level is not None:
+            load = _on_claim(load)
+        key_fn = self.expr(e.key, env).fn
+        date_fn = self.expr(e.date, env).fn if e.date is not None else None
+        missing = self.expr(e.missing, env)
+        missing_fn = missing.fn
+        from yibaolang.engines.catalogs import column_types
+
+        type_ = column_types(env.inst.scope, decl).get(e.column, missing.type)
+        column = e.column
+        if not self.traced:
+            def look(fr: Frame) -> Any:
+                row = load(fr).find(key_fn(fr), date_fn(fr) if date_fn is not None else None)
+                if row is None:
+                    return missing_fn(fr)
+                value = row.values.get(column)
+                return missing_fn(fr) if value is None else value
+
+            return Compiled(look, type_)
+        key_text = unparse(e.key)
+
+        def look_traced(fr: Frame) -> Any:
+            catalog = load(fr)
+            key = key_fn(fr)
+            when = date_fn(fr) if date_fn is not None else None
+            row = catalog.find(key, when)
+            value = None if row is None else row.values.get(column)
+            result = missing_fn(fr) if value is None else value
+            assert fr.tracer is not None
+            fr.tracer.catalog_row(CatalogUse(
+                catalog.name, catalog.shown_path, column, str(key), when,
+                row.number if row is not None else None, row.valid_from if row is not None else None,
+                row.valid_to if row is not None else None, _row_label(catalog, row), value is None),
+                key_text, type_, result)
+            return result
+
+        return Compiled(look_traced, type_)
 
     def arith(self, e: ir.Arith, env: Env) -> Compiled:
         inner = env if env.whole else attrs.evolve(env, whole=True)
@@ -1197,7 +1499,7 @@ class Evaluator:
         # Fund outputs (输出 全体.x) are the run's, not a claim's: engines/fund.py computes them once.
         if module.outputs:
             return [n.display for n in module.outputs if n.qualifier != FUND]
-        return [d.name for d in module.definitions if d.scope != FUND]
+        return [d.name for d in module.definitions if d.scope is None]  # per-line ones: the explanation's
 
     def runner(self, names: Sequence[str]) -> Callable[[Mapping[str, Any], dt.date | None], list[Any]]:
         """A fast function from typed inputs to the values of `names` (benchmarks, batch)."""
@@ -1386,7 +1688,7 @@ def evaluate(program: Program, case: CaseInput, outputs: Iterable[str] | None = 
     diagnostics: list[Diagnostic] = []
     figures: list[tuple[str, Figure | None]] = []
     for name in names:
-        resolved = evaluator.output(name)
+        resolved = _fund_refusal(evaluator, name) or evaluator.output(name)
         if isinstance(resolved, Diagnostic):
             diagnostics.append(resolved)
             figures.append((name, None))
@@ -1407,11 +1709,13 @@ def evaluate(program: Program, case: CaseInput, outputs: Iterable[str] | None = 
             out = OutputValue(name, fig.type)
             outcome.outputs.append(out)
             top = tracer.reset_top() if tracer is not None else None
-            problem = _guarded(lambda fig=fig: fig.get(fr), fig)  # type: ignore[misc]
+            more: list[Diagnostic] = []
+            problem = _guarded(lambda fig=fig: fig.get(fr), fig, more)  # type: ignore[misc]
             if isinstance(problem, MissingInput):
                 missing.append(problem)
             elif problem is not None:
                 diagnostics.append(problem)
+                diagnostics.extend(more)
             else:
                 out.value, out.ok = fr.memo[fig.slot], True
                 if top is not None and top.node.children:
@@ -1419,10 +1723,15 @@ def evaluate(program: Program, case: CaseInput, outputs: Iterable[str] | None = 
         if missing:
             diagnostics.extend(_missing_diagnostics(program, case, when, [f for _, f in figures if f], missing[0]))
         _check_assertions(evaluator, fr, tracer, outcome)
+        if tracer is not None and evaluator.line_getters:
+            outcome.lines = _line_traces(evaluator, fr)
+            _reconciled(evaluator, outcome)
     if details if details is not None else trace:
         outcome.inputs = _inputs_used(evaluator, fr, case)
         for inst in evaluator.instances:
             for fig in evaluator.figures_of(inst).values():
+                if fig.level is not None:
+                    continue  # a per-line figure: its slot is a line's (the explanation lists the lines)
                 value = fr.memo[fig.slot]
                 if value is not UNSET and fig.name not in outcome.figures:
                     outcome.figures[fig.name] = (fig.type, value)
@@ -1431,13 +1740,17 @@ def evaluate(program: Program, case: CaseInput, outputs: Iterable[str] | None = 
     return outcome
 
 
-def _guarded(run: Callable[[], Any], fig: Figure | None) -> Diagnostic | MissingInput | None:
+def _guarded(run: Callable[[], Any], fig: Figure | None,
+             more: list[Diagnostic] | None = None) -> Diagnostic | MissingInput | None:
+    """Run `run`; its problem as a diagnostic (others of the same cause, e.g. a catalog's, go to `more`)."""
     span = fig.symbol.decl.span if fig is not None else ir.Span("<案例>", 1, 1, 1, 1)
     try:
         run()
     except MissingInput as exc:
         return exc
     except EvalError as exc:
+        if more is not None:
+            more.extend(exc.more)
         return exc.diagnostic
     except decimal.Inexact:
         return error("YB419", span, f"计算结果无法精确表示：需要超过 {limits.EXACT_DIGITS} 位有效数字",
@@ -1487,7 +1800,8 @@ def _missing_diagnostics(program: Program, case: CaseInput, when: dt.date | None
         needed = f"计算 {miss.figure} 需要它" if miss.figure else "它被直接要求输出"
         span = miss.figure_span or miss.decl_span
         example = {Kind.MONEY: "\"1万元\"", Kind.RATIO: "\"50%\"", Kind.DATE: "\"2025-01-01\"", Kind.BOOL: "是",
-                   Kind.YEARS: "\"1年\"", Kind.MONTHS: "\"3个月\"", Kind.DAYS: "\"30日\"", Kind.NUMBER: "1"}
+                   Kind.YEARS: "\"1年\"", Kind.MONTHS: "\"3个月\"", Kind.DAYS: "\"30日\"", Kind.NUMBER: "1",
+                   Kind.TEXT: "\"XB01\"", Kind.LIST: "[{字段: 值, …}, …]（每行一个映射）"}
         sample = example.get(miss.type.kind, "…")
         if miss.type.kind is Kind.ENUM and miss.type.enum is not None:
             sample = miss.type.enum.values[0]
@@ -1551,7 +1865,9 @@ def _check_assertions(evaluator: Evaluator, fr: Frame, tracer: Tracer | None, ou
 
 def _substituted(evaluator: Evaluator, inst: Instance, fr: Frame, expr: ir.Expr) -> str:
     values: dict[int, tuple[Any, Type]] = {}
-    for node in names(expr):
+    for node, level in scoped_names(expr):
+        if level is not None:
+            continue  # read on each line (inside 求和(明细.x 其中 …)): no one value to show
         found = lookup(inst.scope, node)
         if found is not None and found.symbol.kind is not SymbolKind.FUNCTION:
             target = inst if found.via is None else evaluator.child(inst, found.via)
@@ -1574,6 +1890,70 @@ def _inputs_used(evaluator: Evaluator, fr: Frame, case: CaseInput) -> dict[str, 
         if name in declared:
             out.setdefault(name, (declared[name], value))
     return dict(sorted(out.items(), key=lambda kv: list(case.values).index(kv[0]) if kv[0] in case.values else 10**6))
+
+
+def _fund_refusal(evaluator: Evaluator, name: str) -> Diagnostic | None:
+    """YB462: a fund-level figure asked of one case (docs/itemized.md §4: the batch computes them once)."""
+    if level_of(name) != FUND:
+        return None
+    return error("YB462", ir.Span(evaluator.root.scope.path, 0, 0, 0, 0),
+                 f"“{name}”是基金层的数，单个案例的计算不给出它",
+                 "基金层的数汇总一次运行的全部案例：用 run --cases 批量计算（结果在汇总里），"
+                 "或用 --fund 给出基金层的输入（此时“全体”就是这一个案例）")
+
+
+def _line_traces(evaluator: Evaluator, fr: Frame) -> list[ListTrace]:
+    """The lines of every list input the case used, for the explanation (docs/itemized.md §7)."""
+    out: list[ListTrace] = []
+    for (key, list_name), frames in evaluator.line_getters.items():
+        if key != evaluator.root.key:
+            continue  # lists live in the policy run (YB338)
+        inst = evaluator.root
+        lines: list[LineFrame] = []
+        if _guarded(lambda frames=frames, lines=lines: lines.extend(frames(fr)), None, []) is not None:  # type: ignore[misc]
+            continue
+        scope = inst.scope
+        decl = scope.lists[list_name]
+        types = evaluator.program.types
+        fields = [(f.name, types.get((scope.path, f"{list_name}.{f.name}"), TEXT)) for f in decl.fields]
+        figures = [fig for fig in evaluator.figures_of(inst).values() if fig.level == list_name and fig.slot >= 0]
+        order = {fig.name: i for i, fig in enumerate(figures)}
+        group = next((fig for d in scope.module.definitions if d.scope == list_name
+                      for fig in figures if fig.symbol.decl is d and fig.type.kind is Kind.ENUM), None)
+        traced: list[LineTrace] = []
+        for lf in lines:
+            if group is not None and lf.memo[group.slot] is UNSET:  # the line's group, even if no output read it
+                _guarded(lambda lf=lf, g=group: g.get(lf), None)  # type: ignore[misc]
+            assert lf.tracer is not None
+            seen = {id(n): n for n in lf.tracer.top.node.walk() if n.kind == "figure"}
+            nodes = sorted(seen.values(), key=lambda n: order.get(n.name, len(order)))
+            value = lf.memo[group.slot] if group is not None else UNSET
+            traced.append(LineTrace(
+                lf.number, [(name, t, lf.inputs.get(name)) for name, t in fields], nodes, list(lf.tracer.rows),
+                None if value is UNSET else str(value)))
+        out.append(ListTrace(list_name, group.name if group is not None else None, traced))
+    return out
+
+
+def _reconciled(evaluator: Evaluator, outcome: Outcome) -> None:
+    """The 断言 of the form 总计 = 甲 + 乙 + … over figures summed from a list: the explanation says they hold."""
+    scope = evaluator.root.scope
+    summed: dict[str, str] = {}  # claim figure → the list it sums
+    for d in scope.module.definitions:
+        if d.scope is None and isinstance(d.expr, ir.Aggregate) and d.expr.over in scope.lists:
+            summed[d.name] = d.expr.over
+    for lt in outcome.lines:
+        for assertion in scope.module.assertions:
+            cond = assertion.condition
+            if not (isinstance(cond, ir.Compare) and cond.op is ir.CompareOp.EQ):
+                continue
+            read = [n.name for n, level in scoped_names(cond) if level is None and n.qualifier is None]
+            if sum(1 for n in read if summed.get(n) == lt.name) < 2:
+                continue
+            text = unparse(cond)
+            node = next((a for a in outcome.assertions if a.expression == text), None)
+            if node is not None and node.value is not None:
+                lt.reconciled.append((node.formula or text, bool(node.value)))
 
 
 def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

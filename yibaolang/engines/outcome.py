@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 
 from yibaolang.diagnostics import Diagnostic
-from yibaolang.engines.trace import TraceNode
+from yibaolang.engines.trace import ListTrace, TraceNode
 from yibaolang.ir.types import Type
 
 
@@ -55,6 +55,8 @@ class Outcome:
     figures: dict[str, tuple[Type, Any]] = attrs.Factory(dict)
     # Figures and function calls computed (the evaluation budget, semantics/limits.py).
     steps: int = 0
+    # The lines of each list input, when traced (docs/itemized.md §7).
+    lines: list[ListTrace] = attrs.Factory(list)
 
     @property
     def ok(self) -> bool:

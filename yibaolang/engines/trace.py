@@ -79,6 +79,70 @@ class TraceNode:
 Recorded = Mapping[int, tuple[Any, Type]]
 
 
+@attrs.frozen(slots=True)
+class CatalogUse:
+    """One 查目录: which row of which file decided a value (docs/itemized.md §3, §7).
+
+    `row` is the row number as a spreadsheet shows it (CSV: the header is row 1); None when no row
+    of the key is valid on the date.  `missing` says the 查无 value was used (no row, or an empty cell).
+    """
+
+    catalog: str
+    file: str
+    column: str
+    key: str
+    date: dt.date | None
+    row: int | None
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+    label: str
+    missing: bool
+
+    @property
+    def where(self) -> str:
+        """目录 医保目录（医保目录.csv 第 5 行，自 2024-07-01 起）, or what was not found."""
+        if self.row is None:
+            on = f"于 {self.date.isoformat()} " if self.date is not None else ""
+            return f"{self.catalog}（{self.file}）没有 {on}有效的 {self.key}"
+        period = ""
+        if self.valid_from is not None and self.valid_to is not None:
+            period = f"，{self.valid_from.isoformat()} 至 {self.valid_to.isoformat()}（不含）"
+        elif self.valid_from is not None:
+            period = f"，自 {self.valid_from.isoformat()} 起"
+        elif self.valid_to is not None:
+            period = f"，{self.valid_to.isoformat()} 之前"
+        return f"{self.catalog} 第 {self.row} 行（{self.file}{period}）：{self.label}"
+
+
+@attrs.define(eq=False, slots=True)
+class LineTrace:
+    """One line of a list input in an explanation: its fields, its per-line figures, the catalog rows read."""
+
+    number: int
+    fields: list[tuple[str, Type, Any]]
+    figures: list[TraceNode]
+    rows: list[CatalogUse]
+    group: str | None = None
+
+
+@attrs.define(eq=False, slots=True)
+class ListTrace:
+    """The lines of one list input, grouped by its first per-line figure of an option type (docs/itemized.md §7)."""
+
+    name: str
+    group_by: str | None
+    lines: list[LineTrace]
+    # The 断言 that reconcile the list's totals (总费用 = 全自费金额 + …), each with its values and whether it holds.
+    reconciled: list[tuple[str, bool]] = attrs.Factory(list)
+
+    def groups(self) -> list[tuple[str | None, list[LineTrace]]]:
+        """The lines by group, groups in the order of the option's values as they first appear."""
+        out: dict[str | None, list[LineTrace]] = {}
+        for line in self.lines:
+            out.setdefault(line.group, []).append(line)
+        return list(out.items())
+
+
 @attrs.define(eq=False, slots=True)
 class Building:
     """A node under construction and what its evaluation has seen so far."""
@@ -99,6 +163,7 @@ class Tracer:
         self.top = Building(TraceNode("", "root", None))
         self.stack: list[Building] = [self.top]
         self.done: dict[int, TraceNode] = {}
+        self.rows: list[CatalogUse] = []  # every 查目录 made (a line's tracer: that line's)
 
     @property
     def current(self) -> Building:
@@ -221,6 +286,39 @@ class Tracer:
         self.note(f"适用例外（{cite}）：{unparse(rule.condition)}，替代了基本规则{base_cite}")
         self.detail(node)
 
+    def catalog_row(self, use: CatalogUse, key_text: str, type_: Type, value: Any) -> None:
+        """A 查目录 gave `value` from the row `use` names (or its 查无 value)."""
+        if use not in self.rows:
+            self.rows.append(use)
+        if use.row is None:
+            self.note(f"{use.where}（{key_text} 为 {use.key}），取 查无 的值 {display(type_, value)}")
+        elif use.missing:
+            self.note(f"{use.where}：{use.column} 为空，取 查无 的值 {display(type_, value)}")
+        else:
+            self.note(f"{use.where}：{use.column} = {display(type_, value)}")
+
+    def aggregated(self, text: str, over: str, numbers: list[int], values: list[Any] | None, type_: Type,
+                   total: int, picked: int | None = None) -> None:
+        """An aggregation `text` over `over` took the lines `numbers` (of `total`), with these `values`."""
+        if not numbers:
+            self.note(f"{text}：{over} 共 {total} 行，没有计入的行")
+            return
+        which = _line_numbers(numbers)
+        share = f"{over} 共 {total} 行，" if len(numbers) != total else ""
+        if values is None:
+            self.note(f"{text}：{share}计入第 {which} 行")
+            return
+        if picked is not None:
+            self.note(f"{text}：{share}比较第 {which} 行，取第 {numbers[picked]} 行的 {display(type_, values[picked])}")
+            return
+        fed = [(n, v) for n, v in zip(numbers, values, strict=True) if not is_zero(v)]
+        shown = [f"第 {n} 行 {display(type_, v)}" for n, v in fed[:_SHOWN_LINES]]
+        if len(fed) > _SHOWN_LINES:
+            shown.append(f"…（共 {len(fed)} 行不为零）")
+        zeros = len(numbers) - len(fed)
+        rest = f"；{'其余 ' if fed else ''}{zeros} 行为 {display(type_, values[0] * 0)}" if zeros else ""
+        self.note(f"{text}：{share}计入第 {which} 行：{' + '.join(shown) or '都是零'}{rest}")
+
     def rounded(self, unit: str, raw: Any, value: Any, expr: ir.Expr | None = None) -> None:
         """Money produced by × or ÷ (`expr`) rounded to the policy's unit, or a 四舍五入(…) (no `expr`)."""
         if expr is not None:
@@ -307,6 +405,30 @@ class Tracer:
         where = "，".join(f"{t} 为 {v}" for t, v in zip(key_texts, keys, strict=True))
         label = f"{row.key} × {column}" if column is not None else row.key
         self.row("查表", label, row.span, type_, value, f"{where}：第 {row.span.line} 行的这一格")
+
+
+_SHOWN_LINES = 12  # the values an aggregation's note lists before it says how many there are
+
+
+def _line_numbers(numbers: list[int]) -> str:
+    """1、2、3、5 → "1–3、5": runs of consecutive line numbers joined.
+
+    >>> _line_numbers([1, 2, 3, 5, 7, 8])
+    '1–3、5、7、8'
+    """
+    parts: list[str] = []
+    start = prev = numbers[0]
+    for n in [*numbers[1:], None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        if prev - start >= 2:
+            parts.append(f"{start}–{prev}")
+        else:
+            parts.extend(str(k) for k in range(start, prev + 1))
+        if n is not None:
+            start = prev = n
+    return "、".join(parts)
 
 
 def _child_reason(node: TraceNode) -> str | None:

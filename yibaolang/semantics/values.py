@@ -98,6 +98,8 @@ def display(type_: Type, value: Any) -> str:
         return str(value.isoformat())
     if kind is Kind.BOOL:
         return "是" if value else "否"
+    if kind is Kind.LIST:
+        return f"{len(value)} 行"  # the lines themselves: the explanation lists them (docs/itemized.md §7)
     return str(value)
 
 
@@ -139,7 +141,18 @@ def to_json(type_: Type, value: Any) -> Any:
         return value.isoformat()
     if kind is Kind.BOOL:
         return bool(value)
+    if kind is Kind.LIST:  # a list input's lines: each a mapping of its typed fields
+        return [{name: _json_plain(v) for name, v in row.items()} for row in value]
     return str(value)
+
+
+def _json_plain(value: Any) -> Any:
+    """A field value of a line in JSON (the fields' types are the policy's): decimals as written, dates ISO."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
 
 
 def is_zero(value: Any) -> bool:
@@ -267,6 +280,14 @@ def parse_value(raw: Any, type_: Type) -> Any:
         if isinstance(raw, str):
             return raw.strip()
         return _wrong(type_, raw)
+    if kind is Kind.TEXT:  # codes and names, read as written (docs/itemized.md §1)
+        if isinstance(raw, str):
+            return raw.strip()
+        return Problem("YB403", f"应为 文本，这里是 {_raw_kind(raw) or '值'} {_show_raw(raw)}",
+                       "文本请加引号，例如 \"XB01\"、\"001\"（不加引号的 001 会被读成数 1）")
+    if kind is Kind.LIST:
+        return Problem("YB403", f"应为 列表，这里是 {_raw_kind(raw) or '值'} {_show_raw(raw)}",
+                       "列表输入写成映射的列表，每行一个映射：- {编码: \"XB01\", 数量: 2, 单价: \"35.50\"}")
     if kind is Kind.BOOL:
         if isinstance(raw, bool):
             return raw

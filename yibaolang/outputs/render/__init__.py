@@ -15,8 +15,9 @@ import attrs
 from yibaolang.checks.resolve import Program
 from yibaolang.diagnostics import Diagnostic
 from yibaolang.engines.outcome import Outcome
-from yibaolang.engines.trace import TraceNode
-from yibaolang.ir.types import Type
+from yibaolang.engines.trace import CatalogUse, LineTrace, ListTrace, TraceNode
+from yibaolang.ir.types import Kind, Type
+from yibaolang.semantics.levels import local_name
 from yibaolang.semantics.values import display, display_delta
 
 FORMATS = ("text", "json", "markdown", "html")
@@ -79,6 +80,56 @@ class Explanation:
     # Charts to draw under figures (figure name → chart data), computed before rendering
     # (`yibaolang.analysis.function.band_charts`); the HTML page draws them, the other formats ignore them.
     charts: dict[str, Any] = attrs.Factory(dict)
+    # The lines of each list input, grouped (docs/itemized.md §7).
+    lines: list[ListTrace] = attrs.Factory(list)
+
+
+@attrs.frozen(slots=True)
+class LineColumn:
+    """A per-line figure shown for every line of a list: its name without the list, its clause."""
+
+    name: str
+    figure: str
+    clause: str | None
+
+
+def line_columns(lt: ListTrace) -> list[LineColumn]:
+    """The per-line figures every format shows for the lines of `lt`: the group and the amounts, in order."""
+    out: dict[str, LineColumn] = {}
+    for line in lt.lines:
+        for node in line.figures:
+            shown = node.name == lt.group_by or (node.type is not None and node.type.kind is Kind.MONEY)
+            if shown and node.name not in out:
+                clause = node.clause.id if node.clause is not None else None
+                out[node.name] = LineColumn(local_name(node.name), node.name, clause)
+    return list(out.values())
+
+
+def line_figure(line: LineTrace, figure: str) -> TraceNode | None:
+    return next((n for n in line.figures if n.name == figure), None)
+
+
+def line_fields(line: LineTrace) -> str:
+    """编码 = XB01，数量 = 2，单价 = 35.50元"""
+    return "，".join(f"{name} = {display(t, v)}" for name, t, v in line.fields)
+
+
+def row_text(use: CatalogUse) -> str:
+    return use.where
+
+
+def distinct_rows(line: LineTrace) -> list[CatalogUse]:
+    """The catalog rows a line read, once each (several columns of one row are one row)."""
+    seen: dict[tuple[str, int | None, str], CatalogUse] = {}
+    for use in line.rows:
+        seen.setdefault((use.catalog, use.row, use.key), use)
+    return list(seen.values())
+
+
+def group_title(lt: ListTrace, group: str | None, count: int) -> str:
+    if lt.group_by is None:
+        return f"共 {count} 行"
+    return f"{group if group is not None else '未分类'}（{count} 行）"
 
 
 def node_details(node: TraceNode, clauses: set[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -119,6 +170,7 @@ def explanation(program: Program, outcome: Outcome, what_if: WhatIf | None = Non
         failed=[out.name for out in outcome.outputs if not out.ok],
         what_if=what_if,
         charts=charts or {},
+        lines=outcome.lines,
     )
 
 

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from html import escape
 
-from yibaolang.engines.trace import TraceNode
-from yibaolang.outputs.render import KIND_LABELS, Explanation, node_details
+from yibaolang.engines.trace import ListTrace, TraceNode
+from yibaolang.outputs.render import (
+    KIND_LABELS,
+    Explanation,
+    distinct_rows,
+    group_title,
+    line_columns,
+    line_figure,
+    node_details,
+)
 from yibaolang.semantics.values import display
 
 CSS = """
@@ -90,6 +98,31 @@ def _charts(exp: Explanation) -> dict[str, str]:
     return {name: svg(chart, width=720, height=360) for name, chart in exp.charts.items()}
 
 
+def list_html(lt: ListTrace) -> list[str]:
+    """A list input's lines as one table per group (docs/itemized.md §7)."""
+    by = f"，按 {escape(lt.group_by)} 分组" if lt.group_by else ""
+    out = [f"<h2>{escape(lt.name)}（共 {len(lt.lines)} 行{by}）</h2>"]
+    columns = line_columns(lt)
+    fields = [name for name, _, _ in lt.lines[0].fields] if lt.lines else []
+    heads = ["行", *fields, *(c.name + (f"（条款 {c.clause}）" if c.clause else "") for c in columns), "目录行"]
+    for group, lines in lt.groups():
+        out += [f"<h3>{escape(group_title(lt, group, len(lines)))}</h3>", "<table>",
+                "<tr>" + "".join(f"<th>{escape(h)}</th>" for h in heads) + "</tr>"]
+        for line in lines:
+            cells = [f'<td class="num">{line.number}</td>']
+            cells += [f"<td>{escape(display(t, v))}</td>" for _, t, v in line.fields]
+            for column in columns:
+                node = line_figure(line, column.figure)
+                cells.append(f'<td class="num">{escape(node.display) if node is not None else "—"}</td>')
+            rows = "<br>".join(escape(use.where) for use in distinct_rows(line)) or "—"
+            cells.append(f'<td class="cite">{rows}</td>')
+            out.append("<tr>" + "".join(cells) + "</tr>")
+        out.append("</table>")
+    for text, holds in lt.reconciled:
+        out.append(f'<p class="{"meta" if holds else "problem"}">对账：{escape(text)}，{"成立" if holds else "不成立"}</p>')
+    return out
+
+
 def render_html(exp: Explanation) -> str:
     title = exp.title or exp.policy
     out = [
@@ -149,6 +182,8 @@ def render_html(exp: Explanation) -> str:
         out.append('<ul class="tree">')
         _node(node, seen, out, clauses, charts)
         out.append("</ul>")
+    for lt in exp.lines:
+        out += list_html(lt)
     if exp.assertions:
         out += ["<h2>断言</h2>", '<ul class="tree">']
         for node in exp.assertions:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from yibaolang.diagnostics import json_text, to_json_obj
-from yibaolang.engines.trace import TraceNode
+from yibaolang.engines.trace import CatalogUse, ListTrace, TraceNode
 from yibaolang.outputs.render import Explanation
 from yibaolang.semantics.values import to_json
 
@@ -40,6 +40,31 @@ def node_json(node: TraceNode, seen: set[int]) -> dict[str, Any]:
     return out
 
 
+def catalog_json(use: CatalogUse) -> dict[str, Any]:
+    return {"catalog": use.catalog, "file": use.file, "row": use.row, "key": use.key, "column": use.column,
+            "date": use.date.isoformat() if use.date is not None else None,
+            "valid_from": use.valid_from.isoformat() if use.valid_from is not None else None,
+            "valid_to": use.valid_to.isoformat() if use.valid_to is not None else None,
+            "label": use.label, "missing": use.missing}
+
+
+def list_json(lt: ListTrace, seen: set[int]) -> dict[str, Any]:
+    """The lines of a list input (docs/itemized.md §7): by group, each with its fields, figures and catalog rows."""
+    return {
+        "list": lt.name,
+        "group_by": lt.group_by,
+        "groups": [
+            {"group": group, "lines": [
+                {"number": line.number,
+                 "fields": {name: to_json(t, v) for name, t, v in line.fields},
+                 "figures": [node_json(node, seen) for node in line.figures],
+                 "catalog_rows": [catalog_json(use) for use in line.rows]}
+                for line in lines]}
+            for group, lines in lt.groups()],
+        "reconciled": [{"condition": text, "holds": holds} for text, holds in lt.reconciled],
+    }
+
+
 def explain_document(exp: Explanation) -> dict[str, Any]:
     seen: set[int] = set()
     doc: dict[str, Any] = {
@@ -51,6 +76,8 @@ def explain_document(exp: Explanation) -> dict[str, Any]:
         "assertions": [node_json(node, seen) for node in exp.assertions],
         "diagnostics": [to_json_obj(d) for d in exp.diagnostics],
     }
+    if exp.lines:
+        doc["lines"] = [list_json(lt, seen) for lt in exp.lines]
     if exp.what_if is not None:
         doc["what_if"] = {
             "assumptions": {name: to_json(t, a) for name, t, _, a in exp.what_if.assignments},

@@ -16,8 +16,16 @@ from __future__ import annotations
 import re
 
 from yibaolang.diagnostics import visible
-from yibaolang.engines.trace import TraceNode
-from yibaolang.outputs.render import KIND_LABELS, Explanation, node_details
+from yibaolang.engines.trace import ListTrace, TraceNode
+from yibaolang.outputs.render import (
+    KIND_LABELS,
+    Explanation,
+    distinct_rows,
+    group_title,
+    line_columns,
+    line_figure,
+    node_details,
+)
 from yibaolang.semantics.values import display
 
 # What could open a tag, an autolink, an entity, a link or image, emphasis, a code span, a table cell
@@ -80,6 +88,31 @@ def _node(node: TraceNode, depth: int, seen: set[int], out: list[str], clauses: 
         _node(child, depth + 1, seen, out, clauses)
 
 
+def list_markdown(lt: ListTrace) -> list[str]:
+    """A list input's lines as one table per group: fields, amounts, the catalog row (docs/itemized.md §7)."""
+    by = f"，按 {escape(lt.group_by)} 分组" if lt.group_by else ""
+    out = [f"## {escape(lt.name)}（共 {len(lt.lines)} 行{by}）", ""]
+    columns = line_columns(lt)
+    fields = [name for name, _, _ in lt.lines[0].fields] if lt.lines else []
+    heads = ["行", *fields, *(c.name + (f"（条款 {c.clause}）" if c.clause else "") for c in columns), "目录行"]
+    for group, lines in lt.groups():
+        out += [f"### {escape(group_title(lt, group, len(lines)))}", ""]
+        out.append("| " + " | ".join(escape(h) for h in heads) + " |")
+        out.append("|" + "|".join(["---:"] + ["---"] * len(fields) + ["---:"] * len(columns) + ["---"]) + "|")
+        for line in lines:
+            cells = [str(line.number)]
+            cells += [escape(display(t, v)) for _, t, v in line.fields]
+            for column in columns:
+                node = line_figure(line, column.figure)
+                cells.append(escape(node.display) if node is not None else "—")
+            cells.append("<br>".join(escape(use.where) for use in distinct_rows(line)) or "—")
+            out.append("| " + " | ".join(cells) + " |")
+        out.append("")
+    for text, holds in lt.reconciled:
+        out += [f"对账：{code(text)}，{'成立' if holds else '**不成立**'}", ""]
+    return out
+
+
 def render_markdown(exp: Explanation) -> str:
     out = [f"# 计算说明：{escape(exp.title or exp.policy)}", ""]
     out.append(f"- 政策文件：{code(exp.policy)}" + (f"（{escape(exp.doc_number)}）" if exp.doc_number else ""))
@@ -116,6 +149,8 @@ def render_markdown(exp: Explanation) -> str:
         _node(node, 0, seen, lines, clauses)
         out += lines
         out.append("")
+    for lt in exp.lines:
+        out += list_markdown(lt)
     if exp.assertions:
         out += ["## 断言", ""]
         lines = []

@@ -17,8 +17,17 @@ from __future__ import annotations
 import unicodedata
 
 from yibaolang.diagnostics import visible
-from yibaolang.engines.trace import TraceNode
-from yibaolang.outputs.render import KIND_LABELS, Explanation, WhatIf
+from yibaolang.engines.trace import ListTrace, TraceNode
+from yibaolang.outputs.render import (
+    KIND_LABELS,
+    Explanation,
+    WhatIf,
+    distinct_rows,
+    group_title,
+    line_columns,
+    line_fields,
+    line_figure,
+)
 from yibaolang.semantics.values import display
 
 Segment = tuple[str, str]  # text, rich style
@@ -185,11 +194,38 @@ def explanation_lines(exp: Explanation, width: int) -> list[Line]:
     for node in exp.outputs:
         out.append([])
         out += tree.lines(node)
+    for lt in exp.lines:
+        out.append([])
+        out += list_lines(lt, width)
     if exp.assertions:
         out += [[], [("断言", "bold")]]
         for node in exp.assertions:
             out += tree.lines(node)
     return out
+
+
+def list_lines(lt: ListTrace, width: int) -> list[Line]:
+    """The lines of a list input, by group: fields, the catalog rows read, the amounts (docs/itemized.md §7)."""
+    out = _Label(width)
+    by = f"，按 {lt.group_by} 分组" if lt.group_by else ""
+    out.lines.append([(visible(f"{lt.name}（共 {len(lt.lines)} 行{by}）"), "bold")])
+    columns = line_columns(lt)
+    for group, lines in lt.groups():
+        out.add(f"  {group_title(lt, group, len(lines))}", "bold")
+        for line in lines:
+            out.add(f"    第 {line.number} 行：{line_fields(line)}", "", "        ")
+            for use in distinct_rows(line):
+                out.add(f"      目录：{use.where}", "dim", "        ")
+            for column in columns:
+                node = line_figure(line, column.figure)
+                if node is None:
+                    continue
+                formula = f" = {node.formula}" if node.formula and node.formula != node.display else ""
+                cite = f"（条款 {column.clause}）" if column.clause else ""
+                out.add(f"      {column.name} = {node.display}{formula}{cite}", "", "        ")
+    for text, holds in lt.reconciled:
+        out.add(f"  对账：{text}，{'成立' if holds else '不成立'}", "bold" if holds else "bold red")
+    return out.lines
 
 
 def plain(lines: list[Line]) -> str:
