@@ -12,7 +12,8 @@ A block may name its file with ``file=名称.ybl`` after the language word
 beside each block of that page before it is checked, so an example can
 ``引用`` or ``依据`` another one; when a page names two blocks alike, the
 nearest one before the block being checked wins (else the first after it).
-Unnamed blocks are checked as ``example.ybl``.
+Unnamed blocks are checked as ``example.ybl``.  Any other fenced block that names its file
+(```` ```csv file=医保目录.csv ````, a 目录's data) is written beside every block of its page too.
 """
 
 from __future__ import annotations
@@ -98,6 +99,9 @@ def test_doc_block_checks(block: Block, tmp_path: Path) -> None:
     (tmp_path / "yibaolang.toml").write_text("", encoding="utf-8")
     for file, text in companions(block).items():
         (tmp_path / file).write_text(text, encoding="utf-8")
+    for file, text in _named_blocks(DOCS / block.page).items():
+        if not file.endswith(".ybl"):  # data files of the page (```csv file=医保目录.csv) beside the policy
+            (tmp_path / file).write_text(text, encoding="utf-8")
     name = block.file or "example.ybl"
     (tmp_path / name).write_text(block.text, encoding="utf-8")
 
