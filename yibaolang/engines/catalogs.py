@@ -68,9 +68,11 @@ from __future__ import annotations
 import collections
 import csv
 import datetime as dt
+import heapq
 import io
 import os
 import re
+import weakref
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -146,21 +148,21 @@ class CatalogArrays:
 
 @attrs.define(eq=False)
 class Catalog:
+    """The rows of one 目录 file, checked against its declaration; stored by column, rows made on demand."""
+
     decl: ir.CatalogDecl
     shown_path: str
     real_path: Path
     types: Mapping[str, Type]  # every column read (key, declared columns, 有效期 columns) → its type
-    rows: tuple[CatalogRow, ...]  # in file order
-    _index: dict[Any, list[CatalogRow]] = attrs.field(factory=dict, repr=False)
+    cells: Mapping[str, list[Any]]  # declared column (and key) → its values in file order; None = empty
+    starts: list[dt.date | None]  # 生效 of each row (all None without 有效期)
+    ends: list[dt.date | None]  # 失效 of each row
+    first: int  # the row number of the first data row (CSV 2: the header is row 1; Parquet 1)
+    # key → the position of its only row; `versions`: key → its rows when it has several, earliest 生效 first
+    single: dict[Any, int] = attrs.field(repr=False)
+    versions: dict[Any, list[int]] = attrs.field(repr=False)
+    _built: dict[int, CatalogRow] = attrs.field(factory=dict, repr=False)
     _arrays: CatalogArrays | None = attrs.field(default=None, repr=False)
-
-    def __attrs_post_init__(self) -> None:
-        if not self._index:
-            key = self.decl.key.name
-            for row in self.rows:
-                self._index.setdefault(row.values[key], []).append(row)
-            for versions in self._index.values():
-                versions.sort(key=_start_key)
 
     @property
     def name(self) -> str:
@@ -170,26 +172,63 @@ class Catalog:
     def dated(self) -> bool:
         return self.decl.valid_from is not None or self.decl.valid_to is not None
 
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def row(self, position: int) -> CatalogRow:
+        """The row at `position` (0-based, file order)."""
+        found = self._built.get(position)
+        if found is None:
+            values = {name: column[position] for name, column in self.cells.items()}
+            found = self._built[position] = CatalogRow(self.first + position, values, self.starts[position],
+                                                       self.ends[position])
+        return found
+
+    @property
+    def rows(self) -> tuple[CatalogRow, ...]:
+        """Every row in file order."""
+        return tuple(self.row(i) for i in range(len(self)))
+
+    def positions(self, key: Any) -> list[int]:
+        """The rows (0-based positions) of `key`, earliest 生效 first."""
+        found = self.versions.get(key)
+        if found is not None:
+            return found
+        one = self.single.get(key)
+        return [] if one is None else [one]
+
+    def keys(self) -> list[Any]:
+        """Every key, sorted."""
+        return sorted([*self.single, *self.versions])
+
     def _key(self, key: Any) -> Any:
         if self.types[self.decl.key.name].kind is Kind.NUMBER and isinstance(key, int) and not isinstance(key, bool):
             return Decimal(key)
         return key.strip() if isinstance(key, str) else key
 
     def find(self, key: Any, when: dt.date | None = None) -> CatalogRow | None:
-        """The row of `key` valid on `when` (a catalog without 有效期 ignores `when`), or None."""
-        versions = self._index.get(self._key(key))
-        if not versions:
+        """The row of `key` valid on `when` (生效 inclusive, 失效 exclusive, empty = open), or None.
+
+        A catalog without 有效期 ignores `when`; with 有效期, `when=None` matches only a row open at both ends.
+        """
+        positions = self.positions(self._key(key))
+        if not positions:
             return None
         if not self.dated:
-            return versions[0]
-        for row in versions:
-            if row.valid_on(when):
-                return row
+            return self.row(positions[0])
+        starts, ends = self.starts, self.ends
+        for i in positions:
+            start, end = starts[i], ends[i]
+            if when is None:
+                if start is None and end is None:
+                    return self.row(i)
+            elif (start is None or start <= when) and (end is None or when < end):
+                return self.row(i)
         return None
 
     def find_key(self, key: Any) -> list[CatalogRow]:
-        """Every version of `key`, earliest first (the language server's hover)."""
-        return list(self._index.get(self._key(key), ()))
+        """Every version of `key`, earliest 生效 first (the language server's hover)."""
+        return [self.row(i) for i in self.positions(self._key(key))]
 
     def arrays(self) -> CatalogArrays:
         """The array form for the vector engine (computed once; see the module docstring)."""
@@ -198,8 +237,8 @@ class Catalog:
         return self._arrays
 
 
-def _start_key(row: CatalogRow) -> int:
-    return row.valid_from.toordinal() if row.valid_from is not None else 0
+def _start_ordinal(start: dt.date | None) -> int:
+    return start.toordinal() if start is not None else 0
 
 
 # ------------------------------------------------------------------ finding the file
@@ -309,30 +348,49 @@ _CACHE: collections.OrderedDict[tuple[Any, ...], Catalog | CatalogError] = colle
 
 
 def clear_cache() -> None:
+    """Forget every catalog read (tests and benchmarks; a changed file is noticed without it)."""
     _CACHE.clear()
+    _LOCATED.clear()
+
+
+# Where each (program, catalog, --table path) reads from, and the declaration's fingerprint: worked out once,
+# so that a cache hit costs one stat (the interpreter may ask for a catalog at every lookup).
+_LOCATED: weakref.WeakKeyDictionary[Program, dict[tuple[str, str | None], tuple[Any, ...]]] = \
+    weakref.WeakKeyDictionary()
 
 
 def catalog_for(program: Program, scope: ModuleScope, name: str) -> Catalog:
-    """The catalog `name` declared in `scope` (or elsewhere in the program); CatalogError if it is unusable."""
-    decl = scope.catalogs.get(name)
-    if decl is None:
-        found = declaring_scope(program, name)
-        if found is None:
-            raise KeyError(name)
-        scope, decl = found, found.catalogs[name]
-    located, shown, span = _locate(program, scope, decl)
-    override = name in program.tables
-    if isinstance(located, Refusal):
-        raise CatalogError([_refusal_diagnostic(decl, shown, span, located, override)])
+    """The catalog `name` declared in `scope` (or elsewhere in the program); CatalogError if it is unusable.
+
+    Loaded once per process for each (real path, mtime_ns, size, declaration); a later call on an unchanged
+    file returns the same object, a changed file is read again.
+    """
+    override = program.tables.get(name)
+    memo = _LOCATED.setdefault(program, {})
+    located = memo.get((name, override))
+    if located is None:
+        decl = scope.catalogs.get(name)
+        if decl is None:
+            found = declaring_scope(program, name)
+            if found is None:
+                raise KeyError(name)
+            scope, decl = found, found.catalogs[name]
+        path, shown, span = _locate(program, scope, decl)
+        located = memo[(name, override)] = (scope, decl, path, shown, span, fingerprint(scope, decl))
+    scope, decl, path, shown, span, print_ = located
+    if isinstance(path, Refusal):
+        raise CatalogError([_refusal_diagnostic(decl, shown, span, path, override is not None)])
     try:
-        info = os.stat(located)
+        info = os.stat(path)
     except OSError:
-        raise CatalogError([_refusal_diagnostic(decl, shown, span, Refusal("missing", "不存在"), override)]) from None
-    key = (str(located), info.st_mtime_ns, info.st_size, fingerprint(scope, decl), shown, span)
+        memo.pop((name, override), None)  # gone since: resolved again next time
+        raise CatalogError([_refusal_diagnostic(decl, shown, span, Refusal("missing", "不存在"),
+                                                override is not None)]) from None
+    key = (str(path), info.st_mtime_ns, info.st_size, print_, shown, span)
     cached = _CACHE.get(key)
     if cached is None:
         try:
-            cached = _load(scope, decl, located, shown, span)
+            cached = _load(scope, decl, path, shown, span)
         except CatalogError as exc:
             cached = exc
         _CACHE[key] = cached
@@ -362,6 +420,20 @@ def load_catalogs(program: Program) -> tuple[dict[str, Catalog], list[Diagnostic
     return catalogs, problems
 
 
+def catalog_files(program: Program) -> list[str]:
+    """The data file each catalog reads (or would read, when it is missing): what a hot reload watches."""
+    files: list[str] = []
+    for scope in [program.root, *(s for s in program.modules.values() if s is not program.root)]:
+        for decl in scope.catalogs.values():
+            override = program.tables.get(decl.name)
+            if override is not None:
+                files.append(os.path.abspath(override))
+                continue
+            base = scope.real.parent if scope.real is not None else Path(scope.path).parent
+            files.append(os.path.abspath(base / decl.path))
+    return list(dict.fromkeys(files))
+
+
 def check_catalogs(program: Program) -> list[Diagnostic]:
     """The diagnostics of every catalog's data (the `check` command, `serve` at start and reload)."""
     return load_catalogs(program)[1]
@@ -377,36 +449,37 @@ class _Column:
     name: str
     position: int
     cells: list[Any]
-    arrow_type: str | None = None  # Parquet: the column's type, for messages
+    arrow_type: str | None = None  # Parquet: the column's type, for messages; STRIPPED for CSV read by pyarrow
+    arrow: Any = None  # CSV read by pyarrow: the stripped cells as an Arrow string array (null = empty)
 
 
 class _Reports:
-    """The problems of one file, at most MAX_REPORTS of them kept (sorted by row and column at the end)."""
+    """The problems of one file: all counted, the first MAX_REPORTS by (row, column) kept."""
 
     def __init__(self, shown: str) -> None:
         self.shown = shown
-        self.items: list[tuple[int, int, str, str, str, tuple[tuple[Span, str], ...]]] = []
+        # A max-heap (negated positions) of the MAX_REPORTS earliest problems seen so far.
+        self.heap: list[tuple[int, int, int, str, str, str, tuple[tuple[Span, str], ...]]] = []
         self.count = 0
 
     def add(self, row: int, column: int, code: str, message: str, hint: str = "",
             related: tuple[tuple[Span, str], ...] = ()) -> None:
         self.count += 1
-        if len(self.items) < 4 * MAX_REPORTS or (row, column) < self.items[-1][:2]:
-            self.items.append((row, column, code, message, hint, related))
-            if len(self.items) > 8 * MAX_REPORTS:
-                self.items.sort(key=lambda i: i[:2])
-                del self.items[4 * MAX_REPORTS:]
+        item = (-row, -column, -self.count, code, message, hint, related)
+        if len(self.heap) < MAX_REPORTS:
+            heapq.heappush(self.heap, item)
+        elif item > self.heap[0]:
+            heapq.heapreplace(self.heap, item)
 
     def diagnostics(self) -> list[Diagnostic]:
-        self.items.sort(key=lambda i: i[:2])
-        kept = self.items[:MAX_REPORTS]
-        out = [error(code, cell_span(self.shown, row, col), message, hint, related=related)
-               for row, col, code, message, hint, related in kept]
+        kept = sorted(self.heap, reverse=True)
+        out = [error(code, cell_span(self.shown, -row, -col), message, hint, related=related)
+               for row, col, _, code, message, hint, related in kept]
         rest = self.count - len(kept)
         if rest > 0 and out:
             last = out[-1]
-            more = f"（这个文件还有 {rest} 处问题没有列出，改正以上各处后再检查）"
-            out[-1] = attrs.evolve(last, hint=(last.hint + more) if last.hint else more.strip("（）"))
+            more = f"这个文件还有 {rest:,} 处问题没有列出，改正以上各处后再检查"
+            out[-1] = attrs.evolve(last, hint=f"{last.hint}（{more}）" if last.hint else more)
         return out
 
 
@@ -441,13 +514,13 @@ def _load(scope: ModuleScope, decl: ir.CatalogDecl, real: Path, shown: str, span
                                   "目录文件的扩展名应为 .csv 或 .parquet")])
     if reports.count:
         raise CatalogError(reports.diagnostics())
-    rows = _convert(scope, decl, types, columns, count, first, reports)
+    cells, starts, ends = _convert(scope, decl, types, columns, count, first, reports)
     if reports.count:
         raise CatalogError(reports.diagnostics())
-    _check_keys(decl, rows, columns, shown, reports)
+    single, versions = _check_keys(decl, cells[decl.key.name], starts, ends, columns, first, shown, reports)
     if reports.count:
         raise CatalogError(reports.diagnostics())
-    return Catalog(decl, shown, real, types, tuple(rows))
+    return Catalog(decl, shown, real, types, cells, starts, ends, first, single, versions)
 
 
 def _missing_columns(decl: ir.CatalogDecl, header: list[str], types: Mapping[str, Type],
@@ -523,7 +596,13 @@ def _read_csv_arrow(text: str, header: list[str], positions: Mapping[str, int]) 
         )
     except (pa.ArrowInvalid, pa.ArrowException):
         return None  # an empty line, a short row, a quoted line break…: the exact reader says where
-    columns = [_Column(name, positions[name], table.column(col).to_pylist()) for name, col in wanted.items()]
+    import pyarrow.compute as pc
+
+    columns = []
+    for name, col in wanted.items():
+        trimmed = pc.utf8_trim_whitespace(table.column(col))
+        nulled = pc.if_else(pc.equal(trimmed, ""), None, trimmed)
+        columns.append(_Column(name, positions[name], nulled.to_pylist(), STRIPPED, nulled))
     return columns, table.num_rows, 2
 
 
@@ -552,6 +631,7 @@ def _read_csv_python(text: str, header: list[str], positions: Mapping[str, int],
     return [_Column(name, pos, cells[name]) for name, pos in positions.items()], count, 2
 
 
+STRIPPED = "stripped"  # _Column.arrow_type of CSV cells already stripped, None for an empty cell
 _ARROW_KINDS = ("string", "large_string", "decimal", "int", "uint", "double", "float", "halffloat", "bool",
                 "date32", "date64", "timestamp", "null", "dictionary")
 
@@ -584,6 +664,13 @@ def _read_parquet(decl: ir.CatalogDecl, data: bytes, shown: str, span: Span, typ
             reports.add(1, pos, "YB465", f"列“{name}”的 Parquet 类型 {type_text} 无法读作 {types[name].name}",
                         "用字符串、整数、decimal128、布尔或日期类型的列")
             continue
+        if pa.types.is_string(chunked.type) or pa.types.is_large_string(chunked.type):
+            import pyarrow.compute as pc
+
+            trimmed = pc.utf8_trim_whitespace(chunked)
+            nulled = pc.if_else(pc.equal(trimmed, ""), None, trimmed)
+            columns.append(_Column(name, pos, nulled.to_pylist(), STRIPPED, nulled))
+            continue
         columns.append(_Column(name, pos, chunked.to_pylist(), type_text))
     return columns, table.num_rows, 1
 
@@ -592,6 +679,8 @@ def _read_parquet(decl: ir.CatalogDecl, data: bytes, shown: str, span: Span, typ
 
 _FAST_MONEY = re.compile(r"-?\d{1,15}(?:\.\d{1,2})?")
 _FAST_NUMBER = re.compile(r"-?\d{1,15}(?:\.\d{1,10})?")
+_FAST_FRACTION = re.compile(r"-?\d{1,5}(?:\.\d{1,12})?")
+_FAST_PERCENT = re.compile(r"(-?\d{1,7}(?:\.\d{1,10})?)\s*[%％]")
 _FAST_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _SLASH_DATE = re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})")
 _EMPTY = object()
@@ -665,104 +754,249 @@ def _float_cell(raw: float, type_: Type) -> Any:
     return parse_value(Decimal(shown), type_)
 
 
+_MISSING = object()
+
+
+def _fast(kind: Kind) -> Any:
+    """The common spelling of a cell of `kind`, read without the general parser (None: use it)."""
+    if kind is Kind.MONEY:
+        match = _FAST_MONEY.fullmatch
+        return lambda s: Decimal(s) if match(s) else None
+    if kind is Kind.NUMBER:
+        number = _FAST_NUMBER.fullmatch
+        return lambda s: Decimal(s) if number(s) else None
+    if kind is Kind.RATIO:
+        fraction, percent = _FAST_FRACTION.fullmatch, _FAST_PERCENT.fullmatch
+
+        def ratio(s: str) -> Decimal | None:
+            if fraction(s):
+                return Decimal(s)
+            m = percent(s)
+            return Decimal(m[1]) / 100 if m else None  # exact: at most 7 + 10 digits
+
+        return ratio
+    if kind is Kind.DATE:
+        def date(s: str) -> dt.date | None:
+            if len(s) == 10 and s[4] == "-" and s[7] == "-" and s[:4].isdigit():
+                try:
+                    return dt.date.fromisoformat(s)
+                except ValueError:
+                    return None
+            return None
+
+        return date
+    return lambda s: None
+
+
+_VECTOR_PATTERNS: dict[Kind, tuple[str, ...]] = {
+    Kind.MONEY: (r"^-?\d{1,15}(?:\.\d{1,2})?$",),
+    Kind.NUMBER: (r"^-?\d{1,15}(?:\.\d{1,10})?$",),
+    Kind.RATIO: (r"^-?\d{1,5}(?:\.\d{1,12})?$", r"^-?\d{1,7}(?:\.\d{1,10})?\s*[%％]$"),
+    Kind.DATE: (r"^\d{4}-\d{2}-\d{2}$",),
+}
+
+
+def _vector_fast(column: _Column, kind: Kind, out: list[Any]) -> list[bool] | None:
+    """The common spellings of a pyarrow-read CSV column, converted in bulk into `out`; which cells were done.
+
+    The patterns are matched by Arrow (RE2) and the matching cells converted with `map` — the same exact
+    readings as `_fast`, without a Python call per cell.  None when nothing could be done in bulk.
+    """
+    patterns = _VECTOR_PATTERNS.get(kind)
+    if patterns is None:
+        return None
+    import pyarrow.compute as pc
+
+    arr = column.arrow
+    done = [False] * len(out)
+    for number, pattern in enumerate(patterns):
+        mask = pc.fill_null(pc.match_substring_regex(arr, pattern), False)
+        where = pc.indices_nonzero(mask).to_pylist()
+        if not where:
+            continue
+        texts = pc.filter(arr, mask)
+        values: list[Any]
+        if kind is Kind.DATE:
+            try:
+                values = list(map(dt.date.fromisoformat, texts.to_pylist()))
+            except ValueError:  # a day that does not exist: the cell by cell reader names it
+                continue
+        elif number == 1:  # 30%: the percentage as a fraction (exact: at most 17 digits)
+            hundred = Decimal(100)
+            values = [v / hundred for v in map(Decimal, pc.replace_substring_regex(texts, r"\s*[%％]$", "")
+                                                          .to_pylist())]
+        else:
+            values = list(map(Decimal, texts.to_pylist()))
+        for i, value in zip(where, values, strict=True):
+            out[i] = value
+            done[i] = True
+    return done
+
+
+_DECIMAL_TYPE = re.compile(r"decimal(?:32|64|128|256)\((\d+), (-?\d+)\)")
+
+
+def _typed_fast(column: _Column, type_: Type) -> list[Any] | None:
+    """A Parquet column whose Arrow type already is the declared one: its values as they are (or None).
+
+    decimal with at most 2 places for 金额 (10 for 数, 12 for 比例), integers for numbers and durations,
+    date32/date64 for 日期, bool for 是否 — each within the limits a case value has (semantics/limits.py).
+    """
+    kind, arrow_type, cells = type_.kind, column.arrow_type or "", column.cells
+    given = [c for c in cells if c is not None]
+    match = _DECIMAL_TYPE.fullmatch(arrow_type)
+    if match is not None and kind in (Kind.MONEY, Kind.NUMBER, Kind.RATIO):
+        places = {Kind.MONEY: limits.MONEY_PLACES, Kind.NUMBER: limits.MAX_FRACTION_DIGITS,
+                  Kind.RATIO: limits.MAX_FRACTION_DIGITS + 2}[kind]
+        biggest = limits.MAX_RATIO if kind is Kind.RATIO else limits.MAX_MAGNITUDE
+        if int(match[2]) <= places and all(abs(v) < biggest for v in given):
+            return list(cells)
+        return None
+    if arrow_type.startswith(("int", "uint")) and (kind in (Kind.MONEY, Kind.NUMBER, Kind.RATIO) or type_.is_duration):
+        biggest = limits.MAX_RATIO if kind is Kind.RATIO else limits.MAX_MAGNITUDE
+        if all(abs(v) < biggest for v in given):
+            return list(cells) if type_.is_duration else [Decimal(v) if v is not None else None for v in cells]
+        return None
+    if arrow_type.startswith("date") and kind is Kind.DATE:
+        return list(cells)
+    if arrow_type == "bool" and kind is Kind.BOOL:
+        return list(cells)
+    return None
+
+
+def _column_values(column: _Column, type_: Type) -> tuple[list[Any], list[int], list[tuple[int, Problem]]]:
+    """The values of one column (None when empty), the positions of its empty cells, and its bad cells."""
+    cells = column.cells
+    kind = type_.kind
+    enum_values = frozenset(type_.enum.values) if type_.enum is not None else frozenset()
+    strings = column.arrow_type in (None, STRIPPED, "string", "large_string", "null") \
+        or column.arrow_type.startswith("dictionary")
+    problems: list[tuple[int, Problem]] = []
+    if strings and column.arrow_type != STRIPPED:
+        cells = [(c.strip() or None) if c is not None else None for c in cells]
+    empty = [i for i, c in enumerate(cells) if c is None]
+    if strings and (kind is Kind.TEXT or kind is Kind.ENUM):
+        if kind is Kind.ENUM:
+            wrong = set(cells) - enum_values - {None}
+            if wrong:
+                problems = [(i, _not_an_option(c, type_)) for i, c in enumerate(cells) if c in wrong]
+        elif len(empty) < len(cells) and max(len(c) for c in cells if c is not None) > limits.MAX_VALUE_CHARS:
+            problems = [(i, _cell(c, type_, enum_values)) for i, c in enumerate(cells)
+                        if c is not None and len(c) > limits.MAX_VALUE_CHARS]
+        return cells, empty, problems
+    typed = None if strings else _typed_fast(column, type_)
+    if typed is not None:
+        return typed, empty, problems
+    out: list[Any] = [None] * len(cells)
+    done = _vector_fast(column, kind, out) if column.arrow is not None else None
+    fast = _fast(kind) if strings else (lambda s: None)
+    memo: dict[Any, Any] = {}
+    for i, raw in enumerate(cells):
+        if raw is None or (done is not None and done[i]):
+            continue
+        value = memo.get(raw, _MISSING)
+        if value is _MISSING:
+            value = fast(raw) if strings else None
+            if value is None:
+                value = _cell(raw, type_, enum_values)
+            memo[raw] = value
+        if isinstance(value, Problem):
+            problems.append((i, value))
+        elif value is not _EMPTY:
+            out[i] = value
+        else:
+            empty.append(i)
+    return out, empty, problems
+
+
 def _convert(scope: ModuleScope, decl: ir.CatalogDecl, types: Mapping[str, Type], columns: list[_Column],
-             count: int, first: int, reports: _Reports) -> list[CatalogRow]:
-    """Every cell read as its column's type; the 范围 of each column checked; rows built."""
+             count: int, first: int, reports: _Reports) -> tuple[dict[str, list[Any]], list[Any], list[Any]]:
+    """Every cell read as its column's type, with the 范围 of each column checked (YB465–YB467)."""
     validity = {decl.valid_from, decl.valid_to} - {None}
     fields = {c.name: c for c in (decl.key, *decl.columns)}
     converted: dict[str, list[Any]] = {}
     for column in columns:
         type_ = types[column.name]
-        enum_values = frozenset(type_.enum.values) if type_.enum is not None else frozenset()
         field = fields.get(column.name)
         nullable = column.name in validity or (field is not None and field.nullable and field is not decl.key)
+        where = f"{column_letter(column.position)} 列“{column.name}”"
+        out, empty, problems = _column_values(column, type_)
+        if not nullable:
+            for i in empty:
+                hint = "每一行都要有键" if field is decl.key else "这一列没有声明 可空，每一格都要填写"
+                reports.add(first + i, column.position, "YB466", f"第 {first + i} 行 {where}是空的", hint)
+        for i, problem in problems:
+            reports.add(first + i, column.position, "YB465", f"第 {first + i} 行 {where}：{problem.message}",
+                        problem.hint)
         low = _bound(scope, field.range_low) if field is not None else None
         high = _bound(scope, field.range_high) if field is not None else None
-        out: list[Any] = []
-        letter = column_letter(column.position)
-        where = f"{letter} 列“{column.name}”"
-        for i, raw in enumerate(column.cells):
-            value = _cell(raw, type_, enum_values)
-            if value is _EMPTY:
-                out.append(None)
-                if not nullable:
-                    role = "键" if field is decl.key else "列"
-                    reports.add(first + i, column.position, "YB466", f"第 {first + i} 行 {where}是空的",
-                                f"这一{role}没有声明 可空，每一行都要填写" if role == "列" else "每一行都要有键")
-                continue
-            if isinstance(value, Problem):
-                out.append(None)
-                reports.add(first + i, column.position, "YB465", f"第 {first + i} 行 {where}：{value.message}",
-                            value.hint)
-                continue
-            if (low is not None and value < low) or (high is not None and value > high):
+        if low is not None or high is not None:
+            for i, value in enumerate(out):
+                if value is None or ((low is None or value >= low) and (high is None or value <= high)):
+                    continue
+                shown_low = display(type_, low) if low is not None else "不限"
+                shown_high = display(type_, high) if high is not None else "不限"
                 reports.add(first + i, column.position, "YB467",
-                            f"第 {first + i} 行 {where}：{display(type_, value)} 超出声明的范围 "
-                            f"{display(type_, low) if low is not None else '…'} 至 "
-                            f"{display(type_, high) if high is not None else '…'}",
-                            "请核对这一格；范围由 目录 声明中这一列的 范围 规定")
-            out.append(value)
+                            f"第 {first + i} 行 {where}：{display(type_, value)} 超出声明的范围 {shown_low} 至 "
+                            f"{shown_high}", "请核对这一格；范围由 目录 声明中这一列的 范围 规定")
         converted[column.name] = out
-    if reports.count:
-        return []
-    kept = [n for n in converted if n in fields]
-    kept_lists = [converted[n] for n in kept]
-    start = converted.get(decl.valid_from) if decl.valid_from else None
-    end = converted.get(decl.valid_to) if decl.valid_to else None
-    rows: list[CatalogRow] = []
-    for i in range(count):
-        values = {n: col[i] for n, col in zip(kept, kept_lists, strict=True)}
-        rows.append(CatalogRow(first + i, values, start[i] if start else None, end[i] if end else None))
-    return rows
+    none: list[Any] = [None] * count
+    starts = converted.get(decl.valid_from, none) if decl.valid_from else none
+    ends = converted.get(decl.valid_to, none) if decl.valid_to else none
+    cells = {name: converted[name] for name in fields if name in converted}
+    return cells, starts, ends
 
 
-def _check_keys(decl: ir.CatalogDecl, rows: list[CatalogRow], columns: list[_Column], shown: str,
-                reports: _Reports) -> None:
-    """YB468: a key twice (no 有效期), overlapping versions, or a 生效 not before its 失效."""
+def _check_keys(decl: ir.CatalogDecl, keys: list[Any], starts: list[Any], ends: list[Any], columns: list[_Column],
+                first: int, shown: str, reports: _Reports) -> tuple[dict[Any, int], dict[Any, list[int]]]:
+    """(key → its only row, key → its rows when several, earliest 生效 first); YB468 for a key twice (no
+    有效期), overlapping versions, or a 生效 not before its 失效."""
     positions = {c.name: c.position for c in columns}
     key = decl.key.name
     key_col = positions[key]
-    dated = decl.valid_from is not None or decl.valid_to is not None
     from_col = positions.get(decl.valid_from or "", key_col)
     to_col = positions.get(decl.valid_to or "", key_col)
-    if not dated:
-        first: dict[Any, CatalogRow] = {}
-        for row in rows:
-            earlier = first.setdefault(row.values[key], row)
-            if earlier is not row:
-                reports.add(row.number, key_col, "YB468",
-                            f"第 {row.number} 行：键 {key}“{row.values[key]}”重复（第 {earlier.number} 行已有）",
+    n = len(keys)
+    single = dict(zip(reversed(keys), range(n - 1, -1, -1), strict=True))  # each key → its first row
+    index: dict[Any, list[int]] = {}
+    if len(single) < n:
+        repeated = {k for k, times in collections.Counter(keys).items() if times > 1}
+        for i, k in enumerate(keys):
+            if k in repeated:
+                index.setdefault(k, []).append(i)
+        for k in repeated:
+            del single[k]
+    dated = decl.valid_from is not None or decl.valid_to is not None
+    if dated:
+        for i, (start, end) in enumerate(zip(starts, ends, strict=True)):
+            if start is not None and end is not None and start >= end:
+                reports.add(first + i, to_col, "YB468",
+                            f"第 {first + i} 行：生效日期 {start.isoformat()} 不早于失效日期 {end.isoformat()}，"
+                            "这一行从不有效", "失效日期是不含当日的，应晚于生效日期")
+    for k, rows in index.items():
+        if not dated:
+            for i in rows[1:]:
+                reports.add(first + i, key_col, "YB468",
+                            f"第 {first + i} 行：键 {key}“{k}”重复（第 {first + rows[0]} 行已有）",
                             "没有 有效期 的目录，每个键只能有一行；同一键的多个版本要声明 有效期",
-                            related=((cell_span(shown, earlier.number, key_col), "第一次出现"),))
-        return
-    for row in rows:
-        if row.valid_from is not None and row.valid_to is not None and row.valid_from >= row.valid_to:
-            reports.add(row.number, to_col, "YB468",
-                        f"第 {row.number} 行：生效日期 {row.valid_from.isoformat()} 不早于失效日期 "
-                        f"{row.valid_to.isoformat()}，这一行从不有效", "失效日期是不含当日的，应晚于生效日期")
-    groups: dict[Any, list[CatalogRow]] = {}
-    for row in rows:
-        groups.setdefault(row.values[key], []).append(row)
-    for versions in groups.values():
-        if len(versions) < 2:
+                            related=((cell_span(shown, first + rows[0], key_col), "第一次出现"),))
             continue
-        versions = sorted(versions, key=lambda r: (_start_key(r), r.number))
-        latest = versions[0]
-        for row in versions[1:]:
-            if latest.valid_to is None or row.valid_from is None or row.valid_from < latest.valid_to:
-                reports.add(row.number, from_col, "YB468",
-                            f"第 {row.number} 行：键 {key}“{row.values[key]}”的有效期（{_period(row)}）与第 "
-                            f"{latest.number} 行的（{_period(latest)}）重叠",
+        rows.sort(key=lambda i: (_start_ordinal(starts[i]), i))
+        latest = rows[0]
+        for i in rows[1:]:
+            if ends[latest] is None or starts[i] is None or starts[i] < ends[latest]:
+                reports.add(first + i, from_col, "YB468",
+                            f"第 {first + i} 行：键 {key}“{k}”的有效期（{_period(starts[i], ends[i])}）与第 "
+                            f"{first + latest} 行的（{_period(starts[latest], ends[latest])}）重叠",
                             "同一个键的各个版本，前一版的失效日期应不晚于后一版的生效日期",
-                            related=((cell_span(shown, latest.number, from_col), "与这一行重叠"),))
-            if latest.valid_to is not None and (row.valid_to is None or row.valid_to > latest.valid_to):
-                latest = row
+                            related=((cell_span(shown, first + latest, from_col), "与这一行重叠"),))
+            if ends[latest] is not None and (ends[i] is None or ends[i] > ends[latest]):
+                latest = i
+    return single, index
 
 
-def _period(row: CatalogRow) -> str:
-    start = row.valid_from.isoformat() if row.valid_from else "不限"
-    end = row.valid_to.isoformat() if row.valid_to else "不限"
-    return f"{start} 至 {end}"
+def _period(start: dt.date | None, end: dt.date | None) -> str:
+    return f"{start.isoformat() if start else '不限'} 至 {end.isoformat() if end else '不限'}"
 
 
 # ------------------------------------------------------------------ the array form
@@ -770,6 +1004,10 @@ def _period(row: CatalogRow) -> str:
 
 def _day(value: dt.date) -> int:
     return value.toordinal() - EPOCH_ORDINAL
+
+
+def _day_or(value: dt.date | None, open_end: int) -> int:
+    return value.toordinal() - EPOCH_ORDINAL if value is not None else open_end
 
 
 def _places(value: Decimal) -> int:
@@ -803,23 +1041,22 @@ def _arrays(catalog: Catalog) -> CatalogArrays:
     import numpy as np
 
     decl = catalog.decl
-    key = decl.key.name
-    key_type = catalog.types[key]
-    order = sorted(catalog.rows, key=lambda r: (r.values[key], _start_key(r)))
-    n = len(order)
-    start = np.array([_day(r.valid_from) if r.valid_from else OPEN_START for r in order], dtype=np.int64)
-    end = np.array([_day(r.valid_to) if r.valid_to else OPEN_END for r in order], dtype=np.int64)
-    numbers = np.array([r.number for r in order], dtype=np.int64)
-    key_values = [r.values[key] for r in order]
+    key_type = catalog.types[decl.key.name]
+    order = [i for k in catalog.keys() for i in catalog.positions(k)]  # each key's rows are by 生效 already
+    start = np.array([_day_or(catalog.starts[i], OPEN_START) for i in order], dtype=np.int64)
+    end = np.array([_day_or(catalog.ends[i], OPEN_END) for i in order], dtype=np.int64)
+    numbers = np.array(order, dtype=np.int64) + catalog.first
+    key_values = [catalog.cells[decl.key.name][i] for i in order]
     key_scale = 0
     if key_type.kind is Kind.NUMBER:
         keys, key_scale = _scaled_column(key_values, None)
     else:
-        keys = np.array(key_values, dtype=str) if n else np.array([], dtype=str)
+        keys = np.array(key_values, dtype=str) if order else np.array([], dtype=str)
     columns: dict[str, ColumnArray] = {}
     for col in decl.columns:
         type_ = catalog.types[col.name]
-        values = [r.values.get(col.name) for r in order]
+        cells = catalog.cells[col.name]
+        values = [cells[i] for i in order]
         null = np.array([v is None for v in values], dtype=bool)
         kind = type_.kind
         if kind in (Kind.MONEY, Kind.RATIO, Kind.NUMBER):

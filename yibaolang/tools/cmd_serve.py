@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from yibaolang.tools.cli import EXIT_INPUT, guarded
+from yibaolang.tools.tables import table_option
 
 INSTALL_HINT = "yibaolang serve 需要 Starlette 与 uvicorn：请运行 pip install 'yibaolang[serve]'"
 
@@ -47,10 +48,11 @@ def _size(ctx: Any, param: Any, value: str) -> int:
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="工作进程数（每个进程各自加载政策；多核机器上可提高吞吐）")
 @click.option("--access-log/--no-access-log", default=False, show_default=True, help="逐个请求打印访问日志")
+@table_option
 @guarded
 def serve(folders: tuple[str, ...], host: str, port: int, decision_log: str | None, log_max: int, log_backups: int,
           shadow: tuple[str, ...], max_body: int, timeout: float, reload_interval: float, workers: int,
-          access_log: bool) -> None:
+          access_log: bool, tables: dict[str, str]) -> None:
     """启动结算与解释服务，以及经办工作台（浏览器打开 http://HOST:PORT/）。
 
     \b
@@ -67,7 +69,7 @@ def serve(folders: tuple[str, ...], host: str, port: int, decision_log: str | No
     from yibaolang.tools.serve.app import SETTINGS_VARIABLE, Settings, create_app
 
     settings = Settings(list(folders), list(shadow), decision_log, log_max, log_backups, max_body, timeout,
-                        reload_interval)
+                        reload_interval, tables)
     try:
         app = create_app(settings)
     except OSError as exc:  # the decision log cannot be opened: said before anything is served
@@ -77,6 +79,12 @@ def serve(folders: tuple[str, ...], host: str, port: int, decision_log: str | No
         sys.exit(EXIT_INPUT)
     service = app.state.service
     entries = list(service.registry)
+    unknown = _unknown_tables(tables, entries)
+    if unknown:
+        service.stop()
+        for d in unknown:
+            click.echo(f"{d.location}: 错误[{d.code}]: {d.message}\n  提示：{d.hint}", err=True)
+        sys.exit(EXIT_INPUT)
     for skipped in service.registry.skipped:
         click.echo(f"已跳过：{skipped}", err=True)
     broken = [e for e in entries if e.policy is None]
@@ -104,6 +112,14 @@ def serve(folders: tuple[str, ...], host: str, port: int, decision_log: str | No
     config = uvicorn.Config("yibaolang.tools.serve.app:app_from_environment", factory=True, workers=workers,
                             log_level="warning", access_log=access_log, lifespan="on", server_header=False)
     Multiprocess(config, sockets=[sock]).run()
+
+
+def _unknown_tables(tables: dict[str, str], entries: list[Any]) -> list[Any]:
+    """YB469 for each `--table` name no served policy declares (a typo would silently serve the default data)."""
+    from yibaolang.tools.tables import unknown_tables
+
+    known = list(dict.fromkeys(name for entry in entries for name in entry.catalogs))
+    return unknown_tables(tables, known)
 
 
 def _url_host(host: str) -> str:

@@ -83,7 +83,9 @@ def declared_catalogs(program: Any) -> list[str]:
 
 def apply_tables(program: Any, tables: dict[str, str]) -> list[Diagnostic]:
     """Store the overrides in `program.tables`; YB469 for each name that is not a declared 目录."""
-    return _unknown(tables, declared_catalogs(program), [program])
+    known = declared_catalogs(program)
+    program.tables = {**program.tables, **{n: p for n, p in tables.items() if n in known}}
+    return unknown_tables(tables, known)
 
 
 def check_tables(programs: Sequence[Any], tables: dict[str, str]) -> list[Diagnostic]:
@@ -97,20 +99,21 @@ def check_tables(programs: Sequence[Any], tables: dict[str, str]) -> list[Diagno
 
     known: list[str] = []
     for program in programs:
-        known.extend(n for n in declared_catalogs(program) if n not in known)
-    problems = _unknown(tables, known, programs)
+        own = declared_catalogs(program)
+        known.extend(n for n in own if n not in known)
+        program.tables = {**program.tables, **{n: p for n, p in tables.items() if n in own}}
+    problems = unknown_tables(tables, known)
     for program in programs:
         if declared_catalogs(program) and not has_errors(program.diagnostics):
             problems.extend(check_catalogs(program))
     return problems
 
 
-def _unknown(tables: dict[str, str], known: list[str], programs: Sequence[Any]) -> list[Diagnostic]:
+def unknown_tables(tables: dict[str, str], known: Sequence[str]) -> list[Diagnostic]:
+    """YB469 for each `--table` name that is not in `known` (the declared 目录), with a did-you-mean hint."""
     problems: list[Diagnostic] = []
-    accepted: dict[str, str] = {}
     for name, path in tables.items():
         if name in known:
-            accepted[name] = path
             continue
         guess = closest(name, known)
         if guess is not None:
@@ -120,7 +123,4 @@ def _unknown(tables: dict[str, str], known: list[str], programs: Sequence[Any]) 
         else:
             hint = "这份政策没有 目录 声明，不需要 --table"
         problems.append(error("YB469", option_span(name, path), f"{OPTION}：政策中没有名为 {name} 的目录", hint))
-    for program in programs:
-        own = declared_catalogs(program)
-        program.tables = {**program.tables, **{n: p for n, p in accepted.items() if n in own}}
     return problems

@@ -45,6 +45,8 @@ class Settings:
     max_body: int = 1024 * 1024
     timeout: float = 10.0        # seconds of evaluation per request
     reload_interval: float = 1.0  # 0: no hot reload
+    # --table 目录名=路径 (docs/itemized.md §3): the catalogs' data files, read once at each (re)load
+    tables: dict[str, str] = attrs.Factory(dict)
 
 
 class JSON(Response):
@@ -59,8 +61,8 @@ class JSON(Response):
 class Service:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.registry = Registry(settings.folders)
-        self.shadow = Registry(settings.shadow) if settings.shadow else None
+        self.registry = Registry(settings.folders, settings.tables)
+        self.shadow = Registry(settings.shadow, settings.tables) if settings.shadow else None
         self.log = DecisionLog(settings.decision_log, settings.log_max_bytes, settings.log_backups) \
             if settings.decision_log else None
         self.ready = False

@@ -45,25 +45,37 @@ class Entry:
     diagnostics: list[Diagnostic] = attrs.Factory(list)  # of the latest load (errors keep `policy` as it was)
     stamps: dict[str, Stamp | None] = attrs.Factory(dict)  # every file the latest load read
     stale: bool = False  # the latest load failed; an earlier good version is served
+    catalogs: list[str] = attrs.Factory(list)  # the 目录 the policy declares (for `--table` names)
 
     @property
     def loaded(self) -> bool:
         return self.policy is not None
 
 
-def load_entry(entry: Entry) -> None:
-    """(Re)load `entry` from disk: a good load replaces the served policy, a broken one only its diagnostics."""
+def load_entry(entry: Entry, tables: dict[str, str] | None = None) -> None:
+    """(Re)load `entry` from disk: a good load replaces the served policy, a broken one only its diagnostics.
+
+    The data files of its 目录 (`tables` overrides them, as `--table` does) are read and checked here, once
+    per load; a policy whose catalog data are wrong is not served (the previous good version stays), and a
+    change to a data file reloads the policy like a change to the policy file.
+    """
     from yibaolang.analysis.lint import check_policy
     from yibaolang.checks.compiler import compile_policy
+    from yibaolang.engines.catalogs import catalog_files, check_catalogs
     from yibaolang.engines.evaluate import evaluator_for
     from yibaolang.files import program_files
+    from yibaolang.tools.tables import declared_catalogs
 
     before = _stamp(entry.path)
     try:
         # Served when it compiles, as `yibaolang run` runs it; the lints' findings are shown, not blocking.
         program = compile_policy(entry.path)
+        entry.catalogs = declared_catalogs(program)
+        program.tables = {n: p for n, p in (tables or {}).items() if n in entry.catalogs}
         if not has_errors(program.diagnostics):
             program.diagnostics[:] = check_policy(entry.path).diagnostics
+            if entry.catalogs:
+                program.diagnostics.extend(check_catalogs(program))
     except (RecursionError, MemoryError) as exc:  # a file too deep to read: a diagnostic, not a dead server
         from yibaolang.diagnostics import error
         from yibaolang.ir import Span
@@ -72,7 +84,7 @@ def load_entry(entry: Entry) -> None:
         entry.stamps = {entry.path: before}
         entry.stale = entry.policy is not None
         return
-    stamps = {entry.path: before, **{f: _stamp(f) for f in program_files(program)}}
+    stamps = {entry.path: before, **{f: _stamp(f) for f in [*program_files(program), *catalog_files(program)]}}
     entry.diagnostics = list(program.diagnostics)
     entry.stamps = stamps
     if any(d.is_error and not d.code.startswith("YB5") for d in program.diagnostics):
@@ -106,8 +118,9 @@ def policy_detail(entry: Entry) -> dict[str, Any]:
 class Registry:
     """The policies under some folders, by id; `refresh()` picks up edits, new files and removed files."""
 
-    def __init__(self, folders: list[str]) -> None:
+    def __init__(self, folders: list[str], tables: dict[str, str] | None = None) -> None:
         self.folders = [Path(f) for f in folders]
+        self.tables = dict(tables or {})
         self.entries: dict[str, Entry] = {}
         self.skipped: list[str] = []
         self._lock = threading.Lock()
@@ -141,7 +154,7 @@ class Registry:
                     entry = Entry(pid, path)
                 elif all(_stamp(f) == s for f, s in entry.stamps.items()):
                     continue
-                load_entry(entry)
+                load_entry(entry, self.tables)
                 entries[pid] = entry
                 changed.append(pid)
             self.entries = entries
