@@ -1801,6 +1801,7 @@ class Options:
     fund_inputs: dict[str, Any] = attrs.Factory(dict)  # --fund, read once the policy is compiled
     items: tuple[str, ...] = ()  # docs/batch.md §7: --items 明细=LINES (tools/items.py)
     key: str | None = None  # --key 单据号: the column joining claims and lines
+    tables: dict[str, str] = attrs.Factory(dict)  # --table 目录名=路径 (tools/tables.py)
 
 
 def run_command(options: Options, executor: Callable[[Any, Options], Summary] | None = None) -> int:
@@ -1837,6 +1838,13 @@ def run_command(options: Options, executor: Callable[[Any, Options], Summary] | 
                 lines = next((s.source.original.splitlines() for s in program.modules.values()
                               if s.path == d.span.file), None)
                 click.echo(render_text(d, lines), err=True)
+        return 1
+    from yibaolang.tools.tables import apply_tables
+
+    refused = apply_tables(program, options.tables)  # YB469: a --table name the policy does not declare
+    if refused:
+        for d in refused:
+            click.echo(render_text(d, None), err=True)
         return 1
     from yibaolang.tools import fund_run
 

@@ -418,13 +418,19 @@ def _echo_problems(diagnostics: list[Any], program: Any = None, case: Any = None
         click.echo(render_text(d, lines), err=True)
 
 
-def _compile_or_exit(policy: str) -> Any:
+def _compile_or_exit(policy: str, tables: dict[str, str] | None = None) -> Any:
+    """The checked program, with the `--table` overrides of its 目录 (tools/tables.py); exit 1 on errors."""
     from yibaolang.checks.compiler import compile_policy
     from yibaolang.diagnostics import has_errors
+    from yibaolang.tools.tables import apply_tables
 
     program = compile_policy(policy)
     if has_errors(program.diagnostics):
         _echo_problems([d for d in program.diagnostics if d.is_error], program)
+        sys.exit(EXIT_INPUT)
+    problems = apply_tables(program, tables or {})
+    if problems:  # YB469: a --table name the policy does not declare
+        _echo_problems(problems, program)
         sys.exit(EXIT_INPUT)
     return program
 
@@ -495,12 +501,13 @@ def source_options(func: F) -> F:
 @click.option("--items", "items", multiple=True, metavar="列表名=明细表",
               help="批量计算：列表输入的明细表（Parquet、CSV、JSON Lines），按 --key 与案例连接（docs/batch.md §7）")
 @click.option("--key", "key", default=None, metavar="列名", help="--items：结算单与明细表共有的键列（如 单据号）")
+@table_option
 @guarded
 def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any, fund: tuple[str, ...], fmt: str,
         cases_path: str | None, out_file: str | None, query: str | None, encoding: str | None, replace: bool,
         bom: bool, keep_inputs: bool, person: str | None, claim_date: str | None, family: str | None, engine: str,
         chunk_size: int, scheduler: str | None, max_error_rate: Any, summary_file: str | None,
-        items: tuple[str, ...] = (), key: str | None = None) -> None:
+        items: tuple[str, ...] = (), key: str | None = None, tables: dict[str, str] | None = None) -> None:
     """计算一个案例；或用 --cases 批量计算一个文件中的所有案例。
 
     \b
@@ -521,7 +528,8 @@ def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any,
         sys.exit(run_command(Options(policy, cases_path, out_file, outputs, date, keep_inputs, person, claim_date,
                                      engine, chunk_size, scheduler, query=query, encoding=encoding,
                                      replace=replace, bom=bom, max_error_rate=max_error_rate, report=fmt,
-                                     family=family, fund=fund, summary=summary_file, items=items, key=key),
+                                     family=family, fund=fund, summary=summary_file, items=items, key=key,
+                                     tables=dict(tables or {})),
                              executor))
     if summary_file is not None:
         raise click.UsageError("--summary 只用于批量计算（--cases）")
@@ -531,7 +539,7 @@ def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any,
     from yibaolang.engines.evaluate import evaluate
     from yibaolang.semantics.values import display
 
-    program = _compile_or_exit(policy)
+    program = _compile_or_exit(policy, tables)
     case = _case_or_exit(program, case_path)
     claim_outputs, fund_outputs, fund_outcome = _case_fund(program, case, outputs, fund, date)
     outcome = evaluate(program, case, claim_outputs or None, date=date)
@@ -595,11 +603,12 @@ def _case_fund(program: Any, case: Any, outputs: tuple[str, ...], fund: tuple[st
 @click.option("--family", default=None, metavar="COL",
               help="--cases：家庭标识列；家庭累计 的输入按家庭共用，并列出计入家庭累计的其他成员的理赔")
 @click.option("--width", type=click.IntRange(40, 400), default=None, hidden=True)
+@table_option
 @guarded
 def explain(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any, fund: tuple[str, ...], fmt: str,
             out_file: str | None, what_ifs: tuple[str, ...], partial: bool, template: str | None,
             cases_path: str | None, person: str | None, person_column: str | None, claim_date: str | None,
-            family: str | None, width: int | None) -> None:
+            family: str | None, width: int | None, tables: dict[str, str] | None = None) -> None:
     """计算一个案例，并逐项说明每个数额的来历（条款、原文、公式）。
 
     \b
@@ -623,7 +632,7 @@ def explain(policy: str, case_path: str | None, outputs: tuple[str, ...], date: 
     from yibaolang.engines.evaluate import evaluate
     from yibaolang.outputs.render import explanation, render
 
-    program = _compile_or_exit(policy)
+    program = _compile_or_exit(policy, tables)
     inputs = [*program_files(program), *([case_path] if case_path else [])]
     if out_file is not None:
         refuse_inputs(out_file, inputs)  # before the work, not after it
@@ -684,8 +693,9 @@ def explain(policy: str, case_path: str | None, outputs: tuple[str, ...], date: 
 @main.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option("-q", "--quiet", is_flag=True, help="只显示失败的样例")
+@table_option
 @guarded
-def test_command(paths: tuple[str, ...], quiet: bool) -> None:
+def test_command(paths: tuple[str, ...], quiet: bool, tables: dict[str, str] | None = None) -> None:
     """运行政策中的 样例 与旁边的 *.cases.yaml。
 
     \b
@@ -735,6 +745,7 @@ def test_command(paths: tuple[str, ...], quiet: bool) -> None:
         else:
             add(path, True, suites_beside(path))
     passed, failed = 0, len(failed_walk)
+    used_tables: set[str] = set()
     for policy_file, (explicit, suites) in plan.items():
         if not policy_file.endswith(".ybl") and not Path(policy_file).is_file():
             failed += 1
@@ -742,6 +753,12 @@ def test_command(paths: tuple[str, ...], quiet: bool) -> None:
         if not explicit and not suites and "样例" not in _read_quietly(policy_file):
             continue
         program = compile_policy(policy_file)
+        if tables and not has_errors(program.diagnostics):
+            from yibaolang.tools.tables import apply_tables, declared_catalogs
+
+            declared = declared_catalogs(program)  # each policy takes the --table names it declares
+            apply_tables(program, {n: p for n, p in tables.items() if n in declared})
+            used_tables.update(n for n in tables if n in declared)
         if has_errors(program.diagnostics):
             _echo_problems([d for d in program.diagnostics if d.is_error], program)
             click.echo(f"失败  {policy_file}：政策有错误，无法运行样例")
@@ -760,6 +777,14 @@ def test_command(paths: tuple[str, ...], quiet: bool) -> None:
                 click.echo(f"失败  {result.policy} {result.name}")
                 for line in result.details:
                     click.echo(f"      {line}")
+    for name in sorted(set(tables or {}) - used_tables):  # YB469: no policy run declares it
+        from yibaolang.diagnostics import error
+        from yibaolang.tools.tables import option_span
+
+        _echo_problems([error("YB469", option_span(name, (tables or {})[name]),
+                              f"--table：运行的政策中没有名为 {name} 的目录",
+                              "--table 目录名=路径 的目录名要与政策里 目录 声明的名称相同")])
+        failed += 1
     click.echo(f"{passed} passed, {failed} failed")
     if failed:
         sys.exit(EXIT_INPUT)
