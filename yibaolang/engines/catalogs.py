@@ -21,7 +21,9 @@
   places (金额) or six (比例, 数) — then it is that decimal, which is what the
   writer meant — and refused otherwise (write decimal128 or text instead);
 - an empty cell is None; in a column that is not 可空 (and in the key) it is
-  YB466; 有效期 cells may always be empty (= open);
+  YB466; 有效期 cells may always be empty (= open).  A row whose every cell
+  read is empty (a spreadsheet's trailing empty rows) is skipped; the rows
+  after it keep their numbers;
 - a value outside the column's 范围 is YB467; a key given twice (no 有效期),
   two versions of a key whose 有效期 overlap, or a 生效 not before its 失效
   is YB468.
@@ -186,8 +188,9 @@ class Catalog:
 
     @property
     def rows(self) -> tuple[CatalogRow, ...]:
-        """Every row in file order."""
-        return tuple(self.row(i) for i in range(len(self)))
+        """Every row in file order (a blank row — every cell empty — is not a row)."""
+        keys = self.cells[self.decl.key.name]
+        return tuple(self.row(i) for i in range(len(self)) if keys[i] is not None)
 
     def positions(self, key: Any) -> list[int]:
         """The rows (0-based positions) of `key`, earliest 生效 first."""
@@ -909,12 +912,27 @@ def _column_values(column: _Column, type_: Type) -> tuple[list[Any], list[int], 
     return out, empty, problems
 
 
+def _blank_rows(columns: list[_Column], key: str) -> set[int]:
+    """The rows whose every cell read is empty (a spreadsheet's trailing empty rows): skipped, still counted."""
+    ordered = sorted(columns, key=lambda c: c.name != key)  # the key first: usually no row is blank at all
+    blank: set[int] | None = None
+    for column in ordered:
+        empties = {i for i, c in enumerate(column.cells) if c is None or (isinstance(c, str) and not c.strip())} \
+            if blank is None else {i for i in blank if column.cells[i] is None
+                                   or (isinstance(column.cells[i], str) and not column.cells[i].strip())}
+        blank = empties
+        if not blank:
+            return set()
+    return blank or set()
+
+
 def _convert(scope: ModuleScope, decl: ir.CatalogDecl, types: Mapping[str, Type], columns: list[_Column],
              count: int, first: int, reports: _Reports) -> tuple[dict[str, list[Any]], list[Any], list[Any]]:
     """Every cell read as its column's type, with the 范围 of each column checked (YB465–YB467)."""
     validity = {decl.valid_from, decl.valid_to} - {None}
     fields = {c.name: c for c in (decl.key, *decl.columns)}
     converted: dict[str, list[Any]] = {}
+    blank = _blank_rows(columns, decl.key.name)
     for column in columns:
         type_ = types[column.name]
         field = fields.get(column.name)
@@ -923,6 +941,8 @@ def _convert(scope: ModuleScope, decl: ir.CatalogDecl, types: Mapping[str, Type]
         out, empty, problems = _column_values(column, type_)
         if not nullable:
             for i in empty:
+                if i in blank:
+                    continue
                 hint = "每一行都要有键" if field is decl.key else "这一列没有声明 可空，每一格都要填写"
                 reports.add(first + i, column.position, "YB466", f"第 {first + i} 行 {where}是空的", hint)
         for i, problem in problems:
@@ -958,9 +978,10 @@ def _check_keys(decl: ir.CatalogDecl, keys: list[Any], starts: list[Any], ends: 
     to_col = positions.get(decl.valid_to or "", key_col)
     n = len(keys)
     single = dict(zip(reversed(keys), range(n - 1, -1, -1), strict=True))  # each key → its first row
+    single.pop(None, None)  # blank rows (every cell empty) have no key
     index: dict[Any, list[int]] = {}
-    if len(single) < n:
-        repeated = {k for k, times in collections.Counter(keys).items() if times > 1}
+    if len(single) < n - keys.count(None):
+        repeated = {k for k, times in collections.Counter(keys).items() if times > 1 and k is not None}
         for i, k in enumerate(keys):
             if k in repeated:
                 index.setdefault(k, []).append(i)
