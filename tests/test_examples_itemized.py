@@ -43,6 +43,11 @@ def test_check_is_clean() -> None:
     assert result.output.strip().endswith("检查了 2 个文件，没有发现问题"), result.output
 
 
+def test_formatted() -> None:
+    result = invoke_in(ROOT, "fmt", "--check", "examples/itemized")
+    assert result.exit_code == 0, result.output
+
+
 def test_every_case_passes() -> None:
     expected = len(_suite("住院结算.cases.yaml")) + len(_suite("丽水合理医疗费用.cases.yaml"))
     result = invoke_in(ROOT, "test", "examples/itemized")
