@@ -204,13 +204,15 @@ def test_reference_agrees_with_the_hand_computed_cases() -> None:
     assert checked >= 80
 
 
-def test_batch_of_the_parquet_pair_matches_the_reference(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["numpy", "interpreter"])
+def test_batch_of_the_parquet_pair_matches_the_reference(engine: str, tmp_path: Path) -> None:
     """`run --cases 结算单 --items 明细=明细 --key 单据号 --person --claim-date`: every claim to the 分,
     with 年度已支付 accumulated per person and year in date order (P0001 reaches the 30万元 cap)."""
     out = tmp_path / "结果.parquet"
     result = invoke_in(ROOT, "run", POLICY, "--cases", "examples/itemized/结算单.parquet",
                        "--items", "明细=examples/itemized/明细.parquet", "--key", "单据号",
-                       "--person", "人员编号", "--claim-date", "就诊日期", "--keep-inputs", "-o", str(out))
+                       "--person", "人员编号", "--claim-date", "就诊日期", "--keep-inputs", "--engine", engine,
+                       "-o", str(out))
     assert result.exit_code == 0, result.output
     got = {r["单据号"]: r for r in pq.read_table(out).to_pylist()}
     heads = pq.read_table(HERE / "结算单.parquet").to_pylist()
