@@ -51,6 +51,7 @@ import numpy as np
 
 from yibaolang import ir
 from yibaolang.checks.resolve import Program, Symbol, SymbolKind, lookup
+from yibaolang.engines import vector_errors
 from yibaolang.engines.evaluate import Evaluator, Figure, Instance, evaluator_for
 from yibaolang.ir.types import (
     BOOL,
@@ -735,7 +736,7 @@ class VFrame:
     `offsets` where each claim's lines start (docs/evaluation.md 明细).
     """
 
-    __slots__ = ("args", "columns", "date", "memo", "n", "offsets", "owner", "parent", "sub")
+    __slots__ = ("args", "columns", "date", "found", "memo", "n", "offsets", "owner", "parent", "sub")
 
     def __init__(self, n: int, columns: Mapping[str, InputColumn], date: Vec | None, size: int) -> None:
         self.n = n
@@ -747,6 +748,7 @@ class VFrame:
         self.owner: Any = None
         self.offsets: Any = None
         self.sub: dict[str, VFrame | None] = {}
+        self.found: dict[Any, tuple[Any, Any]] = {}  # 查目录: the rows of each (catalog, key, date)
 
     def lines(self, name: str) -> VFrame | None:
         """The frame of list input `name`'s lines (None when the chunk has no such column)."""
@@ -849,7 +851,7 @@ class VInstance:
     quantum_scale: int
     figures: dict[str, VFigure] = attrs.Factory(dict)
     functions: dict[str, VC] = attrs.Factory(dict)
-    assertions: list[Fn] = attrs.Factory(list)
+    assertions: list[vector_errors.Check] = attrs.Factory(list)
 
     @property
     def scope(self) -> Any:
@@ -1007,67 +1009,64 @@ class Cells:
         return InputColumn(Vec(v.kind, data, scale=v.scale, lo=v.lo, hi=v.hi, labels=v.labels), filled)
 
 
-_DAY_SPAN = 1 << 22  # more than MAX_DAY - MIN_DAY: (key, 生效) in one int64
-
-
 class CatalogJoin:
-    """查目录 as a sorted join: catalog rows sorted by (key, 生效) (engines/catalogs.py `arrays()`),
-    each lookup's key found by binary search, its date among the key's versions by a second one on
-    (key number, 生效 day) packed in one int64."""
+    """查目录 as a sorted join (docs/evaluation.md 明细): the catalog's rows sorted by (key, 生效)
+    (engines/catalogs.py `arrays()`), the keys of a lookup found by binary search.
+
+    A 文本 or 选项 key is codes into a few distinct texts, so the search is done once per distinct
+    text, giving its first row and number of versions; each value then needs only gathers: for the
+    v-th version of its key, whether 生效 ≤ date < 失效.  A 数 key is searched value by value.
+    """
 
     def __init__(self, arrays: Any) -> None:
         self.arrays = arrays
         keys = arrays.keys
-        n = len(keys)
-        self.n = n
+        self.n = len(keys)
         self.text = keys.dtype.kind in "US"
-        # The key number of each row (rows of one key are consecutive).
-        change = np.ones(n, dtype=bool)
-        if n > 1:
-            change[1:] = keys[1:] != keys[:-1]
-        self.key_number = np.cumsum(change) - 1
-        start = np.clip(arrays.start, MIN_DAY - 1, MAX_DAY + 1) - (MIN_DAY - 1)
-        self.packed = self.key_number * _DAY_SPAN + start
-        self.end = arrays.end
+        self.start = np.asarray(arrays.start, dtype=np.int64)
+        self.end = np.asarray(arrays.end, dtype=np.int64)
         self.cells: dict[str, Cells] = {}
 
     def rows(self, key: Vec, date: Vec | None) -> tuple[Any, Any]:
         """(row, found) for each value of `key` (and `date`): the catalog row valid on the date."""
-        first, last = self._range(key)
-        has = last > first
+        codes, first, count = self._range(key)
         if date is None:
-            return first, has
-        day = np.broadcast_to(np.asarray(date.data, dtype=np.int64), first.shape)
-        safe_first = np.where(has, first, 0)
-        number = self.key_number[safe_first] if self.n else np.zeros(first.shape, dtype=np.int64)
-        packed = number * _DAY_SPAN + (np.clip(day, MIN_DAY, MAX_DAY) - (MIN_DAY - 1))
-        row = np.searchsorted(self.packed, packed, side="right") - 1
-        found = has & (row >= first)
-        safe = np.where(found, row, 0)
-        if self.n:
-            found &= day < self.end[safe]
-        return safe, found
+            return first[codes], count[codes] > 0
+        day = np.broadcast_to(np.asarray(date.data, dtype=np.int64), codes.shape)
+        row = np.zeros(codes.shape, dtype=np.int64)
+        found = np.zeros(codes.shape, dtype=bool)
+        most = int(count.max()) if count.size else 0
+        for v in range(most):  # versions of one key do not overlap: at most one is valid on a day
+            has = v < count
+            at = np.where(has, first + v, 0)
+            if not self.n:
+                break
+            lo = np.where(has, self.start[at], np.iinfo(np.int64).max)[codes]
+            hi = self.end[at][codes]
+            hit = (lo <= day) & (day < hi)
+            row = np.where(hit, at[codes], row)
+            found |= hit
+        return row, found
 
-    def _range(self, key: Vec) -> tuple[Any, Any]:
+    def _range(self, key: Vec) -> tuple[Any, Any, Any]:
+        """(index of each value into the distinct values, first row, number of rows) of the key."""
         keys = self.arrays.keys
         if key.kind == ENUMK:
             if not self.text:
                 raise Unsupported("目录的键是数，查找的键是文本")
-            labels = np.array(key.labels, dtype=str) if key.labels else np.array([], dtype=str)
-            lo = np.searchsorted(keys, labels, side="left")
-            hi = np.searchsorted(keys, labels, side="right")
-            codes = np.asarray(key.data, dtype=np.int64)
-            return np.atleast_1d(lo[codes]), np.atleast_1d(hi[codes])
-        if key.kind != NUM or self.text:
+            labels = np.array(key.labels, dtype=str) if key.labels else np.array([""], dtype=str)
+            codes = np.atleast_1d(np.asarray(key.data, dtype=np.int64))
+        elif key.kind == NUM and not self.text:
+            scale = self.arrays.key_scale
+            if key.scale > scale:
+                raise Unsupported("查目录的键的小数位多于目录")
+            data = rescale(key, scale).data if key.scale < scale else key.data
+            labels, codes = np.unique(np.atleast_1d(np.asarray(data, dtype=np.int64)), return_inverse=True)
+        else:
             raise Unsupported("查目录的键")
-        scale = self.arrays.key_scale
-        data = key.data
-        if key.scale < scale:
-            data = rescale(key, scale).data
-        elif key.scale > scale:
-            raise Unsupported("查目录的键的小数位多于目录")
-        data = np.atleast_1d(np.asarray(data, dtype=np.int64))
-        return np.searchsorted(keys, data, side="left"), np.searchsorted(keys, data, side="right")
+        lo = np.searchsorted(keys, labels, side="left")
+        hi = np.searchsorted(keys, labels, side="right")
+        return codes, lo.astype(np.int64), (hi - lo).astype(np.int64)
 
     def column(self, name: str) -> Cells:
         found = self.cells.get(name)
@@ -1119,7 +1118,8 @@ class Engine:
                     self.figure(inst, symbol)
             for assertion in inst.scope.module.assertions:
                 if not is_fund_level(assertion.condition):
-                    inst.assertions.append(self.guard(self._builder(assertion.condition, VEnv(inst)), BOOL))
+                    fn = self.guard(self._builder(assertion.condition, VEnv(inst)), BOOL)
+                    inst.assertions.append(vector_errors.check_for(assertion, fn))
         self.outputs: list[str] = list(outputs)
         self.output_figures: list[VFigure] = []
         for name in self.outputs:
@@ -1127,6 +1127,10 @@ class Engine:
             if not isinstance(figure, Figure):
                 raise ValueError(figure.message)
             self.output_figures.append(self.figure(self.vinstance(figure.instance), figure.symbol))
+        # Every 断言, in the order the interpreter checks them (engines/vector_errors.py).
+        self.checks: list[vector_errors.Check] = [
+            c for interp in self.ev.instances if (vi := self.instances.get(interp.key)) is not None
+            for c in vi.assertions]
 
     def _builder(self, e: ir.Expr, env: VEnv) -> Callable[[], VC]:
         return lambda: self.expr(e, env)
@@ -1760,6 +1764,12 @@ class Engine:
         mf = missing.fn
         type_ = missing.type
         cells = join.column(e.column)
+        # Lookups of several columns by the same key and date find their rows once per frame.
+        from yibaolang.ir.printer import expr_text
+
+        # (Not inside a function: its parameters name different values at each call.)
+        shared = (e.catalog, expr_text(e.key), expr_text(e.date) if e.date is not None else None) \
+            if not env.locals else None
 
         def find(fr: VFrame) -> Vec:
             k = key(fr)
@@ -1767,7 +1777,12 @@ class Engine:
                 k = Vec(k.kind, np.full(fr.n, k.data, dtype=np.int64), scale=k.scale, lo=k.lo, hi=k.hi,
                         labels=k.labels, bad=k.bad, miss=k.miss)
             d = date(fr) if date is not None else None
-            row, found = join.rows(k, d)
+            rows = fr.found.get(shared) if shared is not None else None
+            if rows is None:
+                rows = join.rows(k, d)
+                if shared is not None:
+                    fr.found[shared] = rows
+            row, found = rows
             value = cells.take(row, found)
             hit = value.given
             if bool(np.all(hit)):
@@ -1814,7 +1829,8 @@ class Engine:
             sizes.append(stop - start)
         outputs = [concat([p.outputs[k] for p in parts], sizes) for k in range(len(self.output_figures))]
         extras = [concat([p.extras[k] for p in parts], sizes) for k in range(len(extra))]
-        return Result(outputs, extras, np.concatenate([p.fallback for p in parts]))
+        failures = [vector_errors.joined([p.failures[k] for p in parts], sizes) for k in range(len(self.checks))]
+        return Result(outputs, extras, np.concatenate([p.fallback for p in parts]), failures)
 
     def run_block(self, columns: Mapping[str, InputColumn], n: int, date: Vec | None,
                   extra: Sequence[VFigure] = ()) -> Result:
@@ -1832,17 +1848,13 @@ class Engine:
                 fallback: Mask = None
                 for v in [*outputs, *extras]:
                     fallback = m_or(fallback, m_or(v.bad, v.miss))
-                for inst in self.instances.values():
-                    for check in inst.assertions:
-                        a = check(fr)
-                        # A broken assertion fails the row; one whose input is missing is skipped.
-                        if a.data is True or (isinstance(a.data, np.bool_) and a.data):
-                            broken: Mask = None
-                        else:
-                            broken = np.logical_not(a.data)
-                            if a.miss is not None:
-                                broken = broken & np.logical_not(a.miss)
-                        fallback = m_or(fallback, m_or(a.bad, broken))
+                failures = []
+                for check in self.checks:
+                    a = check.fn(fr)
+                    # A broken assertion is the row's error, finished here (vector_errors.py); a row where the
+                    # condition could not be computed exactly goes to the interpreter.
+                    failures.append(vector_errors.broken_rows(a.data, a.miss))
+                    fallback = m_or(fallback, a.bad)
             except Unsupported as exc:
                 self.unsupported.append(str(exc))
                 return self._all_fallback(n, extra)
@@ -1851,11 +1863,11 @@ class Engine:
                     raise
                 self.unsupported.append(f"{type(exc).__name__}: {exc}")
                 return self._all_fallback(n, extra)
-        return Result(outputs, extras, np.array(_full(fallback, n), dtype=bool))
+        return Result(outputs, extras, np.array(_full(fallback, n), dtype=bool), failures)
 
     def _all_fallback(self, n: int, extra: Sequence[VFigure]) -> Result:
         return Result([placeholder(f.type, n) for f in self.output_figures],
-                      [placeholder(f.type, n) for f in extra], np.ones(n, dtype=bool))
+                      [placeholder(f.type, n) for f in extra], np.ones(n, dtype=bool), [None] * len(self.checks))
 
     def figure_named(self, name: str) -> VFigure:
         figure = self.ev.output(name)
@@ -1869,6 +1881,8 @@ class Result:
     outputs: list[Vec]
     extras: list[Vec]
     fallback: Any  # bool array: rows the interpreter must evaluate
+    # Per 断言 of Engine.checks: the rows that break it (engines/vector_errors.py); final where not fallback.
+    failures: list[Mask] = attrs.Factory(list)
 
 
 @contextlib.contextmanager

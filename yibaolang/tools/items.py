@@ -139,6 +139,7 @@ def convert_list(column: Any, info: Any, program: Any, fields: Mapping[str, Any]
     import pyarrow.compute as pc
 
     from yibaolang.engines.vector import NUM, InputColumn, Lines, Vec
+    from yibaolang.tools.batch import _decode_text
     from yibaolang.tools.columns import Converted, _empty, convert
 
     if isinstance(column, pa.ChunkedArray):
@@ -177,7 +178,12 @@ def convert_list(column: Any, info: Any, program: Any, fields: Mapping[str, Any]
     exact_lines: set[int] = set()
     for name, finfo in fields.items():
         if name in present:
-            conv = convert(present[name], finfo, program, bounds.get(name))
+            child, undecodable = present[name], []
+            if pa.types.is_binary(child.type) or pa.types.is_large_binary(child.type):  # CSV cells (tools/batch.py)
+                child, undecodable = _decode_text(child)
+            conv = convert(child, finfo, program, bounds.get(name))
+            for j in undecodable:
+                conv.problems[j] = f"{name}：不是有效的 UTF-8 文字"
         else:
             conv = Converted(InputColumn(_empty(finfo.type, nlines), np.zeros(nlines, dtype=bool)))
         for j, text in conv.problems.items():
@@ -214,22 +220,30 @@ def _claim_problems(name: str, line_texts: list[tuple[int, str]], owner: Any, of
             shown.append(f"{name} 第 {j - int(offsets[row]) + 1} 行{where}{text}")
         more = len(found) - PROBLEMS_SHOWN
         tail = f"；另有 {more} 处明细读不出来" if more > 0 else ""
-        out[row] = _coded("；".join(shown) + tail + "，这张结算单的明细未计算", name)
+        out[row] = _coded("；".join(shown) + tail + "，这张结算单的明细未计算", name,
+                          getattr(found[0][1], "code", "YB403"))
     return out
 
 
 def _strip_input(text: str, name: str) -> str:
+    """A field's problem said of the field ("单价：…"), keeping its code (YB403, YB406…)."""
     prefix = f"输入 {name}："
-    return f"{name}：{text[len(prefix):]}" if text.startswith(prefix) else text
-
-
-def _coded(text: str, name: str) -> str:
-    """A reading problem of the list input (YB403, grouped under the input; tools/accounting.py)."""
-    try:
-        from yibaolang.tools.accounting import coded
-    except ImportError:  # pragma: no cover - accounting is part of the batch tools
+    if not text.startswith(prefix):
         return text
-    return coded(text, "YB403", f"输入 {name}")
+    return _like(text, f"{name}：{text[len(prefix):]}")
+
+
+def _like(original: str, text: str) -> str:
+    from yibaolang.tools.accounting import retold
+
+    return retold(original, text)
+
+
+def _coded(text: str, name: str, code: str = "YB403") -> str:
+    """A reading problem of the list input, grouped under the input (tools/accounting.py)."""
+    from yibaolang.tools.accounting import coded
+
+    return coded(text, code, f"输入 {name}")
 
 
 # ------------------------------------------------------------------ JSON Lines: arrays of objects
@@ -335,9 +349,13 @@ class LineSource:
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        from yibaolang.tools.batch import _decode_text
+
         keys = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
         if pa.types.is_dictionary(keys.type):
             keys = keys.cast(keys.type.value_type)
+        if pa.types.is_binary(keys.type):
+            keys, _ = _decode_text(keys)  # a key that is not UTF-8 is no key: its line is reported
         self.total = len(keys)
         valid = np.asarray(keys.is_valid())
         self.integer = pa.types.is_integer(keys.type)
@@ -377,9 +395,13 @@ class LineSource:
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        from yibaolang.tools.batch import _decode_text
+
         keys = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
         if pa.types.is_dictionary(keys.type):
             keys = keys.cast(keys.type.value_type)
+        if pa.types.is_binary(keys.type):
+            keys, _ = _decode_text(keys)
         n = len(keys)
         if self.integer:
             if not pa.types.is_integer(keys.type):
@@ -429,9 +451,9 @@ class LineSource:
             np.repeat(np.where(keep, self.starts[u], 0), counts)
         file_rows = self.perm[positions] if self.perm is not None else positions
         taken = self._take(file_rows)
-        arrays = [taken.column(c).combine_chunks() if taken.num_rows else pa.array([], taken.schema.field(c).type)
-                  for c in self.columns if c != self.key]
         names = [c for c in self.columns if c != self.key]
+        arrays = [taken.column(c).combine_chunks() if taken.num_rows else pa.array([], taken.schema.field(c).type)
+                  for c in names]
         arrays.append(pa.array(file_rows + 1, pa.int64()))
         names.append(LINE_NUMBER)
         if self.read_problems:
@@ -455,13 +477,13 @@ class LineSource:
             self.table = self.file.read(columns=self.columns)
             self.buffer = None
         if self.table is not None:
-            return self.table.take(pa.array(file_rows, pa.int64()))
+            return _rows_of(self.table, file_rows, 0)
         if not file_rows.size:
             return self._empty()
         last = int(file_rows[-1])
         if self.batches is None:
             self.batches = self.file.iter_batches(batch_size=max(self.chunk_size * 4, 65_536),
-                                                  columns=self.columns)
+                                                  columns=[c for c in self.columns if c != self.key])
             self.buffer = None
             self.buffer_start = 0
         parts = [self.buffer] if self.buffer is not None else []
@@ -471,7 +493,7 @@ class LineSource:
             parts.append(pa.Table.from_batches([batch]))
             end += batch.num_rows
         buffer = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-        taken = buffer.take(pa.array(file_rows - self.buffer_start, pa.int64()))
+        taken = _rows_of(buffer, file_rows, self.buffer_start)
         # Rows up to `last` are never needed again while the claims keep the lines' order.
         self.cursor = last + 1
         self.buffer = buffer.slice(self.cursor - self.buffer_start)
@@ -480,7 +502,7 @@ class LineSource:
 
     def _empty(self) -> Any:
         if self.file is not None:
-            return self.file.schema_arrow.empty_table().select(self.columns)
+            return self.file.schema_arrow.empty_table().select([c for c in self.columns if c != self.key])
         return self.table.slice(0, 0)
 
     # -------------------------------------------------------------- at the end
@@ -510,6 +532,17 @@ class LineSource:
         if self.dictionary is None:
             return str(code)
         return str(self.dictionary[int(np.flatnonzero(self.rank == code)[0])].as_py())
+
+
+def _rows_of(table: Any, rows: Any, first: int) -> Any:
+    """Rows `rows` of a table whose first row is file row `first`: a zero-copy slice when they are
+    consecutive (a lines table in the claims' order), else a take."""
+    import numpy as np
+    import pyarrow as pa
+
+    if rows.size and int(rows[-1]) - int(rows[0]) + 1 == rows.size and bool(np.all(np.diff(rows) == 1)):
+        return table.slice(int(rows[0]) - first, int(rows.size))
+    return table.take(pa.array(rows - first, pa.int64()))
 
 
 class JoinedReader:
