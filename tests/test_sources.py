@@ -472,3 +472,26 @@ def test_sample_into_duckdb_then_compare_from_it(work: Path) -> None:
     result = cli("compare", "p.ybl", "新.ybl", "--cases", "duckdb:///演示.duckdb?table=案例", "--format", "json")
     assert result.exit_code in (0, 1), result.output
     assert '"rows": 500' in result.output or "500" in result.output
+
+
+# ------------------------------------------------------------------ the docs' PostgreSQL transcript
+
+
+def test_the_docs_postgresql_transcript_runs_against_a_real_server(tmp_path: Path, pg_server: Any,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/batch.md §7's PostgreSQL commands, each run against the throwaway server (its address put in)."""
+    from tests.pg_server import PASSWORD
+    from tests.test_docs import _TIMING, DOCS, Transcript, expected_pattern, run_transcript
+
+    lines = (DOCS / "batch.md").read_text(encoding="utf-8").split("\n")
+    marker = next(i for i, line in enumerate(lines) if line.startswith("<!-- 不运行：要有 PostgreSQL 服务器"))
+    assert lines[marker + 1] == "```console"
+    end = next(i for i in range(marker + 2, len(lines)) if lines[i] == "```")
+    text = "\n".join(lines[marker + 2:end]) + "\n"
+    assert text.count("$ yibaolang") == 3
+    text = text.replace("postgresql://统计员@库服务器:5432/医保", pg_server.url)
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)
+    actual = _TIMING.sub("用时 …", run_transcript(Transcript("batch.md", marker, text, {}), tmp_path))
+    assert expected_pattern(_TIMING.sub("用时 …", text)).fullmatch(actual), actual
+    rows = _pg_rows(pg_server.url_with_password, 'SELECT count(*), min("行号"), max("行号") FROM 结果')
+    assert rows == [(1000, 1, 1000)]

@@ -756,14 +756,14 @@ class Writer:
 
 
 def open_writer(path: str, inputs: Sequence[str] = (), narrow: bool = False, *, replace: bool = False,
-                bom: bool = True, cases: str | None = None) -> Writer:
+                bom: bool = True, cases: str | None = None, row_numbers: bool = True) -> Writer:
     from typing import cast
 
     from yibaolang.tools import sources
 
     if sources.is_location(path):  # a database table or an Excel sheet (docs/batch.md 数据源)
         return cast(Writer, sources.open_sink(path, inputs, replace=replace, narrow=narrow, wide=WideMoney,
-                                              cases=cases))
+                                              cases=cases, row_numbers=row_numbers))
     inputs = sources.input_files(inputs)
     fmt = format_of(path)
     if fmt == "csv":
@@ -1166,13 +1166,16 @@ class Runner:
         columns = {}
         for k, name in enumerate(self.outputs):
             columns[name] = to_arrow(outputs[k], self.types[k], n, overrides[k])
-        error_rows = np.zeros(n, dtype=bool)
-        errors = pa.repeat(pa.scalar("", pa.string()), n)
+        # The failing rows the engine finished itself (broken 断言: engines/vector_errors.py), then the rest.
+        errors, error_rows = _engine_errors(self.engine, result, fallback, failures) if self.engine is not None \
+            else (pa.repeat(pa.scalar("", pa.string()), n), np.zeros(n, dtype=bool))
         if messages:
             ordered = sorted(messages)
-            error_rows[ordered] = True
-            errors = pc.replace_with_mask(errors, pa.array(error_rows), pa.array([messages[r] for r in ordered],
-                                                                                  pa.string()))
+            interpreted = np.zeros(n, dtype=bool)
+            interpreted[ordered] = True
+            error_rows |= interpreted
+            errors = pc.replace_with_mask(errors, pa.array(interpreted), pa.array([messages[r] for r in ordered],
+                                                                                   pa.string()))
         extras = [(extra_vecs[k], overrides[len(self.outputs) + k]) for k in range(len(self.extras))]
         return ChunkOut(n, columns, errors, error_rows, extras, n - len(rows), fallback, failures)
 
@@ -1246,6 +1249,27 @@ class Runner:
                 continue  # the cell's own problem is already reported
             errors.append(diagnostic_text(d))  # the message, with its code and clause
         return results, errors
+
+
+def _engine_errors(engine: Any, result: Any, fallback: Any, failures: dict[int, list[str]]) -> tuple[Any, Any]:
+    """The 错误 column and failed rows of what the engine finished (the rows not in `fallback`), with each
+    row's problems added to `failures`: the interpreter's texts and codes (engines/vector_errors.py)."""
+    import itertools
+
+    import numpy as np
+    import pyarrow as pa
+
+    from yibaolang.engines.vector_errors import row_errors
+    from yibaolang.tools.accounting import diagnostic_text
+
+    errs = row_errors([c.diagnostic for c in engine.checks], result.failures, ~fallback)
+    coded = [[diagnostic_text(d) for d in pattern] for pattern in errs.patterns]
+    texts = pa.array([SEPARATOR.join(c) for c in coded], pa.string())
+    errors = texts.take(pa.array(errs.ids)) if len(coded) > 1 else pa.repeat(pa.scalar("", pa.string()), len(fallback))
+    for p in range(1, len(coded)):
+        rows = np.flatnonzero(errs.ids == p).tolist()
+        failures.update(zip(rows, itertools.repeat(coded[p])))
+    return errors, errs.ids != 0
 
 
 def _drop_long_cells(column: Any) -> tuple[Any, dict[int, int]]:

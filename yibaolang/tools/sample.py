@@ -178,7 +178,7 @@ def write_sample(program: Any, rows: int, out: str, seed: int, inputs: Sequence[
     """Write `rows` synthetic cases to `out` (CSV, JSON Lines or Parquet); returns the column names."""
     fmt = format_of(out)
     names: list[str] = [name for name, _, _ in sample_columns(program)]
-    writer = open_writer(out, inputs, replace=replace)
+    writer = open_writer(out, inputs, replace=replace, row_numbers=False)  # case data: no 行号 column
     try:
         written = 0
         block = 0
@@ -197,6 +197,62 @@ def write_sample(program: Any, rows: int, out: str, seed: int, inputs: Sequence[
         writer.abort()
         raise
     return names
+
+
+def sample_fund(program: Any, seed: int, rows: int) -> dict[str, Any]:
+    """One value per fund input (`输入 全体.x`): given once per run, never per row (docs/batch.md 基金层).
+
+    A 数 fund input that counts people (参保人数, …) is between the number of sampled
+    rows and ten times it (the claims of a run are a share of the insured); the others
+    are drawn like a row's input, within the declared 范围.
+    """
+    import numpy as np
+
+    from yibaolang.engines.cases import declared_inputs
+    from yibaolang.engines.evaluate import evaluator_for
+    from yibaolang.semantics.levels import FUND, level_of
+
+    evaluator = evaluator_for(program, False)
+    rng = np.random.default_rng(seed + 7_919)
+    low_date, high_date = _window(program)
+    out: dict[str, Any] = {}
+    for name, info in declared_inputs(program).items():
+        if level_of(name) != FUND:
+            continue
+        bounds = None
+        decl = info.decl
+        if decl.range_low is not None and decl.range_high is not None:
+            try:
+                bounds = (evaluator.constant(info.scope, decl.range_low),
+                          evaluator.constant(info.scope, decl.range_high))
+            except Exception:
+                bounds = None
+        if info.type.kind is Kind.NUMBER and "人数" in name:
+            low = max(Decimal(max(rows, 1)), bounds[0] if bounds else Decimal(1))
+            high = min(low * 10, bounds[1]) if bounds else low * 10
+            low = min(low, high)
+            out[name] = low + Decimal(int(rng.integers(0, int(high - low) + 1)))
+            continue
+        column = _column(rng, info.type, bounds, 1, low_date, high_date, np.zeros(1, dtype=bool))
+        value = column[0].as_py()
+        out[name] = value
+    return out
+
+
+def fund_yaml(values: dict[str, Any]) -> str:
+    """The --fund file of `yibaolang run` (one `名称: 值` a line; money and ratios as exact strings)."""
+    lines = ["# 基金层输入：每次运行给一次（yibaolang run … --fund 本文件，docs/batch.md 基金层）"]
+    for name, value in values.items():
+        if isinstance(value, Decimal):
+            text = f'"{value}"'
+        elif isinstance(value, dt.date):
+            text = value.isoformat()
+        elif isinstance(value, bool):
+            text = "是" if value else "否"
+        else:
+            text = f'"{value}"'
+        lines.append(f"{name}: {text}")
+    return "\n".join(lines) + "\n"
 
 
 def _as_text(table: Any) -> Any:
@@ -223,4 +279,4 @@ def _as_text(table: Any) -> Any:
     return pa.table(columns, names=table.column_names)
 
 
-__all__ = ["sample_columns", "sample_table", "write_sample"]
+__all__ = ["fund_yaml", "sample_columns", "sample_fund", "sample_table", "write_sample"]

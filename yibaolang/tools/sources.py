@@ -388,15 +388,22 @@ def _sqlite_text(value: Any) -> str | None:
 
 
 class PostgresReader(_Reader):
-    """PostgreSQL through ADBC: one query, rows in binary COPY format straight into Arrow batches."""
+    """PostgreSQL through ADBC: one query, rows in binary COPY format straight into Arrow batches.
+
+    NUMERIC(p, s) with p ≤ 18 travels as the exact integer `(x * 10^s)::int8` and becomes decimal(18, s)
+    here without any conversion (ADBC would otherwise turn each NUMERIC into text on the client, several
+    times slower); an unconstrained NUMERIC travels as its exact text (docs/batch.md 数据源)."""
 
     def __init__(self, loc: Location, chunk_size: int) -> None:
         super().__init__(loc, chunk_size)
         con = pg_connect(loc)
+        self.scales: dict[str, int] = {}
         try:
             with con.cursor() as cursor:
                 cursor.execute(f"SELECT * FROM ({_select(loc)}) AS q LIMIT 0")
-                self.names = [d[0] for d in cursor.description]
+                schema = cursor.fetch_arrow_table().schema
+                self.names = list(schema.names)
+                self.columns = [self._expression(field) for field in schema]
                 if loc.table is not None:
                     cursor.execute(f"SELECT count(*) FROM {quoted(loc.table)}")
                     self.total = int(cursor.fetchone()[0])
@@ -407,12 +414,26 @@ class PostgresReader(_Reader):
                 con.close()
         _refuse_duplicates(loc, self.names)
 
+    def _expression(self, field: Any) -> str:
+        name = '"' + field.name.replace('"', '""') + '"'
+        meta = field.metadata or {}
+        if meta.get(b"POSTGRESQL:type") != b"numeric":
+            return name
+        typmod = int(meta.get(b"POSTGRESQL:typmod", b"-1"))
+        if typmod >= 4:
+            precision, scale = (typmod - 4) >> 16, (typmod - 4) & 0xFFFF
+            if precision <= 18 and scale <= min(precision, 9):
+                self.scales[field.name] = scale
+                return f"({name} * 1{'0' * scale})::int8 AS {name}"
+        return f"{name}::text AS {name}"
+
     def batches(self) -> Iterator[Any]:
         self.con = pg_connect(self.loc)
         try:
             with self.con.cursor() as cursor:
-                cursor.execute(_select(self.loc))
-                yield from cursor.fetch_record_batch()
+                cursor.execute(f"SELECT {', '.join(self.columns)} FROM ({_select(self.loc)}) AS q")
+                for batch in cursor.fetch_record_batch():
+                    yield self._decimals(batch) if self.scales else batch
         except OutputError:
             raise
         except Exception as exc:
@@ -420,6 +441,29 @@ class PostgresReader(_Reader):
         finally:
             with contextlib.suppress(Exception):
                 self.con.close()
+
+
+    def _decimals(self, batch: Any) -> Any:
+        """The scaled int64 columns as decimal(18, s): the same integers, a decimal's 16-byte layout."""
+        import numpy as np
+        import pyarrow as pa
+
+        arrays = []
+        for name, column in zip(batch.schema.names, batch.columns, strict=True):
+            scale = self.scales.get(name)
+            if scale is not None and pa.types.is_int64(column.type):
+                n = len(column)
+                values = np.asarray(column.fill_null(0))
+                words = np.empty(2 * n, dtype=np.int64)
+                words[0::2] = values
+                words[1::2] = values >> 63
+                validity = column.buffers()[0] if column.null_count else None
+                if validity is not None and column.offset:
+                    validity = pa.array(np.asarray(column.is_valid())).buffers()[1]
+                column = pa.Array.from_buffers(pa.decimal128(18, scale), n, [validity, pa.py_buffer(words)],
+                                               null_count=column.null_count)
+            arrays.append(column)
+        return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
 def pg_connect(loc: Location) -> Any:
@@ -652,6 +696,7 @@ class _TableWriter:
         self.tmp_name = f"{self.name[:40]}__yb_{secrets.token_hex(4)}"
         self.tmp = self.schema_prefix + f'"{self.tmp_name}"'
         self.path = loc.shown
+        self.row_numbers = True  # a result table's 行号 column (not for `sample`'s case data)
 
     @property
     def started(self) -> bool:
@@ -663,8 +708,11 @@ class _TableWriter:
         from yibaolang.tools.columns import narrow_decimals
 
         table = _storable(narrow_decimals(table) if self.narrow else table, self.loc.kind)
-        numbers = pa.array(range(self.rows + 1, self.rows + table.num_rows + 1), pa.int64())
-        table = table.add_column(0, _row_number_name(table.column_names), numbers)
+        if self.row_numbers:
+            import numpy as np
+
+            numbers = pa.array(np.arange(self.rows + 1, self.rows + table.num_rows + 1, dtype=np.int64))
+            table = table.add_column(0, _row_number_name(table.column_names), numbers)
         try:
             if self.schema is None:
                 self.schema = table.schema
@@ -963,7 +1011,7 @@ class ExcelWriter:
 
 
 def open_sink(text: str, inputs: Sequence[str] = (), *, replace: bool = False, narrow: bool = False,
-              wide: type[Exception] | None = None, cases: str | None = None) -> Any:
+              wide: type[Exception] | None = None, cases: str | None = None, row_numbers: bool = True) -> Any:
     """A writer (the interface of `batch.Writer`) for a result table or an Excel sheet."""
     loc = parse(text, role="output")
     if loc.kind == "excel":
@@ -975,11 +1023,15 @@ def open_sink(text: str, inputs: Sequence[str] = (), *, replace: bool = False, n
     if source is not None and _same_table(source, loc):
         raise OutputError(SAME_AS_INPUT, f"结果表 {loc.shown} 就是案例表 {source.shown}，不能覆盖输入",
                           "请给结果表另起一个名字")
+    writer: _TableWriter
     if loc.kind == "duckdb":
-        return DuckDBWriter(loc, replace, narrow, wide)
-    if loc.kind == "sqlite":
-        return SqliteWriter(loc, replace, narrow, wide)
-    return PostgresWriter(loc, replace, narrow, wide)
+        writer = DuckDBWriter(loc, replace, narrow, wide)
+    elif loc.kind == "sqlite":
+        writer = SqliteWriter(loc, replace, narrow, wide)
+    else:
+        writer = PostgresWriter(loc, replace, narrow, wide)
+    writer.row_numbers = row_numbers
+    return writer
 
 
 def _same_table(a: Location, b: Location) -> bool:
