@@ -410,6 +410,7 @@ def test_serve_loads_catalogs_once_per_load_and_reloads_on_a_data_change(tmp_pat
     entry = registry.get("p")
     assert entry is not None and entry.policy is not None and entry.catalogs == ["医保目录"]
     assert any(f.endswith("医保目录.csv") for f in entry.stamps)  # the data file is watched
+    version = entry.policy.version
     path = folder / "医保目录.csv"
     path.write_text(f"{HEADER}\nXB01,阿莫西林,丁,,1,,,\n", encoding="utf-8")
     stat = path.stat()
@@ -424,3 +425,9 @@ def test_serve_loads_catalogs_once_per_load_and_reloads_on_a_data_change(tmp_pat
     overridden.refresh()
     entry = overridden.get("p")
     assert entry is not None and entry.policy is not None and not entry.stale
+    assert entry.policy.version == version  # the same data: the same version
+    other.write_text(GOOD + "NEW3,新药,甲,,3,,,\n", encoding="utf-8")
+    changed = Registry([str(folder)], {"医保目录": str(other)})
+    changed.refresh()
+    entry = changed.get("p")
+    assert entry is not None and entry.policy is not None and entry.policy.version != version

@@ -70,6 +70,7 @@ from __future__ import annotations
 import collections
 import csv
 import datetime as dt
+import hashlib
 import heapq
 import io
 import os
@@ -160,6 +161,7 @@ class Catalog:
     starts: list[dt.date | None]  # 生效 of each row (all None without 有效期)
     ends: list[dt.date | None]  # 失效 of each row
     first: int  # the row number of the first data row (CSV 2: the header is row 1; Parquet 1)
+    digest: str  # SHA-256 of the file's bytes (a served policy's version covers its data: docs/serve.md)
     # key → the position of its only row; `versions`: key → its rows when it has several, earliest 生效 first
     single: dict[Any, int] = attrs.field(repr=False)
     versions: dict[Any, list[int]] = attrs.field(repr=False)
@@ -523,7 +525,8 @@ def _load(scope: ModuleScope, decl: ir.CatalogDecl, real: Path, shown: str, span
     single, versions = _check_keys(decl, cells[decl.key.name], starts, ends, columns, first, shown, reports)
     if reports.count:
         raise CatalogError(reports.diagnostics())
-    return Catalog(decl, shown, real, types, cells, starts, ends, first, single, versions)
+    return Catalog(decl, shown, real, types, cells, starts, ends, first, hashlib.sha256(data).hexdigest(),
+                   single, versions)
 
 
 def _missing_columns(decl: ir.CatalogDecl, header: list[str], types: Mapping[str, Type],
@@ -799,8 +802,8 @@ _VECTOR_PATTERNS: dict[Kind, tuple[str, ...]] = {
 }
 
 
-def _vector_fast(column: _Column, kind: Kind, out: list[Any]) -> list[bool] | None:
-    """The common spellings of a pyarrow-read CSV column, converted in bulk into `out`; which cells were done.
+def _vector_fast(column: _Column, kind: Kind, out: list[Any]) -> list[int] | None:
+    """The common spellings of a pyarrow-read CSV column, converted in bulk into `out`; the cells left to do.
 
     The patterns are matched by Arrow (RE2) and the matching cells converted with `map` — the same exact
     readings as `_fast`, without a Python call per cell.  None when nothing could be done in bulk.
@@ -811,7 +814,7 @@ def _vector_fast(column: _Column, kind: Kind, out: list[Any]) -> list[bool] | No
     import pyarrow.compute as pc
 
     arr = column.arrow
-    done = [False] * len(out)
+    pending = pc.is_valid(arr)  # the cells not yet converted: not empty, no pattern matched so far
     for number, pattern in enumerate(patterns):
         mask = pc.fill_null(pc.match_substring_regex(arr, pattern), False)
         where = pc.indices_nonzero(mask).to_pylist()
@@ -823,7 +826,7 @@ def _vector_fast(column: _Column, kind: Kind, out: list[Any]) -> list[bool] | No
             try:
                 values = list(map(dt.date.fromisoformat, texts.to_pylist()))
             except ValueError:  # a day that does not exist: the cell by cell reader names it
-                continue
+                return None
         elif number == 1:  # 30%: the percentage as a fraction (exact: at most 17 digits)
             hundred = Decimal(100)
             values = [v / hundred for v in map(Decimal, pc.replace_substring_regex(texts, r"\s*[%％]$", "")
@@ -832,8 +835,9 @@ def _vector_fast(column: _Column, kind: Kind, out: list[Any]) -> list[bool] | No
             values = list(map(Decimal, texts.to_pylist()))
         for i, value in zip(where, values, strict=True):
             out[i] = value
-            done[i] = True
-    return done
+        pending = pc.and_(pending, pc.invert(mask))
+    rest: list[int] = pc.indices_nonzero(pending).to_pylist()
+    return rest
 
 
 _DECIMAL_TYPE = re.compile(r"decimal(?:32|64|128|256)\((\d+), (-?\d+)\)")
@@ -891,11 +895,12 @@ def _column_values(column: _Column, type_: Type) -> tuple[list[Any], list[int], 
     if typed is not None:
         return typed, empty, problems
     out: list[Any] = [None] * len(cells)
-    done = _vector_fast(column, kind, out) if column.arrow is not None else None
+    rest = _vector_fast(column, kind, out) if column.arrow is not None else None
     fast = _fast(kind) if strings else (lambda s: None)
     memo: dict[Any, Any] = {}
-    for i, raw in enumerate(cells):
-        if raw is None or (done is not None and done[i]):
+    for i in range(len(cells)) if rest is None else rest:
+        raw = cells[i]
+        if raw is None:
             continue
         value = memo.get(raw, _MISSING)
         if value is _MISSING:
@@ -989,11 +994,12 @@ def _check_keys(decl: ir.CatalogDecl, keys: list[Any], starts: list[Any], ends: 
             del single[k]
     dated = decl.valid_from is not None or decl.valid_to is not None
     if dated:
-        for i, (start, end) in enumerate(zip(starts, ends, strict=True)):
-            if start is not None and end is not None and start >= end:
-                reports.add(first + i, to_col, "YB468",
-                            f"第 {first + i} 行：生效日期 {start.isoformat()} 不早于失效日期 {end.isoformat()}，"
-                            "这一行从不有效", "失效日期是不含当日的，应晚于生效日期")
+        never = [i for i, (start, end) in enumerate(zip(starts, ends, strict=True))
+                 if start is not None and end is not None and start >= end]
+        for i in never:
+            reports.add(first + i, to_col, "YB468",
+                        f"第 {first + i} 行：生效日期 {starts[i].isoformat()} 不早于失效日期 {ends[i].isoformat()}，"
+                        "这一行从不有效", "失效日期是不含当日的，应晚于生效日期")
     for k, rows in index.items():
         if not dated:
             for i in rows[1:]:

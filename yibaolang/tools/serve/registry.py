@@ -10,6 +10,7 @@ old version (and its version hash) serving while its diagnostics are shown.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Iterator
@@ -61,7 +62,7 @@ def load_entry(entry: Entry, tables: dict[str, str] | None = None) -> None:
     """
     from yibaolang.analysis.lint import check_policy
     from yibaolang.checks.compiler import compile_policy
-    from yibaolang.engines.catalogs import catalog_files, check_catalogs
+    from yibaolang.engines.catalogs import catalog_files, load_catalogs
     from yibaolang.engines.evaluate import evaluator_for
     from yibaolang.files import program_files
     from yibaolang.tools.tables import declared_catalogs
@@ -70,12 +71,14 @@ def load_entry(entry: Entry, tables: dict[str, str] | None = None) -> None:
     try:
         # Served when it compiles, as `yibaolang run` runs it; the lints' findings are shown, not blocking.
         program = compile_policy(entry.path)
+        catalogs: dict[str, Any] = {}
         entry.catalogs = declared_catalogs(program)
         program.tables = {n: p for n, p in (tables or {}).items() if n in entry.catalogs}
         if not has_errors(program.diagnostics):
             program.diagnostics[:] = check_policy(entry.path).diagnostics
             if entry.catalogs:
-                program.diagnostics.extend(check_catalogs(program))
+                catalogs, problems = load_catalogs(program)
+                program.diagnostics.extend(problems)
     except (RecursionError, MemoryError) as exc:  # a file too deep to read: a diagnostic, not a dead server
         from yibaolang.diagnostics import error
         from yibaolang.ir import Span
@@ -93,7 +96,13 @@ def load_entry(entry: Entry, tables: dict[str, str] | None = None) -> None:
     # Compiled before it is served, so the first request does not pay for it.
     evaluator_for(program, False)
     evaluator_for(program, True)
-    entry.policy = Policy(entry.path, program, version_of(program), list(program.diagnostics))
+    version = version_of(program)
+    if catalogs:  # the version covers the data of the 目录 too: new data, new version
+        digest = hashlib.sha256(version.encode("ascii"))
+        for name in sorted(catalogs):
+            digest.update(f"{name}\0{catalogs[name].digest}\0".encode())
+        version = digest.hexdigest()[:16]
+    entry.policy = Policy(entry.path, program, version, list(program.diagnostics))
     entry.stale = False
 
 
