@@ -154,13 +154,15 @@ class InputSpec:
     required: bool     # no 默认: a case that needs it must give it
     accumulates: str | None
     range_display: str | None = None  # "0.00元 至 100,000,000.00元"
+    # The line fields of a 列表 input (docs/itemized.md §2), each described the same way.
+    fields: tuple[InputSpec, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {"name": self.name, "type": self.type, "kind": self.kind, "unit": self.unit,
                 "range": None if self.low is None and self.high is None else {"low": self.low, "high": self.high},
                 "default": self.default, "options": list(self.options) if self.options is not None else None,
                 "description": self.description, "required": self.required, "accumulates": self.accumulates,
-                "range_display": self.range_display}
+                "range_display": self.range_display, "fields": [f.as_json() for f in self.fields]}
 
 
 @attrs.define(eq=False)
@@ -198,31 +200,40 @@ class Policy:
         evaluator = evaluator_for(self.program, False)
         out = []
         for info in declared_inputs(self.program).values():
-            decl, type_ = info.decl, info.type
-
-            def value(expr: Any, info: Any = info) -> Any:
-                if expr is None:
-                    return None
-                try:
-                    return evaluator.constant(info.scope, expr)
-                except Exception:  # a bound that reads an input: the interpreter checks it per case
-                    return None
-
-            def constant(expr: Any, type_: Type = type_) -> Any:
-                found = value(expr)
-                return to_json(type_, found) if found is not None else None
-
-            low, high = value(decl.range_low), value(decl.range_high)
-            shown = f"{display(type_, low)} 至 {display(type_, high)}" if low is not None and high is not None else None
-
-            out.append(InputSpec(
-                name=info.name, type=type_.name, kind=type_.kind.value, unit=UNITS.get(type_.kind),
-                low=constant(decl.range_low), high=constant(decl.range_high), default=constant(decl.default),
-                options=tuple(type_.enum.values) if type_.kind is Kind.ENUM and type_.enum is not None else None,
-                description=decl.description, required=decl.default is None,
-                accumulates=decl.accumulates.display if decl.accumulates is not None else None,
-                range_display=shown))
+            out.append(self._spec(evaluator, info, info.decl, info.type, info.name))
         return out
+
+    def _spec(self, evaluator: Any, info: Any, decl: Any, type_: Type, name: str) -> InputSpec:
+        """One input (or one field of a 列表 input's lines) as a form or a schema shows it."""
+        from yibaolang.semantics.levels import qualified
+
+        types = self.program.types
+
+        def value(expr: Any, info: Any = info) -> Any:
+            if expr is None:
+                return None
+            try:
+                return evaluator.constant(info.scope, expr)
+            except Exception:  # a bound that reads an input: the interpreter checks it per case
+                return None
+
+        def constant(expr: Any, type_: Type = type_) -> Any:
+            found = value(expr)
+            return to_json(type_, found) if found is not None else None
+
+        low, high = value(decl.range_low), value(decl.range_high)
+        shown = f"{display(type_, low)} 至 {display(type_, high)}" if low is not None and high is not None else None
+
+        keys = [(f, (info.scope.path, qualified(name, f.name))) for f in getattr(decl, "fields", ())]
+        fields = tuple(self._spec(evaluator, info, f, types[key], f.name) for f, key in keys if key in types)
+        accumulates = getattr(decl, "accumulates", None)
+        return InputSpec(
+            name=name, type=type_.name, kind=type_.kind.value, unit=UNITS.get(type_.kind),
+            low=constant(decl.range_low), high=constant(decl.range_high), default=constant(decl.default),
+            options=tuple(type_.enum.values) if type_.kind is Kind.ENUM and type_.enum is not None else None,
+            description=decl.description, required=decl.default is None,
+            accumulates=accumulates.display if accumulates is not None else None,
+            range_display=shown, fields=fields)
 
     def outputs(self) -> list[dict[str, Any]]:
         from yibaolang.engines.evaluate import evaluator_for

@@ -21,8 +21,10 @@ def ref(name: str) -> dict[str, str]:
 
 VALUE = {"description": "docs/cli.md 的编码：金额 \"70000.00\"、比例 \"0.5\"、期限为整数、日期 YYYY-MM-DD、是否为布尔值、选项为字符串",
          "type": ["string", "integer", "boolean", "null"]}
-CASE_VALUE = {"description": "与案例文件相同：带单位的字符串（\"15万元\"）、声明单位下的数、选项、是否、日期",
-              "type": ["string", "number", "integer", "boolean"]}
+CASE_VALUE = {"description": "与案例文件相同：带单位的字符串（\"15万元\"）、声明单位下的数、选项、是否、日期；"
+                             "列表输入（明细）是各行字段的映射组成的数组",
+              "type": ["string", "number", "integer", "boolean", "array"],
+              "items": {"type": "object", "additionalProperties": {"type": ["string", "number", "integer", "boolean"]}}}
 
 DIAGNOSTIC = {
     "type": "object",
@@ -76,7 +78,9 @@ SCHEMAS: dict[str, Any] = {
                              "range": {"type": ["object", "null"], "properties": {"low": VALUE, "high": VALUE}},
                              "default": VALUE, "options": {"type": ["array", "null"], "items": {"type": "string"}},
                              "description": NULLABLE_STRING, "required": {"type": "boolean"},
-                             "accumulates": NULLABLE_STRING, "range_display": NULLABLE_STRING}},
+                             "accumulates": NULLABLE_STRING, "range_display": NULLABLE_STRING,
+                             "fields": {"type": "array", "items": ref("Input"),
+                                        "description": "列表输入（如 明细）每一行的字段（docs/itemized.md §2）"}}},
     "PolicyDetail": {"allOf": [ref("PolicySummary"), {
         "type": "object", "required": ["inputs", "outputs", "clauses", "diagnostics"],
         "properties": {"inputs": {"type": "array", "items": ref("Input")},

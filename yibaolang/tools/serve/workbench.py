@@ -5,10 +5,13 @@ inputs.  Submitting it (an ordinary form POST) shows the explanation beside the
 form; the what-if row changes one input and lists what changes.  The printed
 page drops the controls and keeps the case and the explanation.
 
-Each input becomes a `Field` chosen by `field_for` from its kind; a new kind
-of input (the 明细 lines of itemized bills, a list of records) is a new
-`widget` there and a new branch of the `field` macro in policy.html — the
-form reading (`case_from_form`) goes through the same table.
+Each input becomes a `Field` chosen by `field_for` from its kind; the form
+reading (`case_from_form`) goes through the same table.  A 列表 input (the 明细
+lines of an itemized bill, docs/itemized.md) is a `records` field: an editable
+table whose columns are the line fields, each cell named `明细·行号·字段`; rows
+left empty are not lines, and every submission shows two more empty rows, so
+lines are added without a script.  Fund-level inputs (全体.…) are given once
+per batch run, not per case, and have no control.
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ WHAT_IF_NAME = "假设·输入"
 WHAT_IF_VALUE = "假设·值"
 WHAT_IF_UNIT = "假设·单位"
 UNIT_SUFFIX = "·单位"
+ROW_SEPARATOR = "·"  # 明细·3·单价: row 3 (from 1) of the 明细 table, its 单价 cell
+EMPTY_ROWS = 2  # empty rows shown below the lines typed so far
+FIRST_ROWS = 3
+MAX_ROWS = 500  # a bill typed by hand; longer bills come by file or the API
 
 # The units a caseworker may type a figure in, by kind (the first is the declared unit).
 UNIT_CHOICES: dict[str, tuple[str, ...]] = {
@@ -57,10 +64,28 @@ class Field:
     spec: InputSpec
     options: tuple[str, ...] = ()
     units: tuple[str, ...] = ()
+    columns: tuple[Field, ...] = ()  # a records field: one per line field
+
+    def cell(self, row: int, column: Field) -> Field:
+        """The control of one cell of a records field: the column's widget under the cell's name."""
+        return attrs.evolve(column, name=ROW_SEPARATOR.join((self.name, str(row), column.name)))
+
+    def rows(self, form: dict[str, str]) -> int:
+        """How many rows the table shows: the last row typed in, then EMPTY_ROWS empty ones."""
+        last = 0
+        prefix = self.name + ROW_SEPARATOR
+        for key, value in form.items():
+            if key.startswith(prefix) and value.strip() and not key.endswith(UNIT_SUFFIX):
+                number = key[len(prefix):].split(ROW_SEPARATOR, 1)[0]
+                if number.isdigit():
+                    last = max(last, min(int(number), MAX_ROWS))
+        return max(FIRST_ROWS, min(last + EMPTY_ROWS, MAX_ROWS))
 
 
 def field_for(spec: InputSpec) -> Field:
     match spec.kind:
+        case "列表":
+            return Field(spec.name, "records", spec.name, spec, columns=tuple(field_for(f) for f in spec.fields))
         case "选项":
             return Field(spec.name, "select", spec.name, spec, tuple(spec.options or ()))
         case "是否":
@@ -88,10 +113,27 @@ def form_value(field: Field, form: dict[str, str]) -> str | None:
 def case_from_form(fields: list[Field], form: dict[str, str]) -> dict[str, Any]:
     case: dict[str, Any] = {}
     for field in fields:
+        if field.widget == "records":
+            case[field.name] = lines_from_form(field, form)
+            continue
         value = form_value(field, form)
         if value is not None:
             case[field.name] = value
     return case
+
+
+def lines_from_form(field: Field, form: dict[str, str]) -> list[dict[str, Any]]:
+    """The lines typed in a records table, in row order; a row with every cell empty is not a line."""
+    lines = []
+    for row in range(1, field.rows(form) + 1):
+        line = {}
+        for column in field.columns:
+            value = form_value(field.cell(row, column), form)
+            if value is not None:
+                line[column.name] = value
+        if line:
+            lines.append(line)
+    return lines
 
 
 @cache
@@ -164,7 +206,8 @@ def routes(handler: Callable[[Callable[[Any, Request], Awaitable[Response]]], An
         entry = service.entry(request.path_params["id"])
         detail = policy_detail(entry)
         policy = entry.policy
-        fields = [field_for(spec) for spec in policy.inputs()] if policy is not None else []
+        fields = [field_for(spec) for spec in policy.inputs() if not spec.name.startswith("全体.")] \
+            if policy is not None else []
         form: dict[str, str] = {}
         result = None
         if request.method == "POST" and policy is not None:
