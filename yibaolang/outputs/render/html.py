@@ -106,8 +106,9 @@ def list_html(lt: ListTrace) -> list[str]:
     fields = [name for name, _, _ in lt.lines[0].fields] if lt.lines else []
     heads = ["行", *fields, *(c.name + (f"（条款 {c.clause}）" if c.clause else "") for c in columns), "目录行"]
     for group, lines in lt.groups():
-        out += [f"<h3>{escape(group_title(lt, group, len(lines)))}</h3>", "<table>",
-                "<tr>" + "".join(f"<th>{escape(h)}</th>" for h in heads) + "</tr>"]
+        if lt.group_by is not None:
+            out.append(f"<h3>{escape(group_title(lt, group, len(lines)))}</h3>")
+        out += ["<table>", "<tr>" + "".join(f"<th>{escape(h)}</th>" for h in heads) + "</tr>"]
         for line in lines:
             cells = [f'<td class="num">{line.number}</td>']
             cells += [f"<td>{escape(display(t, v))}</td>" for _, t, v in line.fields]

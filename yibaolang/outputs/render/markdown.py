@@ -96,7 +96,8 @@ def list_markdown(lt: ListTrace) -> list[str]:
     fields = [name for name, _, _ in lt.lines[0].fields] if lt.lines else []
     heads = ["行", *fields, *(c.name + (f"（条款 {c.clause}）" if c.clause else "") for c in columns), "目录行"]
     for group, lines in lt.groups():
-        out += [f"### {escape(group_title(lt, group, len(lines)))}", ""]
+        if lt.group_by is not None:
+            out += [f"### {escape(group_title(lt, group, len(lines)))}", ""]
         out.append("| " + " | ".join(escape(h) for h in heads) + " |")
         out.append("|" + "|".join(["---:"] + ["---"] * len(fields) + ["---:"] * len(columns) + ["---"]) + "|")
         for line in lines:

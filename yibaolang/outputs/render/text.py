@@ -211,7 +211,8 @@ def list_lines(lt: ListTrace, width: int) -> list[Line]:
     out.lines.append([(visible(f"{lt.name}（共 {len(lt.lines)} 行{by}）"), "bold")])
     columns = line_columns(lt)
     for group, lines in lt.groups():
-        out.add(f"  {group_title(lt, group, len(lines))}", "bold")
+        if lt.group_by is not None:
+            out.add(f"  {group_title(lt, group, len(lines))}", "bold")
         for line in lines:
             out.add(f"    第 {line.number} 行：{line_fields(line)}", "", "        ")
             for use in distinct_rows(line):
