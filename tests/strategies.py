@@ -17,6 +17,12 @@ S = ir.NO_SPAN
 NAMES = ["费用", "起付线", "报销比例", "年度已支付", "断保年数", "甲", "乙", "丙", "大病个人负担", "连续参保年数"]
 ENUM_VALUES = ["三级", "二级", "其他", "在职", "退休"]
 TYPES = ["金额", "比例", "数", "年数", "月数", "日数", "日期", "是否"]
+# Itemized bills and catalogs (docs/itemized.md): one list input, one catalog, their fields and columns.
+LIST = "明细"
+FIELDS = ["编码", "数量", "单价"]
+CATALOG = "医保目录"
+COLUMNS = ["名称", "类别", "支付标准"]
+CODES = ["XB01", "ZL03", "甲-1", "A 2"]
 
 
 def names() -> st.SearchStrategy[ir.Name]:
@@ -34,7 +40,8 @@ def literals() -> st.SearchStrategy[ir.Literal]:
     dates = st.dates(dt.date(2000, 1, 1), dt.date(2040, 12, 31)).map(
         lambda v: ir.Literal(ir.LiteralKind.DATE, v, v.isoformat(), S))
     bools = st.booleans().map(lambda v: ir.Literal(ir.LiteralKind.BOOL, v, "是" if v else "否", S))
-    return st.one_of(money, ratio, number, years, months, days, dates, bools)
+    texts = st.sampled_from(CODES).map(lambda v: ir.Literal(ir.LiteralKind.TEXT, v, f'"{v}"', S))
+    return st.one_of(money, ratio, number, years, months, days, dates, bools, texts)
 
 
 def expressions(max_leaves: int = 12) -> st.SearchStrategy[ir.Expr]:
@@ -56,9 +63,26 @@ def expressions(max_leaves: int = 12) -> st.SearchStrategy[ir.Expr]:
             st.builds(ir.Bounded, st.sampled_from(list(ir.BoundKind)), inner, inner, st.just(S)),
             st.builds(lambda f, a: ir.Call(f, tuple(a), S), st.sampled_from(["取较小", "取较大", "数值", "年份"]),
                       st.lists(inner, min_size=1, max_size=3)),
+            st.builds(_aggregate, st.sampled_from(list(ir.AggregateKind)), st.sampled_from([LIST, ir.FUND]),
+                      st.sampled_from(FIELDS), st.none() | inner),
+            st.builds(lambda col, key, date, missing: ir.Lookup(CATALOG, col, key, date, missing, S, S),
+                      st.sampled_from(COLUMNS), inner, st.none() | inner, inner),
         )
 
     return st.recursive(leaves, extend, max_leaves=max_leaves)
+
+
+def _aggregate(kind: ir.AggregateKind, over: str, item: str, where: ir.Expr | None) -> ir.Aggregate:
+    """求和(明细.x 其中 …), 计数(明细): 计数 names the list itself."""
+    return ir.Aggregate(kind, over, None if kind is ir.AggregateKind.COUNT else item, where, S, S)
+
+
+def _fields(draw: st.DrawFn, names: list[str], nullable: bool) -> tuple[ir.FieldDecl, ...]:
+    return tuple(
+        ir.FieldDecl(n, draw(type_refs()), None, None, draw(st.none() | literals()) if not nullable else None,
+                     draw(st.booleans()) if nullable else False, draw(st.none() | st.just("说明")), S)
+        for n in names
+    )
 
 
 def _bound(inclusive: bool = False) -> st.SearchStrategy[ir.Bound]:
@@ -120,5 +144,19 @@ def modules(draw: st.DrawFn) -> ir.Module:
             for _ in range(draw(st.integers(0, 2)))
         )
     outputs = tuple(ir.Name(d.name, None, S) for d in definitions[:2])
+    catalogs: tuple[ir.CatalogDecl, ...] = ()
+    if draw(st.booleans()):  # a list input with its fields, and a per-line definition
+        fields = _fields(draw, draw(st.lists(st.sampled_from(FIELDS), min_size=1, max_size=3, unique=True)), False)
+        inputs += (ir.InputDecl(LIST, ir.TypeRef("列表", None, S), None, None, None, None,
+                                draw(st.none() | st.just("结算明细")), S, fields=fields),)
+        # first: the printer writes the definitions outside any 条款 before the 条款
+        definitions = (ir.Definition("明细金额", draw(st.none() | type_refs()), draw(expressions(6)), None, S,
+                                     scope=LIST), *definitions)
+    if draw(st.booleans()):
+        columns = _fields(draw, draw(st.lists(st.sampled_from(COLUMNS), max_size=3, unique=True)), True)
+        dated = draw(st.booleans())
+        catalogs = (ir.CatalogDecl(CATALOG, "医保目录.csv", draw(st.none() | st.just("目录")),
+                                   ir.FieldDecl("编码", ir.TypeRef("文本", None, S), None, None, None, False, None, S),
+                                   columns, "生效日期" if dated else None, "失效日期" if dated else None, S, S),)
     return ir.Module("generated.ybl", None, (), (), (), inputs, (), definitions, (), exceptions, (), (), (),
-                     clauses, outputs, ())
+                     clauses, outputs, (), catalogs=catalogs)

@@ -53,7 +53,7 @@ def shape(text: str) -> Any:
 
     def strip(x: Any) -> Any:
         if isinstance(x, dict):
-            return {k: strip(v) for k, v in x.items() if k not in ("span", "column_spans", "value_spans", "file")}
+            return {k: strip(v) for k, v in x.items() if not k.endswith(("span", "spans")) and k != "file"}
         if isinstance(x, list):
             return [strip(v) for v in x]
         return x

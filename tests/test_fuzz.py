@@ -104,7 +104,8 @@ def _shape(node: Any) -> Any:
         if isinstance(x, dict):
             if x.get("node") == "Literal" and x["kind"] in ("金额", "比例", "数"):
                 x = {**x, "value": str(Decimal(x["value"]).normalize())}
-            return {k: strip(v) for k, v in x.items() if k not in ("span", "text", "column_spans", "file")}
+            return {k: strip(v) for k, v in x.items()
+                    if not k.endswith(("span", "spans")) and k not in ("text", "file")}
         if isinstance(x, list):
             return [strip(v) for v in x]
         return x

@@ -30,6 +30,7 @@ TABLE_GAP = 4  # spaces between the columns of a two-key 查表 (one indentation
 COMMENT_GAP = 2  # spaces before a trailing comment
 
 BLOCK_KEYWORDS = frozenset({"分段累进", "分档", "分情况", "查表"})
+_AGGREGATES = frozenset({"求和", "计数", "最大值", "最小值"})  # written like a call: 求和(明细.明细金额)
 
 # Tokens after which a `-` is subtraction rather than negation.
 _OPERAND_END = frozenset({
@@ -206,8 +207,8 @@ def join(tokens: Sequence[Token], original: str) -> str:
 def _spaced(previous: Token, token: Token, parens: int, previous_negation: bool) -> bool:
     if token.type in _NO_SPACE_BEFORE or previous.type in _NO_SPACE_AFTER or previous_negation:
         return False
-    if token.type == "LPAR" and previous.type == "NAME":
-        return False  # a call, or the parameter list of a 函数
+    if token.type == "LPAR" and (previous.type == "NAME" or previous.value in _AGGREGATES):
+        return False  # a call, the parameter list of a 函数, or 求和(明细.x) (docs/itemized.md)
     # Inside parentheses a colon is a 函数 parameter's type: 费用: 金额.
     return not (token.type == "COLON" and parens > 0)
 
