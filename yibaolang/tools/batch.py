@@ -72,14 +72,14 @@ class Reader:
 
 
 def open_reader(path: str, chunk_size: int, *, query: str | None = None, encoding: str | None = None,
-                money: Collection[str] = (), out: str | None = None) -> Reader:
+                kinds: dict[str, str] | None = None, out: str | None = None) -> Reader:
     """A reader for a case file, or (docs/batch.md 数据源) a database table, a query or an Excel sheet."""
     from typing import cast
 
     from yibaolang.tools import sources
 
     if sources.is_location(path):
-        return cast(Reader, sources.open_source(path, chunk_size, query=query, money=money, out=out))
+        return cast(Reader, sources.open_source(path, chunk_size, query=query, kinds=kinds, out=out))
     if query is not None:
         raise BatchError(f"--query 只用于数据库：{path} 是文件")
     fmt = format_of(path)
@@ -1032,6 +1032,7 @@ class Runner:
         self.fallback_rows = 0
         self.rows = 0
         self._memo: dict[Any, tuple[list[Any], list[str]]] = {}
+        self._defaults: dict[str, bool] = {}
 
     def _bounds(self, info: Any) -> tuple[Any, Any] | None:
         decl = info.decl
@@ -1064,7 +1065,7 @@ class Runner:
             elif name in names and self.inputs[name].type.kind is Kind.LIST:
                 from yibaolang.tools.items import convert_input
 
-                converted[name] = convert_input(self, table, name)  # 明细 (docs/batch.md §7)
+                converted[name] = convert_input(self, table, name)  # 明细 (docs/batch.md 明细)
             elif name in names:
                 column, too_long = _drop_long_cells(table[name])
                 bad_text: list[int] = []
@@ -1131,10 +1132,13 @@ class Runner:
         converted, row_problems, invalid_rows, file_dates, date_vec = self.prepare(
             table, problems=problems, fixed=fixed, row_dates=row_dates, unreadable=unreadable)
         # The engine.
+        kept = None  # rows with unusable cells the engine finishes (_cells_missing)
         if self.engine is not None:
-            result = self.engine.run({name: conv.column for name, conv in converted.items()}, n, date_vec,
-                                     self.extra_figures)
+            columns_in, kept = self._cells_missing(converted, n, row_problems, invalid_rows, unreadable, date_vec)
+            result = self.engine.run(columns_in, n, date_vec, self.extra_figures)
             fallback = np.array(result.fallback, dtype=bool, copy=True)
+            kept &= result.missing | ~fallback
+            fallback &= ~kept
             outputs, extra_vecs = result.outputs, result.extras
         else:
             from yibaolang.engines.vector import placeholder
@@ -1143,10 +1147,13 @@ class Runner:
             outputs = [placeholder(t, n) for t in self.types[: len(self.outputs)]]
             extra_vecs = [placeholder(t, n) for t in self.types[len(self.outputs):]]
         for row in row_problems:
-            fallback[row] = True
+            if kept is None or not kept[row]:
+                fallback[row] = True
         for conv in converted.values():
             for row in conv.exact:
                 fallback[row] = True
+        if kept is not None:
+            kept &= ~fallback
         # The interpreter for the rest.
         overrides: list[dict[int, Any]] = [{} for _ in [*self.outputs, *self.extras]]
         messages: dict[int, str] = {}
@@ -1165,10 +1172,17 @@ class Runner:
         self.fallback_rows += len(rows)
         columns = {}
         for k, name in enumerate(self.outputs):
-            columns[name] = to_arrow(outputs[k], self.types[k], n, overrides[k])
+            # An output the engine could not compute on a kept row (it reads an unusable cell) stays empty.
+            unset = _unset(outputs[k], n) & kept if kept is not None and kept.any() else None
+            columns[name] = to_arrow(outputs[k], self.types[k], n, overrides[k], unset)
         # The failing rows the engine finished itself (broken 断言: engines/vector_errors.py), then the rest.
         errors, error_rows = _engine_errors(self.engine, result, fallback, failures) if self.engine is not None \
             else (pa.repeat(pa.scalar("", pa.string()), n), np.zeros(n, dtype=bool))
+        if kept is not None and kept.any():  # the cells' problems first, as the interpreter's rows give them
+            for row in np.flatnonzero(kept).tolist():
+                texts = row_problems[row] + failures.get(row, [])
+                messages[row] = SEPARATOR.join(texts)
+                failures[row] = texts
         if messages:
             ordered = sorted(messages)
             interpreted = np.zeros(n, dtype=bool)
@@ -1178,6 +1192,67 @@ class Runner:
                                                                                    pa.string()))
         extras = [(extra_vecs[k], overrides[len(self.outputs) + k]) for k in range(len(self.extras))]
         return ChunkOut(n, columns, errors, error_rows, extras, n - len(rows), fallback, failures)
+
+    def _cells_missing(self, converted: dict[str, Any], n: int, row_problems: dict[int, list[str]],
+                       invalid_rows: dict[int, list[str]], unreadable: Collection[int], date_vec: Any
+                       ) -> tuple[dict[str, Any], Any]:
+        """The engine's input columns, where an unusable cell (YB403–YB407) reads as a missing input even
+        when the input has a 默认 — as the interpreter reads it (`_CaseValues`) — and the rows the engine
+        may finish: their only problems are such cells, no other input is missing (so no YB410 is due:
+        the interpreter leaves out the one of an unusable cell) and the 计算日期 is known."""
+        import numpy as np
+
+        from yibaolang.engines.vector import InputColumn, m_or
+
+        columns = {name: conv.column for name, conv in converted.items()}
+        kept = np.zeros(n, dtype=bool)
+        if not row_problems:
+            return columns, kept
+        cells = np.zeros(n, dtype=bool)
+        refused = np.zeros(n, dtype=bool)  # a list's lines with a problem: the interpreter takes the row
+        for name, conv in converted.items():
+            if not conv.problems:
+                continue
+            rows = np.zeros(n, dtype=bool)
+            rows[list(conv.problems)] = True
+            if conv.column.lines is not None:
+                refused |= rows
+                continue
+            cells |= rows
+            vec, given = conv.column.vec, conv.column.given
+            columns[name] = InputColumn(vec.with_masks(vec.bad, m_or(vec.miss, rows)),
+                                        None if given is None else given | rows, None)
+        kept = cells & ~refused
+        for row in np.flatnonzero(kept).tolist():  # only cell problems (each cell: one text, one input)
+            if len(row_problems.get(row, ())) != len(invalid_rows.get(row, ())):
+                kept[row] = False
+        for row in unreadable:
+            kept[row] = False
+        for name in self.needed:
+            if self._has_default(name):
+                continue
+            column = columns.get(name)
+            if column is None:
+                return columns, np.zeros(n, dtype=bool)
+            if column.given is not None:
+                kept &= column.given
+        if date_vec is None:
+            return columns, np.zeros(n, dtype=bool)
+        if date_vec.miss is not None:
+            kept &= ~np.broadcast_to(np.asarray(date_vec.miss, dtype=bool), (n,))
+        return columns, kept
+
+    def _has_default(self, name: str) -> bool:
+        """Whether every input of this name (the policy's and its imports') has a 默认."""
+        from yibaolang.checks.resolve import SymbolKind
+
+        found = self._defaults.get(name)
+        if found is None:
+            decls = [s.decl for scope in self.program.modules.values() for s in scope.own.values()
+                     if s.kind is SymbolKind.INPUT and s.name == name]
+            found = self._defaults[name] = bool(decls) and all(getattr(d, "default", None) is not None
+                                                               for d in decls)
+        return found
 
     def _date_column(self, table: Any, row_problems: dict[int, list[str]]) -> Any:
         import pyarrow as pa
@@ -1251,6 +1326,17 @@ class Runner:
         return results, errors
 
 
+def _unset(vec: Any, n: int) -> Any:
+    """The rows where the engine has no value of `vec` (a missing input or an error)."""
+    import numpy as np
+
+    out = np.zeros(n, dtype=bool)
+    for mask in (vec.bad, vec.miss):
+        if mask is not None:
+            out |= np.broadcast_to(np.asarray(mask, dtype=bool), (n,))
+    return out
+
+
 def _engine_errors(engine: Any, result: Any, fallback: Any, failures: dict[int, list[str]]) -> tuple[Any, Any]:
     """The 错误 column and failed rows of what the engine finished (the rows not in `fallback`), with each
     row's problems added to `failures`: the interpreter's texts and codes (engines/vector_errors.py)."""
@@ -1294,26 +1380,10 @@ def _drop_long_cells(column: Any) -> tuple[Any, dict[int, int]]:
 
 
 def _decode_text(column: Any) -> tuple[Any, list[int]]:
-    """Binary cells as text; rows that are not UTF-8 are returned (and read as empty)."""
-    import pyarrow as pa
+    """Binary cells as text (tools/columns.py `decode_text`, shared with the lines of tools/items.py)."""
+    from yibaolang.tools.columns import decode_text
 
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    try:
-        return column.cast(pa.string()), []
-    except pa.ArrowInvalid:
-        out: list[str | None] = []
-        bad: list[int] = []
-        for i, value in enumerate(column.to_pylist()):
-            if value is None:
-                out.append(None)
-                continue
-            try:
-                out.append(value.decode("utf-8"))
-            except UnicodeDecodeError:
-                out.append(None)
-                bad.append(i)
-        return pa.array(out, pa.string()), bad
+    return decode_text(column)
 
 
 def _merge_dates(first: Any, second: Any) -> Any:
@@ -1823,7 +1893,7 @@ class Options:
     fund: tuple[str, ...] = ()  # docs/batch.md 基金层: --fund FILE.yaml / --fund 名称=值 (tools/fund_run.py)
     summary: str | None = None  # --summary FILE.json: the JSON summary, written to a file
     fund_inputs: dict[str, Any] = attrs.Factory(dict)  # --fund, read once the policy is compiled
-    items: tuple[str, ...] = ()  # docs/batch.md §7: --items 明细=LINES (tools/items.py)
+    items: tuple[str, ...] = ()  # docs/batch.md 明细: --items 明细=LINES (tools/items.py)
     key: str | None = None  # --key 单据号: the column joining claims and lines
     tables: dict[str, str] = attrs.Factory(dict)  # --table 目录名=路径 (tools/tables.py)
 
@@ -1981,10 +2051,11 @@ def _execute(program: Any, options: Options, progress: Any, narrow: bool) -> Sum
     runner = Runner(program, options.outputs or None, date=options.date, engine=options.engine,
                     claim_date=options.claim_date, extras=extras)
     reader = open_reader(options.cases, options.chunk_size, query=options.query, encoding=options.encoding,
-                         money=_money_inputs(runner), out=options.out)
+                         kinds=_input_kinds(runner), out=options.out)
     from yibaolang.tools import items
 
-    reader = items.attach(reader, runner, options.items, options.key, options.chunk_size)  # --items (docs/batch.md §7)
+    reader = items.attach(reader, runner, options.items, options.key, options.chunk_size,  # --items (docs/batch.md 明细)
+                          open_lines=open_reader, error=BatchError)
     if narrow:  # the notes once, not again when the file is written a second time
         _note_columns(runner, reader, options, {a.input for a in accs})
     if narrow and runner.engine is not None and runner.engine.unsupported:
@@ -2040,7 +2111,7 @@ def _execute(program: Any, options: Options, progress: Any, narrow: bool) -> Sum
         raise
     summary.vector_rows = runner.rows - runner.fallback_rows
     if narrow:
-        _echo_notes(items.finish(reader))  # lines whose key is no claim's (docs/batch.md §7)
+        _echo_notes(items.finish(reader))  # lines whose key is no claim's (docs/batch.md 明细)
     if fund is not None:
         summary.fund = fund.finish()
     elif options.person is not None:
@@ -2056,10 +2127,12 @@ def _shown(location: str) -> str:
     return parse(location, role="output").shown if is_location(location) else location
 
 
-def _money_inputs(runner: Runner) -> list[str]:
+def _input_kinds(runner: Runner) -> dict[str, str]:
+    """Money and 是否 inputs, for the readers of spreadsheets and SQLite (docs/batch.md 数据源)."""
     from yibaolang.ir.types import Kind
 
-    return [name for name, info in runner.inputs.items() if info.type.kind is Kind.MONEY]
+    kinds = {Kind.MONEY: "money", Kind.BOOL: "bool"}
+    return {name: kinds[info.type.kind] for name, info in runner.inputs.items() if info.type.kind in kinds}
 
 
 def _chunks_with_problems(reader: Reader) -> Iterator[tuple[Any, dict[int, str]]]:
@@ -2209,7 +2282,7 @@ def _result_table(out: ChunkOut, table: Any, runner: Runner, options: Options, s
         taken = set(names)
         for name, column in zip(table.column_names, table.columns, strict=True):
             if name.startswith("\x00") or pa.types.is_large_list(column.type) or pa.types.is_list(column.type):
-                continue  # lines are not kept as an input column (docs/batch.md §7)
+                continue  # lines are not kept as an input column (docs/batch.md 明细)
             shown = f"{INPUT_PREFIX}{name}" if name in taken else name
             names.append(shown)
             arrays.append(_binary_text(column) if pa.types.is_binary(column.type) else column)

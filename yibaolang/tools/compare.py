@@ -134,8 +134,9 @@ def compare_policies(old: Any, new: Any, cases: str, outputs: Sequence[str] | No
         if t.kind is not report.type.kind:
             raise BatchError(f"两份政策的 {report.name} 类型不同（{t.name} 与 {report.type.name}），无法比较")
     inputs = {**declared_inputs(old), **declared_inputs(new)}
-    money = [name for name, info in inputs.items() if info.type.kind is Kind.MONEY]  # docs/batch.md 数据源
-    reader = open_reader(cases, chunk_size, query=query, encoding=encoding, money=money)
+    kinds = {name: "money" if info.type.kind is Kind.MONEY else "bool"  # docs/batch.md 数据源
+             for name, info in inputs.items() if info.type.kind in (Kind.MONEY, Kind.BOOL)}
+    reader = open_reader(cases, chunk_size, query=query, encoding=encoding, kinds=kinds)
     offset = 0
     enum_inputs: list[str] = []
     candidates: list[list[tuple[int, int, int, int, dict[str, Any]]]] = [[] for _ in reports]

@@ -32,7 +32,7 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
@@ -335,11 +335,12 @@ class SqliteReader(_Reader):
     A REAL becomes its shortest decimal form (`1000.1` → "1000.1"), as a float Parquet column is read
     (docs/batch.md): a money cell with more than 2 decimals is then pointed out per row."""
 
-    def __init__(self, loc: Location, chunk_size: int) -> None:
+    def __init__(self, loc: Location, chunk_size: int, kinds: Mapping[str, str]) -> None:
         import sqlite3
         from urllib.parse import quote
 
         super().__init__(loc, chunk_size)
+        self.kinds = kinds
         self.file = _db_file(loc, must_exist=True)
         self.uri = f"file:{quote(self.file)}?mode=ro"
         con = None
@@ -369,17 +370,21 @@ class SqliteReader(_Reader):
                 if not rows:
                     break
                 columns = list(zip(*rows, strict=True))
-                yield pa.RecordBatch.from_arrays([pa.array([_sqlite_text(v) for v in column], pa.string())
-                                                  for column in columns], names=self.names)
+                flags = [self.kinds.get(name) == "bool" for name in self.names]
+                yield pa.RecordBatch.from_arrays([pa.array([_sqlite_text(v, flag) for v in column], pa.string())
+                                                  for column, flag in zip(columns, flags, strict=True)],
+                                                 names=self.names)
         except sqlite3.Error as exc:
             raise _query_failed(self.loc, exc) from None
         finally:
             self.con.close()
 
 
-def _sqlite_text(value: Any) -> str | None:
+def _sqlite_text(value: Any, flag: bool = False) -> str | None:
     if value is None or isinstance(value, str):
         return value
+    if flag and value in (0, 1):  # SQLite keeps a truth value as INTEGER 1 or 0
+        return "是" if value else "否"
     if isinstance(value, float):
         return format(Decimal(repr(value)), "f") if value == value and abs(value) != float("inf") else repr(value)
     if isinstance(value, bytes):
@@ -415,7 +420,7 @@ class PostgresReader(_Reader):
         _refuse_duplicates(loc, self.names)
 
     def _expression(self, field: Any) -> str:
-        name = '"' + field.name.replace('"', '""') + '"'
+        name = '"' + str(field.name).replace('"', '""') + '"'
         meta = field.metadata or {}
         if meta.get(b"POSTGRESQL:type") != b"numeric":
             return name
@@ -491,7 +496,7 @@ class ExcelReader(_Reader):
     Numbers are floats in Excel: a money column's cell with more than 2 decimals in its shortest
     decimal form is a row error naming the cell (`Sheet1!C17`), not a rounded amount."""
 
-    def __init__(self, loc: Location, chunk_size: int, money: Collection[str]) -> None:
+    def __init__(self, loc: Location, chunk_size: int, kinds: Mapping[str, str]) -> None:
         super().__init__(loc, chunk_size)
         calamine = _driver("python_calamine", "Excel")
         self.file = _db_file(loc, must_exist=True)
@@ -516,14 +521,14 @@ class ExcelReader(_Reader):
             names.pop()
         self.names = [n or f"列{i + 1}" for i, n in enumerate(names)]
         _refuse_duplicates(loc, self.names)
-        self.money = set(money)
+        self.kinds = kinds
         self.total = max(int(self.sheet.height) - 1, 0)
 
     def batches(self) -> Iterator[Any]:
         import pyarrow as pa
 
         width = len(self.names)
-        money = [name in self.money for name in self.names]
+        kinds = [self.kinds.get(name) for name in self.names]
         index = 0
         while True:
             block: list[list[Any]] = []
@@ -537,7 +542,7 @@ class ExcelReader(_Reader):
             for r, row in enumerate(block):
                 for c in range(width):
                     value = row[c] if c < len(row) else None
-                    text, problem = _cell_text(value, money[c])
+                    text, problem = _cell_text(value, kinds[c])
                     if problem is not None:
                         self.problems[index + r] = (f"单元格 {self.sheet_name}!{_column_letter(self.first_col + c)}"
                                                     f"{self.first_row + index + r + 2}（{self.names[c]}）：{problem}")
@@ -552,12 +557,17 @@ def _header_text(value: Any) -> Any:
     return "" if value is None else value
 
 
-def _cell_text(value: Any, money: bool) -> tuple[str | None, str | None]:
-    """A cell's text for the column readers; for a money cell holding an inexact float, the problem."""
+def _cell_text(value: Any, kind: str | None) -> tuple[str | None, str | None]:
+    """A cell's text for the column readers; for a money cell holding an inexact float, the problem.
+
+    A 是否 input's cell may hold 1 or 0 (as spreadsheets and SQLite keep truth values): 是, 否."""
     if value is None or value == "":
         return None, None
     if isinstance(value, bool):
         return ("是" if value else "否"), None
+    if kind == "bool" and isinstance(value, int | float) and value in (0, 1):
+        return ("是" if value else "否"), None
+    money = kind == "money"
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             return None, f"不是数：{value}"
@@ -585,14 +595,14 @@ def _column_letter(index: int) -> str:
     return letters
 
 
-def open_source(text: str, chunk_size: int, *, query: str | None = None, money: Collection[str] = (),
+def open_source(text: str, chunk_size: int, *, query: str | None = None, kinds: Mapping[str, str] | None = None,
                 out: str | None = None) -> Any:
     """A reader (the interface of `batch.Reader`) for a database table, a query or an Excel sheet."""
     if chunk_size < 1:
         chunk_size = 1
     loc = parse(text, query=query)
     if loc.kind == "excel":
-        return ExcelReader(loc, chunk_size, money)
+        return ExcelReader(loc, chunk_size, kinds or {})
     if loc.kind == "duckdb":
         shared = False
         if out is not None and is_location(out):
@@ -601,7 +611,7 @@ def open_source(text: str, chunk_size: int, *, query: str | None = None, money: 
                       and os.path.realpath(target.path) == os.path.realpath(loc.path))
         return DuckDBReader(loc, chunk_size, shared)
     if loc.kind == "sqlite":
-        return SqliteReader(loc, chunk_size)
+        return SqliteReader(loc, chunk_size, kinds or {})
     return PostgresReader(loc, chunk_size)
 
 
