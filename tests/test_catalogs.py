@@ -431,3 +431,49 @@ def test_serve_loads_catalogs_once_per_load_and_reloads_on_a_data_change(tmp_pat
     changed.refresh()
     entry = changed.get("p")
     assert entry is not None and entry.policy is not None and entry.policy.version != version
+
+
+def test_rows_are_records_even_with_a_line_break_in_a_cell(tmp_path: Path) -> None:
+    # pyarrow reads no line break inside a quoted cell: the csv module does, and a row is a record as a
+    # spreadsheet shows it (one row for the two-line name), not a line of the file.
+    text = f'{HEADER}\nXB01,"阿莫西林\n胶囊",甲,,1,,,\nXB02,头孢,丁,,1,,,\n'
+    found = problems(project(tmp_path, text))
+    assert [where(d) for d in found] == [("YB465", 3, 3)]
+    catalogs.clear_cache()
+    (tmp_path / "医保目录.csv").write_text(text.replace("丁", "乙"), encoding="utf-8")
+    catalog = load(tmp_path)
+    assert catalog.find("XB01", dt.date(2024, 1, 1)).values["名称"] == "阿莫西林\n胶囊"  # type: ignore[union-attr]
+    assert catalog.find("XB02", dt.date(2024, 1, 1)).number == 3  # type: ignore[union-attr]
+
+
+NUMBER_KEY = """政策 按数查
+
+类型 档 = 选项 {一档, 二档}
+
+目录 档位 "档位.csv"
+    键 序号 : 数
+    列 档 : 档
+    列 比例 : 比例
+    列 起付 : 是否 可空
+
+输入 序号 : 数
+
+定义 比例 : 比例 = 查目录 档位.比例 按 序号 查无 0%
+
+输出 比例
+"""
+
+
+def test_a_number_key_and_other_types(tmp_path: Path) -> None:
+    folder = project(tmp_path, "序号,档,比例,起付\n1,一档,85%,是\n2.5,二档,0.755,否\n10,二档,1,\n",
+                     policy=NUMBER_KEY, name="档位.csv")
+    catalog = load(folder, name="档位")
+    assert catalog.find(1).values == {"序号": Decimal(1), "档": "一档", "比例": Decimal("0.85"), "起付": True}  # type: ignore[union-attr]
+    assert catalog.find(Decimal("2.50")).values["起付"] is False  # type: ignore[union-attr]
+    assert catalog.find(10).values["起付"] is None  # type: ignore[union-attr]
+    arrays = catalog.arrays()
+    assert arrays.key_scale == 1 and arrays.keys.tolist() == [10, 25, 100]
+    ratio = arrays.columns["比例"]
+    assert ratio.scale == 3 and ratio.data.tolist() == [850, 755, 1000]
+    assert arrays.columns["起付"].data.tolist() == [True, False, False]
+    assert arrays.columns["起付"].null.tolist() == [False, False, True]
