@@ -499,7 +499,7 @@ def source_options(func: F) -> F:
 @click.option("--summary", "summary_file", type=click.Path(dir_okay=False), default=None,
               help="批量计算：把汇总（出错的原因、各输出算出的行数、基金层）写成 JSON 文件")
 @click.option("--items", "items", multiple=True, metavar="列表名=明细表",
-              help="批量计算：列表输入的明细表（Parquet、CSV、JSON Lines），按 --key 与案例连接（docs/batch.md §7）")
+              help="批量计算：列表输入的明细表（Parquet、CSV、JSON Lines），按 --key 与案例连接（docs/batch.md 明细）")
 @click.option("--key", "key", default=None, metavar="列名", help="--items：结算单与明细表共有的键列（如 单据号）")
 @table_option
 @guarded

@@ -226,6 +226,27 @@ def _from_texts(array: pa.Array, info: InputInfo) -> Converted:
     return Converted(InputColumn(vec, None if given.all() else given))
 
 
+def decode_text(column: Any) -> tuple[Any, list[int]]:
+    """Binary cells as text; rows that are not UTF-8 are returned (and read as empty)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    try:
+        return column.cast(pa.string()), []
+    except pa.ArrowInvalid:
+        out: list[str | None] = []
+        bad: list[int] = []
+        for i, value in enumerate(column.to_pylist()):
+            if value is None:
+                out.append(None)
+                continue
+            try:
+                out.append(value.decode("utf-8"))
+            except UnicodeDecodeError:
+                out.append(None)
+                bad.append(i)
+        return pa.array(out, pa.string()), bad
+
+
 def _money_scale(out: Converted, type_: Type) -> Converted:
     """Money columns at 2 decimals at least, as every money figure is (no rescaling per operation)."""
     vec = out.column.vec

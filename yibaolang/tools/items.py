@@ -1,6 +1,6 @@
 """明细 in batch runs: the lines of a 列表 input, nested in the case file or joined from a lines table.
 
-(docs/batch.md §7, docs/itemized.md §6.)  Two ways to give a claim its lines:
+(docs/batch.md 明细, docs/itemized.md §6.)  Two ways to give a claim its lines:
 
 - a nested column of the case file named like the list input: Parquet
   ``list<struct<编码, 数量, 单价>>``, or a JSON Lines array of objects
@@ -18,7 +18,7 @@ every field read exactly as `tools.columns.convert` reads an input), and
 names every line that cannot be read: the claim's row gets the problem
 ("明细 第 2 行（明细.parquet 第 17 行）单价：…") and its lines are not used.
 
-Memory (docs/batch.md §7): the key column of the lines table is held whole
+Memory (docs/batch.md 明细): the key column of the lines table is held whole
 (8 bytes a line for integer keys; for text keys a dictionary of the distinct
 keys plus 8 bytes a line).  A Parquet lines table in the claims' key order is
 streamed: only the current chunk's lines are in memory.  Otherwise (CSV,
@@ -29,7 +29,7 @@ lines table's used columns are read into memory once.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -139,8 +139,8 @@ def convert_list(column: Any, info: Any, program: Any, fields: Mapping[str, Any]
     import pyarrow.compute as pc
 
     from yibaolang.engines.vector import NUM, InputColumn, Lines, Vec
-    from yibaolang.tools.batch import _decode_text
     from yibaolang.tools.columns import Converted, _empty, convert
+    from yibaolang.tools.columns import decode_text as _decode_text
 
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
@@ -178,7 +178,7 @@ def convert_list(column: Any, info: Any, program: Any, fields: Mapping[str, Any]
     exact_lines: set[int] = set()
     for name, finfo in fields.items():
         if name in present:
-            child, undecodable = present[name], []
+            child, undecodable = present[name], list[int]()
             if pa.types.is_binary(child.type) or pa.types.is_large_binary(child.type):  # CSV cells (tools/batch.py)
                 child, undecodable = _decode_text(child)
             conv = convert(child, finfo, program, bounds.get(name))
@@ -298,40 +298,31 @@ class Orphans:
 class LineSource:
     """The lines table of one list input, grouped by key, handing out the lines of each chunk of claims."""
 
-    def __init__(self, name: str, path: str, key: str, fields: Sequence[str], chunk_size: int) -> None:
+    def __init__(self, name: str, path: str, key: str, fields: Sequence[str], chunk_size: int,
+                 open_lines: Callable[[str, int], Any], error: type[Exception]) -> None:
+        """`open_lines(path, chunk_size)` opens a table as the case files are opened (tools/batch.py
+        `open_reader`: format by extension, regular files only); `error` is the exception that stops a run."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        from yibaolang.tools.batch import BatchError, format_of, open_reader, refuse_special
 
         self.name = name
         self.path = path
         self.key = key
         self.chunk_size = chunk_size
-        fmt = format_of(path)
-        if fmt is None:
-            raise BatchError(f"无法识别明细表的格式：{path}（支持 .csv、.jsonl、.parquet）")
-        self.fmt = fmt
         self.read_problems: dict[int, str] = {}
         self.table: Any = None  # the whole lines table once it is in memory
-        self.file: Any = None
-        if fmt == "parquet":
-            refuse_special(path)
-            try:
-                self.file = pq.ParquetFile(path)
-            except Exception as exc:  # ArrowInvalid and friends: a file that is not Parquet
-                raise BatchError(f"无法读取明细表 {path}：不是有效的 Parquet 文件（{exc}）") from None
+        reader = open_lines(path, chunk_size)
+        self.file: Any = getattr(reader, "file", None)  # a Parquet file: read by columns and row ranges
+        if self.file is not None:
             names = self.file.schema_arrow.names
         else:
-            reader = open_reader(path, chunk_size)
             parts = list(reader.chunks())
             table = pa.concat_tables(parts, promote_options="permissive") if parts else pa.table({})
             self.read_problems = dict(reader.problems)
             names = table.column_names
         if key not in names:
-            raise BatchError(f"明细表 {path} 没有 --key 指定的列“{key}”（它的列有：{'、'.join(names[:12])}）")
+            raise error(f"明细表 {path} 没有 --key 指定的列“{key}”（它的列有：{'、'.join(names[:12])}）")
         self.columns = [c for c in dict.fromkeys([key, *fields]) if c in names]
-        if fmt == "parquet":
+        if self.file is not None:
             keys = self.file.read(columns=[key]).column(key)
         else:
             self.table = table.select(self.columns)
@@ -349,7 +340,7 @@ class LineSource:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        from yibaolang.tools.batch import _decode_text
+        from yibaolang.tools.columns import decode_text as _decode_text
 
         keys = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
         if pa.types.is_dictionary(keys.type):
@@ -395,7 +386,7 @@ class LineSource:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        from yibaolang.tools.batch import _decode_text
+        from yibaolang.tools.columns import decode_text as _decode_text
 
         keys = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
         if pa.types.is_dictionary(keys.type):
@@ -548,10 +539,11 @@ def _rows_of(table: Any, rows: Any, first: int) -> Any:
 class JoinedReader:
     """A case reader whose chunks carry each list's lines as a nested column (`LineSource`)."""
 
-    def __init__(self, inner: Any, sources: Sequence[LineSource], key: str) -> None:
+    def __init__(self, inner: Any, sources: Sequence[LineSource], key: str, error: type[Exception]) -> None:
         self.inner = inner
         self.sources = list(sources)
         self.key = key
+        self.error = error
 
     def __getattr__(self, name: str) -> Any:  # total, blank_lines, encoding … of the case file
         return getattr(self.inner, name)
@@ -571,14 +563,12 @@ class JoinedReader:
     def chunks(self) -> Iterator[Any]:
         import pyarrow as pa
 
-        from yibaolang.tools.batch import BatchError
-
         for table in self.inner.chunks():
             if table.num_rows and self.key not in table.column_names:
-                raise BatchError(f"案例文件没有 --key 指定的列“{self.key}”")
+                raise self.error(f"案例文件没有 --key 指定的列“{self.key}”")
             for source in self.sources:
                 if source.name in table.column_names:
-                    raise BatchError(f"案例文件已有列“{source.name}”，又用 --items 给出了 {source.name} 的明细表"
+                    raise self.error(f"案例文件已有列“{source.name}”，又用 --items 给出了 {source.name} 的明细表"
                                      "：只能用其中一种")
                 if not table.num_rows:
                     continue
@@ -622,16 +612,19 @@ def parse_items(values: Sequence[str], key: str | None, lists: Mapping[str, Any]
     return out
 
 
-def attach(reader: Any, runner: Any, items: Sequence[str], key: str | None, chunk_size: int) -> Any:
-    """The case reader with --items' lines joined to it (unchanged without --items)."""
+def attach(reader: Any, runner: Any, items: Sequence[str], key: str | None, chunk_size: int, *,
+           open_lines: Callable[[str, int], Any], error: type[Exception]) -> Any:
+    """The case reader with --items' lines joined to it (unchanged without --items).
+
+    tools/batch.py passes its `open_reader` and `BatchError` (this module sits below it)."""
     lists = list_inputs(runner.inputs)
     pairs = parse_items(items, key, lists)
     if not pairs:
         return reader
     assert key is not None
-    sources = [LineSource(name, path, key, [f.name for f in lists[name].decl.fields], chunk_size)
+    sources = [LineSource(name, path, key, [f.name for f in lists[name].decl.fields], chunk_size, open_lines, error)
                for name, path in pairs]
-    return JoinedReader(reader, sources, key)
+    return JoinedReader(reader, sources, key, error)
 
 
 def finish(reader: Any) -> list[str]:
