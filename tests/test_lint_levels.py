@@ -154,3 +154,17 @@ def test_prove_names_the_aggregation_it_cannot_translate(tmp_path: Path) -> None
     (verdict,) = [d for d in prove(program) if "不超过" in d.message]
     assert verdict.code == "YB592"
     assert "汇总明细行 求和(明细…)（不在分段线性片段内）" in verdict.message
+
+
+def test_the_same_rule_at_two_levels_is_not_a_duplicate(tmp_path: Path) -> None:
+    text = LINES.replace("定义 总费用", "定义 明细.甲 : 金额 = 单价 × 2\n参数 单价 : 金额 = 3元\n定义 乙 : 金额 = 单价 × 2\n"
+                                      "定义 明细.丙 : 金额 = 单价 × 2\n定义 总费用")
+    program = checked(tmp_path, text)
+    (dup,) = found(program, "YB533")
+    assert dup.message == "“明细.丙”与“明细.甲”的规则完全相同"
+
+
+def test_a_line_definition_outside_clauses_is_named_with_its_list(tmp_path: Path) -> None:
+    text = LINES.replace("输出 总费用", '条款 "一" 总则\n    原文 "按明细结算"\n\n输出 总费用')
+    program = checked(tmp_path, text)
+    assert "定义“明细.明细金额”不在任何条款之下，解释时无法引用原文" in [d.message for d in found(program, "YB560")]

@@ -24,7 +24,7 @@ def check(ctx: LintContext) -> Iterator[Diagnostic]:
     if module.clauses:
         for definition in module.definitions:
             if definition.clause is None:
-                yield warning("YB560", definition.span, f"定义“{definition.name}”不在任何条款之下，解释时无法引用原文",
+                yield warning("YB560", definition.span, f"定义“{definition.display}”不在任何条款之下，解释时无法引用原文",
                               "把它放进对应的 条款，或在行尾写 # 忽略 YB560 并说明理由")
         for param in module.params:
             if param.clause is None:

@@ -106,7 +106,8 @@ def _unused(ctx: LintContext) -> Iterator[Diagnostic]:
 
 
 def _duplicates(ctx: LintContext) -> Iterator[Diagnostic]:
-    seen: dict[str, ir.Definition] = {}
+    # The same text at two levels (明细.x and a claim figure) reads different names: keyed by level too.
+    seen: dict[tuple[str | None, str], ir.Definition] = {}
     for definition in ctx.module.definitions:
         if isinstance(definition.expr, (ir.Literal, ir.Name)):
             continue  # short aliases and constants may coincide on purpose
@@ -114,12 +115,13 @@ def _duplicates(ctx: LintContext) -> Iterator[Diagnostic]:
 
         # A block (分段累进, 查表…) is compared whole, not by its one-line header.
         text = "\n".join(block_lines(definition.expr, "")) if is_block(definition.expr) else expr_text(definition.expr)
-        if text in seen:
-            first = seen[text]
-            yield warning("YB533", definition.span, f"“{definition.name}”与“{first.name}”的规则完全相同",
-                          f"若是同一个数额，直接写 定义 {definition.name} = {first.name}", clause=definition.clause,
+        key = (definition.scope, text)
+        if key in seen:
+            first = seen[key]
+            yield warning("YB533", definition.span, f"“{definition.display}”与“{first.display}”的规则完全相同",
+                          f"若是同一个数额，直接写 定义 {definition.display} = {first.name}", clause=definition.clause,
                           related=((first.span, "相同的规则"),))
-        seen.setdefault(text, definition)
+        seen.setdefault(key, definition)
     rules: dict[tuple[str, str], ir.ExceptionRule] = {}
     for rule in ctx.module.exceptions:
         key = (rule.target.display, expr_text(rule.condition))
