@@ -359,3 +359,54 @@ def test_html_explanation_has_the_line_tables() -> None:
     page = explained("html").stdout
     assert "<h2>明细（共 6 行，按 明细.结算类别 分组）</h2>" in page
     assert "<h3>乙类（3 行）</h3>" in page and "对账：" in page
+
+
+# ------------------------------------------------------------------ once per line; functions, 例外, claim lookups
+
+
+ONCE = HEADER + """
+定义 明细.两倍 : 金额 = 单价 × 2
+定义 合计 : 金额 = 求和(明细.两倍)
+定义 最高 : 金额 = 最大值(明细.两倍)
+定义 正数 : 数 = 计数(明细 其中 两倍 > 0元)
+输出 合计
+"""
+
+
+def test_a_per_line_figure_is_computed_once_per_line(tmp_path: Path) -> None:
+    program = compiled(project(tmp_path, ONCE))
+    text = "就诊日期: 2024-01-01\n明细:\n" + "".join(f"  - {{编码: A{i}, 数量: 1, 单价: \"{i}\"}}\n" for i in range(1, 4))
+    case = case_of(program, text)
+    one = evaluate(program, case, ["合计"], trace=True)
+    three = evaluate(program, case, ["合计", "最高", "正数"], trace=True)
+    assert values(three) == {"合计": D("12"), "最高": D("6"), "正数": D(3)}
+    # The traced run counts every figure computed: the two more aggregations add their own two figures only,
+    # the three lines' 明细.两倍 are not computed again.
+    assert three.steps - one.steps == 2
+    [lines] = three.lines
+    assert [[n.name for n in line.figures] for line in lines.lines] == [["明细.两倍"]] * 3
+
+
+CALLS = HEADER + """
+目录 限价 "目录.csv"
+    键 编码 : 文本
+    列 上限 : 金额
+函数 打折(x: 金额, r: 比例) : 金额 = x × r
+定义 明细.计入 : 金额 = 打折(单价 × 数量, 80%)
+例外 明细.计入 当 编码 = "FREE" 时 = 0元
+定义 合计 : 金额 = 求和(明细.计入)
+输入 主编码 : 文本 默认 "A"
+定义 主上限 : 金额 = 查目录 限价.上限 按 主编码 查无 0元
+输出 合计, 主上限
+"""
+
+
+def test_functions_exceptions_and_claim_level_lookups(tmp_path: Path) -> None:
+    program = compiled(project(tmp_path, CALLS, "编码,上限\nA,12.34\n"))
+    text = ("就诊日期: 2024-01-01\n明细:\n  - {编码: A, 数量: 1, 单价: \"10\"}\n"
+            "  - {编码: FREE, 数量: 1, 单价: \"10\"}\n  - {编码: B, 数量: 2, 单价: \"10\"}\n")
+    assert values(evaluate(program, case_of(program, text), None)) == {"合计": D("24.00"), "主上限": D("12.34")}
+    traced = evaluate(program, case_of(program, text + "主编码: Z\n"), None, trace=True)
+    assert values(traced) == {"合计": D("24.00"), "主上限": D("0")}
+    second = traced.lines[0].lines[1]
+    assert second.figures[0].display == "0.00元" and any("例外" in n for n in second.figures[0].notes)
