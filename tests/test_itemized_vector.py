@@ -367,6 +367,11 @@ def test_cli_usage_errors(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None
     result = run_cli("run", "住院结算.ybl", "--cases", "u.parquet", "--items", "明细=ul.parquet", "--key", "号",
                      "-o", "u.jsonl")
     assert result.exit_code == 1 and "没有 --key 指定的列“号”" in result.output
+    result = run_cli("run", "住院结算.ybl", "--cases", "u.parquet", "--items", "明细=ul.parquet", "--key", "单据号",
+                     "-o", "u.jsonl", "--engine", "dask")
+    assert result.exit_code == 2 and "--engine dask 不支持 --items" in result.output
+    result = run_cli("run", "住院结算.ybl", "--case", "u.parquet", "--items", "明细=ul.parquet", "--key", "单据号")
+    assert result.exit_code == 2 and "只用于批量计算" in result.output
     assert not (folder / "u.jsonl").exists()
 
 

@@ -1918,6 +1918,8 @@ def run_command(options: Options, executor: Callable[[Any, Options], Summary] | 
             raise click.UsageError(f"无法识别{what}的格式：{path}（支持 .csv、.jsonl、.parquet）")
     if options.engine == "dask" and options.person is not None:
         raise click.UsageError("--engine dask 不支持 --person（按人结算需要整个文件）")
+    if options.engine == "dask" and options.items:
+        raise click.UsageError("--engine dask 不支持 --items（明细表按键连接在单进程中进行）；请用 --engine numpy")
     if options.engine == "dask" and options.max_error_rate is not None:
         raise click.UsageError("--engine dask 不支持 --max-error-rate（各分区分别计算，无法在途中停下）")
     if options.engine == "dask" and format_of(options.cases) != "parquet":
