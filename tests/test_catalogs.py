@@ -345,6 +345,11 @@ def test_the_cache_returns_the_same_object_until_the_file_changes(tmp_path: Path
     first = catalog_for(program, program.root, "医保目录")
     assert catalog_for(program, program.root, "医保目录") is first
     assert catalog_for(program_of(folder), program.root, "医保目录") is first  # another compile, same file
+    (folder / "p.ybl").write_text("# 起草中\n\n" + POLICY, encoding="utf-8")  # the 目录 moved down two lines
+    moved = program_of(folder)
+    again = catalog_for(moved, moved.root, "医保目录")
+    assert again is first and again.decl.span.line == first.decl.span.line == 7  # not read again; newer decl
+    (folder / "p.ybl").write_text(POLICY, encoding="utf-8")
     path = folder / "医保目录.csv"
     path.write_text(GOOD + "NEW2,新药,甲,,2,,,\n", encoding="utf-8")
     stat = path.stat()

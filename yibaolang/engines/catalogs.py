@@ -92,6 +92,8 @@ from yibaolang.semantics import limits
 from yibaolang.semantics.levels import qualified
 from yibaolang.semantics.values import Problem, display, parse_value
 
+Span = ir.Span
+
 MAX_CATALOG_BYTES = 256 * 1024 * 1024
 MAX_REPORTS = 20
 CACHE_ENTRIES = 64
@@ -254,8 +256,6 @@ def table_span(name: str, path: str) -> Span:
     return ir.Span(f"{TABLE_OPTION} {name}={path}", 0, 0, 0, 0)
 
 
-Span = ir.Span
-
 
 def declaring_scope(program: Program, name: str) -> ModuleScope | None:
     for scope in [program.root, *program.modules.values()]:
@@ -349,7 +349,10 @@ def fingerprint(scope: ModuleScope, decl: ir.CatalogDecl) -> tuple[Any, ...]:
 
 # ------------------------------------------------------------------ the cache and the entry point
 
-_CACHE: collections.OrderedDict[tuple[Any, ...], Catalog | CatalogError] = collections.OrderedDict()
+# (real path, mtime_ns, size, declaration fingerprint, path as shown) → the catalog, or (its refusal, the span
+# the refusal was reported at).  The declaration's position is not in the key: editing the policy above a
+# 目录 (the language server) does not read the data again.
+_CACHE: collections.OrderedDict[tuple[Any, ...], Catalog | tuple[CatalogError, Span]] = collections.OrderedDict()
 
 
 def clear_cache() -> None:
@@ -391,20 +394,21 @@ def catalog_for(program: Program, scope: ModuleScope, name: str) -> Catalog:
         memo.pop((name, override), None)  # gone since: resolved again next time
         raise CatalogError([_refusal_diagnostic(decl, shown, span, Refusal("missing", "不存在"),
                                                 override is not None)]) from None
-    key = (str(path), info.st_mtime_ns, info.st_size, print_, shown, span)
+    key = (str(path), info.st_mtime_ns, info.st_size, print_, shown)
     cached = _CACHE.get(key)
-    if cached is None:
+    # A refusal may point at the declaration (a Parquet file that is not one): moved declaration, read again.
+    if cached is None or (isinstance(cached, tuple) and cached[1] != span):
         try:
             cached = _load(scope, decl, path, shown, span)
         except CatalogError as exc:
-            cached = exc
+            cached = (exc, span)
         _CACHE[key] = cached
         while len(_CACHE) > CACHE_ENTRIES:
             _CACHE.popitem(last=False)
     else:
         _CACHE.move_to_end(key)
-    if isinstance(cached, CatalogError):
-        raise cached
+    if isinstance(cached, tuple):
+        raise cached[0]
     if cached.decl is not decl:
         cached.decl = decl  # same data, same fingerprint: the newer declaration (its spans) is the one shown
     return cached
