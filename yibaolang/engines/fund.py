@@ -299,7 +299,8 @@ class Totals:
         self.values: dict[str, Any] = {}
         self.counts: dict[str, int] = {s.key: 0 for s in level.sites}
         for site in level.sites:
-            self.values[site.key] = 0 if site.node.kind is ir.AggregateKind.COUNT else None
+            # 计数 is a 数: a Decimal, like every 数 of the interpreter.
+            self.values[site.key] = Decimal(0) if site.node.kind is ir.AggregateKind.COUNT else None
         self.rows = 0        # claims seen
         self.excluded = 0    # claims that failed: not in any aggregation
 
@@ -311,7 +312,7 @@ class Totals:
 
     def add_count(self, key: str, count: int) -> None:
         self.counts[key] += count
-        self.values[key] += count
+        self.values[key] += Decimal(count)
 
     def add_extreme(self, key: str, value: Any, count: int, larger: bool) -> None:
         self.counts[key] += count
@@ -442,8 +443,9 @@ class FundOutcome:
                              "location": d.location if d.span.line else None} for d in self.diagnostics],
         }
 
-    def text(self) -> list[str]:
-        """The fund part of the run's summary, as lines (docs/batch.md 基金层)."""
+    def text(self, failed: bool = True) -> list[str]:
+        """The fund part of the run's summary, as lines (docs/batch.md 基金层); without `failed`, a failed
+        check is left to its YB493 diagnostic."""
         lines = []
         head = f"基金层（全部 {self.rows:,} 个案例"
         if self.excluded:
@@ -461,7 +463,7 @@ class FundOutcome:
                 lines.append(f"  {c.word}（{cite}）未检查：{c.note}")
             elif c.holds:
                 lines.append(f"  {c.word}（{cite}）成立：{c.message}")
-            else:
+            elif failed:
                 lines.append(f"  {c.word}（{cite}）不成立：{c.message}；本次运行中：{c.shown}")
         return lines
 

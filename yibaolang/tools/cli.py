@@ -558,7 +558,7 @@ def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any,
         if fund_outcome is not None:
             from yibaolang.tools.fund_run import case_text
 
-            click.echo("\n".join(case_text(fund_outcome)))
+            click.echo("\n".join(case_text(fund_outcome, program)))
         for note in outcome.skipped:
             click.echo(f"提示：{note}", err=True)
     if outcome.diagnostics:
@@ -672,9 +672,9 @@ def explain(policy: str, case_path: str | None, outputs: tuple[str, ...], date: 
         from yibaolang.tools.fund_run import case_text
 
         if fmt in ("text", "markdown"):
-            text += "\n" + "\n".join(case_text(fund_outcome)) + "\n"
+            text += "\n" + "\n".join(case_text(fund_outcome, program)) + "\n"
         else:
-            click.echo("\n".join(case_text(fund_outcome)), err=True)
+            click.echo("\n".join(case_text(fund_outcome, program)), err=True)
     if out_file is not None and not outcome.ok and not partial:
         _echo_problems(outcome.diagnostics, program)
         click.echo(f"未写入 {out_file}：计算有错误，有的数额没有算出（加 --partial 仍写出已算出的部分）", err=True)

@@ -44,8 +44,10 @@ def _compile(policy: str) -> Any:
               help="案例文件（.csv、.jsonl、.parquet、.xlsx）或数据库表（docs/batch.md 数据源）")
 @click.option("--replace", is_flag=True, help="数据库表已存在时替换它")
 @click.option("--seed", type=int, default=0, show_default=True, help="随机数种子（同一种子生成同样的数据）")
+@click.option("--fund-out", "fund_out", type=click.Path(dir_okay=False), default=None,
+              help="把基金层输入（全体.名称，每次运行一次）写成 YAML 文件，供 run --fund 使用")
 @guarded
-def sample(policy: str, rows: int, out_file: str, replace: bool, seed: int) -> None:
+def sample(policy: str, rows: int, out_file: str, replace: bool, seed: int, fund_out: str | None) -> None:
     """按政策的输入声明（类型、范围、默认）生成演示或测试用的案例文件。"""
     _require_batch()
     from yibaolang.files import program_files
@@ -62,6 +64,26 @@ def sample(policy: str, rows: int, out_file: str, replace: bool, seed: int) -> N
         click.echo(f"错误：{exc}", err=True)
         sys.exit(EXIT_INPUT)
     click.echo(f"已生成 {rows:,} 行（{len(columns)} 列：{'、'.join(columns)}）：{out_file}", err=True)
+    _sample_fund(program, rows, seed, fund_out, [*program_files(program), out_file])
+
+
+def _sample_fund(program: Any, rows: int, seed: int, fund_out: str | None, inputs: list[str]) -> None:
+    """The fund inputs once, not per row (docs/batch.md 基金层): written with --fund-out, else a hint."""
+    from yibaolang.files import write_text
+    from yibaolang.tools.sample import fund_yaml, sample_fund
+
+    values = sample_fund(program, seed, rows)
+    if not values:
+        if fund_out is not None:
+            click.echo("错误：本政策没有基金层输入（输入 全体.名称），--fund-out 用不上", err=True)
+            sys.exit(EXIT_INPUT)
+        return
+    if fund_out is None:
+        click.echo(f"提示：本政策的基金层输入 {'、'.join(values)} 每次运行给一次，不在每一行里；"
+                   "加 --fund-out 基金.yaml 生成它们，运行时用 --fund 基金.yaml", err=True)
+        return
+    write_text(fund_out, fund_yaml(values), inputs)
+    click.echo(f"已生成基金层输入（{'、'.join(values)}）：{fund_out}", err=True)
 
 
 @click.command("compare")

@@ -3,8 +3,9 @@
 engines/fund.py knows what the fund level is and computes it; this module
 connects it to the batch (tools/batch.py calls `FundRun` at three points: the
 extra figures to compute, each chunk's results, the end of the run) and to the
-single-case commands (`single_case`).  Sums are exact: int64 at the column's
-scale while they fit, Decimal beyond (tools/batch.py `_Totals`).
+single-case commands (`single_case`).  Sums are exact: the engine's int64 cells
+at the column's scale, each split at bit 31 so neither half-sum can overflow;
+Decimal for the rows the interpreter computed.
 """
 
 from __future__ import annotations
@@ -246,13 +247,18 @@ def start(program: Program, fund_inputs: Mapping[str, Any], date: Any = None) ->
 # ------------------------------------------------------------------ the summary
 
 
-def summary_text(outcome: FundOutcome) -> list[str]:
-    """The fund part of the run's summary (stderr), diagnostics after it."""
-    lines = outcome.text()
+def summary_text(outcome: FundOutcome, program: Program | None = None) -> list[str]:
+    """The fund part of the run's summary: the figures and checks, then each diagnostic (a failed check is
+    its YB493, with the policy's line) — every fund check once."""
+    from yibaolang.diagnostics import render_text
+
+    lines = outcome.text(failed=False)
     for d in outcome.diagnostics:
-        if d.code == "YB493":
-            continue  # the failed check is already a line of the summary
-        lines.append(f"{d.severity.label}[{d.code}]：{d.message}" + (f"（{d.hint}）" if d.hint else ""))
+        source = None
+        if program is not None:
+            source = next((s.source.original.splitlines() for s in program.modules.values() if s.path == d.span.file),
+                          None)
+        lines.append(render_text(d, source))
     return lines
 
 
@@ -263,10 +269,10 @@ def report(program: Program, summary: Any) -> bool:
     outcome: FundOutcome | None = summary.fund
     if outcome is None:
         if has_fund_level(program):
-            why = summary.fund_note or "这个引擎不汇总基金层"
+            why = summary.fund_note or "--engine dask 暂不汇总基金层"
             click.echo(f"基金层未计算：{why}", err=True)
         return False
-    click.echo("\n".join(summary_text(outcome)), err=True)
+    click.echo("\n".join(summary_text(outcome, program)), err=True)
     return bool(outcome.failed)
 
 
@@ -326,9 +332,9 @@ def case_fund(program: Program, case: Any, fund_inputs: Mapping[str, Any], date:
     return single_case(program, values, {**given, **fund_inputs}, date)
 
 
-def case_text(outcome: FundOutcome) -> list[str]:
+def case_text(outcome: FundOutcome, program: Program | None = None) -> list[str]:
     """The fund part printed after a single case's results."""
-    lines = summary_text(outcome)
+    lines = summary_text(outcome, program)
     lines[0] = lines[0].replace(f"全部 {outcome.rows:,} 个案例", "“全体”是这一个案例")
     return lines
 
