@@ -36,9 +36,13 @@ file; the message names the column (and its spreadsheet letter).  At most
 there are.  A file with any problem is refused as a whole: a run never
 computes with part of a catalog.
 
-`Catalog.find(key, when)` is the version of `key` valid on `when` (生效
-inclusive, 失效 exclusive, empty = open); `Catalog.find_key(key)` every
-version of a key (the language server's hover).
+A `Catalog` holds its cells by column (`cells[列名]`, None for an empty
+cell, with `starts`/`ends` the 有效期 of each row); `CatalogRow(number,
+values, valid_from, valid_to)` objects are made when asked for (`row(i)`,
+`rows`, `find`) and kept.  `Catalog.find(key, when)` is the version of `key`
+valid on `when` (生效 inclusive, 失效 exclusive, empty = open);
+`Catalog.find_key(key)` every version of a key (the language server's
+hover); `shown_path`, `decl`, `digest` (SHA-256 of the file) describe it.
 
 The array form (`Catalog.arrays()`, for the vector engine's sorted join):
 
@@ -60,9 +64,16 @@ The array form (`Catalog.arrays()`, for the vector engine's sorted join):
 
 Cache: one load per process for each (real path, mtime_ns, size, declaration
 fingerprint); a refusal is cached the same way.  A changed file (its mtime or
-size) is read again.  Reading a 10⁵-row CSV takes well under a second
-(benchmarks/catalog_bench.py; pyarrow.csv reads every cell as a string, the
-types are then applied exactly).
+size) is read again; a cache hit costs one stat (where a program's catalog
+comes from is worked out once per program).  A 10⁵-row CSV is read in about
+half a second of processor time (benchmarks/catalog_bench.py,
+docs/performance.md): pyarrow.csv reads every cell as a string, the common
+spellings are recognised in bulk by Arrow's RE2 and converted with
+``map(Decimal, …)``; other spellings go cell by cell through
+`semantics.values.parse_value`, the reader of case files.  Without pyarrow
+the csv module reads the file (same results, slower); a file pyarrow will not
+take (a line break inside a quoted cell, a short row) is read by the csv
+module too, which says which row is irregular.
 """
 
 from __future__ import annotations
