@@ -1148,6 +1148,30 @@ def test_accumulated_claims() -> None:
         assert got == want, name
 
 
+def test_family_claims() -> None:
+    """家庭累计: the batch settles each family's claims in date order; members share the family total
+    and keep their own 累计 (docs/batch.md §2.1)."""
+    from pyarrow import csv
+
+    from yibaolang.tools.batch import Runner, accumulators, settle_claims
+
+    path = SUITE / "accumulate" / "good" / "family_cap.ybl"
+    program = program_of(path)
+    text = csv.ConvertOptions(column_types={c: pa.string() for c in ("参保人", "户号", "结算日期", "费用")})
+    table = csv.read_csv(path.with_suffix(".claims.csv"), convert_options=text)
+    accs = accumulators(program)
+    assert {a.input: a.family for a in accs} == {"家庭已支付": True, "本人已支付": False}
+    runner = Runner(program, ["支付", "家庭已支付", "本人已支付"], claim_date="结算日期",
+                    extras=[a.figure for a in accs], strict=True)
+    out = settle_claims(runner, table.select(["参保人", "户号", "结算日期", "费用"]), "参保人", "结算日期",
+                        family="户号")
+    assert out.errors.to_pylist() == [""] * table.num_rows
+    for name in ("支付", "家庭已支付", "本人已支付"):
+        got = [Decimal(str(v)) for v in out.columns[name].to_pylist()]
+        want = [Decimal(str(v)) for v in table[f"期望.{name}"].to_pylist()]
+        assert got == want, name
+
+
 LAYERED = ROOT / "examples" / "layered_claim.ybl"
 
 
