@@ -134,6 +134,22 @@ def test_a_bom_and_the_python_reader_give_the_same_rows(tmp_path: Path) -> None:
     assert len(with_bom.rows) == 4  # the empty row at the end is not a row
 
 
+def test_the_csv_module_reads_what_pyarrow_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = project(tmp_path)
+    with_arrow = load(folder)
+    bad = f"{HEADER}\nXB01,阿莫西林,丁,,35.555,2024-01-01,,\n"
+    (tmp_path / "坏.csv").write_text(bad, encoding="utf-8")
+    arrow_problems = [where(d) for d in problems(folder, {"医保目录": str(tmp_path / "坏.csv")})]
+    catalogs.clear_cache()
+    monkeypatch.setattr(catalogs, "READ_CSV_WITH_ARROW", False)  # as without pyarrow installed
+    plain = load(folder)
+    assert plain is not with_arrow
+    assert [(r.number, r.values, r.valid_from, r.valid_to) for r in plain.rows] == \
+        [(r.number, r.values, r.valid_from, r.valid_to) for r in with_arrow.rows]
+    assert [where(d) for d in problems(folder, {"医保目录": str(tmp_path / "坏.csv")})] == arrow_problems
+    assert arrow_problems == [("YB465", 2, 3), ("YB465", 2, 5)]
+
+
 def test_parquet_reads_decimals_dates_and_strings_exactly(tmp_path: Path) -> None:
     folder = project(tmp_path, csv_text=None)
     table = pa.table({

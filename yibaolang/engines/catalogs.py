@@ -107,6 +107,7 @@ Span = ir.Span
 
 MAX_CATALOG_BYTES = 256 * 1024 * 1024
 MAX_REPORTS = 20
+READ_CSV_WITH_ARROW = True  # False: the csv module reads every CSV file (as when pyarrow is not installed)
 CACHE_ENTRIES = 64
 TABLE_OPTION = "--table"
 
@@ -591,7 +592,7 @@ def _read_csv(decl: ir.CatalogDecl, data: bytes, shown: str, span: Span, types: 
     positions = _missing_columns(decl, header, types, reports)
     if reports.count:
         return [], 0, 2
-    fast = _read_csv_arrow(text, header, positions)
+    fast = _read_csv_arrow(text, header, positions) if READ_CSV_WITH_ARROW else None
     if fast is not None:
         return fast
     return _read_csv_python(text, header, positions, shown)
