@@ -309,14 +309,14 @@ def test_exit_codes(tmp_path: Path, samples: dict[str, Path]) -> None:
     good.write_text("人员状态,医院等级,住院政策范围内费用,起付标准\n在职,三级,100,0\n", encoding="utf-8")
     result = cli("run", BENCH, "--cases", str(good), "-o", str(tmp_path / "o.csv"))
     assert result.exit_code == 0
-    assert "共 1 行，出错 0 行，用时" in result.output and "行/秒" in result.output
+    assert "共 1 行，出错 0 行，按 UTF-8 编码读取，用时" in result.output and "行/秒" in result.output
     broken = tmp_path / "broken.parquet"
     broken.write_bytes(b"not a parquet file at all")
     result = cli("run", BENCH, "--cases", str(broken), "-o", str(tmp_path / "o2.csv"))
     assert result.exit_code == 1
     assert result.output.strip().startswith("错误：无法读取案例文件") and len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "o2.csv").exists()
-    assert cli("run", BENCH, "--cases", str(good), "-o", str(tmp_path / "o.xlsx")).exit_code == 2
+    assert cli("run", BENCH, "--cases", str(good), "-o", str(tmp_path / "o.txt")).exit_code == 2
     assert cli("run", BENCH, "--cases", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "o.csv")).exit_code == 2
     assert cli("run", BENCH, "--cases", str(good)).exit_code == 2
     result = cli("run", BENCH, "--cases", str(good), "-o", str(tmp_path / "o3.csv"), "--output", "不存在")

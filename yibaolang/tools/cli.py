@@ -460,7 +460,7 @@ def cases_location(ctx: click.Context, param: click.Parameter, value: str | None
     if is_location(value) and "://" in value:
         return value
     path = value.partition("?")[0] if is_location(value) else value
-    if not os.path.isfile(path):
+    if not os.path.exists(path) or os.path.isdir(path):  # a FIFO or a device is refused later, with its reason
         what = "是一个文件夹" if os.path.isdir(path) else "不存在"
         raise click.BadParameter(f"文件 {path} {what}", ctx=ctx, param=param)
     return value
@@ -522,6 +522,8 @@ def run(policy: str, case_path: str | None, outputs: tuple[str, ...], date: Any,
 
         if case_path is not None or out_file is None:
             raise click.UsageError("--cases 需要 -o 结果文件，且不能与 --case 同时使用")
+        if summary_file is not None:  # before the work, not after it (YB020)
+            refuse_inputs(summary_file, [policy, cases_path.partition("?")[0], out_file])
         executor: Any = None
         if engine == "dask":
             from yibaolang.tools.dask_engine import run_dask as executor

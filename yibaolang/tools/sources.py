@@ -1066,8 +1066,9 @@ def encoding_name(encoding: str) -> str:
 
 
 def detect_encoding(path: str, forced: str | None) -> str:
-    """The codec of a CSV file: `forced`, else UTF-8 (with or without BOM) when its bytes are UTF-8,
-    else GB18030 (which includes GBK and GB2312) when they decode as that; else one YB476."""
+    """The codec of a CSV file: `forced`, else UTF-8 (with or without BOM) when its bytes are UTF-8 (or are
+    UTF-8 Chinese up to a bad byte), else GB18030 (which includes GBK and GB2312) when they decode as that;
+    else one YB476 where the likelier of the two stops."""
     if forced is not None:
         try:
             return codecs.lookup(forced).name
@@ -1084,7 +1085,9 @@ def detect_encoding(path: str, forced: str | None) -> str:
         return "utf-8-sig"
     complete = len(head) < DETECT_BYTES
     failure = _decode_failure(head, "utf-8", complete)
-    if failure is None:
+    if failure is None or not head[:failure].isascii():
+        # UTF-8, or evidently UTF-8 (Chinese in UTF-8 before the first bad byte): a bad cell is then that
+        # row's error (docs/batch.md 坏行), not the whole file's.
         return "utf-8"
     other = _decode_failure(head, "gb18030", complete)
     if other is None:
