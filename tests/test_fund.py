@@ -288,3 +288,33 @@ def test_lishui_single_case_with_fund_inputs(tmp_path: Path) -> None:
     assert "全体.年度赔付支出 = 37,500.00元" in result.output and "全体.年度筹集保费 = 100.00元" in result.output
     assert "成立：赔付率原则上不低于95%" in result.output
     assert fund_level(compile_policy(str(LISHUI))).feeds == ["浙丽保报销"]
+
+
+def test_a_fund_constraint_is_checked_once_like_an_assertion(folder: Path) -> None:
+    text = POLICY.replace('    断言 全体.赔付支出 不低于', '    约束 全体.赔付支出 不低于')
+    (folder / "fund.ybl").write_text(text, encoding="utf-8")
+    result, summary = _batch(folder, "--fund", "参保人数=100")
+    assert result.exit_code == 1
+    assert result.output.count("YB493") == 1 and "基金层约束不成立（条款 一）" in result.output
+    assert [(c["kind"], c["holds"]) for c in summary["fund"]["checks"]] == [("约束", False)]
+
+
+def test_the_summary_of_a_policy_without_a_fund_level_says_so(tmp_path: Path) -> None:
+    (tmp_path / "p.ybl").write_text("政策 无基金层\n\n输入 甲 : 金额\n定义 乙 : 金额 = 甲\n输出 乙\n", encoding="utf-8")
+    (tmp_path / "c.csv").write_text("甲\n1\n", encoding="utf-8")
+    result = cli("run", tmp_path / "p.ybl", "--cases", tmp_path / "c.csv", "-o", tmp_path / "o.csv",
+                 "--summary", tmp_path / "s.json")
+    assert result.exit_code == 0, result.output
+    assert "基金层" not in result.output
+    document = json.loads((tmp_path / "s.json").read_text("utf-8"))
+    assert document["fund"] is None and document["rows"] == 1
+
+
+def test_settling_by_person_says_the_fund_is_not_computed(folder: Path) -> None:
+    (folder / "people.csv").write_text("报销金额,类别,人,日期\n100,住院,甲,2024-01-01\n200,门诊,乙,2024-02-01\n",
+                                       encoding="utf-8")
+    result, summary = _batch(folder, "--fund", "参保人数=1", "--person", "人", "--claim-date", "日期",
+                             claims="people.csv")
+    assert result.exit_code == 0, result.output
+    assert "基金层未计算：按人结算（--person）时基金层暂不汇总" in result.output
+    assert summary["fund"] == {"computed": False, "note": "按人结算（--person）时基金层暂不汇总"}
