@@ -12,6 +12,7 @@ from typing import Any
 
 from yibaolang.diagnostics import json_text, to_json_obj
 from yibaolang.engines.trace import CatalogUse, ListTrace, TraceNode
+from yibaolang.ir.types import Type
 from yibaolang.outputs.render import Explanation
 from yibaolang.semantics.values import to_json
 
@@ -65,13 +66,21 @@ def list_json(lt: ListTrace, seen: set[int]) -> dict[str, Any]:
     }
 
 
+def _input_json(exp: Explanation, name: str, type_: Type, value: Any) -> Any:
+    """An input's value; a list input's lines with each field encoded by its declared type (money "35.50")."""
+    listed = next((lt for lt in exp.lines if lt.name == name), None)
+    if listed is None:
+        return to_json(type_, value)
+    return [{field: to_json(t, v) for field, t, v in line.fields} for line in listed.lines]
+
+
 def explain_document(exp: Explanation) -> dict[str, Any]:
     seen: set[int] = set()
     doc: dict[str, Any] = {
         "schema": SCHEMA,
         "policy": exp.policy,
         "date": exp.date.isoformat() if exp.date is not None else None,
-        "inputs": {name: to_json(t, v) for name, (t, v) in exp.inputs.items()},
+        "inputs": {name: _input_json(exp, name, t, v) for name, (t, v) in exp.inputs.items()},
         "outputs": [node_json(node, seen) for node in exp.outputs],
         "assertions": [node_json(node, seen) for node in exp.assertions],
         "diagnostics": [to_json_obj(d) for d in exp.diagnostics],
