@@ -318,3 +318,11 @@ def test_settling_by_person_says_the_fund_is_not_computed(folder: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "基金层未计算：按人结算（--person）时基金层暂不汇总" in result.output
     assert summary["fund"] == {"computed": False, "note": "按人结算（--person）时基金层暂不汇总"}
+
+
+def test_the_python_interface_does_not_ask_a_case_for_fund_inputs() -> None:
+    from yibaolang import api
+
+    names = [spec.name for spec in api.load(str(LISHUI)).inputs()]
+    assert "大病后自负费用" in names
+    assert not [n for n in names if n.startswith("全体.")]  # serve's form and schema take a claim, not the fund

@@ -200,6 +200,8 @@ class Policy:
         evaluator = evaluator_for(self.program, False)
         out = []
         for info in declared_inputs(self.program).values():
+            if info.decl.scope == "全体":
+                continue  # a fund input is given once per batch run, never with a case (docs/itemized.md §4)
             out.append(self._spec(evaluator, info, info.decl, info.type, info.name))
         return out
 
