@@ -215,7 +215,7 @@ BAD_OPTIONS = [
     ["check", POLICY, "--counterexamples", POLICY],
     ["sample", POLICY, "--rows", "-1", "-o", "x.csv"],
     ["sample", POLICY, "--rows", "1e3", "-o", "x.csv"],
-    ["sample", POLICY, "--rows", "3", "-o", "x.xlsx"],
+    ["sample", POLICY, "--rows", "3", "-o", "x.txt"],
     ["sample", POLICY, "--rows", "3", "-o", "x.csv", "--seed", "abc"],
     ["compare", POLICY, POLICY, "--cases", "x.csv", "--top", "1000"],
     ["compare", POLICY, POLICY, "--cases", "policies/huangshi_2010.cases.yaml"],
