@@ -338,8 +338,10 @@ def test_explanation_lists_lines_by_group_with_catalog_rows() -> None:
     assert figures["明细.超限价自付"]["display"] == "500.00元" and figures["明细.超限价自付"]["clause"]["id"] == "三"
     sixth = next(line for g in lines["groups"] for line in g["lines"] if line["number"] == 6)
     assert sixth["catalog_rows"][0]["row"] is None and sixth["catalog_rows"][0]["missing"] is True
-    assert lines["reconciled"] == [{"condition": "5,968.99元 = 98.00元 + 509.99元 + 1,049.00元 + 4,312.00元",
-                                    "holds": True}]
+    assert lines["reconciled"] == [{
+        "condition": "总费用 = 全自费金额 + 超限价自付金额 + 先行自付金额 + 政策范围内费用"
+                     "（5,968.99元 = 98.00元 + 509.99元 + 1,049.00元 + 4,312.00元）",
+        "holds": True}]
     total = doc["outputs"][0]
     assert total["name"] == "总费用" and any("第 1–6 行" in note for note in total["notes"])
     fee = next(o for o in doc["outputs"] if o["name"] == "全自费金额")

@@ -1953,7 +1953,8 @@ def _reconciled(evaluator: Evaluator, outcome: Outcome) -> None:
             text = unparse(cond)
             node = next((a for a in outcome.assertions if a.expression == text), None)
             if node is not None and node.value is not None:
-                lt.reconciled.append((node.formula or text, bool(node.value)))
+                shown = f"{text}（{node.formula}）" if node.formula and node.formula != text else text
+                lt.reconciled.append((shown, bool(node.value)))
 
 
 def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
