@@ -24,6 +24,7 @@ import argparse
 import csv
 import datetime as dt
 import json
+import os
 import random
 import resource
 import shutil
@@ -214,8 +215,8 @@ def generate(claims: int, folder: Path, seed: int = 12) -> tuple[Path, Path, int
 # ------------------------------------------------------------------ runs
 
 
-def timed(command: list[str], cwd: Path) -> tuple[float, float]:
-    """(seconds, peak RSS in MB) of a child process."""
+def timed(command: list[str], cwd: Path) -> tuple[float, float, float]:
+    """(seconds, peak RSS in MB, processor seconds: user + system) of a child process."""
     time_bin = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
     started = time.perf_counter()
     if time_bin is not None:
@@ -223,14 +224,18 @@ def timed(command: list[str], cwd: Path) -> tuple[float, float]:
         seconds = time.perf_counter() - started
         if done.returncode not in (0, 1):
             raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
-        peak = next(int(line.split(":")[1]) for line in done.stderr.splitlines() if "Maximum resident" in line)
-        return seconds, peak / 1024
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        fields = {line.split(":")[0].strip(): line.rsplit(":", 1)[1].strip() for line in done.stderr.splitlines()
+                  if ":" in line}
+        cpu = float(fields.get("User time (seconds)", 0)) + float(fields.get("System time (seconds)", 0))
+        return seconds, int(fields["Maximum resident set size (kbytes)"]) / 1024, cpu
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if done.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
-    return seconds, max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return seconds, max(after.ru_maxrss, before.ru_maxrss) / 1024, cpu
 
 
 def yibaolang(*args: str) -> list[str]:
@@ -291,18 +296,18 @@ def main() -> None:
     claims_path, lines_path, total = generate(args.claims, folder)
     print(f"数据：{args.claims:,} 张结算单、{total:,} 行明细（生成 {time.perf_counter() - started:.1f} 秒）：{folder}")
 
-    ours_t, ours_m = timed(yibaolang("run", "住院结算.ybl", "--cases", claims_path.name, "--items",
+    ours_t, ours_m, ours_c = timed(yibaolang("run", "住院结算.ybl", "--cases", claims_path.name, "--items",
                                      f"明细={lines_path.name}", "--key", "单据号", "-o", "out.parquet"), folder)
     sql = SQL.format(catalog=folder / "医保目录.csv", claims=claims_path, lines=lines_path, out=folder / "duck.parquet")
     (folder / "rule.sql").write_text(sql, encoding="utf-8")
     (folder / "duck_run.py").write_text(DUCKDB_RUN, encoding="utf-8")
-    duck_t, duck_m = timed([sys.executable, "duck_run.py", "rule.sql"], folder)
+    duck_t, duck_m, duck_c = timed([sys.executable, "duck_run.py", "rule.sql"], folder)
 
     # The plain batch: DuckDB's per-claim totals as the cases of the claim-level policy.
     duck = pq.read_table(folder / "duck.parquet")
     pq.write_table(duck.select(["医院等级", "人员类别", "总费用", "政策范围内费用"]), folder / "汇总.parquet")
     (folder / "汇总结算.ybl").write_text(PLAIN, encoding="utf-8")
-    plain_t, plain_m = timed(yibaolang("run", "汇总结算.ybl", "--cases", "汇总.parquet", "-o", "plain.parquet"), folder)
+    plain_t, plain_m, plain_c = timed(yibaolang("run", "汇总结算.ybl", "--cases", "汇总.parquet", "-o", "plain.parquet"), folder)
 
     ours = pq.read_table(folder / "out.parquet")
     assert ours.num_rows == args.claims, "rows in = rows out"
@@ -313,24 +318,25 @@ def main() -> None:
     sample = interpreter_sample(folder, ours, claims_path, lines_path, args.sample)
 
     rows = [
-        ("yibaolang run --items（Parquet → Parquet）", ours_t, ours_m),
-        ("DuckDB SQL（同一规则，同样的文件）", duck_t, duck_m),
-        ("普通批量（预先汇总的结算单，yibaolang run --cases）", plain_t, plain_m),
+        ("yibaolang run --items（Parquet → Parquet）", ours_t, ours_m, ours_c),
+        ("DuckDB SQL（同一规则，同样的文件）", duck_t, duck_m, duck_c),
+        ("普通批量（预先汇总的结算单，yibaolang run --cases）", plain_t, plain_m, plain_c),
     ]
-    print(f"{'':44}{'秒':>9}{'峰值内存 MB':>14}{'相对 DuckDB':>13}")
-    for label, seconds, peak in rows:
-        print(f"{label:44}{seconds:9.2f}{peak:14,.0f}{seconds / duck_t:12.2f}×")
+    load = os.getloadavg()[0]
+    print(f"{'':44}{'秒':>9}{'处理器秒':>10}{'峰值内存 MB':>14}{'相对 DuckDB':>13}    （负载 {load:.1f}）")
+    for label, seconds, peak, cpu in rows:
+        print(f"{label:44}{seconds:9.2f}{cpu:10.2f}{peak:14,.0f}{seconds / duck_t:12.2f}×")
     print(f"明细 {total / ours_t:,.0f} 行/秒；结算单 {args.claims / ours_t:,.0f} 张/秒；出错 {errors} 行")
     print(f"与 DuckDB 不同的金额：{vs_duck} 个；与普通批量的 统筹支付 不同：{vs_plain} 个；"
           f"与解释器（{min(args.sample, args.claims):,} 张抽样）相差 {sample} 分")
     if args.markdown:
         print()
-        print(f"| {args.claims:,} 张结算单、{total:,} 行明细 | 秒 | 峰值内存 | 相对 DuckDB |")
-        print("|---|---:|---:|---:|")
-        for label, seconds, peak in rows:
-            print(f"| {label} | {seconds:.2f} | {peak / 1024:.2f} GB | {seconds / duck_t:.2f}× |")
-    summary = {"claims": args.claims, "lines": total, "ours": [ours_t, ours_m], "duckdb": [duck_t, duck_m],
-               "plain": [plain_t, plain_m], "differences": {"duckdb": vs_duck, "plain": vs_plain,
+        print(f"| {args.claims:,} 张结算单、{total:,} 行明细 | 秒 | 处理器秒 | 峰值内存 | 相对 DuckDB |")
+        print("|---|---:|---:|---:|---:|")
+        for label, seconds, peak, cpu in rows:
+            print(f"| {label} | {seconds:.2f} | {cpu:.2f} | {peak / 1024:.2f} GB | {seconds / duck_t:.2f}× |")
+    summary = {"claims": args.claims, "lines": total, "load": load, "ours": [ours_t, ours_m, ours_c],
+               "duckdb": [duck_t, duck_m, duck_c], "plain": [plain_t, plain_m, plain_c], "differences": {"duckdb": vs_duck, "plain": vs_plain,
                                                             "interpreter_sample": sample}}
     print(json.dumps(summary, ensure_ascii=False))
     if args.dir is None:

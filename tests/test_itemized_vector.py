@@ -383,3 +383,22 @@ def test_json_list_column_marks_bad_elements() -> None:
     assert column[1].as_py() is None
     assert "应为明细行的列表" in column.to_pylist()[2][0]["\x00问题"]
     assert "应为 {字段: 值} 对象" in column.to_pylist()[3][0]["\x00问题"]
+
+
+def test_text_cells_of_a_dictionary_column_are_stripped_and_share_codes() -> None:
+    from yibaolang.engines.cases import declared_inputs
+    from yibaolang.tools.columns import convert, python_value
+    from yibaolang.tools.items import field_infos
+
+    program = compile_policy(str(EXAMPLE / "住院结算.ybl"))
+    info = field_infos(program, declared_inputs(program)["明细"])["编码"]
+    array = pa.DictionaryArray.from_arrays(pa.array([0, 1, 2, None, 3, 1], pa.int32()),
+                                           pa.array([" XB01", "XB01 ", "ZL03", ""]))
+    out = convert(array, info, program, None)
+    given = out.column.given.tolist()
+    assert given == [True, True, True, False, False, True]
+    values = [python_value(out.column.vec, info.type, i) for i in range(6) if given[i]]
+    assert values == ["XB01", "XB01", "ZL03", "XB01"]
+    assert out.column.vec.data[0] == out.column.vec.data[1]  # one code for one text
+    plain = convert(array.cast(pa.string()), info, program, None)
+    assert [python_value(plain.column.vec, info.type, i) for i in range(6) if given[i]] == values

@@ -206,6 +206,8 @@ def _from_texts(array: pa.Array, info: InputInfo) -> Converted:
     """
     n = len(array)
     t = array.type
+    if pa.types.is_dictionary(t) and (pa.types.is_string(t.value_type) or pa.types.is_large_string(t.value_type)):
+        return _from_text_codes(array)
     if pa.types.is_dictionary(t):
         array = array.cast(t.value_type)
         t = array.type
@@ -223,6 +225,23 @@ def _from_texts(array: pa.Array, info: InputInfo) -> Converted:
     labels = tuple(encoded.dictionary.to_pylist()) or ("",)
     codes = np.asarray(encoded.indices.fill_null(0), dtype=np.int64)
     vec = Vec(ENUMK, np.where(given, codes, 0) if not given.all() else codes, labels=labels)
+    return Converted(InputColumn(vec, None if given.all() else given))
+
+
+def _from_text_codes(array: pa.DictionaryArray) -> Converted:
+    """A dictionary-encoded 文本 column (a Parquet code column): the dictionary is stripped once, the
+    indices are the codes (entries equal after stripping share one code)."""
+    stripped = [v.strip() if v is not None else "" for v in array.dictionary.to_pylist()]
+    labels = tuple(dict.fromkeys(stripped)) or ("",)
+    index = {label: i for i, label in enumerate(labels)}
+    remap = np.array([index[v] for v in stripped] or [0], dtype=np.int64)
+    filled = np.array([bool(v) for v in stripped] or [False], dtype=bool)
+    raw = np.asarray(array.indices.fill_null(0), dtype=np.int64)
+    codes = remap[raw]
+    given = filled[raw]
+    if array.null_count:
+        given &= np.asarray(array.is_valid())
+    vec = Vec(ENUMK, codes if given.all() else np.where(given, codes, 0), labels=labels)
     return Converted(InputColumn(vec, None if given.all() else given))
 
 
