@@ -312,12 +312,15 @@ class Tracer:
             self.note(f"{text}：{share}比较第 {which} 行，取第 {numbers[picked]} 行的 {display(type_, values[picked])}")
             return
         fed = [(n, v) for n, v in zip(numbers, values, strict=True) if not is_zero(v)]
+        if not fed:
+            self.note(f"{text}：{share}计入第 {which} 行，各行都是 {display(type_, values[0] * 0)}")
+            return
         shown = [f"第 {n} 行 {display(type_, v)}" for n, v in fed[:_SHOWN_LINES]]
         if len(fed) > _SHOWN_LINES:
             shown.append(f"…（共 {len(fed)} 行不为零）")
         zeros = len(numbers) - len(fed)
-        rest = f"；{'其余 ' if fed else ''}{zeros} 行为 {display(type_, values[0] * 0)}" if zeros else ""
-        self.note(f"{text}：{share}计入第 {which} 行：{' + '.join(shown) or '都是零'}{rest}")
+        rest = f"；其余 {zeros} 行为 {display(type_, values[0] * 0)}" if zeros else ""
+        self.note(f"{text}：{share}计入第 {which} 行：{' + '.join(shown)}{rest}")
 
     def rounded(self, unit: str, raw: Any, value: Any, expr: ir.Expr | None = None) -> None:
         """Money produced by × or ÷ (`expr`) rounded to the policy's unit, or a 四舍五入(…) (no `expr`)."""
