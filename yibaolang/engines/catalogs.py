@@ -84,6 +84,7 @@ import datetime as dt
 import hashlib
 import heapq
 import io
+import itertools
 import os
 import re
 import weakref
@@ -844,9 +845,8 @@ def _vector_fast(column: _Column, kind: Kind, out: list[Any]) -> list[int] | Non
             except ValueError:  # a day that does not exist: the cell by cell reader names it
                 return None
         elif number == 1:  # 30%: the percentage as a fraction (exact: at most 17 digits)
-            hundred = Decimal(100)
-            values = [v / hundred for v in map(Decimal, pc.replace_substring_regex(texts, r"\s*[%％]$", "")
-                                                          .to_pylist())]
+            points = map(Decimal, pc.replace_substring_regex(texts, r"\s*[%％]$", "").to_pylist())
+            values = list(map(Decimal.__truediv__, points, itertools.repeat(Decimal(100))))
         else:
             values = list(map(Decimal, texts.to_pylist()))
         for i, value in zip(where, values, strict=True):
@@ -887,6 +887,26 @@ def _typed_fast(column: _Column, type_: Type) -> list[Any] | None:
     return None
 
 
+def _empty_cells(column: _Column, cells: list[Any]) -> list[int]:
+    """The positions of the empty cells (None) of a column."""
+    if column.arrow is not None:
+        import pyarrow.compute as pc
+
+        found: list[int] = pc.indices_nonzero(pc.is_null(column.arrow)).to_pylist() if column.arrow.null_count else []
+        return found
+    return [i for i, c in enumerate(cells) if c is None]
+
+
+def _longest(column: _Column, cells: list[Any]) -> int:
+    """The length of the longest cell of a text column, in characters."""
+    if column.arrow is not None:
+        import pyarrow.compute as pc
+
+        longest = pc.max(pc.utf8_length(column.arrow)).as_py()
+        return int(longest) if longest is not None else 0
+    return max((len(c) for c in cells if c is not None), default=0)
+
+
 def _column_values(column: _Column, type_: Type) -> tuple[list[Any], list[int], list[tuple[int, Problem]]]:
     """The values of one column (None when empty), the positions of its empty cells, and its bad cells."""
     cells = column.cells
@@ -897,13 +917,13 @@ def _column_values(column: _Column, type_: Type) -> tuple[list[Any], list[int], 
     problems: list[tuple[int, Problem]] = []
     if strings and column.arrow_type != STRIPPED:
         cells = [(c.strip() or None) if c is not None else None for c in cells]
-    empty = [i for i, c in enumerate(cells) if c is None]
+    empty = _empty_cells(column, cells)
     if strings and (kind is Kind.TEXT or kind is Kind.ENUM):
         if kind is Kind.ENUM:
             wrong = set(cells) - enum_values - {None}
             if wrong:
                 problems = [(i, _not_an_option(c, type_)) for i, c in enumerate(cells) if c in wrong]
-        elif len(empty) < len(cells) and max(len(c) for c in cells if c is not None) > limits.MAX_VALUE_CHARS:
+        elif len(empty) < len(cells) and _longest(column, cells) > limits.MAX_VALUE_CHARS:
             problems = [(i, _cell(c, type_, enum_values)) for i, c in enumerate(cells)
                         if c is not None and len(c) > limits.MAX_VALUE_CHARS]
         return cells, empty, problems
@@ -938,9 +958,13 @@ def _blank_rows(columns: list[_Column], key: str) -> set[int]:
     ordered = sorted(columns, key=lambda c: c.name != key)  # the key first: usually no row is blank at all
     blank: set[int] | None = None
     for column in ordered:
-        empties = {i for i, c in enumerate(column.cells) if c is None or (isinstance(c, str) and not c.strip())} \
-            if blank is None else {i for i in blank if column.cells[i] is None
-                                   or (isinstance(column.cells[i], str) and not column.cells[i].strip())}
+        if column.arrow is not None and blank is None:
+            empties = set(_empty_cells(column, column.cells))
+        elif blank is None:
+            empties = {i for i, c in enumerate(column.cells) if c is None or (isinstance(c, str) and not c.strip())}
+        else:
+            empties = {i for i in blank if column.cells[i] is None
+                       or (isinstance(column.cells[i], str) and not column.cells[i].strip())}
         blank = empties
         if not blank:
             return set()
