@@ -241,7 +241,10 @@ def test_lists_cannot_be_given_on_one_line(tmp_path: Path) -> None:
     problem = parse_assignment(program, "明细=[]")
     assert not isinstance(problem, tuple) and problem.code == "YB461" and "列表输入 明细" in problem.message
     sample = project(tmp_path, ROUNDING + "\n样例 \"一行\"\n    就诊日期 = 2024-01-01\n    明细 = 0\n    期望 行数 = 0\n")
-    results = run_examples(compile_policy(str(sample)))
+    checked = compile_policy(str(sample))
+    [refused] = [d for d in checked.diagnostics if d.is_error]
+    assert refused.code == "YB461" and "样例 不能给出列表输入 明细" in refused.message  # said by check, at the line
+    results = run_examples(checked)
     assert [r.passed for r in results] == [False]
     assert "样例 不能给出列表输入 明细" in results[0].details[0]
 

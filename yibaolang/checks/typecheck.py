@@ -525,6 +525,10 @@ class Checker:
                 self.infer(ctx, line.value)
                 continue
             kind = self.symbol_type(found.symbol)
+            if kind.kind is Kind.LIST:  # docs/diagnostics.md#yb461: one line cannot hold the lines of a bill
+                self.report("YB461", line.value.span, f"样例 不能给出列表输入 {line.name.name}：一行 名称 = 值 写不下逐行的明细",
+                            f"把这个案例写进政策旁边的 *.cases.yaml，{line.name.name} 写成映射的列表（每行一个映射）")
+                continue
             self.agree(kind, self.infer(ctx, line.value, kind), line.value.span, f"输入 {line.name.name} 应为")
         for line in example.expectations:
             found = self.resolve_figure(ctx, line.name)
