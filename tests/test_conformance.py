@@ -92,6 +92,11 @@ NOTHING_TO_PLOT = "没有可以画的数值输入与数额"
 NOT_MODELLED = "z3 不模拟这种错误：每个输入都有值，数值没有上限"
 NO_CHART = "分段累进的对象不只读一个输入，解释里不画图"
 FALLBACK = "有的行交给解释器"
+# search, search-points: the search builds one claim with a value per input — no lines of a 列表 input
+# (analysis.search.Space.outside says so; docs/itemized.md).
+NO_LINES = "搜索不构造明细行"
+# z3 on a fund-level 断言: prove reports it outside the fragment (checked once per batch run over every claim).
+FUND_LEVEL = "基金层的断言汇总本次运行的全部案例"
 _NO_NUMBERS = {(program, engine): NOTHING_TO_PLOT
                for program in ("cases/good/cases_rows", "table/good/lookup", "dates/good/month_end",
                                "dates/good/date_builtins", "dates/good/evaluation_date",
@@ -124,6 +129,19 @@ OUTSIDE: dict[tuple[str, str], str] = {
     ("dates/bad/no_such_date", "z3"): "用到了函数 年月日",
     ("dates/bad/no_such_date", "plot"): NOTHING_TO_PLOT,
     ("constraints/bad/requirement_used", "z3"): "不是可以计算的数额",
+    # Itemized bills, catalogs, text and the fund level (docs/itemized.md).
+    ("itemized/good/lines", "z3"): "汇总明细行",
+    ("itemized/good/lines", "search-points"): NO_LINES,
+    ("itemized/good/no_lines", "z3"): "汇总明细行",
+    ("itemized/bad/max_of_no_lines", "z3"): "汇总明细行",
+    ("catalog/good/lookup", "z3"): "查目录",
+    ("catalog/good/lines", "z3"): "汇总明细行",
+    ("text/good/codes", "z3"): "是 文本",
+    ("fund/good/fund", "z3"): FUND_LEVEL,
+    **{(program, engine): NOTHING_TO_PLOT
+       for program in ("itemized/good/no_lines", "catalog/good/lookup", "catalog/good/lines", "text/good/codes")
+       for engine in ("plot", "plot-kinks", "search-points")},
+    ("itemized/bad/max_of_no_lines", "plot"): NOTHING_TO_PLOT,
 }
 
 # Known defects, as strict xfails: (program, engine) → the defect (details in the findings of issue 10).
@@ -300,8 +318,8 @@ def run_batch(program: Program, cases: tuple[Case, ...], names: list[str], engin
     columns: list[str] = []
     for c in cases:
         columns.extend(k for k in c.cells if k not in columns)
-    table = pa.table({k: pa.array([None if c.cells.get(k) is None else str(c.cells[k]) for c in cases],
-                                  pa.string()) for k in columns}) if columns else pa.table({"_": pa.nulls(len(cases))})
+    table = pa.table({k: _column([c.cells.get(k) for c in cases]) for k in columns}) if columns else \
+        pa.table({"_": pa.nulls(len(cases))})
     runner = Runner(program, names, engine=engine, strict=True)
     out = runner.evaluate(table)
     types = {n: _figure_type(program, n) for n in runner.outputs}
@@ -309,6 +327,17 @@ def run_batch(program: Program, cases: tuple[Case, ...], names: list[str], engin
     values = [{n: _from_arrow(types[n], listed[n][i]) for n in runner.outputs} for i in range(out.n)]
     unsupported = list(runner.engine.unsupported) if runner.engine is not None else []
     return Batch(values, out.errors.to_pylist(), [bool(x) for x in out.fallback], unsupported)
+
+
+def _column(cells: list[Any]) -> pa.Array:
+    """One input column of the batch: text cells, or for a 列表 input a list<struct> of text fields
+    (the nested column docs/itemized.md §6 reads)."""
+    if any(isinstance(c, list) for c in cells):
+        fields = list(dict.fromkeys(k for c in cells if isinstance(c, list) for line in c for k in line))
+        kind = pa.list_(pa.struct([(f, pa.string()) for f in fields]))
+        return pa.array([None if c is None else [{f: None if line.get(f) is None else str(line[f]) for f in fields}
+                                                 for line in c] for c in cells], kind)
+    return pa.array([None if c is None else str(c) for c in cells], pa.string())
 
 
 def _from_arrow(type_: Type, value: Any) -> Any:
@@ -867,7 +896,17 @@ def assert_outside(program: Program, cases: tuple[Case, ...], engine: str, reaso
                 run_z3(program, all_values(program, case.case), list(case.expected) or _outputs(program))
             except Z3Unsupported as exc:
                 said.append(str(exc))
+        if program.root.module.assertions:  # what `check --prove` says of each 断言 outside the fragment
+            said.extend(d.message for d in prove_assertions(program) if d.code == "YB592")
         assert any(reason in s for s in said), f"z3 没有报告“{reason}”（报告的是 {said}）"
+    elif engine in ("search", "search-points") and reason == NO_LINES:
+        from yibaolang.analysis import search
+        from yibaolang.analysis.lint.context import load_config
+
+        where = search.at_root(program)
+        relevant = search.depends_on(program, [(_name(n), where) for n in _outputs(program)])
+        said = search.space(program, load_config(program.project_root)).outside(relevant)
+        assert said is not None and reason in said, f"搜索没有说“{reason}”（说的是 {said}）"
     elif engine in ("plot", "plot-kinks", "search-points") and reason == NOTHING_TO_PLOT:
         assert not plot_plans(program, tuple(c for c in cases if c.case is not None)), "其实有可以画的输入"
     elif engine == "vector":
