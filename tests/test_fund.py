@@ -326,3 +326,22 @@ def test_the_python_interface_does_not_ask_a_case_for_fund_inputs() -> None:
     names = [spec.name for spec in api.load(str(LISHUI)).inputs()]
     assert "大病后自负费用" in names
     assert not [n for n in names if n.startswith("全体.")]  # serve's form and schema take a claim, not the fund
+
+
+def test_an_aggregation_two_imports_deep_is_one_error_not_a_zero(tmp_path: Path) -> None:
+    (tmp_path / "c.ybl").write_text("政策 丙\n\n输入 报销 : 金额\n定义 全体.合计 : 金额 = 求和(全体.报销)\n\n输出 报销\n",
+                                    encoding="utf-8")
+    (tmp_path / "b.ybl").write_text('政策 乙\n\n引用 "c.ybl" 作为 丙\n    代入 报销 = 金额\n\n输入 金额 : 金额\n'
+                                    "定义 乙报销 : 金额 = 丙.报销\n\n输出 乙报销\n", encoding="utf-8")
+    (tmp_path / "a.ybl").write_text('政策 甲\n\n引用 "b.ybl" 作为 乙\n    代入 金额 = 费用\n\n输入 费用 : 金额\n'
+                                    "定义 支付 : 金额 = 乙.乙报销\n\n输出 支付\n", encoding="utf-8")
+    (tmp_path / "c.csv").write_text("费用\n10\n20\n", encoding="utf-8")
+    summary = tmp_path / "s.json"
+    result = cli("run", tmp_path / "a.ybl", "--cases", tmp_path / "c.csv", "-o", tmp_path / "o.csv",
+                 "--summary", summary)
+    assert result.exit_code == 1
+    assert result.output.count("YB494") == 1 and "在多层引用之内" in result.output
+    fund = json.loads(summary.read_text("utf-8"))["fund"]
+    assert fund["computed"] is False
+    assert {f["name"]: f["value"] for f in fund["figures"]}["乙.丙.全体.合计"] is None  # never a silent 0
+    assert [r["支付"] for r in pacsv.read_csv(tmp_path / "o.csv").to_pylist()] == [10, 20]  # the claims are computed

@@ -71,6 +71,8 @@ class Site:
     # per claim their memo slots are filled with the claim's values and the filter is called.
     filter: Fn | None = None
     reads: list[tuple[str, Figure]] = attrs.Factory(list)
+    # YB494 when a figure it reads cannot be computed from the root policy: the aggregation has no value.
+    unreachable: Diagnostic | None = None
 
 
 @attrs.frozen
@@ -130,6 +132,8 @@ class FundEvaluator(Evaluator):
                       "本次运行没有算出这个数的案例（没有案例，或各行都出错）；最大值、最小值至少要一个案例")
 
         def read(fr: Frame) -> Any:
+            if site.unreachable is not None:
+                raise EvalError(site.unreachable)
             value = fr.inputs.get(slot)
             if value is None:
                 raise EvalError(empty)
@@ -143,6 +147,7 @@ class FundEvaluator(Evaluator):
             return found
         saved = self.fund_within
         self.fund_within = None  # the item and the filter are read per claim
+        problems = len(self.fund_problems)
         try:
             item: str | None = None
             item_type: Type | None = None
@@ -166,6 +171,8 @@ class FundEvaluator(Evaluator):
                         site.reads.append((shown, found_fig))
         finally:
             self.fund_within = saved
+        if len(self.fund_problems) > problems:
+            site.unreachable = self.fund_problems[-1]
         self.fund_sites[(inst.key, e.span)] = site
         return site
 
@@ -362,6 +369,9 @@ class Totals:
         out: dict[str, Any] = {}
         for site in self.level.sites:
             value = self.values[site.key]
+            if site.unreachable is not None:
+                out[site.key] = None
+                continue
             if value is None and site.node.kind is ir.AggregateKind.SUM:
                 value = 0 if site.type.kind in (Kind.YEARS, Kind.MONTHS, Kind.DAYS) else Decimal(0)
             out[site.key] = value
@@ -501,8 +511,9 @@ def evaluate_fund(program: Program, fund_inputs: Mapping[str, Any], aggregates: 
     with decimal.localcontext(CONTEXT):
         for site in level.sites:
             value = aggregates.get(site.key)
-            values.append(FundValue(site.key, site.type, value,
-                                    value is not None, "汇总", problem=None if value is not None else "没有可以汇总的案例"))
+            why = site.unreachable.message if site.unreachable is not None else "没有可以汇总的案例"
+            values.append(FundValue(site.key, site.type, value, value is not None, "汇总",
+                                    problem=None if value is not None else why))
         for info in level.inputs.values():
             fig = ev.figure(ev.instance_of(info.scope), _symbol(info))
             problem = _guarded(lambda fig=fig: fig.get(fr), fig)  # type: ignore[misc]
@@ -535,6 +546,7 @@ def evaluate_fund(program: Program, fund_inputs: Mapping[str, Any], aggregates: 
             "YB458", ir.Span(program.root.path, 0, 0, 0, 0),
             f"基金层的汇总只含算出的 {rows - excluded:,} 个案例：{excluded:,} 个案例出错，不计入",
             "先改正出错的行（见结果文件的 错误 列），基金层的数才覆盖全部案例"))
+    computed = computed and not any(d.is_error for d in diagnostics if d.code != "YB493")
     return FundOutcome(computed and not excluded, values, level.outputs, checks, diagnostics, rows, excluded, when)
 
 

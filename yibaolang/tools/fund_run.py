@@ -273,7 +273,7 @@ def report(program: Program, summary: Any) -> bool:
             click.echo(f"基金层未计算：{why}", err=True)
         return False
     click.echo("\n".join(summary_text(outcome, program)), err=True)
-    return bool(outcome.failed)
+    return any(d.is_error for d in outcome.diagnostics)  # a failed check (YB493) or a figure not computed (YB494)
 
 
 def json_part(summary: Any) -> dict[str, Any] | None:
