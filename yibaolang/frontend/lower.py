@@ -548,8 +548,10 @@ class Lowering:
         low, high = options.get("range", (None, None))
         accumulates = options.get("accumulates")
         family = isinstance(accumulates, tuple)
+        if isinstance(accumulates, tuple):  # 家庭累计 (docs/batch.md §2.1)
+            accumulates = accumulates[1]
         return ir.InputDecl(
-            name.name, type_ref, low, high, options.get("default"), accumulates[1] if family else accumulates,
+            name.name, type_ref, low, high, options.get("default"), accumulates,
             unquote(description) if description is not None else None, self.span(meta),
             scope=name.qualifier, fields=fields, family=family,
         )

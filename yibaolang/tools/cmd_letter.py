@@ -191,7 +191,7 @@ def person_year(program: Any, rows: list[dict[str, Any]], person_col: str, perso
 
     mine = [(i, r) for i, r in enumerate(rows, 1) if who(r) == person]
     home = next((str(r.get(family_col) or "").strip() for _, r in mine), "") if family_col else ""
-    if home:
+    if home and family_col:
         mine = [(i, r) for i, r in enumerate(rows, 1) if str(r.get(family_col) or "").strip() == home]
     dated: list[tuple[dt.date, int, dict[str, Any]]] = []
     skipped: list[str] = []
