@@ -345,3 +345,11 @@ def test_an_aggregation_two_imports_deep_is_one_error_not_a_zero(tmp_path: Path)
     assert fund["computed"] is False
     assert {f["name"]: f["value"] for f in fund["figures"]}["乙.丙.全体.合计"] is None  # never a silent 0
     assert [r["支付"] for r in pacsv.read_csv(tmp_path / "o.csv").to_pylist()] == [10, 20]  # the claims are computed
+
+
+def test_the_json_summary_on_standard_output_has_the_same_fund_part(folder: Path) -> None:
+    result, summary = _batch(folder, "--fund", "参保人数=6", "--format", "json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["schema"] == "yibaolang.batch/1"
+    assert document["fund"] == summary["fund"] and document["fund"]["outputs"]["全体.案例数"]["value"] == "4"
