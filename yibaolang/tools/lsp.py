@@ -877,13 +877,14 @@ _COMPLETION_KINDS = {
     "keyword": "Keyword", "input": "Field", "param": "Constant", "definition": "Variable",
     "function": "Function", "requirement": "Interface", "value": "EnumMember", "type": "Enum",
     "module": "Module", "clause": "Reference", "builtin": "Function",
+    "field": "Field", "catalog": "Struct", "column": "Property",  # docs/itemized.md
 }
 
 _SYMBOL_KINDS = {
     "policy": "File", "clause": "Namespace", "definition": "Variable", "param": "Constant", "input": "Field",
     "function": "Function", "exception": "Event", "assertion": "Boolean", "constraint": "Boolean",
     "requirement": "Interface", "enum": "Enum", "enum-value": "EnumMember", "import": "Package",
-    "output": "Key", "example": "Object",
+    "output": "Key", "example": "Object", "catalog": "Struct", "column": "Property", "field": "Field",
 }
 
 

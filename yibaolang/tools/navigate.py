@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -37,6 +38,8 @@ from yibaolang.checks.resolve import ModuleScope, Program, Symbol, SymbolKind, l
 from yibaolang.frontend.source import SourceFile
 from yibaolang.ir.types import PRIMITIVES, EnumType, Kind
 from yibaolang.semantics.builtins import BUILTINS
+from yibaolang.semantics.keyword_help import keyword_help
+from yibaolang.semantics.levels import FUND, inner_level, is_fund_level, level_of, local_name, qualified
 
 # What a mention refers to.  The first element says which kind of thing.
 TargetKey = tuple[str, ...]
@@ -54,6 +57,8 @@ PRIMITIVE_DOCS: dict[str, str] = {
     "日数": "日数：以日计的期限，如 30日、30天",
     "日期": "日期：如 2024年1月1日 或 2024-01-01",
     "是否": "是否：是 或 否",
+    "文本": "文本：编码、名称一类的值，只能比较相等，如 \"XB01\"",
+    "列表": "列表：一次结算的明细，每行一组字段（docs/itemized.md）",
 }
 
 EXCERPT_CHARS = 240
@@ -233,6 +238,8 @@ class Navigator:
     def definition(self, target: Target) -> ir.Span | None:
         if target.kind == "module":
             return ir.Span(target.key[1], 1, 1, 1, 1)
+        if target.kind == "code":  # a code leads to the 目录 it is looked up in
+            return self.definition(Target(("catalog", target.key[1], target.key[2])))
         if len(target.key) > 1 and target.key[1] in self.program.modules:
             self.mentions_of(target.key[1])  # a declaration is indexed with the module that holds it
             found = self._declarations[target.key[1]].get(target.key)
@@ -300,7 +307,86 @@ class Navigator:
             return f"**内置函数** {builtin.doc if builtin is not None else target.key[1]}"
         if kind == "primitive":
             return f"**类型** {PRIMITIVE_DOCS.get(target.key[1], target.key[1])}"
+        if kind == "word":
+            return keyword_help(target.key[1])
+        if kind == "catalog":
+            return self._hover_catalog(target.key[1], target.key[2], here)
+        if kind == "column":
+            return self._hover_column(target.key[1], target.key[2], target.key[3])
+        if kind == "code":
+            _, module, catalog, code, in_key = target.key
+            return self._hover_code(module, catalog, code, in_key == "key")
         return ""
+
+    # -------------------------------------------------------------- catalogs (docs/itemized.md §3)
+
+    def _catalog(self, module: str, name: str) -> tuple[ir.CatalogDecl | None, Any, str]:
+        """The declaration, the loaded catalog (None if it cannot be read) and why not."""
+        from yibaolang.engines.catalogs import CatalogError, catalog_for
+
+        scope = self.program.modules.get(module)
+        decl = scope.catalogs.get(name) if scope is not None else None
+        if scope is None or decl is None:
+            return None, None, ""
+        try:
+            return decl, catalog_for(self.program, scope, name), ""
+        except CatalogError as exc:
+            return decl, None, "；".join(d.message for d in exc.diagnostics)
+        except KeyError:
+            return decl, None, f"目录 {name} 没有声明"
+
+    def _hover_catalog(self, module: str, name: str, here: str) -> str:
+        decl, catalog, problem = self._catalog(module, name)
+        if decl is None:
+            return f"**目录** {name}"
+        head = f"**目录** {name}" + (f"：{decl.description}" if decl.description else "")
+        if catalog is not None:
+            where = f"文件 `{catalog.shown_path}`，{len(catalog)} 行"
+        else:
+            where = f"文件 `{decl.path}`（读不出来：{problem}）"
+        shown = self.lines.get(module)
+        columns = [f"- 键 {_field_text(decl.key, shown)}", *(f"- 列 {_field_text(c, shown)}" for c in decl.columns)]
+        if decl.valid_from is not None and decl.valid_to is not None:
+            columns.append(f"- 有效期 {decl.valid_from} 至 {decl.valid_to}（生效含当日，失效不含当日）")
+        return _join([head, where, "\n".join(columns), self._origin(module, here)])
+
+    def _hover_column(self, module: str, catalog: str, column: str) -> str:
+        scope = self.program.modules.get(module)
+        decl = scope.catalogs.get(catalog) if scope is not None else None
+        col = decl.column(column) if decl is not None else None
+        if decl is None or col is None:
+            return f"目录 {catalog} 的列 {column}"
+        word = "键" if col is decl.key else "列"
+        return _join([f"```yibaolang\n{word} {_field_text(col, self.lines.get(module))}\n```",
+                      f"目录 {catalog}（`{decl.path}`）的{word}"])
+
+    def _hover_code(self, module: str, name: str, code: str, in_key: bool) -> str:
+        from yibaolang.semantics.values import display
+
+        decl, catalog, problem = self._catalog(module, name)
+        if decl is None:
+            return f"文本 \"{code}\""
+        if catalog is None:
+            return f"目录 {name}（`{decl.path}`）读不出来：{problem}"
+        head = f"**目录** {name}：文件 `{catalog.shown_path}`，{len(catalog)} 行" if in_key else ""
+        try:
+            rows = catalog.find_key(code)
+        except Exception:  # a code that is not a key of this catalog's type (a 数 key): no row
+            rows = []
+        if not rows:
+            return _join([head, f"目录 {name} 中没有编码 \"{code}\""])
+        shown = []
+        for row in rows[:12]:
+            cells = "，".join(f"{c}：{'（空）' if row.values.get(c) is None else display(catalog.types[c], row.values[c])}"
+                             for c in (col.name for col in decl.columns) if c in catalog.types)
+            valid = ""
+            if catalog.dated:
+                start = row.valid_from.isoformat() if row.valid_from else "不限"
+                end = row.valid_to.isoformat() if row.valid_to else "不限"
+                valid = f"；有效期 {start} 至 {end}"
+            shown.append(f"- 第 {row.number} 行：{cells}{valid}")
+        more = f"\n- ……共 {len(rows)} 行" if len(rows) > 12 else ""
+        return _join([head, f"编码 \"{code}\" 在目录 {name}（`{catalog.shown_path}`）中：\n" + "\n".join(shown) + more])
 
     def _hover_symbol(self, module: str, name: str, here: str) -> str:
         scope = self.program.modules.get(module)
@@ -313,6 +399,10 @@ class Navigator:
         type_name = kind_type.name if kind_type is not None and kind_type.kind is not Kind.ERROR else None
         parts: list[str] = []
         match decl:
+            case ir.FieldDecl():
+                level = level_of(name)
+                parts.append(f"```yibaolang\n{level}.{_field_text(decl, lines)}\n```")
+                parts.append(f"字段：列表 {level} 的每一行各有一个值；类型 {type_name or decl.type.display}")
             case ir.InputDecl():
                 shown = decl.type.display
                 head = f"输入 {name} : {shown}"
@@ -326,6 +416,10 @@ class Navigator:
                 parts.append(f"```yibaolang\n{head}{' ' + ' '.join(extra) if extra else ''}\n```")
                 if decl.description:
                     parts.append(f"说明：{decl.description}")
+                if decl.fields:
+                    parts.append("每行的字段：\n" + "\n".join(f"- {_field_text(f, lines)}" for f in decl.fields))
+                if decl.scope == FUND:
+                    parts.append("基金层的输入：每次运行给一次（run --fund）")
             case ir.ParamDecl():
                 parts.append(f"```yibaolang\n参数 {name} : {type_name or decl.type.display}\n```")
                 dated = [v for v in decl.versions if v.start is not None]
@@ -339,6 +433,10 @@ class Navigator:
                     parts.append(f"取值：{lines.text_of(decl.versions[0].value.span)}")
             case ir.Definition():
                 parts.append(f"```yibaolang\n定义 {name} : {type_name or (decl.type.display if decl.type else '未知')}\n```")
+                if decl.scope == FUND:
+                    parts.append("基金层的定义：汇总本次运行的全部案例，每次运行算一次")
+                elif decl.scope is not None:
+                    parts.append(f"每行的定义：列表 {decl.scope} 的每一行各算一次；类型 {type_name or '未知'}")
             case ir.FunctionDecl():
                 params = ", ".join(f"{p.name}: {p.type.display}" for p in decl.params)
                 parts.append(f"```yibaolang\n函数 {name}({params}) : {decl.result.display}\n```")
@@ -402,6 +500,13 @@ class Navigator:
             return [Completion(k, "keyword") for k in keywords()]
         qualified = re.search(r"([A-Za-z_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff][\w\u3400-\u9fff]*)\.[\w\u3400-\u9fff]*$",
                               before)
+        if qualified and qualified.group(1) in scope.catalogs:
+            decl = scope.catalogs[qualified.group(1)]
+            return [Completion(c.name, "column", f"{'键' if c is decl.key else '列'} · {c.type.display}",
+                               c.description or "") for c in (decl.key, *decl.columns)]
+        if qualified and qualified.group(1) in scope.levels:
+            level = qualified.group(1)
+            return [self._symbol_completion(s, local=True) for s in scope.own.values() if s.level == level]
         if qualified and qualified.group(1) in scope.aliases:
             child = scope.aliases[qualified.group(1)][1]
             named = [self._symbol_completion(s) for s in child.own.values()]
@@ -419,6 +524,8 @@ class Navigator:
             add(self._symbol_completion(symbol))
         for alias, (imp, _child) in scope.aliases.items():
             add(Completion(alias, "module", f"引用 \"{imp.path}\" 的别名"))
+        for name, catalog in scope.catalogs.items():
+            add(Completion(name, "catalog", f"目录 \"{catalog.path}\"", catalog.description or ""))
         for value, enum_ in self._visible_values(scope):
             add(Completion(value, "value", f"选项 · {enum_.name}", f"{enum_.name} 的选项：{'、'.join(enum_.values)}"))
         for name, enum_ in scope.enums.items():
@@ -441,20 +548,22 @@ class Navigator:
                 for value in known.enum.values:
                     yield value, known.enum
 
-    def _symbol_completion(self, symbol: Symbol) -> Completion:
+    def _symbol_completion(self, symbol: Symbol, local: bool = False) -> Completion:
+        """`local`: labelled without its level (after `明细.` the label is 明细金额)."""
         kind = {SymbolKind.INPUT: "input", SymbolKind.PARAM: "param", SymbolKind.DEFINITION: "definition",
-                SymbolKind.FUNCTION: "function", SymbolKind.REQUIREMENT: "requirement"}[symbol.kind]
+                SymbolKind.FUNCTION: "function", SymbolKind.REQUIREMENT: "requirement",
+                SymbolKind.FIELD: "field"}[symbol.kind]
         found = self.program.types.get(symbol.key)
         type_name = found.name if found is not None and found.kind is not Kind.ERROR else ""
         detail = f"{symbol.kind.value} · {type_name}" if type_name else symbol.kind.value
         doc = ""
-        if isinstance(symbol.decl, ir.InputDecl) and symbol.decl.description:
+        if isinstance(symbol.decl, (ir.InputDecl, ir.FieldDecl)) and symbol.decl.description:
             doc = symbol.decl.description
         elif symbol.clause:
             clause = self.program.modules[symbol.module].clause(symbol.clause)
             if clause is not None:
                 doc = f"条款 {clause.raw_id} {clause.title or ''}".rstrip()
-        return Completion(symbol.name, kind, detail, doc)
+        return Completion(local_name(symbol.name) if local else symbol.name, kind, detail, doc)
 
     def all_clauses(self, first: str) -> Iterator[tuple[str, ir.Clause]]:
         """Every clause of the program, the module `first`'s own before the others."""
@@ -474,6 +583,22 @@ class Navigator:
         if scope is None:
             return []
         return _Outliner(self, scope).run()
+
+
+def _field_text(f: ir.FieldDecl, lines: Lines | None = None) -> str:
+    """A field or column as declared: 编码 : 文本 范围 0 至 1万 可空 "说明" (bounds as the drafter wrote them)."""
+    from yibaolang.ir.printer import field_line
+
+    if lines is None:
+        return field_line(f)
+    text = f"{f.name} : {f.type.display}"
+    if f.range_low is not None and f.range_high is not None:
+        text += f" 范围 {lines.text_of(f.range_low.span)} 至 {lines.text_of(f.range_high.span)}"
+    if f.default is not None:
+        text += f" 默认 {lines.text_of(f.default.span)}"
+    if f.nullable:
+        text += " 可空"
+    return text + (f" \"{f.description}\"" if f.description else "")
 
 
 def _join(parts: Iterable[str]) -> str:
@@ -512,24 +637,34 @@ class _Indexer:
             self.enum_values_declared(enum_decl.span, enum_decl.name, enum_decl.values)
         for imp in module.imports:
             self.import_(imp)
+        for catalog in module.catalogs:
+            self.catalog(catalog)
         for decl in module.inputs:
-            self.declare_symbol(decl.span, "输入", decl.name)
+            self.declare_symbol(decl.span, "输入", decl.name, decl.scope)
             self.type_ref(decl.type, owner=decl.name)
             for expr in (decl.range_low, decl.range_high, decl.default):
                 if expr is not None:
                     self.expr(expr, enum_hint=self.scope.input_enums.get(decl.name))
             if decl.accumulates is not None:
                 self.name(decl.accumulates)
+            for f in decl.fields:  # the fields of a 列表 input, named 明细.编码 (docs/itemized.md §2)
+                span = find_word(self.lines, self.file, f.span.line, f.span.column, f.name)
+                if span is not None:
+                    self.add(span, ("symbol", self.file, qualified(decl.name, f.name)), declaration=True)
+                self.type_ref(f.type)
+                for expr in (f.range_low, f.range_high, f.default):
+                    if expr is not None:
+                        self.expr(expr, within=decl.name)
         for param in module.params:
             self.declare_symbol(param.span, "参数", param.name)
             self.type_ref(param.type)
             for version in param.versions:
                 self.expr(version.value)
         for definition in module.definitions:
-            self.declare_symbol(definition.span, "定义", definition.name)
+            self.declare_symbol(definition.span, "定义", definition.name, definition.scope)
             if definition.type is not None:
                 self.type_ref(definition.type)
-            self.expr(definition.expr)
+            self.expr(definition.expr, within=definition.scope)
         for function in module.functions:
             self.declare_symbol(function.span, "函数", function.name)
             locals_: dict[str, TargetKey] = {}
@@ -547,13 +682,15 @@ class _Indexer:
             self.type_ref(requirement.type)
         for rule in module.exceptions:
             self.name(rule.target)
-            self.expr(rule.condition)
-            self.expr(rule.value)
+            target = lookup(self.scope, rule.target)
+            level = target.symbol.level if target is not None else None
+            self.expr(rule.condition, within=level)
+            self.expr(rule.value, within=level)
             self.overrides(rule)
         for assertion in module.assertions:
-            self.expr(assertion.condition)
+            self.expr(assertion.condition, within=FUND if is_fund_level(assertion.condition) else None)
         for constraint in module.constraints:
-            self.expr(constraint.condition)
+            self.expr(constraint.condition, within=FUND if is_fund_level(constraint.condition) else None)
         for clause in module.clauses:
             for text, span in _quoted_strings(self.lines, self.file, clause.span):
                 if text == clause.raw_id:
@@ -583,10 +720,44 @@ class _Indexer:
         if found is not None:
             self.add(found, key, declaration=True)
 
-    def declare_symbol(self, span: ir.Span, keyword: str, name: str) -> None:
-        symbol = self.scope.own.get(name)
+    def declare_symbol(self, span: ir.Span, keyword: str, name: str, level: str | None = None) -> None:
+        """A declaration; `level` is the list of a per-line definition or 全体 (written 明细.名称)."""
+        symbol_name = qualified(level, name)
+        symbol = self.scope.own.get(symbol_name)
         module = symbol.module if symbol is not None else self.file
-        self.declare_name(span, keyword, name, ("symbol", module, name))
+        if level is not None:
+            text = self.lines.code_line(span.line)
+            start = text.find(keyword, span.column - 1)
+            prefix = find_word(self.lines, self.file, span.line, (start + len(keyword) + 1) if start >= 0 else
+                               span.column, level)
+            if prefix is not None:
+                self.level_prefix(prefix, level)
+                found = find_word(self.lines, self.file, span.line, prefix.end_column + 1, name)
+                if found is not None:
+                    self.add(found, ("symbol", module, symbol_name), declaration=True)
+            return
+        self.declare_name(span, keyword, name, ("symbol", module, symbol_name))
+
+    def level_prefix(self, span: ir.Span, level: str) -> None:
+        """The `明细` of 明细.名称 (the list input) or the `全体` of 全体.名称 (hover explains the level)."""
+        if level == FUND:
+            self.add(span, ("word", FUND))
+        elif level in self.scope.lists:
+            self.add(span, ("symbol", self.file, level))
+
+    def catalog(self, decl: ir.CatalogDecl) -> None:
+        """目录 名 "文件"：its name and path lead to the catalog; 键/列 lines declare its columns."""
+        key: TargetKey = ("catalog", self.file, decl.name)
+        self.declare_name(decl.span, "目录", decl.name, key)
+        self.add(decl.path_span, key)
+        for col, word in ((decl.key, "键"), *((c, "列") for c in decl.columns)):
+            text = self.lines.code_line(col.span.line)
+            start = text.find(word, max(col.span.column - 2, 0))
+            found = find_word(self.lines, self.file, col.span.line, start + 2 if start >= 0 else col.span.column,
+                              col.name)
+            if found is not None:
+                self.add(found, ("column", self.file, decl.name, col.name), declaration=True)
+            self.type_ref(col.type)
 
     def enum_values_declared(self, span: ir.Span, enum_name: str, values: tuple[str, ...]) -> None:
         text = self.lines.code_line(span.line)
@@ -670,11 +841,14 @@ class _Indexer:
             self.add(span, ("type", enum_.module, enum_.name))
 
     def name(self, name: ir.Name, locals_: dict[str, TargetKey] | None = None,
-             enum_hint: EnumType | None = None) -> None:
+             enum_hint: EnumType | None = None, within: str | None = None) -> None:
         span = name.span
         if name.qualifier is None and locals_ and name.name in locals_:
             self.add(span, locals_[name.name])
             return
+        if name.qualifier is not None and name.qualifier in self.scope.levels:
+            self.level_prefix(ir.Span(self.file, span.line, span.column, span.line,
+                                      span.column + len(name.qualifier)), name.qualifier)
         if name.qualifier is not None:
             entry = self.scope.aliases.get(name.qualifier)
             if entry is not None:
@@ -686,7 +860,7 @@ class _Indexer:
                                 span.end_column)
                 self.add(nspan, ("symbol", found.symbol.module, found.symbol.name))
             return
-        found = lookup(self.scope, name)
+        found = lookup(self.scope, name, within)
         if found is not None:
             self.add(span, ("symbol", found.symbol.module, found.symbol.name))
             return
@@ -700,11 +874,12 @@ class _Indexer:
         owners = self.scope.enum_values().get(value, [])
         return owners[0] if owners else None
 
-    def subject_enum(self, expr: ir.Expr, locals_: dict[str, TargetKey] | None) -> EnumType | None:
+    def subject_enum(self, expr: ir.Expr, locals_: dict[str, TargetKey] | None,
+                     within: str | None = None) -> EnumType | None:
         """The enumeration an expression's values come from, when it is a plain name."""
         if not isinstance(expr, ir.Name) or (locals_ and expr.name in locals_):
             return None
-        found = lookup(self.scope, expr)
+        found = lookup(self.scope, expr, within)
         if found is None:
             return None
         known = self.program.types.get(found.symbol.key)
@@ -723,71 +898,130 @@ class _Indexer:
                 self.add(found, ("value", enum_.module, enum_.name, value))
 
     def expr(self, expr: ir.Expr, locals_: dict[str, TargetKey] | None = None,
-             enum_hint: EnumType | None = None) -> None:
-        stack: list[tuple[ir.Expr, EnumType | None]] = [(expr, enum_hint)]
+             enum_hint: EnumType | None = None, within: str | None = None) -> None:
+        """Index an expression read at level `within` (semantics/levels.py): in 求和(明细.x 其中 …)
+        the filter is read on each line of 明细."""
+        stack: list[tuple[ir.Expr, EnumType | None, str | None]] = [(expr, enum_hint, within)]
         while stack:
-            node, hint = stack.pop()
+            node, hint, level = stack.pop()
+
+            def push(*exprs: ir.Expr, hint: EnumType | None = None, level: str | None = level) -> None:
+                stack.extend((e, hint, level) for e in exprs)
+
+            def subject(e: ir.Expr, level: str | None = level) -> EnumType | None:
+                return self.subject_enum(e, locals_, level)
+
             match node:
+                case ir.Literal(kind=ir.LiteralKind.TEXT, value=value):
+                    self.code(node.span, str(value))
                 case ir.Literal():
                     pass
                 case ir.Name():
-                    self.name(node, locals_, hint)
+                    self.name(node, locals_, hint, level)
                 case ir.Arith(left=a, right=b) | ir.Logic(left=a, right=b):
-                    stack += [(a, None), (b, None)]
+                    push(a, b)
                 case ir.Compare(left=a, right=b):
-                    stack += [(a, None), (b, self.subject_enum(a, locals_) or self.subject_enum(b, locals_))]
+                    push(a)
+                    push(b, hint=subject(a) or subject(b))
                 case ir.Negate(operand=a) | ir.Not(operand=a):
-                    stack.append((a, None))
-                case ir.Member(subject=subject, values=values):
-                    stack.append((subject, None))
+                    push(a)
+                case ir.Member(subject=subj, values=values):
+                    push(subj)
                     text = self.lines.code_line(node.span.line)
-                    brace = text.find("{", subject.span.end_column - 1 if subject.span.line == node.span.line else 0)
+                    brace = text.find("{", subj.span.end_column - 1 if subj.span.line == node.span.line else 0)
                     if brace >= 0:
-                        self.values_in(node.span, values, self.subject_enum(subject, locals_), brace + 2)
+                        self.values_in(node.span, values, subject(subj), brace + 2)
                 case ir.Between(subject=a, low=b, high=c):
-                    stack += [(a, None), (b, None), (c, None)]
+                    push(a, b, c)
                 case ir.If(branches=branches, otherwise=other):
                     for branch in branches:
-                        stack += [(branch.condition, None), (branch.value, hint)]
-                    stack.append((other, hint))
+                        push(branch.condition)
+                        push(branch.value, hint=hint)
+                    push(other, hint=hint)
                 case ir.Bounded(value=a, limit=b):
-                    stack += [(a, None), (b, None)]
+                    push(a, b)
                 case ir.Call(function=function, args=args):
                     self.call(node, function, locals_)
-                    stack += [(arg, None) for arg in args]
-                case ir.Banded(subject=subject, bands=bands):
-                    stack.append((subject, None))
+                    push(*args)
+                case ir.Banded(subject=subj, bands=bands):
+                    push(subj)
                     for band in bands:
-                        stack += [(b.value, None) for b in (band.lower, band.upper) if b is not None]
-                        stack.append((band.rate, None))
-                case ir.Stepped(subject=subject, steps=steps, otherwise=other):
-                    stack.append((subject, None))
+                        push(*(b.value for b in (band.lower, band.upper) if b is not None))
+                        push(band.rate)
+                case ir.Stepped(subject=subj, steps=steps, otherwise=other):
+                    push(subj)
                     for step in steps:
-                        stack += [(b.value, None) for b in (step.low, step.high) if b is not None]
-                        stack.append((step.result, hint))
+                        push(*(b.value for b in (step.low, step.high) if b is not None))
+                        push(step.result, hint=hint)
                     if other is not None:
-                        stack.append((other, hint))
-                case ir.Cases(subject=subject, rows=rows, otherwise=other):
-                    stack.append((subject, None))
-                    owner = self.subject_enum(subject, locals_)
+                        push(other, hint=hint)
+                case ir.Cases(subject=subj, rows=rows, otherwise=other):
+                    push(subj)
+                    owner = subject(subj)
                     for row in rows:
                         self.values_in(row.span, row.values, owner, row.span.column)
-                        stack.append((row.result, hint))
+                        push(row.result, hint=hint)
                     if other is not None:
-                        stack.append((other, hint))
+                        push(other, hint=hint)
                 case ir.Table(keys=keys, rows=rows, columns=columns, column_spans=column_spans):
-                    stack += [(k, None) for k in keys]
-                    owners = [self.subject_enum(k, locals_) for k in keys]
+                    push(*keys)
+                    owners = [subject(k) for k in keys]
                     for table_row in rows:
                         self.values_in(table_row.span, (table_row.key,), owners[0], table_row.span.column)
-                        stack += [(cell, hint) for cell in table_row.cells]
+                        push(*table_row.cells, hint=hint)
                     if len(owners) == 2:
                         for column, cspan in zip(columns, column_spans, strict=False):
                             enum_ = self.enum_owner(column, owners[1])
                             if enum_ is not None:
                                 self.add(cspan, ("value", enum_.module, enum_.name, column))
+                case ir.Aggregate(over=over, item=item, where=where, item_span=span):
+                    self.aggregate_target(over, item, span)
+                    if where is not None:
+                        push(where, level=inner_level(node))
+                case ir.Lookup(catalog=catalog, column=column, key=key, date=date, missing=missing):
+                    self.lookup_target(catalog, column, node.target_span)
+                    if isinstance(key, ir.Literal) and key.kind is ir.LiteralKind.TEXT:
+                        self.code(key.span, str(key.value), catalog)
+                    else:
+                        push(key)
+                    push(*(e for e in (date, missing) if e is not None))
                 case _:
                     pass
+
+    def aggregate_target(self, over: str, item: str | None, span: ir.Span) -> None:
+        """求和(明细.x)：明细 leads to the list, x to its field or per-line definition; 求和(全体.x): x is
+        a figure of each claim."""
+        head = ir.Span(self.file, span.line, span.column, span.line, span.column + len(over))
+        self.level_prefix(head, over)
+        if item is None:
+            return
+        tail = ir.Span(self.file, span.end_line, span.end_column - len(item), span.end_line, span.end_column)
+        found = lookup(self.scope, ir.Name(item, None, tail), None if over == FUND else over)
+        if found is not None:
+            self.add(tail, ("symbol", found.symbol.module, found.symbol.name))
+
+    def lookup_target(self, catalog: str, column: str, span: ir.Span) -> None:
+        """查目录 目录.列：the catalog and its column."""
+        decl = self.scope.catalogs.get(catalog)
+        if decl is None:
+            return
+        self.add(ir.Span(self.file, span.line, span.column, span.line, span.column + len(catalog)),
+                 ("catalog", self.file, catalog))
+        if column and decl.column(column) is not None:
+            self.add(ir.Span(self.file, span.end_line, span.end_column - len(column), span.end_line, span.end_column),
+                     ("column", self.file, catalog, column))
+
+    def code(self, span: ir.Span, value: str, catalog: str | None = None) -> None:
+        """A text literal: in a 查目录 key, a code of that catalog; elsewhere, of the first catalog of
+        this policy keyed by 文本 (hover shows its rows)."""
+        if catalog is None:
+            catalog = next((name for name, decl in self.scope.catalogs.items()
+                            if decl.key.type.name == "文本" and decl.key.type.qualifier is None), None)
+            if catalog is None:
+                return
+            self.add(span, ("code", self.file, catalog, value, "text"))
+        elif catalog in self.scope.catalogs:
+            self.add(span, ("code", self.file, catalog, value, "key"))
 
     def call(self, node: ir.Call, function: str, locals_: dict[str, TargetKey] | None) -> None:
         span = find_word(self.lines, self.file, node.span.line, node.span.column, function)
@@ -836,9 +1070,16 @@ class _Outliner:
         for imp in module.imports:
             detail = f"引用 作为 {imp.alias}" if imp.alias else "引用"
             items.append(OutlineItem(imp.path, detail, "import", imp.span, self.name_span(imp.span, None)))
+        for catalog in module.catalogs:
+            columns = tuple(OutlineItem(c.name, f"{'键' if c is catalog.key else '列'} : {c.type.display}", "column",
+                                        c.span, self.name_span(c.span, c.name)) for c in (catalog.key, *catalog.columns))
+            items.append(OutlineItem(catalog.name, f"目录 \"{catalog.path}\"", "catalog", catalog.span,
+                                     self.name_span(catalog.span, catalog.name), columns))
         for decl in module.inputs:
-            items.append(OutlineItem(decl.name, f"输入 : {decl.type.display}", "input", decl.span,
-                                     self.name_span(decl.span, decl.name)))
+            fields = tuple(OutlineItem(f.name, f"字段 : {f.type.display}", "field", f.span, self.name_span(f.span, f.name))
+                           for f in decl.fields)
+            items.append(OutlineItem(qualified(decl.scope, decl.name), f"输入 : {decl.type.display}", "input", decl.span,
+                                     self.name_span(decl.span, decl.name), fields))
         clauses = sorted(module.clauses, key=lambda c: c.span.start)
         members: dict[int, list[OutlineItem]] = {i: [] for i in range(len(clauses))}
         loose: list[OutlineItem] = []
@@ -871,10 +1112,10 @@ class _Outliner:
             detail = f"参数 : {param.type.display}" + (f"（{len(dated)} 个版本）" if dated else "")
             yield OutlineItem(param.name, detail, "param", param.span, self.name_span(param.span, param.name))
         for definition in module.definitions:
-            found = self.nav.program.types.get((self.file, definition.name))
+            found = self.nav.program.types.get((self.file, qualified(definition.scope, definition.name)))
             shown = found.name if found is not None and found.kind is not Kind.ERROR else (
                 definition.type.display if definition.type else "")
-            yield OutlineItem(definition.name, f"定义 : {shown}" if shown else "定义", "definition",
+            yield OutlineItem(definition.display, f"定义 : {shown}" if shown else "定义", "definition",
                               definition.span, self.name_span(definition.span, definition.name))
         for function in module.functions:
             yield OutlineItem(function.name, f"函数 : {function.result.display}", "function", function.span,
