@@ -642,8 +642,14 @@ class JsonlReader(Reader):
                 cells.append(row.get(name) if row is not None else None)
         if not columns:
             return pa.table({"": pa.nulls(len(rows))}).drop_columns([""]) if rows else pa.table({})
-        return pa.table({name: json_list_column(cells, cell_text) if any(isinstance(c, list) for c in cells)
+        return pa.table({name: json_list_column(cells, cell_text) if _mostly_lists(cells)
                          else pa.array([cell_text(c) for c in cells], pa.string()) for name, cells in columns.items()})
+
+
+def _mostly_lists(cells: list[Any]) -> bool:
+    """A column of arrays (a list input's lines, tools/items.py): at least as many arrays as other values."""
+    lists = sum(isinstance(c, list) for c in cells)
+    return lists > 0 and lists >= sum(c is not None and not isinstance(c, list) for c in cells)
 
 
 def _bounded_lines(path: str) -> Iterator[tuple[int, bytes | None]]:
