@@ -7,7 +7,10 @@ what an engine cannot model is left out with a stated reason, never guessed.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
+
+import pytest
 
 from yibaolang.analysis import search
 from yibaolang.analysis.lint import check_policy
@@ -168,3 +171,50 @@ def test_a_line_definition_outside_clauses_is_named_with_its_list(tmp_path: Path
     text = LINES.replace("输出 总费用", '条款 "一" 总则\n    原文 "按明细结算"\n\n输出 总费用')
     program = checked(tmp_path, text)
     assert "定义“明细.明细金额”不在任何条款之下，解释时无法引用原文" in [d.message for d in found(program, "YB560")]
+
+
+def test_the_chart_cone_reads_the_list_and_refuses_the_fund(tmp_path: Path) -> None:
+    from yibaolang.analysis.function import FunctionError, dependencies, figure_function
+
+    program = checked(tmp_path, LINES.replace("输出 总费用", "输入 住院费用 : 金额\n"
+                                              "定义 统筹支付 : 金额 = (住院费用 - 总费用) × 90% 保底 0元\n"
+                                              "输入 全体.参保人数 : 数\n输出 总费用, 统筹支付"))
+    assert dependencies(program, "总费用").inputs == {"明细"}
+    assert dependencies(program, "统筹支付").inputs == {"明细", "住院费用"}
+    lines = [{"编码": "XB01", "数量": Decimal(2), "单价": Decimal("35.50")}]
+    chart = figure_function(program, "住院费用", Decimal(0), Decimal(1000), {"明细": lines}, None, ["统筹支付"],
+                            points=10)
+    assert chart.value_at("统筹支付", Decimal(1000)) == Decimal("836.10")  # (1000 − 71) × 90%
+    assert [bp.x for bp in chart.breakpoints] == [Decimal(71)]  # where the 保底 switches: 住院费用 = 总费用
+    with pytest.raises(FunctionError, match="基金层的输入"):
+        figure_function(program, "全体.参保人数", Decimal(1), Decimal(10), {}, None, ["统筹支付"])
+
+
+def test_bands_of_a_line_figure_are_checked_but_not_searched(tmp_path: Path) -> None:
+    # A bound read from the case may invert: on a claim figure the search finds the case (YB507); on a line
+    # figure it is not searched (the search builds no lines), while the band checks on constants still run.
+    bands = "    分段累进 {subject}\n        {low} 至 1000元 按 50%\n        {second} 至 2000元 按 60%\n"
+    claim = LINES.replace("定义 总费用", "输入 下限 : 金额\n定义 分段 : 金额 =\n"
+                          + bands.format(subject="下限 + 1元", low="下限", second="1000元") + "定义 总费用")
+    claim = claim.replace("输出 总费用", "输出 总费用, 分段")
+    (tmp_path / "claim").mkdir()
+    assert "YB507" in codes(checked(tmp_path / "claim", claim))
+    line = LINES.replace("定义 总费用", "定义 明细.分段 : 金额 =\n"
+                         + bands.format(subject="明细金额", low="单价", second="1000元") + "定义 总费用")
+    line = line.replace("求和(明细.明细金额)", "求和(明细.分段)")
+    assert "YB507" not in codes(checked(tmp_path, line))
+    overlapping = line.replace("单价 至 1000元", "0元 至 1000元").replace("1000元 至 2000元", "800元 至 2000元")
+    assert [d.message for d in found(checked(tmp_path, overlapping), "YB501")] == ["分段重叠：800元 至 1000元 同时属于两段"]
+
+
+def test_a_payment_computed_from_lines_is_not_searched(tmp_path: Path) -> None:
+    from yibaolang.analysis.lint.properties import payments
+
+    text = LINES.replace("输出 总费用", "输入 住院费用 : 金额\n定义 统筹支付 : 金额 = 住院费用 × 50% + 总费用 × 200%\n"
+                                      "输出 统筹支付")
+    program = checked(tmp_path, text)
+    assert "YB581" not in codes(program)
+    space = search.space(program, load_config(tmp_path))
+    (payment,) = payments(LintContext(program, load_config(tmp_path)), space)
+    assert payment.expenses == ("住院费用",)
+    assert space.outside(payment.relevant) == "读到列表输入 明细：搜索不构造明细行"
