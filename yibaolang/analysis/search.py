@@ -257,7 +257,9 @@ class CriticalPoints:
                    if id(scope) not in evaluated]
         for where in wheres:
             m = where.scope.module
-            exprs: list[ir.Expr] = [d.expr for d in m.definitions]
+            # A line or fund figure is not an affine form of one case's inputs (docs/itemized.md): its
+            # bare names are a line's fields, and the search builds no lines.
+            exprs: list[ir.Expr] = [d.expr for d in m.definitions if d.scope is None]
             exprs += [v.value for p in m.params for v in p.versions]
             exprs += [e for r in m.exceptions for e in (r.condition, r.value)]
             exprs += [a.condition for a in m.assertions]
