@@ -495,3 +495,47 @@ def test_the_docs_postgresql_transcript_runs_against_a_real_server(tmp_path: Pat
     assert expected_pattern(_TIMING.sub("用时 …", text)).fullmatch(actual), actual
     rows = _pg_rows(pg_server.url_with_password, 'SELECT count(*), min("行号"), max("行号") FROM 结果')
     assert rows == [(1000, 1, 1000)]
+
+
+def test_postgresql_numeric_of_any_precision_is_read_exactly(work: Path, pg_server: Any) -> None:
+    """NUMERIC(p ≤ 18, s) travels as a scaled int8, a wider or unconstrained NUMERIC as its exact text."""
+    url = pg_server.url_with_password
+    with pgdb.connect(url) as con, con.cursor() as cur:
+        cur.execute('DROP TABLE IF EXISTS "宽"')
+        cur.execute('CREATE TABLE "宽" (费用 NUMERIC, 比例 NUMERIC(30, 4), 备注 TEXT)')
+        cur.execute("INSERT INTO \"宽\" VALUES (99999999.99, 0.3333, '甲'), (0.01, 1, NULL), (NULL, 0.5, '乙'), "
+                    "(12.345, 0.5, '丙'), (100, 0.12345, '丁')")
+        con.commit()
+    result = cli("compare", "p.ybl", "p.ybl", "--cases", url + "?table=宽", "--format", "json")
+    assert ":***@" in result.output and pg_server.url_with_password not in result.output
+    result = cli("run", "p.ybl", "--cases", url + "?table=宽", "-o", "宽.csv", "--keep-inputs")
+    assert result.exit_code == 1
+    rows = Path("宽.csv").read_text("utf-8-sig").splitlines()
+    assert rows[1].startswith("33330000.00,66669999.99,") and rows[2].startswith("0.01,0.00,")
+    assert "缺少输入“费用”" in rows[3] and "12.345 的小数位数过多" in rows[4]
+    assert rows[5].startswith("12.35,87.65,")  # 100元 × 0.12345 = 12.345元, 四舍五入 to the 分
+
+
+def test_a_wider_amount_in_a_later_chunk_asks_for_the_wide_table(work: Path) -> None:
+    import yibaolang.tools.sources as sources
+
+    class Wide(Exception):
+        pass
+
+    writer = sources.open_sink("duckdb:///宽.duckdb?table=结果", narrow=True, wide=Wide)
+    small = pa.table({"金额": pa.array([Decimal("1.00")], pa.decimal128(38, 2))})
+    huge = pa.table({"金额": pa.array([Decimal("12345678901234567890.12")], pa.decimal128(38, 2))})
+    writer.write(small)
+    with pytest.raises(Wide):
+        writer.write(huge)
+    writer.abort()
+    con = duckdb.connect("宽.duckdb", read_only=True)
+    assert con.execute("SELECT count(*) FROM information_schema.tables").fetchone() == (0,)
+    con.close()
+    writer = sources.open_sink("duckdb:///宽.duckdb?table=结果", narrow=False)
+    writer.write(small)
+    writer.write(huge)
+    writer.commit()
+    con = duckdb.connect("宽.duckdb", read_only=True)
+    assert con.execute('SELECT "行号", 金额 FROM 结果').fetchall() == [(1, Decimal("1.00")),
+                                                                    (2, Decimal("12345678901234567890.12"))]

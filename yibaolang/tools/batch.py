@@ -1242,9 +1242,9 @@ class Runner:
                 return columns, np.zeros(n, dtype=bool)
             if column.given is not None:
                 kept &= column.given
-        if date_vec is None:
-            return columns, np.zeros(n, dtype=bool)
-        if date_vec.miss is not None:
+        # No 计算日期 at all: a figure that needs it is an error the engine leaves to the interpreter (bad);
+        # one missing on a row reads as a missing input there, but the interpreter says YB414: not kept.
+        if date_vec is not None and date_vec.miss is not None:
             kept &= ~np.broadcast_to(np.asarray(date_vec.miss, dtype=bool), (n,))
         return columns, kept
 
@@ -1529,7 +1529,6 @@ def settle_claims(runner: Runner, table: Any, person: str, claim_date: str,
     """
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     from yibaolang.engines.vector import InputColumn, Vec
     from yibaolang.tools.accounting import ALONE, coded, retold
@@ -2130,9 +2129,9 @@ def _execute(program: Any, options: Options, progress: Any, narrow: bool) -> Sum
 
 
 def _shown(location: str) -> str:
-    from yibaolang.tools.sources import is_location, parse
+    from yibaolang.tools.sources import shown_location
 
-    return parse(location, role="output").shown if is_location(location) else location
+    return shown_location(location)
 
 
 def _input_kinds(runner: Runner) -> dict[str, str]:

@@ -213,7 +213,9 @@ def compare_policies(old: Any, new: Any, cases: str, outputs: Sequence[str] | No
             change.old_explanation = _explain(old, cells, report.name, date)
             change.new_explanation = _explain(new, cells, report.name, date)
             report.largest.append(change)
-    result = Report(old.root.path, new.root.path, cases, offset, reports, enum_inputs,
+    from yibaolang.tools.sources import shown_location  # a database URL's password is not shown
+
+    result = Report(old.root.path, new.root.path, shown_location(cases, query), offset, reports, enum_inputs,
                     old_failures=old_tally, new_failures=new_tally, failed_rows=failed_rows)
     for report in reports:
         if report.numeric:

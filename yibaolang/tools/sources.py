@@ -140,6 +140,14 @@ def parse(text: str, *, query: str | None = None, role: str = "input") -> Locati
     return Location(kind, shown, path=path, table=table, query=query)
 
 
+def shown_location(text: str, query: str | None = None) -> str:
+    """`text` as messages and reports show it: a password in a database URL as ***, a query after it."""
+    if not is_location(text):
+        return text
+    shown = _masked(text)
+    return f"{shown}（{query}）" if query is not None else shown
+
+
 def _masked(text: str) -> str:
     return re.sub(r"(://[^:/@?]*):[^@/?]*@", r"\1:***@", text)
 
