@@ -218,3 +218,14 @@ def test_a_payment_computed_from_lines_is_not_searched(tmp_path: Path) -> None:
     (payment,) = payments(LintContext(program, load_config(tmp_path)), space)
     assert payment.expenses == ("住院费用",)
     assert space.outside(payment.relevant) == "读到列表输入 明细：搜索不构造明细行"
+
+
+def test_a_lookup_keyed_by_a_text_input_is_not_searched_and_says_why() -> None:
+    root = Path(__file__).resolve().parent / "conformance" / "catalog" / "good" / "lookup.ybl"
+    program = check_policy(root)
+    assert [d.code for d in program.diagnostics] == []
+    space = search.space(program, load_config(program.project_root))
+    relevant = search.depends_on(program, [(n, search.at_root(program)) for n in program.root.module.outputs])
+    assert relevant == {"就诊日期", "编码"}
+    assert space.outside(relevant) == "读到输入 编码（文本）：搜索没有它的候选值"
+    assert space.outside({"就诊日期"}) is None  # a date is searched as usual
