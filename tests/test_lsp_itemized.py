@@ -134,6 +134,11 @@ def test_hover_on_a_catalog_shows_its_file_and_rows(nav: Navigator) -> None:
         assert "有效期 生效日期 至 失效日期" in text
 
 
+def test_hover_on_the_validity_columns(nav: Navigator) -> None:
+    assert hover(nav, "有效期 生效日期", offset=4) == "目录 医保目录 的生效日期列 生效日期：日期，含当日；留空表示不限"
+    assert hover(nav, "至 失效日期", offset=2) == "目录 医保目录 的失效日期列 失效日期：日期，不含当日；留空表示不限"
+
+
 def test_hover_on_a_column_of_a_lookup(nav: Navigator) -> None:
     text = hover(nav, "医保目录.类别 按 编码", offset=len("医保目录."))
     assert "列 类别 : 目录类别" in text and "目录 医保目录" in text

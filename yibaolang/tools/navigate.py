@@ -238,7 +238,7 @@ class Navigator:
     def definition(self, target: Target) -> ir.Span | None:
         if target.kind == "module":
             return ir.Span(target.key[1], 1, 1, 1, 1)
-        if target.kind == "code":  # a code leads to the 目录 it is looked up in
+        if target.kind in ("code", "validity"):  # a code (a 有效期 column) leads to its 目录
             return self.definition(Target(("catalog", target.key[1], target.key[2])))
         if len(target.key) > 1 and target.key[1] in self.program.modules:
             self.mentions_of(target.key[1])  # a declaration is indexed with the module that holds it
@@ -313,6 +313,13 @@ class Navigator:
             return self._hover_catalog(target.key[1], target.key[2], here)
         if kind == "column":
             return self._hover_column(target.key[1], target.key[2], target.key[3])
+        if kind == "validity":
+            _, module, catalog, column = target.key
+            scope = self.program.modules.get(module)
+            declared = scope.catalogs.get(catalog) if scope is not None else None
+            word = "生效" if declared is not None and declared.valid_from == column else "失效"
+            rule = "含当日" if word == "生效" else "不含当日"
+            return f"目录 {catalog} 的{word}日期列 {column}：日期，{rule}；留空表示不限"
         if kind == "code":
             _, module, catalog, code, in_key = target.key
             return self._hover_code(module, catalog, code, in_key == "key")
@@ -758,6 +765,25 @@ class _Indexer:
             if found is not None:
                 self.add(found, ("column", self.file, decl.name, col.name), declaration=True)
             self.type_ref(col.type)
+        if decl.valid_from is not None and decl.valid_to is not None:  # 有效期 生效日期 至 失效日期
+            number = decl.span.line
+            while True:  # the indented lines of the block (the statement's span may stop before 有效期)
+                number += 1
+                text = self.lines.code_line(number)
+                if not text[:1].isspace():
+                    break
+                start = text.find("有效期")
+                if start < 0 or text[:start].strip():
+                    continue
+                first = find_word(self.lines, self.file, number, start + 4, decl.valid_from)
+                last = find_word(self.lines, self.file, number, first.end_column if first else start + 4,
+                                 decl.valid_to)
+                for span, column in ((first, decl.valid_from), (last, decl.valid_to)):
+                    if span is not None and decl.column(column) is not None:
+                        self.add(span, ("column", self.file, decl.name, column))
+                    elif span is not None:
+                        self.add(span, ("validity", self.file, decl.name, column))
+                break
 
     def enum_values_declared(self, span: ir.Span, enum_name: str, values: tuple[str, ...]) -> None:
         text = self.lines.code_line(span.line)
