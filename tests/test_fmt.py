@@ -38,7 +38,7 @@ GOLDEN = ROOT / "tests" / "golden" / "fmt"
 PAIRS = sorted(GOLDEN.glob("*.in.ybl"))
 CORPUS = sorted(
     p for p in [*(ROOT / "policies").rglob("*.ybl"), *(ROOT / "stdlib").glob("*.ybl"),
-                *(ROOT / "examples").glob("*.ybl"), *(ROOT / "tests" / "golden" / "check" / "good").glob("*.ybl"),
+                *(ROOT / "examples").rglob("*.ybl"), *(ROOT / "tests" / "golden" / "check" / "good").glob("*.ybl"),
                 *PAIRS]
     if not p.name.startswith("_")  # scratch files other tools may leave for a moment
 )
