@@ -402,3 +402,22 @@ def test_text_cells_of_a_dictionary_column_are_stripped_and_share_codes() -> Non
     assert out.column.vec.data[0] == out.column.vec.data[1]  # one code for one text
     plain = convert(array.cast(pa.string()), info, program, None)
     assert [python_value(plain.column.vec, info.type, i) for i in range(6) if given[i]] == values
+
+
+def test_a_claim_without_its_list_and_a_line_too_fine_go_to_the_interpreter() -> None:
+    program = compile_policy(str(EXAMPLE / "住院结算.ybl"))
+    claims = example_data(5, 3)
+    claims[0]["明细"] = [{"编码": "XB05BBL010B001", "数量": "2", "单价": "3.20"},
+                       {"编码": "XB05BBL010B001", "数量": "0.0000000000001", "单价": "3.20"}]  # 13 decimals
+    line_type = pa.struct([("编码", pa.string()), ("数量", pa.string()), ("单价", pa.string())])
+    table = claims_table(claims, nested=False).append_column(
+        "明细", pa.array([c["明细"] for c in claims[:1]] + [None] +
+                       [[{k: str(v) for k, v in line.items()} for line in claims[2]["明细"]]], pa.list_(line_type)))
+    runner = Runner(program, OUTPUTS)
+    out = runner.evaluate(table)
+    assert out.fallback.tolist()[:2] == [True, True]
+    assert out.errors[0].as_py().startswith("明细 第 2 行 数量：") and out.columns["总费用"][0].as_py() is None
+    assert "缺少输入“明细”" in out.errors[1].as_py() and out.columns["起付标准"][1].as_py() is not None
+    assert out.errors[2].as_py() == ""
+    expected, _ = interpreted(program, claims[2], OUTPUTS)
+    assert money(out.columns["总费用"][2].as_py()) == money(expected[0])

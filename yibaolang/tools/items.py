@@ -216,7 +216,7 @@ def _claim_problems(name: str, line_texts: list[tuple[int, str]], owner: Any, of
     for row, found in by_claim.items():
         shown = []
         for j, text in found[:PROBLEMS_SHOWN]:
-            where = f"（{source} 第 {int(numbers[j]):,} 行）" if numbers is not None and source else ""
+            where = f"（{source} 第 {int(numbers[j]):,} 行）" if numbers is not None and source else " "
             shown.append(f"{name} 第 {j - int(offsets[row]) + 1} 行{where}{text}")
         more = len(found) - PROBLEMS_SHOWN
         tail = f"；另有 {more} 处明细读不出来" if more > 0 else ""
