@@ -149,14 +149,37 @@ def test_prove_reports_a_fund_assertion_outside_and_proves_claim_figures(tmp_pat
     assert verdicts["断言“支付不超过费用”，对所有案例成立"].code == "YB590"
 
 
-def test_prove_names_the_aggregation_it_cannot_translate(tmp_path: Path) -> None:
+def test_prove_takes_a_sum_of_lines_as_an_unknown(tmp_path: Path) -> None:
     from yibaolang.analysis.prove import prove
 
-    text = LINES.replace("输出 总费用", "定义 统筹支付 : 金额 = 总费用 × 90%\n断言 统筹支付 不超过 总费用 \"不超过\"\n输出 总费用")
+    # 总费用 = 求和(明细.明细金额): a per-line definition, so the sum may be any number — 总费用 × 90% ≤ 总费用
+    # fails for a negative sum and is not proved; 求和(明细.单价) of a field declared 范围 0元 至 … is ≥ 0.
+    text = LINES.replace("输出 总费用", "定义 统筹支付 : 金额 = 总费用 × 90%\n断言 统筹支付 不超过 总费用 \"不超过\"\n"
+                                      "定义 单价合计 : 金额 = 求和(明细.单价)\n"
+                                      "断言 单价合计 × 90% 不超过 单价合计 \"单价合计\"\n输出 总费用")
     program = checked(tmp_path, text)
-    (verdict,) = [d for d in prove(program) if "不超过" in d.message]
-    assert verdict.code == "YB592"
-    assert "汇总明细行 求和(明细…)（不在分段线性片段内）" in verdict.message
+    verdicts = {d.message.split("”")[0]: d for d in prove(program)}
+    unknown = verdicts["无法证明：断言“不超过"]
+    assert unknown.code == "YB592"
+    assert "把 求和(明细.明细金额) 当作任意数时不成立" in unknown.message
+    proved = verdicts["已证明（舍入按精确计算，求和(明细.单价) 取任意值）：断言“单价合计"]
+    assert proved.code == "YB590"
+
+
+def test_prove_does_not_share_a_sum_that_reads_the_varied_expense(tmp_path: Path) -> None:
+    from yibaolang.analysis.prove import prove
+
+    # 统筹支付 = 0.5 × 住院费用 + Σ(单价 − 住院费用) falls as 住院费用 rises (one line or more): the sum reads
+    # 住院费用, so the two copies of YB582's proof must not share it.  统筹支付乙 adds a sum that does not.
+    text = LINES.replace("输出 总费用", "输入 住院费用 : 金额 范围 0元 至 100万元\n"
+                                      "定义 明细.折后 : 金额 = 单价 - 住院费用\n"
+                                      "定义 统筹支付 : 金额 = 住院费用 × 50% + 求和(明细.折后)\n"
+                                      "定义 统筹支付乙 : 金额 = 住院费用 × 50% + 求和(明细.单价)\n"
+                                      "输出 统筹支付, 统筹支付乙")
+    program = checked(tmp_path, text)
+    falls = {d.message.split("——")[0]: d.code for d in prove(program) if "增加时" in d.message}
+    assert falls == {"无法证明：住院费用 增加时 统筹支付 不减少": "YB592",
+                     "已证明（舍入按精确计算，求和(明细.单价) 取任意值）：住院费用 增加时 统筹支付乙 不减少，对所有案例成立": "YB590"}
 
 
 def test_the_same_rule_at_two_levels_is_not_a_duplicate(tmp_path: Path) -> None:

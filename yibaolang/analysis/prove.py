@@ -36,7 +36,7 @@ from fractions import Fraction
 from typing import Any, assert_never
 
 from yibaolang import ir
-from yibaolang.analysis.search import Where, at_root, bound_input, enter, in_function, rule_where
+from yibaolang.analysis.search import Where, at_root, bound_input, depends_on, enter, in_function, rule_where
 from yibaolang.checks.resolve import Program, SymbolKind, lookup
 from yibaolang.diagnostics import Diagnostic, Severity, error, warning
 from yibaolang.ir.types import DURATIONS, Kind
@@ -153,10 +153,14 @@ def _absolute(tr: Translator, e: ir.Call, where: Any) -> Any:
 class Translator:
     """IR → z3 for one copy of the case inputs (a second copy shares all but `own` inputs)."""
 
-    def __init__(self, z3: Any, program: Program, variables: dict[str, Any]) -> None:
+    def __init__(self, z3: Any, program: Program, variables: dict[str, Any], lines_as_unknowns: bool = False) -> None:
         self.z3 = z3
         self.program = program
         self.variables = variables  # input name → z3 term (already scaled to its unit)
+        # For the properties (not the values of one case): an aggregation over a bill's lines is an unknown
+        # real, so a property that holds whatever the sums are is proved; a model is then no case (docs/lints.md).
+        self.lines_as_unknowns = lines_as_unknowns
+        self.unknowns: list[str] = []  # the aggregations taken as unknowns, as written
         self.domain: list[Any] = []  # conditions for evaluation to succeed
         self.memo: dict[tuple[tuple[str, str], InstanceKey], Any] = {}  # (symbol, instance) → term
         self.calls: dict[tuple[Any, ...], Any] = {}  # (function, instance, argument terms) → term
@@ -292,16 +296,44 @@ class Translator:
                                 result = z3.If(z3.And(k1 == e1.index(row.key), k2 == e2.index(column)),
                                                self.expr(cell, where), result)
                     return result
-                case ir.Aggregate(kind=kind, over=over):
+                case ir.Aggregate(kind=kind, over=over, item=item):
                     # Lines of a bill and the claims of a run are not z3 variables (docs/itemized.md).
                     if over == FUND:
                         raise Unsupported(f"基金层的汇总 {kind.value}({FUND}…)")
-                    raise Unsupported(f"汇总明细行 {kind.value}({over}…)")
+                    if not self.lines_as_unknowns:
+                        raise Unsupported(f"汇总明细行 {kind.value}({over}…)")
+                    shown = f"{kind.value}({over}.{item})" if item else f"{kind.value}({over})"
+                    # "#" keeps it out of a model's case (_case).  A second copy of the formulas (YB582) shares
+                    # the unknown only when the claim inputs the lines read have the same terms in both copies.
+                    read = sorted(n for n in depends_on(self.program, [(e, where)]) if n in self.variables)
+                    terms = ",".join(f"{n}={self.variables[n]}" for n in read)
+                    term = z3.Real(f"n:{shown}#{e.span.line}:{e.span.column}@{where.key}|{terms}")
+                    if kind is ir.AggregateKind.COUNT:
+                        self.domain.append(term >= 0)
+                    else:
+                        self.domain.extend(self.item_bounds(kind, term, over, item, where))
+                    if shown not in self.unknowns:
+                        self.unknowns.append(shown)
+                    return term
                 case ir.Lookup(catalog=catalog):
                     raise Unsupported(f"查目录 {catalog}（目录的数据不在证明之内）")
             raise Unsupported(f"不支持的写法 {type(e).__name__}")
         finally:
             self.depth -= 1
+
+    def item_bounds(self, kind: ir.AggregateKind, term: Any, over: str, item: str | None, where: Any) -> list[Any]:
+        """What a field's declared 范围 says of an aggregation of it: a sum of amounts ≥ 0 is ≥ 0, the largest
+        and the smallest lie within the range (a per-line definition says nothing: it is any number)."""
+        found = lookup(where.scope, ir.Name(item or "", over, ir.NO_SPAN)) if item else None
+        decl = found.symbol.decl if found is not None else None
+        if not isinstance(decl, ir.FieldDecl):
+            return []
+        low, high = (b.value if isinstance(b, ir.Literal) and isinstance(b.value, Decimal) else None
+                     for b in (decl.range_low, decl.range_high))
+        if kind is ir.AggregateKind.SUM:
+            return [term >= 0] if low is not None and low >= 0 else []
+        return [*([term >= self.num(low)] if low is not None else []),
+                *([term <= self.num(high)] if high is not None else [])]
 
     def operands(self, left: ir.Expr, right: ir.Expr, where: Any) -> tuple[Any, Any]:
         """Both sides of a comparison; an enumeration value on one side is compared as its index."""
@@ -453,7 +485,7 @@ def prove(program: Program) -> list[Diagnostic]:
     for pay in payments(ctx, searched):
         ref = ir.Name(pay.name.split(".")[-1], pay.name.split(".")[0] if "." in pay.name else None, pay.span)
         basis = " + ".join(pay.expenses)
-        tr = Translator(z3, program, variables)
+        tr = Translator(z3, program, variables, lines_as_unknowns=True)
 
         def bounded(tr: Translator = tr, ref: ir.Name = ref, pay: Any = pay) -> Any:
             total = tr.num(0)
@@ -478,12 +510,23 @@ def prove(program: Program) -> list[Diagnostic]:
 def _assertion(z3: Any, program: Program, searched: Any, variables: dict[str, Any],
                base: Callable[[Translator], list[Any]], where: Any, assertion: ir.Assertion) -> list[Diagnostic]:
     what = f"断言“{assertion.message or _text(program, assertion.condition)}”"
-    tr = Translator(z3, program, variables)
+    tr = Translator(z3, program, variables, lines_as_unknowns=True)
     return _decide(
         z3, program, searched, tr, base, lambda: tr.expr(assertion.condition, where), what, assertion.span,
         assertion.clause, lambda case: _assertion_fails(searched, case, assertion),
         lambda case_text: error("YB580", assertion.span, f"证明不成立（{EXACT}）：{what}不是对所有案例成立",
                                 case_text, clause=assertion.clause))
+
+
+def _how(tr: Translator) -> str:
+    """How a proof was made: rounding as exact arithmetic, and the bill's sums taken as any number."""
+    return f"{EXACT}，{'、'.join(tr.unknowns)} 取任意值" if tr.unknowns else EXACT
+
+
+def _unknown_lines(what: str, span: ir.Span, clause: str | None, tr: Translator) -> Diagnostic:
+    return info("YB592", span, f"无法证明：{what}——把 {'、'.join(tr.unknowns)} 当作任意数时不成立，"
+                               "而 z3 不知道明细行能给出哪些值（不在分段线性片段内）",
+                "这一项仍由解释器逐个案例检查", clause)
 
 
 def _variables(z3: Any, searched: Any) -> tuple[dict[str, Any], list[Any]]:
@@ -523,9 +566,11 @@ def _decide(z3: Any, program: Program, searched: Any, tr: Translator, base: Call
     solver.add(*base(tr), *tr.domain, z3.Not(claim))
     verdict = solver.check()
     if verdict == z3.unsat:
-        return [info("YB590", span, f"已证明（{EXACT}）：{what}，对所有案例成立", "", clause)]
+        return [info("YB590", span, f"已证明（{_how(tr)}）：{what}，对所有案例成立", "", clause)]
     if verdict != z3.sat:
         return [info("YB592", span, f"无法证明：{what}——z3 在时限内没有结论", "这一项仍由反例搜索检查（YB58x）", clause)]
+    if tr.unknowns:
+        return [_unknown_lines(what, span, clause, tr)]
     case = _case(searched, solver.model())
     from yibaolang.analysis.search import counterexample_hint
 
@@ -540,9 +585,10 @@ def _monotone(z3: Any, program: Program, searched: Any, variables: dict[str, Any
     """Two copies of the formulas that differ in `expense` only: more expense never pays less."""
     from yibaolang.analysis.search import SearchCase, counterexample_hint
 
-    low_tr = Translator(z3, program, variables)
+    low_tr = Translator(z3, program, variables, lines_as_unknowns=True)
     raw = z3.Int(f"n:{expense}#2")
-    high_tr = Translator(z3, program, {**variables, expense: z3.ToReal(raw) / _SCALE[Kind.MONEY]})
+    high_tr = Translator(z3, program, {**variables, expense: z3.ToReal(raw) / _SCALE[Kind.MONEY]},
+                         lines_as_unknowns=True)
     what = f"{expense} 增加时 {pay.name} 不减少"
     try:
         high_pay, low_pay = high_tr.expr(ref, where), low_tr.expr(ref, where)
@@ -555,9 +601,11 @@ def _monotone(z3: Any, program: Program, searched: Any, variables: dict[str, Any
                high_tr.variables[expense] > variables[expense], z3.Not(high_pay >= low_pay))
     verdict = solver.check()
     if verdict == z3.unsat:
-        return [info("YB590", pay.span, f"已证明（{EXACT}）：{what}，对所有案例成立", "", pay.clause)]
+        return [info("YB590", pay.span, f"已证明（{_how(low_tr)}）：{what}，对所有案例成立", "", pay.clause)]
     if verdict != z3.sat:
         return [info("YB592", pay.span, f"无法证明：{what}——z3 在时限内没有结论", "", pay.clause)]
+    if low_tr.unknowns:
+        return [_unknown_lines(what, pay.span, pay.clause, low_tr)]
     # Exact arithmetic may find a drop smaller than the rounding: ask again for a
     # drop of at least one 分, then one 元, which survives rounding to the 分.
     found = None
