@@ -195,14 +195,18 @@ def _big_cases(folder: Path, rows: int) -> None:
 
 
 def test_a_killed_duckdb_writer_leaves_the_old_table(work: Path) -> None:
-    _big_cases(work, 300_000)
+    _big_cases(work, 150_000)
+    # The interpreter, row by row, so that the run takes long enough; a full run first says how long.
+    args = ["run", "p.ybl", "--cases", "大.parquet", "--chunk-size", "2000", "--engine", "interpreter", "--replace"]
+    started = time.monotonic()
+    full = _slow_writer([*args, "-o", "duckdb:///整.duckdb?table=结果"])
+    assert full.wait() == 0, Path("stderr.txt").read_text("utf-8")
+    whole = time.monotonic() - started
     con = duckdb.connect("结果.duckdb")
     con.execute("CREATE TABLE 结果 AS SELECT 1 AS 旧")
     con.close()
-    # The interpreter, row by row, so that the run is surely still writing when it is killed.
-    proc = _slow_writer(["run", "p.ybl", "--cases", "大.parquet", "-o", "duckdb:///结果.duckdb?table=结果",
-                         "--replace", "--chunk-size", "2000", "--engine", "interpreter"])
-    time.sleep(5)
+    proc = _slow_writer([*args, "-o", "duckdb:///结果.duckdb?table=结果"])
+    time.sleep(whole * 0.6)  # past compiling and the first chunks: rows are being inserted
     assert proc.poll() is None, ("the run ended before it could be killed", Path("stderr.txt").read_text("utf-8"))
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -210,6 +214,9 @@ def test_a_killed_duckdb_writer_leaves_the_old_table(work: Path) -> None:
     assert con.execute("SELECT * FROM 结果").fetchall() == [(1,)]
     tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
     assert tables == ["结果"]
+    con.close()
+    con = duckdb.connect("整.duckdb", read_only=True)
+    assert con.execute('SELECT count(*), max("行号") FROM 结果').fetchone() == (150_000, 150_000)
 
 
 # ------------------------------------------------------------------ SQLite
