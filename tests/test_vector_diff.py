@@ -431,3 +431,76 @@ def test_no_negative_zero_money() -> None:
            "就医日期": "2021-01-01"}
     check_rows(setup, [row])
     assert interpreted(setup, row)["修复缴费金额"] == "0.00"
+
+
+# ------------------------------------------------------------------ failing rows stay in the engine
+
+_FAILING = """\
+政策 出错的行
+输入 费用 : 金额 范围 0元 至 100万元
+输入 比例 : 比例 范围 0% 至 100% 默认 50%
+输入 起付 : 金额
+输入 审核通过 : 是否 默认 是
+条款 "一" 报销
+    定义 报销 : 金额 = 取较大(费用 - 起付, 0元) × 比例
+    断言 审核通过 "须经审核通过"
+定义 自付 : 金额 = 费用 - 报销
+定义 费用两倍 : 金额 = 费用 × 2
+断言 报销 不超过 费用
+断言 自付 不低于 1元
+输出 报销, 自付, 费用两倍
+"""
+
+
+def test_failing_rows_are_finished_by_the_engine_with_the_interpreters_words(tmp_path: Path) -> None:
+    """Broken 断言 and unusable cells (outside 范围, unreadable, even where a 默认 exists) are finished by the
+    engine — same values, same 错误 text and codes as the interpreter; a row missing an input still is not."""
+    path = tmp_path / "p.ybl"
+    path.write_text(_FAILING, encoding="utf-8")
+    program = compile_policy(path)
+    assert not [d for d in program.diagnostics if d.is_error]
+    rows_ = [
+        {"费用": "1000", "比例": "50%", "起付": "100", "审核通过": "是"},    # clean
+        {"费用": "1000", "比例": "50%", "起付": "100", "审核通过": "否"},    # 断言 of 条款 一
+        {"费用": "0.5", "比例": "10%", "起付": "0", "审核通过": "否"},       # two 断言 broken
+        {"费用": "1000", "比例": "150%", "起付": "100", "审核通过": "是"},   # outside 范围 (a 默认 exists)
+        {"费用": "abc", "比例": "50%", "起付": "100", "审核通过": "否"},     # unreadable cell and a 断言
+        {"费用": "1000", "比例": "50%", "起付": None, "审核通过": "是"},     # missing input: the interpreter
+    ]
+    table = table_of(rows_)
+    engine, interpreter = Runner(program, strict=True), Runner(program, engine="interpreter")
+    fast, slow = engine.evaluate(table), interpreter.evaluate(table)
+    assert records(engine, fast) == records(interpreter, slow)
+    assert {r: [(t.code, t.where) for t in texts] for r, texts in fast.failures.items()} == \
+        {r: [(t.code, t.where) for t in texts] for r, texts in slow.failures.items()}
+    assert fast.fallback.tolist() == [False, False, False, False, False, True]
+    errors = fast.errors.to_pylist()
+    assert errors[0] == ""
+    assert errors[1] == "断言不成立（条款 一）：须经审核通过"
+    assert errors[2] == "断言不成立（条款 一）：须经审核通过；断言不成立（断言）：自付 不低于 1元"
+    assert errors[3].startswith("输入 比例：") and "超出范围" in errors[3]
+    assert errors[4].startswith("输入 费用：") and errors[4].endswith("断言不成立（条款 一）：须经审核通过")
+    assert errors[5].startswith("缺少输入“起付”")
+    got = records(engine, fast)
+    assert got[3]["报销"] is None and got[3]["费用两倍"] == Decimal("2000.00")  # what does not need 比例
+    assert got[4]["报销"] is None and got[4]["费用两倍"] is None
+    assert [t.code for t in fast.failures[4]][-1] == "YB415"
+
+
+@pytest.mark.parametrize("path", [str(ROOT / "examples" / "layered_claim.ybl"),
+                                  str(ROOT / "benchmarks" / "failing_policy.ybl")], ids=lambda p: Path(p).stem)
+def test_half_failing_rows_stay_in_the_engine(path: str) -> None:
+    """The benchmark's failing rows (docs/performance.md): out-of-range ratios, a broken 断言."""
+    setup = setup_for(path)
+    rng = random.Random(7)
+    rows_ = plain_rows(setup, rng, 120)
+    for i, row in enumerate(rows_):
+        if i % 2:
+            if "审核通过" in row:
+                row["审核通过"] = "否"
+            else:
+                row["住院报销比例"] = "120%"
+    check_rows(setup, rows_)
+    fast = setup.engine.evaluate(table_of(rows_))
+    assert int(fast.error_rows.sum()) >= 60
+    assert not fast.fallback.any()

@@ -34,7 +34,7 @@ from yibaolang import ir
 from yibaolang.checks.resolve import ModuleScope, Program, Symbol, SymbolKind, lookup
 from yibaolang.checks.typecheck import EVALUATION_DATE
 from yibaolang.diagnostics import Diagnostic, closest, error, warning
-from yibaolang.engines.outcome import CaseInput, Outcome, OutputValue
+from yibaolang.engines.outcome import CaseInput, Outcome, OutputValue, assertion_cite, assertion_failure
 from yibaolang.engines.trace import (
     Building,
     CatalogUse,
@@ -1821,7 +1821,7 @@ def _check_assertions(evaluator: Evaluator, fr: Frame, tracer: Tracer | None, ou
     for inst in evaluator.instances:
         for assertion, fn in evaluator.compiled(inst).assertions:
             clause = assertion.clause
-            cite = f"条款 {clause}" if clause else "断言"
+            cite = assertion_cite(assertion)
             building: Building | None = None
             if tracer is not None:
                 tracer.reset_top()
@@ -1857,10 +1857,7 @@ def _check_assertions(evaluator: Evaluator, fr: Frame, tracer: Tracer | None, ou
                 outcome.assertions.append(node)
             if not holds:
                 shown = _substituted(evaluator, inst, fr, assertion.condition)
-                what = assertion.message or unparse(assertion.condition)
-                outcome.diagnostics.append(error(
-                    "YB415", assertion.span, f"断言不成立（{cite}）：{what}",
-                    f"本案例中：{shown}", clause=clause))
+                outcome.diagnostics.append(assertion_failure(assertion, shown))  # the one wording (outcome.py)
 
 
 def _substituted(evaluator: Evaluator, inst: Instance, fr: Frame, expr: ir.Expr) -> str:

@@ -17,8 +17,9 @@ from typing import Any
 
 import attrs
 
-from yibaolang.diagnostics import Diagnostic
-from yibaolang.engines.trace import ListTrace, TraceNode
+from yibaolang import ir
+from yibaolang.diagnostics import Diagnostic, error
+from yibaolang.engines.trace import ListTrace, TraceNode, unparse
 from yibaolang.ir.types import Type
 
 
@@ -69,4 +70,24 @@ class Outcome:
         raise KeyError(name)
 
 
-__all__ = ["CaseInput", "Outcome", "OutputValue"]
+# ------------------------------------------------------------------ messages both engines give
+
+
+def assertion_cite(assertion: ir.Assertion) -> str:
+    """How a 断言 is named in messages: its 条款, else “断言”."""
+    return f"条款 {assertion.clause}" if assertion.clause else "断言"
+
+
+def assertion_failure(assertion: ir.Assertion, shown: str) -> Diagnostic:
+    """YB415: a 断言 that does not hold on a case (docs/diagnostics.md#yb415).
+
+    The one place its wording lives: the interpreter (`evaluate._check_assertions`) and the vectorized
+    engine (`engines/vector_errors.py`) both build it here, so a batch row's 错误 text is the same
+    whichever engine computed the row.  `shown` is the condition with the case's values (the hint).
+    """
+    what = assertion.message or unparse(assertion.condition)
+    return error("YB415", assertion.span, f"断言不成立（{assertion_cite(assertion)}）：{what}",
+                 f"本案例中：{shown}", clause=assertion.clause)
+
+
+__all__ = ["CaseInput", "Outcome", "OutputValue", "assertion_cite", "assertion_failure"]

@@ -1830,7 +1830,8 @@ class Engine:
         outputs = [concat([p.outputs[k] for p in parts], sizes) for k in range(len(self.output_figures))]
         extras = [concat([p.extras[k] for p in parts], sizes) for k in range(len(extra))]
         failures = [vector_errors.joined([p.failures[k] for p in parts], sizes) for k in range(len(self.checks))]
-        return Result(outputs, extras, np.concatenate([p.fallback for p in parts]), failures)
+        return Result(outputs, extras, np.concatenate([p.fallback for p in parts]), failures,
+                      np.concatenate([p.missing for p in parts]))
 
     def run_block(self, columns: Mapping[str, InputColumn], n: int, date: Vec | None,
                   extra: Sequence[VFigure] = ()) -> Result:
@@ -1846,8 +1847,10 @@ class Engine:
                 outputs = [f.get(fr) for f in self.output_figures]
                 extras = [f.get(fr) for f in extra]
                 fallback: Mask = None
+                missing: Mask = None
                 for v in [*outputs, *extras]:
-                    fallback = m_or(fallback, m_or(v.bad, v.miss))
+                    fallback = m_or(fallback, v.bad)
+                    missing = m_or(missing, v.miss)
                 failures = []
                 for check in self.checks:
                     a = check.fn(fr)
@@ -1855,6 +1858,8 @@ class Engine:
                     # condition could not be computed exactly goes to the interpreter.
                     failures.append(vector_errors.broken_rows(a.data, a.miss))
                     fallback = m_or(fallback, a.bad)
+                missing = m_and(np.logical_not(_full(fallback, n)), missing) if missing is not None else None
+                fallback = m_or(fallback, missing)
             except Unsupported as exc:
                 self.unsupported.append(str(exc))
                 return self._all_fallback(n, extra)
@@ -1863,11 +1868,13 @@ class Engine:
                     raise
                 self.unsupported.append(f"{type(exc).__name__}: {exc}")
                 return self._all_fallback(n, extra)
-        return Result(outputs, extras, np.array(_full(fallback, n), dtype=bool), failures)
+        return Result(outputs, extras, np.array(_full(fallback, n), dtype=bool), failures,
+                      np.array(_full(missing, n), dtype=bool))
 
     def _all_fallback(self, n: int, extra: Sequence[VFigure]) -> Result:
         return Result([placeholder(f.type, n) for f in self.output_figures],
-                      [placeholder(f.type, n) for f in extra], np.ones(n, dtype=bool), [None] * len(self.checks))
+                      [placeholder(f.type, n) for f in extra], np.ones(n, dtype=bool), [None] * len(self.checks),
+                      np.zeros(n, dtype=bool))
 
     def figure_named(self, name: str) -> VFigure:
         figure = self.ev.output(name)
@@ -1883,6 +1890,8 @@ class Result:
     fallback: Any  # bool array: rows the interpreter must evaluate
     # Per 断言 of Engine.checks: the rows that break it (engines/vector_errors.py); final where not fallback.
     failures: list[Mask] = attrs.Factory(list)
+    # The fallback rows whose only reason is a missing input (the batch keeps those it can word: tools/batch.py).
+    missing: Any = None
 
 
 @contextlib.contextmanager

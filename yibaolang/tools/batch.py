@@ -1038,7 +1038,6 @@ class Runner:
         self.fallback_rows = 0
         self.rows = 0
         self._memo: dict[Any, tuple[list[Any], list[str]]] = {}
-        self._defaults: dict[str, bool] = {}
 
     def _bounds(self, info: Any) -> tuple[Any, Any] | None:
         decl = info.decl
@@ -1144,6 +1143,8 @@ class Runner:
             result = self.engine.run(columns_in, n, date_vec, self.extra_figures)
             fallback = np.array(result.fallback, dtype=bool, copy=True)
             kept &= result.missing | ~fallback
+            if (kept & fallback).any():
+                kept &= ~fallback | self._placeholders_complete(converted, columns_in, kept, n, date_vec)
             fallback &= ~kept
             outputs, extra_vecs = result.outputs, result.extras
         else:
@@ -1152,9 +1153,9 @@ class Runner:
             fallback = np.ones(n, dtype=bool)
             outputs = [placeholder(t, n) for t in self.types[: len(self.outputs)]]
             extra_vecs = [placeholder(t, n) for t in self.types[len(self.outputs):]]
-        for row in row_problems:
-            if kept is None or not kept[row]:
-                fallback[row] = True
+        if row_problems:
+            problem_rows = np.fromiter(row_problems, dtype=np.int64, count=len(row_problems))
+            fallback[problem_rows if kept is None else problem_rows[~kept[problem_rows]]] = True
         for conv in converted.values():
             for row in conv.exact:
                 fallback[row] = True
@@ -1204,8 +1205,8 @@ class Runner:
                        ) -> tuple[dict[str, Any], Any]:
         """The engine's input columns, where an unusable cell (YB403–YB407) reads as a missing input even
         when the input has a 默认 — as the interpreter reads it (`_CaseValues`) — and the rows the engine
-        may finish: their only problems are such cells, no other input is missing (so no YB410 is due:
-        the interpreter leaves out the one of an unusable cell) and the 计算日期 is known."""
+        may finish: their only problems are such cells (the interpreter leaves out the YB410 of an unusable
+        cell; `_placeholders_complete` checks that no other YB410 is due)."""
         import numpy as np
 
         from yibaolang.engines.vector import InputColumn, m_or
@@ -1234,31 +1235,43 @@ class Runner:
                 kept[row] = False
         for row in unreadable:
             kept[row] = False
-        for name in self.needed:
-            if self._has_default(name):
-                continue
-            column = columns.get(name)
-            if column is None:
-                return columns, np.zeros(n, dtype=bool)
-            if column.given is not None:
-                kept &= column.given
-        # No 计算日期 at all: a figure that needs it is an error the engine leaves to the interpreter (bad);
-        # one missing on a row reads as a missing input there, but the interpreter says YB414: not kept.
-        if date_vec is not None and date_vec.miss is not None:
-            kept &= ~np.broadcast_to(np.asarray(date_vec.miss, dtype=bool), (n,))
         return columns, kept
 
-    def _has_default(self, name: str) -> bool:
-        """Whether every input of this name (the policy's and its imports') has a 默认."""
-        from yibaolang.checks.resolve import SymbolKind
+    def _placeholders_complete(self, converted: dict[str, Any], columns: dict[str, Any], kept: Any, n: int,
+                               date_vec: Any) -> Any:
+        """The kept rows on which no other input is missing: the outputs again, each unusable cell given the
+        interpreter's placeholder value (`evaluate._missing_diagnostics` looks for the other missing inputs
+        this way); a row still missing an input (its YB410 is due) or failing goes to the interpreter."""
+        import numpy as np
 
-        found = self._defaults.get(name)
-        if found is None:
-            decls = [s.decl for scope in self.program.modules.values() for s in scope.own.values()
-                     if s.kind is SymbolKind.INPUT and s.name == name]
-            found = self._defaults[name] = bool(decls) and all(getattr(d, "default", None) is not None
-                                                               for d in decls)
-        return found
+        from yibaolang.engines.vector import DATEK, ENUMK, NUM, InputColumn, Vec
+
+        filled = dict(columns)
+        for name, conv in converted.items():
+            if not conv.problems or name not in columns or columns[name] is conv.column:
+                continue
+            rows = np.zeros(n, dtype=bool)
+            rows[list(conv.problems)] = True
+            vec, type_ = conv.column.vec, self.inputs[name].type
+            data = np.broadcast_to(np.asarray(vec.data), (n,))
+            if vec.kind == NUM:
+                new = Vec(NUM, np.where(rows, 0, data), scale=vec.scale, lo=min(vec.lo, 0), hi=max(vec.hi, 0))
+            elif vec.kind == DATEK:
+                day = dt.date(2000, 1, 1).toordinal() - dt.date(1970, 1, 1).toordinal()
+                new = Vec(DATEK, np.where(rows, day, data), lo=min(vec.lo, day), hi=max(vec.hi, day))
+            elif vec.kind == ENUMK and type_.enum is not None and type_.enum.values \
+                    and type_.enum.values[0] in vec.labels:
+                code = vec.labels.index(type_.enum.values[0])
+                new = Vec(ENUMK, np.where(rows, code, data), labels=vec.labels)
+            elif vec.kind == "bool":
+                new = Vec("bool", np.where(rows, False, data))
+            else:
+                return np.zeros(n, dtype=bool)
+            given = conv.column.given
+            filled[name] = InputColumn(new.with_masks(vec.bad, vec.miss), None if given is None else given | rows)
+        assert self.engine is not None
+        again = self.engine.run(filled, n, date_vec, self.extra_figures)
+        return kept & ~np.asarray(again.fallback, dtype=bool)
 
     def _date_column(self, table: Any, row_problems: dict[int, list[str]]) -> Any:
         import pyarrow as pa
@@ -1355,7 +1368,7 @@ def _engine_errors(engine: Any, result: Any, fallback: Any, failures: dict[int, 
     from yibaolang.tools.accounting import diagnostic_text
 
     errs = row_errors([c.diagnostic for c in engine.checks], result.failures, ~fallback)
-    coded = [[diagnostic_text(d) for d in pattern] for pattern in errs.patterns]
+    coded: list[list[str]] = [[diagnostic_text(d) for d in pattern] for pattern in errs.patterns]
     texts = pa.array([SEPARATOR.join(c) for c in coded], pa.string())
     errors = texts.take(pa.array(errs.ids)) if len(coded) > 1 else pa.repeat(pa.scalar("", pa.string()), len(fallback))
     for p in range(1, len(coded)):

@@ -581,11 +581,18 @@ def _check_range(out: Converted, info: InputInfo, bounds: tuple[Any, Any]) -> No
     if not outside.any():
         return
     type_ = info.type
-    for row in np.nonzero(outside)[0].tolist():
-        value = python_value(vec, type_, row)
+    rows = np.nonzero(outside)[0]
+    # One text per distinct value (a file's out-of-range cells often repeat one value): failing rows stay
+    # cheap (docs/performance.md, 出错的行).
+    _, first, which = np.unique(np.broadcast_to(np.asarray(vec.data), (n,))[rows], return_index=True,
+                                     return_inverse=True)
+    texts = []
+    for i in first.tolist():
+        value = python_value(vec, type_, int(rows[i]))
         problem = Problem("YB406", f"{display(type_, value)} 超出范围 {display(type_, low)} 至 {display(type_, high)}",
                           "请核对这个数；范围由政策的 输入 声明规定")
-        out.problems[row] = _problem_text(info.name, problem)
+        texts.append(_problem_text(info.name, problem))
+    out.problems.update(zip(rows.tolist(), [texts[k] for k in which.reshape(-1).tolist()], strict=True))
     new_given = given & ~outside
     column.given = None if new_given.all() else new_given
 
