@@ -143,17 +143,30 @@ class Tally:
         """`n` more rows starting at row `offset` (0-based) of the file; `failures`: chunk row → its problems."""
         self.rows += n
         self.failed += len(failures)
-        for row in sorted(failures):
+        # Rows with the same problems (the same text objects: the engine and the cell converters share one per
+        # distinct message) are counted together, so half a million failing rows cost one cheap pass
+        # (docs/performance.md#出错的行留在引擎里). Each group's example is still its first row.
+        alike: dict[tuple[int, ...], list[Any]] = {}
+        for row, texts in failures.items():
+            same = tuple(map(id, texts))
+            found = alike.get(same)
+            if found is None:
+                alike[same] = [row, 1, texts]
+            else:
+                found[1] += 1
+                if row < found[0]:
+                    found[0] = row
+        for first, count, texts in sorted(alike.values(), key=lambda f: int(f[0])):
             seen: set[tuple[str, str]] = set()
-            for text in failures[row]:
+            for text in texts:
                 key = key_of(text)
                 if key in seen:
                     continue
                 seen.add(key)
                 group = self.groups.get(key)
                 if group is None:
-                    group = self.groups[key] = Group(key[0], key[1], 0, offset + row + 1, str(text))
-                group.rows += 1
+                    group = self.groups[key] = Group(key[0], key[1], 0, offset + first + 1, str(text))
+                group.rows += count
 
     def ordered(self) -> list[Group]:
         """Largest groups first (then by code and place, so the order is the same on every run)."""
