@@ -147,15 +147,16 @@ class Tally:
         # distinct message) are counted together, so half a million failing rows cost one cheap pass
         # (docs/performance.md#出错的行留在引擎里). Each group's example is still its first row.
         alike: dict[tuple[int, ...], list[Any]] = {}
+        previous: Any = None
+        found: list[Any] = []
         for row, texts in failures.items():
-            same = tuple(map(id, texts))
-            found = alike.get(same)
-            if found is None:
-                alike[same] = [row, 1, texts]
-            else:
-                found[1] += 1
-                if row < found[0]:
-                    found[0] = row
+            if texts is not previous:  # consecutive rows often share the very list (tools/batch.py)
+                previous = texts
+                same = tuple(map(id, texts))
+                found = alike.setdefault(same, [row, 0, texts])
+            found[1] += 1
+            if row < found[0]:
+                found[0] = row
         for first, count, texts in sorted(alike.values(), key=lambda f: int(f[0])):
             seen: set[tuple[str, str]] = set()
             for text in texts:
