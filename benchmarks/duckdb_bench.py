@@ -13,7 +13,8 @@ in one run, median of `--repeat` paired rounds:
 - yibaolang: `execute()` in this process (the policy compiled beforehand);
 - DuckDB: the same rules in SQL, `COPY (SELECT …) TO … (FORMAT parquet)`, 2 threads;
 - yibaolang on the layered file with 50% failing rows (住院报销比例 above its 范围) against the
-  clean file of the same size (`--failing-rows`, smaller: failing rows still go through the interpreter).
+  clean file of the same size (`--failing-rows`); benchmarks/failing_bench.py measures failing rows
+  (a broken 断言, values outside 范围) on files of a million rows.
 
 Every money column of yibaolang's result is compared with DuckDB's, to the 分.
 `--before DIR` also times `yibaolang run` from another source tree (e.g. a
