@@ -1134,8 +1134,9 @@ class Runner:
         from yibaolang.tools.columns import python_value, to_arrow
 
         n = table.num_rows
-        converted, row_problems, invalid_rows, file_dates, date_vec = self.prepare(
-            table, problems=problems, fixed=fixed, row_dates=row_dates, unreadable=unreadable)
+        with _gc_paused():  # a list per failing row and no cycles (docs/performance.md#出错的行留在引擎里)
+            converted, row_problems, invalid_rows, file_dates, date_vec = self.prepare(
+                table, problems=problems, fixed=fixed, row_dates=row_dates, unreadable=unreadable)
         # The engine.
         kept = None  # rows with unusable cells the engine finishes (_cells_missing)
         if self.engine is not None:
@@ -1175,29 +1176,33 @@ class Runner:
             if texts:
                 messages[row] = SEPARATOR.join(texts)
                 failures[row] = texts
-        self.rows += n
-        self.fallback_rows += len(rows)
-        columns = {}
-        for k, name in enumerate(self.outputs):
-            # An output the engine could not compute on a kept row (it reads an unusable cell) stays empty.
-            unset = _unset(outputs[k], n) & kept if kept is not None and kept.any() else None
-            columns[name] = to_arrow(outputs[k], self.types[k], n, overrides[k], unset)
-        # The failing rows the engine finished itself (broken 断言: engines/vector_errors.py), then the rest.
-        errors, error_rows = _engine_errors(self.engine, result, fallback, failures) if self.engine is not None \
-            else (pa.repeat(pa.scalar("", pa.string()), n), np.zeros(n, dtype=bool))
-        if kept is not None and kept.any():  # the cells' problems first, as the interpreter's rows give them
-            for row in np.flatnonzero(kept).tolist():
-                texts = row_problems[row] + failures.get(row, [])
-                messages[row] = SEPARATOR.join(texts)
-                failures[row] = texts
-        if messages:
-            ordered = sorted(messages)
-            interpreted = np.zeros(n, dtype=bool)
-            interpreted[ordered] = True
-            error_rows |= interpreted
-            errors = pc.replace_with_mask(errors, pa.array(interpreted), pa.array([messages[r] for r in ordered],
-                                                                                   pa.string()))
-        extras = [(extra_vecs[k], overrides[len(self.outputs) + k]) for k in range(len(self.extras))]
+        with _gc_paused():
+            self.rows += n
+            self.fallback_rows += len(rows)
+            columns = {}
+            for k, name in enumerate(self.outputs):
+                # An output the engine could not compute on a kept row (it reads an unusable cell) stays empty.
+                unset = _unset(outputs[k], n) & kept if kept is not None and kept.any() else None
+                columns[name] = to_arrow(outputs[k], self.types[k], n, overrides[k], unset)
+            # The failing rows the engine finished itself (broken 断言: engines/vector_errors.py), then the rest.
+            errors, error_rows = _engine_errors(self.engine, result, fallback, failures) if self.engine is not None \
+                else (pa.repeat(pa.scalar("", pa.string()), n), np.zeros(n, dtype=bool))
+            if kept is not None and kept.any():  # the cells' problems first, as the interpreter's rows give them
+                alike: dict[tuple[int, ...], tuple[list[str], str]] = {}  # rows with the same texts share them
+                for row in np.flatnonzero(kept).tolist():
+                    texts = row_problems[row] + failures.get(row, [])
+                    found = alike.get(same := tuple(map(id, texts)))
+                    if found is None:
+                        found = alike[same] = (texts, SEPARATOR.join(texts))
+                    failures[row], messages[row] = found
+            if messages:
+                ordered = sorted(messages)
+                interpreted = np.zeros(n, dtype=bool)
+                interpreted[ordered] = True
+                error_rows |= interpreted
+                errors = pc.replace_with_mask(errors, pa.array(interpreted), pa.array([messages[r] for r in ordered],
+                                                                                       pa.string()))
+            extras = [(extra_vecs[k], overrides[len(self.outputs) + k]) for k in range(len(self.extras))]
         return ChunkOut(n, columns, errors, error_rows, extras, n - len(rows), fallback, failures)
 
     def _cells_missing(self, converted: dict[str, Any], n: int, row_problems: dict[int, list[str]],
@@ -1343,6 +1348,22 @@ class Runner:
                 continue  # the cell's own problem is already reported
             errors.append(diagnostic_text(d))  # the message, with its code and clause
         return results, errors
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a chunk's bookkeeping makes many small objects and no cycles: with
+    half a million failing rows, collections triggered by their lists cost as much as the rest of the chunk."""
+    import gc
+
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _unset(vec: Any, n: int) -> Any:
