@@ -19,12 +19,14 @@ does not reproduce exactly.  Both branches of 如果 are computed and their mask
 are selected by the condition, so an error in the branch not taken is ignored,
 as in the interpreter.
 
-`Engine.run` returns the outputs and a `fallback` mask: the rows whose result
-is not final (an error, a missing input, a broken or uncertain 断言).  The
-batch layer (`yibaolang.tools.batch`) re-evaluates exactly those rows through the
-scalar interpreter, so values and messages are the interpreter's by
-construction; the differential test (tests/test_vector_diff.py) checks that
-the rows this engine does finish are equal to the interpreter's to the 分.
+`Engine.run` returns the outputs, per 断言 the rows that break it (`failures`,
+aligned with `Engine.checks`: a broken 断言 is the row's error, worded as the
+interpreter words it — engines/vector_errors.py) and a `fallback` mask: the rows
+whose result is not final (an evaluation error, a missing input — `missing` marks
+the rows whose only reason is that — or a 断言 that could not be computed).  The
+batch layer (`yibaolang.tools.batch`) re-evaluates the fallback rows through the
+scalar interpreter; the differential test (tests/test_vector_diff.py) checks that
+every row, failing or not, equals the interpreter's: values to the 分, 错误 text.
 
 >>> v = num_const(Decimal("0.125"))
 >>> (v.data, v.scale)
