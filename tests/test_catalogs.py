@@ -23,27 +23,7 @@ from yibaolang.tools.cli import main
 from yibaolang.tools.serve.registry import Registry
 from yibaolang.tools.tables import apply_tables, check_tables, parse_tables
 
-POLICY = """政策 目录示例
-
-类型 目录类别 = 选项 {甲, 乙, 丙}
-
-目录 医保目录 "医保目录.csv" "医保药品、诊疗项目和医用耗材目录"
-    键 编码 : 文本
-    列 名称 : 文本
-    列 类别 : 目录类别
-    列 先行自付比例 : 比例 范围 0% 至 100% 可空
-    列 支付标准 : 金额 范围 0元 至 100万元 可空
-    有效期 生效日期 至 失效日期
-
-输入 就诊日期 : 日期
-输入 明细 : 列表
-    编码 : 文本
-    单价 : 金额
-
-定义 明细.类别 : 目录类别 = 查目录 医保目录.类别 按 编码 于 就诊日期 查无 丙
-
-输出 就诊日期
-"""
+POLICY = (Path(__file__).resolve().parent / "fixtures" / "itemized" / "目录示例.ybl").read_text("utf-8")
 
 UNDATED = """政策 无有效期
 

@@ -157,22 +157,27 @@ class Harness:
         await self.client.stop()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    folder = tmp_path_factory.mktemp("lsp")
-    (folder / "yibaolang.toml").write_text("", "utf-8")
-    (folder / "基础.ybl").write_text(BASE, "utf-8")
-    (folder / "主.ybl").write_text(MAIN, "utf-8")
+def serving(folder: Path, name: str, text: str) -> Iterator[Harness]:
+    """A started server with `name` (holding `text`) open; stopped afterwards (module fixtures use it)."""
     harness = Harness(folder)
     try:
         harness.run(harness.start(), timeout=30)
-        harness.run(harness.open("主.ybl", MAIN))
+        harness.run(harness.open(name, text))
         yield harness
     finally:
         try:
             harness.run(harness.stop(), timeout=10)
         finally:
             harness.loop.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+    folder = tmp_path_factory.mktemp("lsp")
+    (folder / "yibaolang.toml").write_text("", "utf-8")
+    (folder / "基础.ybl").write_text(BASE, "utf-8")
+    (folder / "主.ybl").write_text(MAIN, "utf-8")
+    yield from serving(folder, "主.ybl", MAIN)
 
 
 def position(text: str, needle: str, nth: int = 0, offset: int = 0) -> Any:

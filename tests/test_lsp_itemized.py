@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from lsprotocol import types as lsp
 
-from tests.test_lsp import Harness, doc, position
+from tests.test_lsp import Harness, doc, position, serving
 from yibaolang.analysis.lint import check_policy
 from yibaolang.semantics.levels import local_name
 from yibaolang.tools.navigate import Navigator
@@ -210,16 +210,7 @@ def test_a_catalog_that_cannot_be_read_is_said_in_the_hover(tmp_path: Path) -> N
 
 @pytest.fixture(scope="module")
 def server(folder: Path) -> Iterator[Harness]:
-    harness = Harness(folder)
-    try:
-        harness.run(harness.start(), timeout=30)
-        harness.run(harness.open("明细.ybl", POLICY))
-        yield harness
-    finally:
-        try:
-            harness.run(harness.stop(), timeout=10)
-        finally:
-            harness.loop.close()
+    yield from serving(folder, "明细.ybl", POLICY)
 
 
 def test_hover_and_completion_through_the_server(server: Harness) -> None:

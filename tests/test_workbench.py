@@ -109,14 +109,19 @@ def test_what_if_lists_what_changes(browser: Any, server: Server) -> None:
     assert "假设：门诊费用 = 5,000.00元" in page.inner_text("#result h2")
 
 
-def test_a_bad_value_is_reported_in_chinese(browser: Any, server: Server) -> None:
+def problems_after(browser: Any, url: str, fill: Any, name: str, value: str) -> str:
+    """The problems the page lists after the case `fill` types is submitted with input `name` set to `value`."""
     page = browser.new_page()
-    page.goto(f"{server.base}/p/{ID}")
-    fill_example(page)
-    page.fill('input[name="门诊费用"]', "八千")
+    page.goto(url)
+    fill(page)
+    page.fill(f'input[name="{name}"]', value)
     page.click("#submit")
     page.wait_for_selector("#problems")
-    problem = page.inner_text("#problems")
+    return str(page.inner_text("#problems"))
+
+
+def test_a_bad_value_is_reported_in_chinese(browser: Any, server: Server) -> None:
+    problem = problems_after(browser, f"{server.base}/p/{ID}", fill_example, "门诊费用", "八千")
     assert "门诊费用" in problem and "YB403" in problem
 
 

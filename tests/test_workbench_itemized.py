@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from tests.test_serve_helpers import Server, cli, serving
-from tests.test_workbench import browser  # noqa: F401 - the shared Chromium fixture
+from tests.test_workbench import browser, problems_after  # noqa: F401 - browser: the shared Chromium fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 ID = "住院结算"
@@ -96,13 +96,7 @@ def test_the_table_has_a_column_per_field_and_rows_grow(browser: Any, itemized_s
 
 
 def test_a_bad_cell_names_the_line_and_field(browser: Any, itemized_server: Server) -> None:  # noqa: F811
-    page = browser.new_page()
-    page.goto(f"{itemized_server.base}/p/{ID}")
-    fill(page)
-    page.fill('input[name="明细·2·数量"]', "六")
-    page.click("#submit")
-    page.wait_for_selector("#problems")
-    problem = page.inner_text("#problems")
+    problem = problems_after(browser, f"{itemized_server.base}/p/{ID}", fill, "明细·2·数量", "六")
     assert "明细" in problem and "第 2 行" in problem and "数量" in problem
 
 

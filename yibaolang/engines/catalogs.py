@@ -98,6 +98,7 @@ import attrs
 from yibaolang import ir
 from yibaolang.checks.resolve import ModuleScope, Program
 from yibaolang.diagnostics import Diagnostic, closest, error
+from yibaolang.frontend.source import utf8_text
 from yibaolang.ir.types import DATE, PRIMITIVES, TEXT, EnumType, Kind, Type, enum_type
 from yibaolang.paths import ReadRefused, Refusal, read_limited, resolve, resolve_data_file
 from yibaolang.semantics import limits
@@ -570,15 +571,11 @@ def _missing_columns(decl: ir.CatalogDecl, header: list[str], types: Mapping[str
 
 def _read_csv(decl: ir.CatalogDecl, data: bytes, shown: str, span: Span, types: Mapping[str, Type],
               reports: _Reports) -> tuple[list[_Column], int, int]:
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        row = data[: exc.start].count(b"\n") + 1
+    text, row = utf8_text(data)
+    if text is None:
         raise CatalogError([error("YB463", cell_span(shown, row, 0),
                                   f"目录文件 {shown} 第 {row} 行不是 UTF-8 文本",
-                                  "请用 UTF-8 编码保存（Excel：另存为“CSV UTF-8（逗号分隔）”）")]) from None
+                                  "请用 UTF-8 编码保存（Excel：另存为“CSV UTF-8（逗号分隔）”）")])
     if "\x00" in text:
         raise CatalogError([error("YB463", span, f"目录文件 {shown} 含有空字符，不是文本的 CSV 文件",
                                   "请确认这是 CSV 文件")])

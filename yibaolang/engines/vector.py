@@ -1814,7 +1814,7 @@ class Engine:
 
         Blocks keep the working arrays in the processor's cache; the results are joined.
         """
-        with _no_gc():
+        with no_gc():
             return self._run(columns, n, date, extra, block)
 
     def _run(self, columns: Mapping[str, InputColumn], n: int, date: Vec | None, extra: Sequence[VFigure],
@@ -1838,7 +1838,7 @@ class Engine:
     def run_block(self, columns: Mapping[str, InputColumn], n: int, date: Vec | None,
                   extra: Sequence[VFigure] = ()) -> Result:
         """One block of rows (no cyclic garbage is made: the collector is paused while it runs)."""
-        with _no_gc():
+        with no_gc():
             return self._run_block(columns, n, date, extra)
 
     def _run_block(self, columns: Mapping[str, InputColumn], n: int, date: Vec | None,
@@ -1897,8 +1897,9 @@ class Result:
 
 
 @contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause Python's cycle collector: the engine makes many small objects and no cycles."""
+def no_gc() -> Iterator[None]:
+    """Pause Python's cycle collector: the engine (and the batch's per-row bookkeeping) makes many small
+    objects and no cycles; with half a million failing rows, collections cost as much as the rest of a chunk."""
     if not gc.isenabled():
         yield
         return

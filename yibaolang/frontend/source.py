@@ -140,6 +140,16 @@ def _line_bounded_find(text: str, closer: str, start: int) -> int:
     return close + 1
 
 
+def utf8_text(data: bytes) -> tuple[str | None, int]:
+    """UTF-8 text without its BOM, or (None, the line of the first byte that is not UTF-8)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8"), 0
+    except UnicodeDecodeError as exc:
+        return None, data[: exc.start].count(b"\n") + 1
+
+
 def decode(path: str, data: bytes) -> SourceFile:
     """Decode bytes to a SourceFile, or raise SourceError with a Chinese message."""
     if len(data) > MAX_SOURCE_BYTES:
@@ -148,18 +158,14 @@ def decode(path: str, data: bytes) -> SourceFile:
             f"文件过大：{len(data)} 字节，超过上限 {MAX_SOURCE_BYTES} 字节",
             "请把政策拆成几个文件，用 引用 组合起来",
         )
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        original = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+    original, line = utf8_text(data)
+    if original is None:
         raise SourceError(
             "YB002",
             "文件不是 UTF-8 编码",
             "请用 UTF-8 保存文件（GBK 等编码的文件可用编辑器“另存为 UTF-8”）",
             line=line,
-        ) from None
+        )
     original = original.replace("\r\n", "\n").replace("\r", "\n")
     if "\x00" in original:
         line = original[: original.index("\x00")].count("\n") + 1

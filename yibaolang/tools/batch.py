@@ -1131,10 +1131,11 @@ class Runner:
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        from yibaolang.engines.vector import no_gc
         from yibaolang.tools.columns import python_value, to_arrow
 
         n = table.num_rows
-        with _gc_paused():  # a list per failing row and no cycles (docs/performance.md#出错的行留在引擎里)
+        with no_gc():  # a list per failing row and no cycles (docs/performance.md#出错的行留在引擎里)
             converted, row_problems, invalid_rows, file_dates, date_vec = self.prepare(
                 table, problems=problems, fixed=fixed, row_dates=row_dates, unreadable=unreadable)
         # The engine.
@@ -1176,7 +1177,7 @@ class Runner:
             if texts:
                 messages[row] = SEPARATOR.join(texts)
                 failures[row] = texts
-        with _gc_paused():
+        with no_gc():
             self.rows += n
             self.fallback_rows += len(rows)
             columns = {}
@@ -1348,22 +1349,6 @@ class Runner:
                 continue  # the cell's own problem is already reported
             errors.append(diagnostic_text(d))  # the message, with its code and clause
         return results, errors
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while a chunk's bookkeeping makes many small objects and no cycles: with
-    half a million failing rows, collections triggered by their lists cost as much as the rest of the chunk."""
-    import gc
-
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _unset(vec: Any, n: int) -> Any:

@@ -43,15 +43,7 @@ def sample_columns(program: Any) -> list[tuple[str, Any, Any]]:
         info = infos.get(name)
         if info is None or name in accumulated:
             continue
-        bounds = None
-        decl = info.decl
-        if decl.range_low is not None and decl.range_high is not None:
-            try:
-                bounds = (evaluator.constant(info.scope, decl.range_low),
-                          evaluator.constant(info.scope, decl.range_high))
-            except Exception:
-                bounds = None
-        out.append((name, info, bounds))
+        out.append((name, info, _bounds(evaluator, info)))
     if _needs_date(program):
         out.append((DATE_COLUMN, None, None))
     return out
@@ -219,14 +211,7 @@ def sample_fund(program: Any, seed: int, rows: int) -> dict[str, Any]:
     for name, info in declared_inputs(program).items():
         if level_of(name) != FUND:
             continue
-        bounds = None
-        decl = info.decl
-        if decl.range_low is not None and decl.range_high is not None:
-            try:
-                bounds = (evaluator.constant(info.scope, decl.range_low),
-                          evaluator.constant(info.scope, decl.range_high))
-            except Exception:
-                bounds = None
+        bounds = _bounds(evaluator, info)
         if info.type.kind is Kind.NUMBER and "人数" in name:
             low = max(Decimal(max(rows, 1)), bounds[0] if bounds else Decimal(1))
             high = min(low * 10, bounds[1]) if bounds else low * 10
@@ -278,5 +263,16 @@ def _as_text(table: Any) -> Any:
         columns.append(column)
     return pa.table(columns, names=table.column_names)
 
+
+
+def _bounds(evaluator: Any, info: Any) -> tuple[Any, Any] | None:
+    """An input's 范围 as values, or None when it has none or a bound reads another input."""
+    decl = info.decl
+    if decl.range_low is None or decl.range_high is None:
+        return None
+    try:
+        return (evaluator.constant(info.scope, decl.range_low), evaluator.constant(info.scope, decl.range_high))
+    except Exception:
+        return None
 
 __all__ = ["fund_yaml", "sample_columns", "sample_fund", "sample_table", "write_sample"]
