@@ -36,7 +36,7 @@ from yibaolang.ir.types import (
 )
 from yibaolang.ir.walk import walk
 from yibaolang.semantics import builtins
-from yibaolang.semantics.levels import FUND, is_fund_level, item_name, qualified, scoped_names
+from yibaolang.semantics.levels import FUND, is_fund_level, item_name, local_name, qualified, scoped_names
 
 ROUNDING_UNITS = ("分", "角", "元")
 EVALUATION_DATE = "计算日期"  # readable in any expression: the date the case is computed for
@@ -179,11 +179,13 @@ class Checker:
         ctx = Context(scope)
         values = scope.enum_values()
         for symbol in list(scope.own.values()):
-            if symbol.name in values and symbol.kind is not SymbolKind.FUNCTION:
-                owner = values[symbol.name][0].name
+            # A line or fund figure (明细.全自费) shadows an option value inside its level's formulas too.
+            bare = local_name(symbol.name)
+            if bare in values and symbol.kind is not SymbolKind.FUNCTION:
+                owner = values[bare][0].name
                 self.report("YB319", symbol.decl.span,
                             f"{symbol.kind.value}“{symbol.name}”与 {owner} 的选项同名，会遮住这个选项",
-                            f"换一个名称，例如“是{symbol.name}”或“{symbol.name}标志”")
+                            f"换一个名称，例如“是{bare}”或“{bare}标志”")
             self.symbol_type(symbol)
         for function in module.functions:
             self.check_function(scope, function)
